@@ -1,0 +1,10 @@
+#include "flare.h"
+
+static Napi::Object init(Napi::Env env, Napi::Object exports) {
+  flare::initTensor(env, exports);
+  flare::initOps(env, exports);
+  flare::initDistributed(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(flare, init)

@@ -1,0 +1,58 @@
+// C++ exceptions -> FlareError. libtorch's what() carries a C++ backtrace;
+// users get what_without_backtrace(), cut before any "Exception raised from".
+#include "flare.h"
+
+namespace flare {
+
+static Napi::FunctionReference errorClass;
+
+void setErrorClass(Napi::Env, Napi::Function ctor) {
+  errorClass = Napi::Persistent(ctor);
+  errorClass.SuppressDestruct();
+}
+
+static std::string plainMessage(const char* raw) {
+  std::string message(raw);
+  for (const char* marker : {"\nException raised from", "Exception raised from "}) {
+    auto cut = message.find(marker);
+    if (cut != std::string::npos) message.resize(cut);
+  }
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  return message;
+}
+
+void throwFlare(Napi::Env env, const std::string& code, const std::string& message) {
+  if (errorClass.IsEmpty()) throw Napi::Error::New(env, message);
+  Napi::Object error = errorClass.New({Napi::String::New(env, message), Napi::String::New(env, code)});
+  throw Napi::Error(env, error);
+}
+
+void rethrowAsFlare(Napi::Env env) {
+  try {
+    throw;
+  } catch (const c10::IndexError& e) {
+    throwFlare(env, "E_INDEX", plainMessage(e.what_without_backtrace()));
+  } catch (const c10::TypeError& e) {
+    throwFlare(env, "E_TYPE", plainMessage(e.what_without_backtrace()));
+  } catch (const c10::NotImplementedError& e) {
+    throwFlare(env, "E_NOT_IMPLEMENTED", plainMessage(e.what_without_backtrace()));
+  } catch (const c10::OutOfMemoryError& e) {
+    throwFlare(env, "E_OUT_OF_MEMORY", plainMessage(e.what_without_backtrace()));
+  } catch (const c10::LinAlgError& e) {
+    throwFlare(env, "E_LINALG", plainMessage(e.what_without_backtrace()));
+  } catch (const c10::Error& e) {
+    throwFlare(env, "E_TORCH", plainMessage(e.what_without_backtrace()));
+  } catch (const std::bad_alloc&) {
+    throwFlare(env, "E_OUT_OF_MEMORY", "out of memory");
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::invalid_argument& e) {
+    throwFlare(env, "E_ARGUMENT", e.what());
+  } catch (const std::exception& e) {
+    throwFlare(env, "E_INTERNAL", plainMessage(e.what()));
+  } catch (...) {
+    throwFlare(env, "E_INTERNAL", "unknown native error");
+  }
+}
+
+}  // namespace flare

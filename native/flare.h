@@ -1,0 +1,69 @@
+// Shared plumbing for the addon: tensor handles, dtype/device names, and the
+// one place where C++ exceptions become FlareErrors.
+#pragma once
+
+#include <napi.h>
+#include <ATen/ATen.h>
+
+#include <string>
+
+namespace flare {
+
+// A JS-visible tensor handle. dispose() resets `tensor`; the GC finalizer only
+// frees what dispose() did not (the safety net DESIGN.md asks for).
+struct TensorBox {
+  at::Tensor tensor;
+  c10::StorageImpl* storage = nullptr;  // storage counted in external memory
+};
+
+// Wraps a tensor in a new handle (a JS External with a finalizer).
+Napi::Value wrapTensor(Napi::Env env, at::Tensor tensor);
+// The tensor behind a handle; throws a FlareError naming `what` if the value is
+// not a handle or the tensor was disposed.
+const at::Tensor& unwrapTensor(const Napi::Value& value, const char* what);
+// Frees a handle's tensor now. Returns false if it was already freed.
+bool disposeHandle(Napi::Env env, const Napi::Value& value);
+
+// Live-handle accounting for torch.memory().
+struct MemoryStats {
+  int64_t numTensors;
+  int64_t numStorages;
+  int64_t numBytes;
+};
+MemoryStats memoryStats();
+
+// "float32" <-> at::kFloat, "cuda:0" <-> at::Device.
+at::ScalarType parseDtype(const std::string& name, const char* what);
+const char* dtypeName(at::ScalarType type);
+at::Device parseDevice(const std::string& name, const char* what);
+std::string deviceName(const at::Device& device);
+
+// Throws a FlareError (the JS class registered at init) with a code.
+[[noreturn]] void throwFlare(Napi::Env env, const std::string& code, const std::string& message);
+
+// Runs `body`, turning every C++ exception into a FlareError with libtorch's
+// plain message (no C++ backtrace).
+template <typename F>
+Napi::Value guarded(Napi::Env env, F&& body);
+
+void setErrorClass(Napi::Env env, Napi::Function ctor);
+void rethrowAsFlare(Napi::Env env);  // call from inside a catch(...) block
+
+template <typename F>
+Napi::Value guarded(Napi::Env env, F&& body) {
+  try {
+    return body();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (...) {
+    rethrowAsFlare(env);
+  }
+  return env.Undefined();
+}
+
+// Module initialisers, one per translation unit.
+void initTensor(Napi::Env env, Napi::Object exports);
+void initOps(Napi::Env env, Napi::Object exports);
+void initDistributed(Napi::Env env, Napi::Object exports);
+
+}  // namespace flare

@@ -1,0 +1,299 @@
+// Every ATen op through the c10 dispatcher, boxed: `op(name, overload)` looks a
+// schema up once and returns an index; `call(index, ...args)` converts the JS
+// arguments by the schema's types, runs the op (autograd included) and converts
+// the results. No per-op C++; it follows whichever libtorch is installed.
+#include "flare.h"
+
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/core/stack.h>
+
+#include <cmath>
+#include <deque>
+
+namespace flare {
+
+enum class Kind {
+  Tensor, Int, Float, Bool, Scalar, String, IntList, FloatList, BoolList,
+  TensorList, OptionalTensorList, ScalarType, Layout, MemoryFormat, Device, Generator, Unsupported
+};
+
+struct ArgSpec {
+  std::string name;
+  Kind kind;
+  bool optional;
+  c10::optional<int> fixedLength;  // int[2] accepts one int and repeats it
+  c10::optional<c10::IValue> defaultValue;
+};
+
+struct OpInfo {
+  std::string name;
+  c10::OperatorHandle handle;
+  std::vector<ArgSpec> args;
+  std::vector<bool> returnAliasesInput;  // in-place and out= results: JS returns `this`
+};
+
+static std::deque<OpInfo> registry;  // deque: entries never move once created
+
+static Kind kindOf(const c10::TypePtr& type, const c10::TypePtr& realType) {
+  switch (realType->kind()) {
+    case c10::TypeKind::ScalarTypeType: return Kind::ScalarType;
+    case c10::TypeKind::LayoutType: return Kind::Layout;
+    case c10::TypeKind::MemoryFormatType: return Kind::MemoryFormat;
+    default: break;
+  }
+  switch (type->kind()) {
+    case c10::TypeKind::TensorType: return Kind::Tensor;
+    case c10::TypeKind::IntType: return Kind::Int;
+    case c10::TypeKind::SymIntType: return Kind::Int;
+    case c10::TypeKind::FloatType: return Kind::Float;
+    case c10::TypeKind::BoolType: return Kind::Bool;
+    case c10::TypeKind::NumberType: return Kind::Scalar;
+    case c10::TypeKind::StringType: return Kind::String;
+    case c10::TypeKind::DeviceObjType: return Kind::Device;
+    case c10::TypeKind::GeneratorType: return Kind::Generator;
+    case c10::TypeKind::ListType: {
+      auto element = type->castRaw<c10::ListType>()->getElementType();
+      switch (element->kind()) {
+        case c10::TypeKind::IntType:
+        case c10::TypeKind::SymIntType: return Kind::IntList;
+        case c10::TypeKind::FloatType: return Kind::FloatList;
+        case c10::TypeKind::BoolType: return Kind::BoolList;
+        case c10::TypeKind::TensorType: return Kind::TensorList;
+        case c10::TypeKind::OptionalType: return Kind::OptionalTensorList;
+        default: return Kind::Unsupported;
+      }
+    }
+    default: return Kind::Unsupported;
+  }
+}
+
+static Napi::Value lookup(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    std::string name = info[0].As<Napi::String>().Utf8Value();
+    std::string overload = info.Length() > 1 && info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
+    auto handle = c10::Dispatcher::singleton().findSchema({name, overload});
+    if (!handle) throwFlare(env, "E_NOT_IMPLEMENTED", "libtorch has no operator " + name + (overload.empty() ? "" : "." + overload));
+    OpInfo op{name + (overload.empty() ? "" : "." + overload), *handle, {}, {}};
+    const c10::FunctionSchema& schema = handle->schema();
+    for (const c10::Argument& argument : schema.arguments()) {
+      c10::TypePtr type = argument.type();
+      c10::TypePtr realType = argument.real_type();
+      bool optional = false;
+      if (type->kind() == c10::TypeKind::OptionalType) {
+        optional = true;
+        type = type->castRaw<c10::OptionalType>()->getElementType();
+        if (realType->kind() == c10::TypeKind::OptionalType)
+          realType = realType->castRaw<c10::OptionalType>()->getElementType();
+      }
+      op.args.push_back(ArgSpec{argument.name(), kindOf(type, realType), optional,
+                                argument.N() ? c10::optional<int>(*argument.N()) : c10::nullopt,
+                                argument.default_value()});
+    }
+    for (const c10::Argument& result : schema.returns())
+      op.returnAliasesInput.push_back(result.alias_info() != nullptr && result.alias_info()->isWrite());
+    registry.push_back(std::move(op));
+    return Napi::Number::New(env, static_cast<double>(registry.size() - 1));
+  });
+}
+
+// ---- JS -> IValue ------------------------------------------------------------
+[[noreturn]] static void badArgument(Napi::Env env, const OpInfo& op, const ArgSpec& arg, const std::string& expected,
+                                     const Napi::Value& got) {
+  std::string shown = got.IsUndefined() ? "undefined" : got.IsNull() ? "null" : got.ToString().Utf8Value();
+  if (shown.size() > 60) shown = shown.substr(0, 60) + "...";
+  throwFlare(env, "E_ARGUMENT", "argument '" + arg.name + "' of " + op.name + " must be " + expected + ", got " + shown);
+}
+
+static int64_t toInt(Napi::Env env, const OpInfo& op, const ArgSpec& arg, const Napi::Value& value) {
+  if (value.IsBoolean()) return value.As<Napi::Boolean>().Value() ? 1 : 0;
+  if (!value.IsNumber()) badArgument(env, op, arg, "an integer", value);
+  double number = value.As<Napi::Number>().DoubleValue();
+  if (!std::isfinite(number) || std::floor(number) != number) badArgument(env, op, arg, "an integer", value);
+  return static_cast<int64_t>(number);
+}
+
+static c10::IValue toIntList(Napi::Env env, const OpInfo& op, const ArgSpec& arg, const Napi::Value& value) {
+  std::vector<int64_t> list;
+  if (value.IsNumber()) {
+    list.assign(arg.fixedLength ? *arg.fixedLength : 1, toInt(env, op, arg, value));
+  } else if (value.IsArray()) {
+    Napi::Array array = value.As<Napi::Array>();
+    list.reserve(array.Length());
+    for (uint32_t i = 0; i < array.Length(); i++) {
+      Napi::Value element = array[i];
+      if (!element.IsNumber()) badArgument(env, op, arg, "an array of integers", value);
+      list.push_back(toInt(env, op, arg, element));
+    }
+  } else {
+    badArgument(env, op, arg, "an integer or an array of integers", value);
+  }
+  return c10::IValue(list);
+}
+
+static c10::IValue toIValue(Napi::Env env, const OpInfo& op, const ArgSpec& arg, const Napi::Value& value) {
+  switch (arg.kind) {
+    case Kind::Tensor: {
+      std::string what = "argument '" + arg.name + "' of " + op.name;
+      return unwrapTensor(value, what.c_str());
+    }
+    case Kind::Int: return toInt(env, op, arg, value);
+    case Kind::Float:
+      if (!value.IsNumber()) badArgument(env, op, arg, "a number", value);
+      return value.As<Napi::Number>().DoubleValue();
+    case Kind::Bool:
+      if (!value.IsBoolean()) badArgument(env, op, arg, "a boolean", value);
+      return value.As<Napi::Boolean>().Value();
+    case Kind::Scalar: {
+      if (value.IsBoolean()) return at::Scalar(value.As<Napi::Boolean>().Value());
+      if (!value.IsNumber()) badArgument(env, op, arg, "a number", value);
+      double number = value.As<Napi::Number>().DoubleValue();
+      // JS has one number type: whole numbers act as Python ints, others as floats.
+      if (std::isfinite(number) && std::floor(number) == number && std::fabs(number) < 9.007199254740992e15)
+        return at::Scalar(static_cast<int64_t>(number));
+      return at::Scalar(number);
+    }
+    case Kind::String:
+      if (!value.IsString()) badArgument(env, op, arg, "a string", value);
+      return value.As<Napi::String>().Utf8Value();
+    case Kind::IntList: return toIntList(env, op, arg, value);
+    case Kind::FloatList: {
+      if (!value.IsArray()) badArgument(env, op, arg, "an array of numbers", value);
+      Napi::Array array = value.As<Napi::Array>();
+      std::vector<double> list;
+      for (uint32_t i = 0; i < array.Length(); i++) {
+        Napi::Value element = array[i];
+        if (!element.IsNumber()) badArgument(env, op, arg, "an array of numbers", value);
+        list.push_back(element.As<Napi::Number>().DoubleValue());
+      }
+      return c10::IValue(list);
+    }
+    case Kind::BoolList: {
+      if (!value.IsArray()) badArgument(env, op, arg, "an array of booleans", value);
+      Napi::Array array = value.As<Napi::Array>();
+      c10::List<bool> list;
+      for (uint32_t i = 0; i < array.Length(); i++) list.push_back(array.Get(i).ToBoolean().Value());
+      return c10::IValue(list);
+    }
+    case Kind::TensorList:
+    case Kind::OptionalTensorList: {
+      if (!value.IsArray()) badArgument(env, op, arg, "an array of tensors", value);
+      Napi::Array array = value.As<Napi::Array>();
+      std::string what = "element of '" + arg.name + "' of " + op.name;
+      if (arg.kind == Kind::TensorList) {
+        std::vector<at::Tensor> list;
+        list.reserve(array.Length());
+        for (uint32_t i = 0; i < array.Length(); i++) list.push_back(unwrapTensor(array.Get(i), what.c_str()));
+        return c10::IValue(list);
+      }
+      c10::List<c10::optional<at::Tensor>> list;
+      for (uint32_t i = 0; i < array.Length(); i++) {
+        Napi::Value element = array[i];
+        if (element.IsNull() || element.IsUndefined()) list.push_back(c10::nullopt);
+        else list.push_back(unwrapTensor(element, what.c_str()));
+      }
+      return c10::IValue(list);
+    }
+    case Kind::ScalarType:
+      if (!value.IsString()) badArgument(env, op, arg, "a dtype name such as 'float32'", value);
+      return c10::IValue(parseDtype(value.As<Napi::String>().Utf8Value(), arg.name.c_str()));
+    case Kind::Device:
+      if (!value.IsString()) badArgument(env, op, arg, "a device name such as 'cpu' or 'cuda:0'", value);
+      return c10::IValue(parseDevice(value.As<Napi::String>().Utf8Value(), arg.name.c_str()));
+    case Kind::Layout:
+      if (!value.IsString() || value.As<Napi::String>().Utf8Value() != "strided")
+        badArgument(env, op, arg, "'strided'", value);
+      return c10::IValue(at::kStrided);
+    case Kind::MemoryFormat: {
+      std::string name = value.IsString() ? value.As<Napi::String>().Utf8Value() : "";
+      if (name == "contiguous") return c10::IValue(at::MemoryFormat::Contiguous);
+      if (name == "channelsLast") return c10::IValue(at::MemoryFormat::ChannelsLast);
+      if (name == "preserve") return c10::IValue(at::MemoryFormat::Preserve);
+      badArgument(env, op, arg, "'contiguous', 'channelsLast' or 'preserve'", value);
+    }
+    case Kind::Generator:
+    case Kind::Unsupported: break;
+  }
+  badArgument(env, op, arg, "left out (flare cannot pass this argument type)", value);
+}
+
+// ---- IValue -> JS --------------------------------------------------------------
+static Napi::Value toJs(Napi::Env env, const c10::IValue& value) {
+  if (value.isTensor()) return wrapTensor(env, value.toTensor());
+  if (value.isTensorList()) {
+    auto list = value.toTensorList();
+    Napi::Array array = Napi::Array::New(env, list.size());
+    for (size_t i = 0; i < list.size(); i++) array.Set(i, wrapTensor(env, list.get(i)));
+    return array;
+  }
+  if (value.isInt()) return Napi::Number::New(env, static_cast<double>(value.toInt()));
+  if (value.isDouble()) return Napi::Number::New(env, value.toDouble());
+  if (value.isBool()) return Napi::Boolean::New(env, value.toBool());
+  if (value.isScalar()) {
+    at::Scalar scalar = value.toScalar();
+    if (scalar.isBoolean()) return Napi::Boolean::New(env, scalar.toBool());
+    return Napi::Number::New(env, scalar.toDouble());
+  }
+  if (value.isIntList()) {
+    auto list = value.toIntVector();
+    Napi::Array array = Napi::Array::New(env, list.size());
+    for (size_t i = 0; i < list.size(); i++) array.Set(i, Napi::Number::New(env, static_cast<double>(list[i])));
+    return array;
+  }
+  if (value.isNone()) return env.Null();
+  if (value.isString()) return Napi::String::New(env, value.toStringRef());
+  return env.Undefined();
+}
+
+// call(index, ...args): `undefined` takes the schema's default; `null` is None.
+static Napi::Value call(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    uint32_t index = info[0].As<Napi::Number>().Uint32Value();
+    if (index >= registry.size()) throwFlare(env, "E_INTERNAL", "unknown operator index");
+    const OpInfo& op = registry[index];
+    size_t given = info.Length() - 1;
+    if (given > op.args.size())
+      throwFlare(env, "E_ARGUMENT", op.name + " takes " + std::to_string(op.args.size()) + " arguments, got " +
+                                        std::to_string(given));
+    torch::jit::Stack stack;
+    stack.reserve(op.args.size());
+    for (size_t i = 0; i < op.args.size(); i++) {
+      const ArgSpec& arg = op.args[i];
+      Napi::Value value = i < given ? info[i + 1] : env.Undefined();
+      if (value.IsUndefined() && arg.defaultValue) {
+        stack.push_back(*arg.defaultValue);
+      } else if (value.IsUndefined() || value.IsNull()) {
+        if (!arg.optional) badArgument(env, op, arg, "given", value);
+        stack.emplace_back();
+      } else {
+        stack.push_back(toIValue(env, op, arg, value));
+      }
+    }
+    op.handle.callBoxed(stack);
+    if (stack.size() == 1) {
+      if (op.returnAliasesInput[0]) return env.Undefined();
+      return toJs(env, stack[0]);
+    }
+    Napi::Array results = Napi::Array::New(env, stack.size());
+    for (size_t i = 0; i < stack.size(); i++) results.Set(i, toJs(env, stack[i]));
+    return results;
+  });
+}
+
+// schema(index): the op's schema as libtorch prints it, for error messages and docs.
+static Napi::Value schema(const Napi::CallbackInfo& info) {
+  uint32_t index = info[0].As<Napi::Number>().Uint32Value();
+  if (index >= registry.size()) return info.Env().Undefined();
+  std::ostringstream out;
+  out << registry[index].handle.schema();
+  return Napi::String::New(info.Env(), out.str());
+}
+
+void initOps(Napi::Env env, Napi::Object exports) {
+  exports.Set("op", Napi::Function::New(env, lookup, "op"));
+  exports.Set("call", Napi::Function::New(env, call, "call"));
+  exports.Set("schema", Napi::Function::New(env, schema, "schema"));
+}
+
+}  // namespace flare

@@ -1,0 +1,416 @@
+// Tensor handles and the few tensor calls that are not ATen ops: data in and
+// out, metadata, autograd entry points, grad mode, seeding, memory accounting.
+#include "flare.h"
+
+#include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/autograd/function.h>
+#include <torch/csrc/api/include/torch/cuda.h>
+#include <ATen/Parallel.h>
+#include <torch/csrc/api/include/torch/version.h>
+
+#include <cstring>
+#include <unordered_map>
+
+namespace flare {
+
+// ---- handles and external-memory accounting ---------------------------------
+// Views share one storage, so bytes are counted per storage, not per handle.
+struct StorageCount {
+  int64_t bytes;
+  int64_t handles;
+};
+static std::unordered_map<c10::StorageImpl*, StorageCount> storages;
+static int64_t liveHandles = 0;
+static int64_t liveBytes = 0;
+
+static void track(Napi::Env env, TensorBox* box) {
+  liveHandles++;
+  if (!box->tensor.defined() || !box->tensor.has_storage()) return;
+  c10::StorageImpl* impl = box->tensor.storage().unsafeGetStorageImpl();
+  auto found = storages.find(impl);
+  if (found != storages.end()) {
+    found->second.handles++;
+  } else {
+    int64_t bytes = static_cast<int64_t>(impl->nbytes());
+    storages.emplace(impl, StorageCount{bytes, 1});
+    liveBytes += bytes;
+    if (box->tensor.is_cpu() && bytes > 0) Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
+  }
+  box->storage = impl;
+}
+
+static void untrack(Napi::Env env, TensorBox* box) {
+  liveHandles--;
+  if (box->storage == nullptr) return;
+  auto found = storages.find(box->storage);
+  if (found != storages.end() && --found->second.handles == 0) {
+    int64_t bytes = found->second.bytes;
+    liveBytes -= bytes;
+    storages.erase(found);
+    if (bytes > 0 && box->tensor.is_cpu()) Napi::MemoryManagement::AdjustExternalMemory(env, -bytes);
+  }
+  box->storage = nullptr;
+}
+
+static void release(Napi::Env env, TensorBox* box) {
+  untrack(env, box);
+  box->tensor.reset();
+}
+
+Napi::Value wrapTensor(Napi::Env env, at::Tensor tensor) {
+  if (!tensor.defined()) return env.Null();
+  auto* box = new TensorBox{std::move(tensor)};
+  track(env, box);
+  return Napi::External<TensorBox>::New(env, box, [](Napi::Env env, TensorBox* box) {
+    if (box->tensor.defined()) release(env, box);
+    delete box;
+  });
+}
+
+static TensorBox* boxOf(const Napi::Value& value) {
+  if (!value.IsExternal()) return nullptr;
+  return value.As<Napi::External<TensorBox>>().Data();
+}
+
+const at::Tensor& unwrapTensor(const Napi::Value& value, const char* what) {
+  TensorBox* box = boxOf(value);
+  if (box == nullptr) throwFlare(value.Env(), "E_ARGUMENT", std::string(what) + " must be a Tensor");
+  if (!box->tensor.defined())
+    throwFlare(value.Env(), "E_DISPOSED", std::string(what) + " was disposed and cannot be used");
+  return box->tensor;
+}
+
+bool disposeHandle(Napi::Env env, const Napi::Value& value) {
+  TensorBox* box = boxOf(value);
+  if (box == nullptr || !box->tensor.defined()) return false;
+  release(env, box);
+  return true;
+}
+
+MemoryStats memoryStats() {
+  return {liveHandles, static_cast<int64_t>(storages.size()), liveBytes};
+}
+
+// ---- names ----------------------------------------------------------------
+static const std::pair<const char*, at::ScalarType> dtypes[] = {
+    {"float32", at::kFloat}, {"float64", at::kDouble}, {"float16", at::kHalf},
+    {"bfloat16", at::kBFloat16}, {"int64", at::kLong}, {"int32", at::kInt},
+    {"int16", at::kShort}, {"int8", at::kChar}, {"uint8", at::kByte}, {"bool", at::kBool},
+};
+
+at::ScalarType parseDtype(const std::string& name, const char* what) {
+  for (auto& [dtypeString, type] : dtypes)
+    if (name == dtypeString) return type;
+  if (name == "float") return at::kFloat;
+  if (name == "double") return at::kDouble;
+  if (name == "long") return at::kLong;
+  if (name == "int") return at::kInt;
+  throw std::invalid_argument(std::string(what) + ": unknown dtype '" + name +
+                              "' (expected float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8 or bool)");
+}
+
+const char* dtypeName(at::ScalarType type) {
+  for (auto& [name, dtype] : dtypes)
+    if (dtype == type) return name;
+  return c10::toString(type);
+}
+
+at::Device parseDevice(const std::string& name, const char* what) {
+  try {
+    return at::Device(name);
+  } catch (const c10::Error&) {
+    throw std::invalid_argument(std::string(what) + ": unknown device '" + name + "' (expected 'cpu', 'cuda' or 'cuda:N')");
+  }
+}
+
+std::string deviceName(const at::Device& device) { return device.str(); }
+
+// ---- data in and out ---------------------------------------------------------
+static std::vector<int64_t> toShape(const Napi::Value& value, const char* what) {
+  Napi::Env env = value.Env();
+  if (!value.IsArray()) throwFlare(env, "E_ARGUMENT", std::string(what) + " must be an array of sizes");
+  Napi::Array array = value.As<Napi::Array>();
+  std::vector<int64_t> shape(array.Length());
+  for (uint32_t i = 0; i < array.Length(); i++) {
+    Napi::Value size = array[i];
+    double number = size.IsNumber() ? size.As<Napi::Number>().DoubleValue() : -1.5;
+    if (!size.IsNumber() || number != static_cast<double>(static_cast<int64_t>(number)) || number < 0)
+      throwFlare(env, "E_ARGUMENT", std::string(what) + "[" + std::to_string(i) +
+                                        "] must be a non-negative integer, got " + size.ToString().Utf8Value());
+    shape[i] = static_cast<int64_t>(number);
+  }
+  return shape;
+}
+
+// fromBuffer(typedArray, shape, dtype): copies the bytes into a new CPU tensor.
+static Napi::Value fromBuffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    if (!info[0].IsTypedArray()) throwFlare(env, "E_ARGUMENT", "data must be a TypedArray");
+    auto array = info[0].As<Napi::TypedArray>();
+    auto shape = toShape(info[1], "shape");
+    at::ScalarType dtype = parseDtype(info[2].As<Napi::String>().Utf8Value(), "dtype");
+    at::Tensor tensor = at::empty(shape, at::TensorOptions().dtype(dtype));
+    size_t bytes = tensor.nbytes();
+    if (array.ByteLength() != bytes)
+      throwFlare(env, "E_SHAPE", "data has " + std::to_string(array.ByteLength()) + " bytes but shape " +
+                                     c10::str(c10::IntArrayRef(shape)) + " of " + dtypeName(dtype) +
+                                     " needs " + std::to_string(bytes));
+    auto* bytesIn = static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
+    if (bytes > 0) std::memcpy(tensor.data_ptr(), bytesIn, bytes);
+    return wrapTensor(env, tensor);
+  });
+}
+
+// toBuffer(h): a copy of the tensor's values as an ArrayBuffer in its own dtype
+// (float16/bfloat16 come back as float32, which JS can read).
+static Napi::Value toBuffer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    at::Tensor tensor = unwrapTensor(info[0], "tensor");
+    c10::NoGradGuard noGrad;
+    if (tensor.scalar_type() == at::kHalf || tensor.scalar_type() == at::kBFloat16) tensor = tensor.to(at::kFloat);
+    tensor = tensor.to(at::kCPU).contiguous();
+    auto buffer = Napi::ArrayBuffer::New(env, tensor.nbytes());
+    if (tensor.nbytes() > 0) std::memcpy(buffer.Data(), tensor.data_ptr(), tensor.nbytes());
+    return buffer;
+  });
+}
+
+static Napi::Value item(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    const at::Tensor& tensor = unwrapTensor(info[0], "tensor");
+    if (tensor.numel() != 1)
+      throwFlare(env, "E_SHAPE", "item() needs a tensor with one element, got " + std::to_string(tensor.numel()));
+    at::Scalar scalar = tensor.item();
+    if (scalar.isBoolean()) return Napi::Boolean::New(env, scalar.toBool());
+    if (scalar.isIntegral(false)) return Napi::Number::New(env, static_cast<double>(scalar.toLong()));
+    return Napi::Number::New(env, scalar.toDouble());
+  });
+}
+
+// ---- metadata ---------------------------------------------------------------
+static Napi::Value shape(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const at::Tensor& tensor = unwrapTensor(info[0], "tensor");
+  auto sizes = tensor.sizes();
+  Napi::Array result = Napi::Array::New(env, sizes.size());
+  for (size_t i = 0; i < sizes.size(); i++) result.Set(i, Napi::Number::New(env, sizes[i]));
+  return result;
+}
+
+static Napi::Value strides(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const at::Tensor& tensor = unwrapTensor(info[0], "tensor");
+  auto values = tensor.strides();
+  Napi::Array result = Napi::Array::New(env, values.size());
+  for (size_t i = 0; i < values.size(); i++) result.Set(i, Napi::Number::New(env, values[i]));
+  return result;
+}
+
+static Napi::Value dtype(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), dtypeName(unwrapTensor(info[0], "tensor").scalar_type()));
+}
+
+static Napi::Value device(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), deviceName(unwrapTensor(info[0], "tensor").device()));
+}
+
+static Napi::Value numel(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(unwrapTensor(info[0], "tensor").numel()));
+}
+
+static Napi::Value dim(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(unwrapTensor(info[0], "tensor").dim()));
+}
+
+static Napi::Value isDisposed(const Napi::CallbackInfo& info) {
+  TensorBox* box = boxOf(info[0]);
+  return Napi::Boolean::New(info.Env(), box == nullptr || !box->tensor.defined());
+}
+
+static Napi::Value dispose(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), disposeHandle(info.Env(), info[0]));
+}
+
+// sameTensor(a, b): whether two handles hold the same TensorImpl.
+static Napi::Value sameTensor(const Napi::CallbackInfo& info) {
+  const at::Tensor& a = unwrapTensor(info[0], "a");
+  const at::Tensor& b = unwrapTensor(info[1], "b");
+  return Napi::Boolean::New(info.Env(), a.unsafeGetTensorImpl() == b.unsafeGetTensorImpl());
+}
+
+// ---- autograd -----------------------------------------------------------------
+static Napi::Value requiresGrad(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), unwrapTensor(info[0], "tensor").requires_grad());
+}
+
+static Napi::Value setRequiresGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    at::Tensor tensor = unwrapTensor(info[0], "tensor");
+    tensor.set_requires_grad(info[1].ToBoolean());
+    return env.Undefined();
+  });
+}
+
+static Napi::Value isLeaf(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), unwrapTensor(info[0], "tensor").is_leaf());
+}
+
+static Napi::Value gradFn(const Napi::CallbackInfo& info) {
+  const at::Tensor& tensor = unwrapTensor(info[0], "tensor");
+  auto fn = tensor.grad_fn();
+  if (!fn) return info.Env().Null();
+  return Napi::String::New(info.Env(), fn->name());
+}
+
+static Napi::Value grad(const Napi::CallbackInfo& info) {
+  const at::Tensor& tensor = unwrapTensor(info[0], "tensor");
+  return wrapTensor(info.Env(), tensor.grad());
+}
+
+static Napi::Value setGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    at::Tensor tensor = unwrapTensor(info[0], "tensor");
+    if (info[1].IsNull() || info[1].IsUndefined()) {
+      tensor.mutable_grad().reset();
+    } else {
+      tensor.mutable_grad() = unwrapTensor(info[1], "grad");
+    }
+    return env.Undefined();
+  });
+}
+
+static Napi::Value retainGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    unwrapTensor(info[0], "tensor").retain_grad();
+    return env.Undefined();
+  });
+}
+
+static std::vector<at::Tensor> tensorList(const Napi::Value& value, const char* what) {
+  std::vector<at::Tensor> tensors;
+  if (!value.IsArray()) return tensors;
+  Napi::Array array = value.As<Napi::Array>();
+  for (uint32_t i = 0; i < array.Length(); i++) {
+    Napi::Value element = array[i];
+    tensors.push_back(element.IsNull() || element.IsUndefined() ? at::Tensor() : unwrapTensor(element, what));
+  }
+  return tensors;
+}
+
+// backward(outputs[], grads[] | null, retainGraph, createGraph, inputs[] | null)
+static Napi::Value backward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    auto outputs = tensorList(info[0], "tensor");
+    auto grads = tensorList(info[1], "gradient");
+    c10::optional<bool> retain;
+    if (info[2].IsBoolean()) retain = info[2].ToBoolean().Value();
+    bool create = info[3].ToBoolean();
+    auto inputs = tensorList(info[4], "inputs");
+    torch::autograd::backward(outputs, grads, retain, create, inputs);
+    return env.Undefined();
+  });
+}
+
+// grad(outputs[], inputs[], gradOutputs[] | null, retainGraph, createGraph, allowUnused)
+static Napi::Value autogradGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    auto outputs = tensorList(info[0], "outputs");
+    auto inputs = tensorList(info[1], "inputs");
+    auto gradOutputs = tensorList(info[2], "gradOutputs");
+    c10::optional<bool> retain;
+    if (info[3].IsBoolean()) retain = info[3].ToBoolean().Value();
+    auto grads = torch::autograd::grad(outputs, inputs, gradOutputs, retain, info[4].ToBoolean(),
+                                       info[5].ToBoolean());
+    Napi::Array result = Napi::Array::New(env, grads.size());
+    for (size_t i = 0; i < grads.size(); i++) result.Set(i, wrapTensor(env, grads[i]));
+    return result;
+  });
+}
+
+static Napi::Value setGradEnabled(const Napi::CallbackInfo& info) {
+  bool previous = c10::GradMode::is_enabled();
+  c10::GradMode::set_enabled(info[0].ToBoolean());
+  return Napi::Boolean::New(info.Env(), previous);
+}
+
+static Napi::Value isGradEnabled(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), c10::GradMode::is_enabled());
+}
+
+// ---- runtime ------------------------------------------------------------------
+static Napi::Value manualSeed(const Napi::CallbackInfo& info) {
+  auto seed = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
+  at::manual_seed(seed);
+  return info.Env().Undefined();
+}
+
+static Napi::Value setNumThreads(const Napi::CallbackInfo& info) {
+  at::set_num_threads(info[0].As<Napi::Number>().Int32Value());
+  return info.Env().Undefined();
+}
+
+static Napi::Value getNumThreads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), at::get_num_threads());
+}
+
+static Napi::Value cudaDeviceCount(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), torch::cuda::is_available() ? static_cast<double>(torch::cuda::device_count()) : 0);
+}
+
+static Napi::Value memory(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  MemoryStats stats = memoryStats();
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("numTensors", Napi::Number::New(env, stats.numTensors));
+  result.Set("numStorages", Napi::Number::New(env, stats.numStorages));
+  result.Set("numBytes", Napi::Number::New(env, stats.numBytes));
+  return result;
+}
+
+static Napi::Value buildInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("torchVersion", Napi::String::New(env, TORCH_VERSION));
+  result.Set("cxx11Abi", Napi::Boolean::New(env, _GLIBCXX_USE_CXX11_ABI));
+  result.Set("parallel", Napi::String::New(env, at::get_parallel_info()));
+  result.Set("cuda", Napi::Boolean::New(env, torch::cuda::is_available()));
+#ifdef FLARE_WITH_GLOO
+  result.Set("gloo", Napi::Boolean::New(env, true));
+#else
+  result.Set("gloo", Napi::Boolean::New(env, false));
+#endif
+  return result;
+}
+
+static Napi::Value setErrorClassBinding(const Napi::CallbackInfo& info) {
+  setErrorClass(info.Env(), info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+void initTensor(Napi::Env env, Napi::Object exports) {
+  struct Entry { const char* name; Napi::Function::Callback fn; };
+  const Entry entries[] = {
+      {"fromBuffer", fromBuffer}, {"toBuffer", toBuffer}, {"item", item},
+      {"shape", shape}, {"strides", strides}, {"dtype", dtype}, {"device", device},
+      {"numel", numel}, {"dim", dim}, {"isDisposed", isDisposed}, {"dispose", dispose},
+      {"sameTensor", sameTensor},
+      {"requiresGrad", requiresGrad}, {"setRequiresGrad", setRequiresGrad}, {"isLeaf", isLeaf},
+      {"gradFn", gradFn}, {"grad", grad}, {"setGrad", setGrad}, {"retainGrad", retainGrad},
+      {"backward", backward}, {"autogradGrad", autogradGrad},
+      {"setGradEnabled", setGradEnabled}, {"isGradEnabled", isGradEnabled},
+      {"manualSeed", manualSeed}, {"setNumThreads", setNumThreads}, {"getNumThreads", getNumThreads},
+      {"cudaDeviceCount", cudaDeviceCount}, {"memory", memory}, {"buildInfo", buildInfo},
+      {"setErrorClass", setErrorClassBinding},
+  };
+  for (const Entry& entry : entries) exports.Set(entry.name, Napi::Function::New(env, entry.fn, entry.name));
+}
+
+}  // namespace flare
