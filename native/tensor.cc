@@ -266,9 +266,17 @@ static Napi::Value gradFn(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), fn->name());
 }
 
+// grad(h, cached?): the tensor's .grad as a new handle, null if it has none, or
+// `true` when `cached` already holds that same gradient (JS keeps one wrapper).
 static Napi::Value grad(const Napi::CallbackInfo& info) {
   const at::Tensor& tensor = unwrapTensor(info[0], "tensor");
-  return wrapTensor(info.Env(), tensor.grad());
+  const at::Tensor& gradient = tensor.grad();
+  if (!gradient.defined()) return info.Env().Null();
+  TensorBox* cached = info.Length() > 1 ? boxOf(info[1]) : nullptr;
+  if (cached != nullptr && cached->tensor.defined() &&
+      cached->tensor.unsafeGetTensorImpl() == gradient.unsafeGetTensorImpl())
+    return Napi::Boolean::New(info.Env(), true);
+  return wrapTensor(info.Env(), gradient);
 }
 
 static Napi::Value setGrad(const Napi::CallbackInfo& info) {

@@ -1,0 +1,22 @@
+/**
+ * The one error family flare throws. `code` says what kind of problem it is;
+ * the message names the tensor, argument or file and what is wrong.
+ */
+export type FlareErrorCode =
+  | "E_ARGUMENT" | "E_SHAPE" | "E_DTYPE" | "E_DEVICE" | "E_DISPOSED" | "E_INDEX" | "E_TYPE"
+  | "E_TORCH" | "E_NOT_IMPLEMENTED" | "E_OUT_OF_MEMORY" | "E_LINALG" | "E_FORMAT" | "E_IO"
+  | "E_STATE" | "E_INTERNAL";
+
+export class FlareError extends Error {
+  readonly code: FlareErrorCode;
+  constructor(message: string, code: FlareErrorCode = "E_ARGUMENT") {
+    super(message);
+    this.name = "FlareError";
+    this.code = code;
+  }
+}
+
+/** Throws a FlareError with `message` unless `condition` holds. */
+export function check(condition: unknown, message: string | (() => string), code: FlareErrorCode = "E_ARGUMENT"): asserts condition {
+  if (!condition) throw new FlareError(typeof message === "string" ? message : message(), code);
+}

@@ -1,0 +1,30 @@
+// torch.<op>(x, ...) forms of the Tensor methods, for code ported from PyTorch
+// that writes torch.exp(x) rather than x.exp().
+import { Tensor } from "./tensor.js";
+
+type Method<K extends keyof Tensor> = Tensor[K] extends (...args: infer A) => infer R ? (x: Tensor, ...args: A) => R : never;
+
+function functional<K extends keyof Tensor>(name: K): Method<K> {
+  return ((x: Tensor, ...args: unknown[]) => (x[name] as (...a: unknown[]) => unknown).apply(x, args)) as Method<K>;
+}
+
+export const add = functional("add"), sub = functional("sub"), mul = functional("mul"), div = functional("div");
+export const pow = functional("pow"), neg = functional("neg"), abs = functional("abs"), sign = functional("sign");
+export const exp = functional("exp"), log = functional("log"), log1p = functional("log1p"), sqrt = functional("sqrt");
+export const rsqrt = functional("rsqrt"), floor = functional("floor"), ceil = functional("ceil"), round = functional("round");
+export const clamp = functional("clamp"), sin = functional("sin"), cos = functional("cos"), sigmoid = functional("sigmoid");
+export const tanh = functional("tanh"), relu = functional("relu"), softmax = functional("softmax"), logSoftmax = functional("logSoftmax");
+export const maximum = functional("maximum"), minimum = functional("minimum"), isnan = functional("isnan");
+export const eq = functional("eq"), ne = functional("ne"), lt = functional("lt"), le = functional("le"), gt = functional("gt"), ge = functional("ge");
+export const logicalAnd = functional("logicalAnd"), logicalOr = functional("logicalOr"), logicalNot = functional("logicalNot");
+export const sum = functional("sum"), mean = functional("mean"), prod = functional("prod"), std = functional("std"), variance = functional("var");
+export const amax = functional("amax"), amin = functional("amin"), argmax = functional("argmax"), argmin = functional("argmin");
+export const norm = functional("norm"), all = functional("all"), any = functional("any"), cumsum = functional("cumsum"), logsumexp = functional("logsumexp");
+export const matmul = functional("matmul"), mm = functional("mm"), bmm = functional("bmm"), dot = functional("dot"), outer = functional("outer");
+export const reshape = functional("reshape"), permute = functional("permute"), transpose = functional("transpose"), flatten = functional("flatten");
+export const squeeze = functional("squeeze"), unsqueeze = functional("unsqueeze"), flip = functional("flip"), roll = functional("roll");
+export const split = functional("split"), chunk = functional("chunk"), unbind = functional("unbind"), narrow = functional("narrow");
+export const indexSelect = functional("indexSelect"), gather = functional("gather"), scatter = functional("scatter"), scatterAdd = functional("scatterAdd");
+export const maskedSelect = functional("maskedSelect"), nonzero = functional("nonzero"), topk = functional("topk"), sort = functional("sort");
+export const argsort = functional("argsort"), unique = functional("unique"), bincount = functional("bincount");
+export const clone = functional("clone"), detach = functional("detach"), tril = functional("tril"), triu = functional("triu");

@@ -1,0 +1,36 @@
+// The tensor layer: Tensor with all its ops, creation, autograd, memory, seeding.
+import "./ops/pointwise.js";
+import "./ops/reduce.js";
+import "./ops/shape.js";
+import "./ops/indexing.js";
+import "./ops/linalg.js";
+
+export { Tensor, isTensor, type Shape, type NestedArray } from "./tensor.js";
+export { native } from "./native.js";
+export * from "./dtype.js";
+export * from "./creation.js";
+export { cat, concat, stack } from "./ops/shape.js";
+export { where, type IndexSpec } from "./ops/indexing.js";
+export { einsum } from "./ops/linalg.js";
+export type { ValuesIndices, ReduceOptions, VarianceOptions } from "./ops/reduce.js";
+export { tidy, keep, dispose } from "./scope.js";
+export { noGrad, enableGrad, noGradGuard, setGradEnabled, isGradEnabled } from "./autograd.js";
+export * as autograd from "./autograd.js";
+export { manualSeed, Generator, defaultGenerator } from "./random.js";
+export * from "./functional.js";
+
+import { native } from "./native.js";
+
+/** Live tensors and the bytes of their storages (views share one storage). */
+export function memory(): { numTensors: number; numStorages: number; numBytes: number } {
+  return native.memory();
+}
+export function setNumThreads(n: number): void { native.setNumThreads(n); }
+export function getNumThreads(): number { return native.getNumThreads(); }
+/** What flare was built against: libtorch version, ABI, threading, CUDA, Gloo. */
+export function buildInfo() { return native.buildInfo(); }
+
+export const cuda = {
+  isAvailable: (): boolean => native.cudaDeviceCount() > 0,
+  deviceCount: (): number => native.cudaDeviceCount(),
+};

@@ -1,0 +1,174 @@
+// Indexing: a slicing helper in Python's notation, gathers and scatters,
+// masks, sorting and counting.
+import { FlareError } from "../../errors.js";
+import { op } from "../native.js";
+import { Tensor, wrap, wrapList, handleOf } from "../tensor.js";
+import type { ValuesIndices } from "./reduce.js";
+
+/**
+ * One index of x.index(...): a number selects (and drops the dimension), a
+ * string is a Python slice ("1:5", ":", "::2", "-3:") or "..." (Ellipsis),
+ * null inserts a new dimension (None), and a tensor indexes by integers or a
+ * boolean mask (advanced indexing).
+ */
+export type IndexSpec = number | string | null | Tensor;
+
+interface Slice { start: number | null; end: number | null; step: number }
+
+function parseSlice(spec: string): Slice | number | "..." {
+  const text = spec.trim();
+  if (text === "...") return "...";
+  const parts = text.split(":");
+  const toInt = (s: string) => {
+    if (s.trim() === "") return null;
+    const n = Number(s);
+    if (!Number.isInteger(n)) throw new FlareError(`index(): '${spec}' is not a slice such as "1:5", ":" or "::2"`, "E_INDEX");
+    return n;
+  };
+  if (parts.length === 1) { const n = toInt(parts[0]); if (n === null) throw new FlareError("index(): empty index string", "E_INDEX"); return n; }
+  if (parts.length > 3) throw new FlareError(`index(): '${spec}' is not a slice such as "1:5", ":" or "::2"`, "E_INDEX");
+  const step = parts.length === 3 ? toInt(parts[2]) ?? 1 : 1;
+  if (step <= 0) throw new FlareError(`index(): slice step must be positive, got ${step} in '${spec}'`, "E_INDEX");
+  return { start: toInt(parts[0]), end: toInt(parts[1]), step };
+}
+
+const selectOp = op("aten::select", "int"), sliceOp = op("aten::slice", "Tensor"), unsqueezeOp = op("aten::unsqueeze");
+const aliasOp = op("aten::alias");
+const indexOp = op("aten::index", "Tensor"), indexPutIn = op("aten::index_put_");
+
+/** Applies the basic (view) part of an index and returns where the advanced tensors go. */
+function basicIndex(x: Tensor, specs: IndexSpec[]): { view: Tensor; advanced: (Tensor | null)[] } {
+  const consumed = specs.filter((s) => s !== null && !(typeof s === "string" && s.trim() === "...")).length;
+  const rank = x.dim();
+  if (consumed > rank) throw new FlareError(`index(): too many indices (${consumed}) for a tensor of ${rank} dimensions`, "E_INDEX");
+  if (specs.filter((s) => typeof s === "string" && s.trim() === "...").length > 1)
+    throw new FlareError("index(): an index can only have a single ellipsis ('...')", "E_INDEX");
+  let view = wrap(aliasOp(x.handle));
+  const advanced: (Tensor | null)[] = [];
+  let dim = 0;
+  const step = (next: Tensor) => { view.dispose(); view = next; };
+  for (const spec of specs) {
+    if (spec instanceof Tensor) { advanced[dim] = spec; dim++; continue; }
+    if (spec === null) { step(wrap(unsqueezeOp(view.handle, dim))); dim++; continue; }
+    const parsed = typeof spec === "number" ? spec : typeof spec === "string" ? parseSlice(spec) : undefined;
+    if (parsed === undefined) throw new FlareError(`index(): an index must be a number, a slice string, null or a Tensor, got ${typeof spec}`, "E_INDEX");
+    if (parsed === "...") { dim += rank - consumed; continue; }
+    if (typeof parsed === "number") {
+      if (!Number.isInteger(parsed)) throw new FlareError(`index(): ${parsed} is not an integer index`, "E_INDEX");
+      step(wrap(selectOp(view.handle, dim, parsed)));
+      continue;
+    }
+    step(wrap(sliceOp(view.handle, dim, parsed.start, parsed.end, parsed.step)));
+    dim++;
+  }
+  return { view, advanced };
+}
+
+declare module "../tensor.js" {
+  interface Tensor {
+    /** x.index(":", 0, "1:5:2", null) is PyTorch's x[:, 0, 1:5:2, None]. */
+    index(...specs: IndexSpec[]): Tensor;
+    /** x.indexPut_([":", 0], value) is PyTorch's x[:, 0] = value. */
+    indexPut_(specs: IndexSpec[], value: Tensor | number | boolean): this;
+    indexSelect(dim: number, index: Tensor): Tensor;
+    gather(dim: number, index: Tensor): Tensor;
+    scatter(dim: number, index: Tensor, src: Tensor | number): Tensor;
+    scatter_(dim: number, index: Tensor, src: Tensor | number): this;
+    scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor;
+    scatterAdd_(dim: number, index: Tensor, src: Tensor): this;
+    indexAdd_(dim: number, index: Tensor, source: Tensor): this;
+    maskedFill(mask: Tensor, value: number | Tensor): Tensor;
+    maskedSelect(mask: Tensor): Tensor;
+    nonzero(): Tensor;
+    topk(k: number, dim?: number, options?: { largest?: boolean; sorted?: boolean }): ValuesIndices;
+    sort(dim?: number, options?: { descending?: boolean; stable?: boolean }): ValuesIndices;
+    argsort(dim?: number, options?: { descending?: boolean }): Tensor;
+    unique(options?: { sorted?: boolean; returnInverse?: boolean; returnCounts?: boolean; dim?: number }): Tensor | Tensor[];
+    bincount(options?: { weights?: Tensor; minlength?: number }): Tensor;
+  }
+}
+
+Tensor.prototype.index = function (...specs) {
+  const { view, advanced } = basicIndex(this, specs);
+  if (advanced.length === 0) return view;
+  const indices = Array.from({ length: advanced.length }, (_, i) => advanced[i]?.handle ?? null);
+  const result = wrap(indexOp(view.handle, indices));
+  view.dispose();
+  return result;
+};
+Tensor.prototype.indexPut_ = function (specs, value) {
+  const { view, advanced } = basicIndex(this, specs);
+  try {
+    if (advanced.length === 0) {
+      if (value instanceof Tensor) view.copy_(value); else view.fill_(value);
+    } else {
+      const values = value instanceof Tensor ? value : new Tensor(op("aten::scalar_tensor")(value, this.dtype, null, this.device) as never);
+      const indices = Array.from({ length: advanced.length }, (_, i) => advanced[i]?.handle ?? null);
+      indexPutIn(view.handle, indices, values.handle, false);
+      if (values !== value) values.dispose();
+    }
+  } finally {
+    view.dispose();
+  }
+  return this;
+};
+
+const indexSelectOp = op("aten::index_select"), gatherOp = op("aten::gather");
+Tensor.prototype.indexSelect = function (dim, index) { return wrap(indexSelectOp(this.handle, dim, handleOf(index, "indexSelect(): index"))); };
+Tensor.prototype.gather = function (dim, index) { return wrap(gatherOp(this.handle, dim, handleOf(index, "gather(): index"), false)); };
+const scatterSrc = op("aten::scatter", "src"), scatterValue = op("aten::scatter", "value");
+const scatterSrcIn = op("aten::scatter_", "src"), scatterValueIn = op("aten::scatter_", "value");
+Tensor.prototype.scatter = function (dim, index, src) {
+  return wrap(src instanceof Tensor ? scatterSrc(this.handle, dim, index.handle, src.handle) : scatterValue(this.handle, dim, index.handle, src));
+};
+Tensor.prototype.scatter_ = function (dim, index, src) {
+  if (src instanceof Tensor) scatterSrcIn(this.handle, dim, index.handle, src.handle); else scatterValueIn(this.handle, dim, index.handle, src);
+  return this;
+};
+const scatterAddOp = op("aten::scatter_add"), scatterAddIn = op("aten::scatter_add_"), indexAddIn = op("aten::index_add_");
+Tensor.prototype.scatterAdd = function (dim, index, src) { return wrap(scatterAddOp(this.handle, dim, index.handle, src.handle)); };
+Tensor.prototype.scatterAdd_ = function (dim, index, src) { scatterAddIn(this.handle, dim, index.handle, src.handle); return this; };
+Tensor.prototype.indexAdd_ = function (dim, index, source) { indexAddIn(this.handle, dim, index.handle, source.handle, 1); return this; };
+const maskedFillScalar = op("aten::masked_fill", "Scalar"), maskedFillTensor = op("aten::masked_fill", "Tensor");
+Tensor.prototype.maskedFill = function (mask, value) {
+  return wrap(value instanceof Tensor ? maskedFillTensor(this.handle, mask.handle, value.handle) : maskedFillScalar(this.handle, mask.handle, value));
+};
+const maskedSelectOp = op("aten::masked_select"), nonzeroOp = op("aten::nonzero");
+Tensor.prototype.maskedSelect = function (mask) { return wrap(maskedSelectOp(this.handle, handleOf(mask, "maskedSelect(): mask"))); };
+Tensor.prototype.nonzero = function () { return wrap(nonzeroOp(this.handle)); };
+
+function valuesIndices(result: unknown): ValuesIndices {
+  const [values, indices] = wrapList(result);
+  return Object.assign([values, indices] as [Tensor, Tensor], { values, indices });
+}
+const topkOp = op("aten::topk"), sortOp = op("aten::sort", "stable"), argsortOp = op("aten::argsort");
+Tensor.prototype.topk = function (k, dim = -1, options = {}) {
+  return valuesIndices(topkOp(this.handle, k, dim, options.largest ?? true, options.sorted ?? true));
+};
+Tensor.prototype.sort = function (dim = -1, options = {}) {
+  return valuesIndices(sortOp(this.handle, options.stable ?? false, dim, options.descending ?? false));
+};
+Tensor.prototype.argsort = function (dim = -1, options = {}) { return wrap(argsortOp(this.handle, dim, options.descending ?? false)); };
+const uniqueOp = op("aten::_unique2"), uniqueDim = op("aten::unique_dim");
+Tensor.prototype.unique = function (options = {}) {
+  const raw = (options.dim === undefined
+    ? uniqueOp(this.handle, options.sorted ?? true, options.returnInverse ?? false, options.returnCounts ?? false)
+    : uniqueDim(this.handle, options.dim, options.sorted ?? true, options.returnInverse ?? false, options.returnCounts ?? false)) as unknown[];
+  const [values, inverse, counts] = raw.map((h) => wrap(h));
+  if (!options.returnInverse && !options.returnCounts) { inverse.dispose(); counts.dispose(); return values; }
+  const out = [values];
+  if (options.returnInverse) out.push(inverse); else inverse.dispose();
+  if (options.returnCounts) out.push(counts); else counts.dispose();
+  return out;
+};
+const bincountOp = op("aten::bincount");
+Tensor.prototype.bincount = function (options = {}) { return wrap(bincountOp(this.handle, options.weights?.handle ?? null, options.minlength ?? 0)); };
+
+const whereSelf = op("aten::where", "self"), whereScalarOther = op("aten::where", "ScalarOther");
+const whereScalarSelf = op("aten::where", "ScalarSelf"), whereScalar = op("aten::where", "Scalar");
+/** where(condition, x, y): x where condition holds, else y; x and y may be numbers. */
+export function where(condition: Tensor, x: Tensor | number, y: Tensor | number): Tensor {
+  const c = handleOf(condition, "where(): condition");
+  if (x instanceof Tensor) return wrap(y instanceof Tensor ? whereSelf(c, x.handle, y.handle) : whereScalarOther(c, x.handle, y));
+  return wrap(y instanceof Tensor ? whereScalarSelf(c, x, y.handle) : whereScalar(c, x, y));
+}

@@ -1,0 +1,73 @@
+// Deterministic memory: tidy() scopes free every tensor made inside them except
+// what the function returns or keep()s. The GC finalizer is only a safety net.
+import { FlareError } from "../errors.js";
+
+/** What a scope needs to know of a tensor; Tensor implements it. */
+export interface Tracked {
+  readonly isDisposed: boolean;
+  kept: boolean;
+  dispose(): void;
+}
+
+const scopes: Tracked[][] = [];
+
+/** Called by every new Tensor: the innermost scope owns it. */
+export function track(tensor: Tracked): void {
+  if (scopes.length > 0) scopes[scopes.length - 1].push(tensor);
+}
+
+function collect(value: unknown, into: Set<Tracked>, seen = new Set<unknown>()): void {
+  if (value === null || typeof value !== "object" || seen.has(value)) return;
+  seen.add(value);
+  if (isTracked(value)) { into.add(value); return; }
+  if (Array.isArray(value)) { for (const v of value) collect(v, into, seen); return; }
+  if (value instanceof Map) { for (const v of value.values()) collect(v, into, seen); return; }
+  if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) collect(v, into, seen);
+}
+
+function isTracked(value: object): value is Tracked {
+  return typeof (value as Tracked).dispose === "function" && "kept" in value;
+}
+
+/**
+ * Runs `fn` and frees every tensor it created, except those in its result
+ * (which move to the enclosing scope) and those passed to keep().
+ */
+export function tidy<T>(fn: () => T): T {
+  const scope: Tracked[] = [];
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } catch (error) {
+    scopes.pop();
+    for (const t of scope) if (!t.kept) t.dispose();
+    throw error;
+  }
+  scopes.pop();
+  if (result instanceof Promise) {
+    for (const t of scope) if (!t.kept) t.dispose();
+    throw new FlareError("tidy() needs a synchronous function: an async one would free tensors still in use", "E_ARGUMENT");
+  }
+  const survivors = new Set<Tracked>();
+  collect(result, survivors);
+  const outer = scopes[scopes.length - 1];
+  for (const t of scope) {
+    if (survivors.has(t)) { if (outer && !t.kept) outer.push(t); }
+    else if (!t.kept) t.dispose();
+  }
+  return result;
+}
+
+/** Exempts a tensor from every tidy() scope; free it yourself with dispose(). */
+export function keep<T extends Tracked>(tensor: T): T {
+  tensor.kept = true;
+  return tensor;
+}
+
+/** Disposes every tensor found in a value (a tensor, an array, a plain object, a Map). */
+export function dispose(value: unknown): void {
+  const found = new Set<Tracked>();
+  collect(value, found);
+  for (const t of found) t.dispose();
+}

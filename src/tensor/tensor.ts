@@ -1,0 +1,174 @@
+// The Tensor class: a handle to an at::Tensor plus metadata, data access,
+// autograd and memory. Ops are added to its prototype by the files in ops/.
+import { FlareError } from "../errors.js";
+import { native, op, type Handle } from "./native.js";
+import { track, type Tracked } from "./scope.js";
+import { viewOf, type DType, type TypedArray } from "./dtype.js";
+import { formatTensor } from "./format.js";
+
+export type Shape = number[];
+export type NestedArray = number | boolean | NestedArray[];
+
+const detachOp = op("aten::detach");
+const detachInPlace = op("aten::detach_");
+const cloneOp = op("aten::clone");
+const contiguousOp = op("aten::contiguous");
+const toDtypeDevice = op("aten::to", "dtype_layout");
+
+export class Tensor implements Tracked, Disposable {
+  /** The native handle. Internal: use the methods. */
+  readonly handle: Handle;
+  kept = false;
+  private gradWrapper: Tensor | null = null;
+
+  /** Wraps a native handle; the innermost tidy() scope owns the new tensor. */
+  constructor(handle: Handle, tracked = true) {
+    this.handle = handle;
+    if (tracked) track(this);
+  }
+
+  // ---- metadata -----------------------------------------------------------
+  get shape(): Shape { return native.shape(this.handle); }
+  get dtype(): DType { return native.dtype(this.handle) as DType; }
+  get device(): string { return native.device(this.handle); }
+  get ndim(): number { return native.dim(this.handle); }
+  dim(): number { return native.dim(this.handle); }
+  numel(): number { return native.numel(this.handle); }
+  stride(): number[] { return native.strides(this.handle); }
+  /** size() is the shape; size(d) one dimension of it (negative d counts from the end). */
+  size(): Shape;
+  size(dim: number): number;
+  size(dim?: number): Shape | number {
+    const shape = this.shape;
+    if (dim === undefined) return shape;
+    const d = dim < 0 ? dim + shape.length : dim;
+    if (d < 0 || d >= shape.length) throw new FlareError(`dimension ${dim} is out of range for a tensor of ${shape.length} dimensions`, "E_INDEX");
+    return shape[d];
+  }
+  get isDisposed(): boolean { return native.isDisposed(this.handle); }
+
+  // ---- data ---------------------------------------------------------------
+  /** A copy of the values as a TypedArray (int64 as BigInt64Array, float16 as Float32Array). */
+  data(): TypedArray { return viewOf(native.toBuffer(this.handle), this.dtype); }
+  /** The value of a one-element tensor. */
+  item(): number;
+  item(): number | boolean;
+  item(): number | boolean { return native.item(this.handle); }
+  /** The values as nested arrays of numbers (booleans for bool tensors). */
+  tolist(): NestedArray {
+    const values = this.data();
+    const dtype = this.dtype;
+    const flat: (number | boolean)[] = Array.from(values as ArrayLike<number | bigint>, (v) =>
+      dtype === "bool" ? v !== 0 : Number(v));
+    const shape = this.shape;
+    if (shape.length === 0) return flat[0];
+    let offset = 0;
+    const build = (d: number): NestedArray[] => {
+      const out: NestedArray[] = [];
+      for (let i = 0; i < shape[d]; i++) out.push(d === shape.length - 1 ? flat[offset++] : build(d + 1));
+      return out;
+    };
+    return build(0);
+  }
+  toString(): string { return formatTensor(this); }
+  [Symbol.for("nodejs.util.inspect.custom")](): string { return this.isDisposed ? "tensor(<disposed>)" : formatTensor(this); }
+
+  // ---- conversion -----------------------------------------------------------
+  /** to("float64"), to("cuda:0"), to({dtype, device}), or to(other) for other's dtype and device. */
+  to(target: DType | string | Tensor | { dtype?: DType; device?: string; copy?: boolean; nonBlocking?: boolean }): Tensor {
+    let dtype: string | undefined, device: string | undefined, copy = false, nonBlocking = false;
+    if (target instanceof Tensor) { dtype = target.dtype; device = target.device; }
+    else if (typeof target === "string") {
+      if (/^(cpu|cuda|mps|meta)(:\d+)?$/.test(target)) device = target; else dtype = target;
+    } else ({ dtype, device, copy = false, nonBlocking = false } = target);
+    const result = toDtypeDevice(this.handle, dtype ?? this.dtype, null, device ?? this.device, null, nonBlocking, copy, null) as Handle;
+    // aten::to returns self when nothing changes; hand back this same object then.
+    if (native.sameTensor(result, this.handle)) { native.dispose(result); return this; }
+    return new Tensor(result);
+  }
+  float(): Tensor { return this.to("float32"); }
+  double(): Tensor { return this.to("float64"); }
+  half(): Tensor { return this.to("float16"); }
+  bfloat16(): Tensor { return this.to("bfloat16"); }
+  long(): Tensor { return this.to("int64"); }
+  int(): Tensor { return this.to("int32"); }
+  bool(): Tensor { return this.to("bool"); }
+  byte(): Tensor { return this.to("uint8"); }
+  cpu(): Tensor { return this.to("cpu"); }
+  cuda(device = 0): Tensor { return this.to(`cuda:${device}`); }
+  clone(): Tensor { return new Tensor(cloneOp(this.handle) as Handle); }
+  contiguous(): Tensor {
+    const result = contiguousOp(this.handle) as Handle;
+    if (native.sameTensor(result, this.handle)) { native.dispose(result); return this; }
+    return new Tensor(result);
+  }
+
+  // ---- autograd -------------------------------------------------------------
+  get requiresGrad(): boolean { return native.requiresGrad(this.handle); }
+  set requiresGrad(value: boolean) { native.setRequiresGrad(this.handle, value); }
+  requiresGrad_(value = true): this { native.setRequiresGrad(this.handle, value); return this; }
+  get isLeaf(): boolean { return native.isLeaf(this.handle); }
+  /** The name of the autograd node that made this tensor (e.g. "AddBackward0"), or null. */
+  get gradFn(): string | null { return native.gradFn(this.handle); }
+  /**
+   * The accumulated gradient, or null. The returned tensor is owned by this
+   * one: it stays valid until the gradient is replaced (zeroGrad, a new
+   * backward after set-to-none) or this tensor is disposed; clone() to keep it.
+   */
+  get grad(): Tensor | null {
+    const result = native.grad(this.handle, this.gradWrapper?.handle);
+    if (result === true) return this.gradWrapper;
+    this.gradWrapper?.dispose();
+    this.gradWrapper = result === null ? null : keepOwned(new Tensor(result, false));
+    return this.gradWrapper;
+  }
+  set grad(value: Tensor | null) {
+    native.setGrad(this.handle, value ? value.handle : null);
+    this.gradWrapper?.dispose();
+    this.gradWrapper = null;
+  }
+  /** Computes gradients of this tensor (a scalar unless `gradient` is given) into the leaves' .grad. */
+  backward(gradient?: Tensor | null, options: { retainGraph?: boolean; createGraph?: boolean; inputs?: Tensor[] } = {}): void {
+    native.backward([this.handle], gradient ? [gradient.handle] : null, options.retainGraph, options.createGraph ?? false,
+      options.inputs ? options.inputs.map((t) => t.handle) : null);
+  }
+  retainGrad(): void { native.retainGrad(this.handle); }
+  detach(): Tensor { return new Tensor(detachOp(this.handle) as Handle); }
+  detach_(): this { detachInPlace(this.handle); return this; }
+
+  // ---- memory -----------------------------------------------------------------
+  /** Frees the native tensor now. Safe to call twice; using it afterwards throws. */
+  dispose(): void {
+    if (this.gradWrapper) { this.gradWrapper.dispose(); this.gradWrapper = null; }
+    native.dispose(this.handle);
+  }
+  [Symbol.dispose](): void { this.dispose(); }
+}
+
+function keepOwned(t: Tensor): Tensor { t.kept = true; return t; }
+
+/** Wraps what a native op returned: a handle becomes a Tensor, arrays are mapped. */
+export function wrap(result: unknown): Tensor {
+  return new Tensor(result as Handle);
+}
+
+export function wrapList(result: unknown): Tensor[] {
+  return (result as Handle[]).map((h) => new Tensor(h));
+}
+
+export function isTensor(value: unknown): value is Tensor {
+  return value instanceof Tensor;
+}
+
+/** The handle of a tensor argument, with a FlareError naming `what` for anything else. */
+export function handleOf(value: unknown, what: string): Handle {
+  if (value instanceof Tensor) return value.handle;
+  throw new FlareError(`${what} must be a Tensor, got ${describe(value)}`, "E_ARGUMENT");
+}
+
+export function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "object") return (value as object).constructor?.name ?? "an object";
+  return `${typeof value} ${String(value)}`;
+}
