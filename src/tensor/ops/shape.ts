@@ -39,6 +39,8 @@ declare module "../tensor.js" {
     chunk(chunks: number, dim?: number): Tensor[];
     unbind(dim?: number): Tensor[];
     tril(diagonal?: number): Tensor;
+    /** Reinterprets the bytes as another dtype of the same size (PyTorch's x.view(dtype)). */
+    viewDtype(dtype: string): Tensor;
     triu(diagonal?: number): Tensor;
   }
 }
@@ -46,6 +48,8 @@ declare module "../tensor.js" {
 const reshapeOp = op("aten::reshape"), viewOp = op("aten::view");
 Tensor.prototype.reshape = function (...shape) { return wrap(reshapeOp(this.handle, sizesOf(shape))); };
 Tensor.prototype.view = function (...shape) { return wrap(viewOp(this.handle, sizesOf(shape))); };
+const viewDtypeOp = op("aten::view", "dtype");
+Tensor.prototype.viewDtype = function (dtype) { return wrap(viewDtypeOp(this.handle, dtype)); };
 Tensor.prototype.viewAs = function (other) { return wrap(viewOp(this.handle, other.shape)); };
 Tensor.prototype.reshapeAs = function (other) { return wrap(reshapeOp(this.handle, other.shape)); };
 const permuteOp = op("aten::permute"), transposeOp = op("aten::transpose", "int"), tOp = op("aten::t");

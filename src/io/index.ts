@@ -1,0 +1,20 @@
+// io: safetensors and torch.save / torch.load of state dicts.
+import { FlareError } from "../errors.js";
+import type { Tensor } from "../tensor/index.js";
+import { loadFile, saveFile, type Metadata, type TensorMap } from "./safetensors.js";
+
+export * as safetensors from "./safetensors.js";
+export { writeFileAtomic } from "./safetensors.js";
+
+export type StateDict = Map<string, Tensor>;
+
+/** torch.save for a state dict (or any name → tensor map), as safetensors, atomically. */
+export function save(stateDict: StateDict | Record<string, Tensor>, path: string, metadata?: Metadata): void {
+  if (stateDict === null || typeof stateDict !== "object") throw new FlareError("save(): expected a state dict (Map or object of tensors)", "E_ARGUMENT");
+  saveFile(stateDict, path, metadata);
+}
+
+/** torch.load of a safetensors state dict. */
+export function load(path: string): TensorMap {
+  return loadFile(path);
+}
