@@ -1,0 +1,44 @@
+// Shared test helpers: fixture paths and closeness checks.
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import * as path from "node:path";
+import { Tensor } from "../src/index.js";
+import { load } from "../src/io/index.js";
+
+/** The repository root (FLARE_ROOT overrides, for builds into another folder). */
+export const ROOT = process.env.FLARE_ROOT ?? fileURLToPath(new URL("../..", import.meta.url));
+
+export function fixturePath(name: string): string {
+  return path.join(ROOT, "tests", "fixtures", name);
+}
+
+/** The tensors of a committed golden fixture (tests/fixtures/NAME.safetensors). */
+export function loadFixture(name: string): Map<string, Tensor> {
+  return load(fixturePath(`${name}.safetensors`));
+}
+
+/** Asserts |actual - expected| <= atol + rtol * |expected| element-wise, and equal shapes. */
+export function assertClose(actual: Tensor, expected: Tensor, options: { rtol?: number; atol?: number; what?: string } = {}): void {
+  const { rtol = 1e-5, atol = 1e-6, what = "tensor" } = options;
+  assert.deepEqual(actual.shape, expected.shape, `${what}: shape ${JSON.stringify(actual.shape)} != ${JSON.stringify(expected.shape)}`);
+  const a = Array.from(actual.data() as ArrayLike<number | bigint>, Number);
+  const e = Array.from(expected.data() as ArrayLike<number | bigint>, Number);
+  let worst = 0, worstIndex = -1;
+  for (let i = 0; i < a.length; i++) {
+    const excess = Math.abs(a[i] - e[i]) - (atol + rtol * Math.abs(e[i]));
+    if (!(excess <= 0) && (worstIndex < 0 || excess > worst || Number.isNaN(excess))) { worst = excess; worstIndex = i; }
+  }
+  if (worstIndex >= 0) {
+    assert.fail(`${what}: element ${worstIndex} is ${a[worstIndex]}, expected ${e[worstIndex]} (rtol ${rtol}, atol ${atol})`);
+  }
+}
+
+/** Asserts that fn throws a FlareError whose message matches `pattern` (and code, if given). */
+export function assertFlareError(fn: () => unknown, pattern: RegExp, code?: string): void {
+  assert.throws(fn, (error: unknown) => {
+    assert.equal((error as Error).name, "FlareError", `expected a FlareError, got ${String(error)}`);
+    assert.match((error as Error).message, pattern);
+    if (code) assert.equal((error as { code: string }).code, code);
+    return true;
+  });
+}
