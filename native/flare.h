@@ -9,18 +9,20 @@
 
 namespace flare {
 
-// A JS-visible tensor handle. dispose() resets `tensor`; the GC finalizer only
-// frees what dispose() did not (the safety net DESIGN.md asks for).
+// What a handle names. dispose() resets `tensor`; the JS FinalizationRegistry
+// disposes what user code did not (the safety net DESIGN.md asks for).
 struct TensorBox {
   at::Tensor tensor;
   c10::StorageImpl* storage = nullptr;  // storage counted in external memory
 };
 
-// Wraps a tensor in a new handle (a JS External with a finalizer).
+// Wraps a tensor in a new handle (a number naming a slot in the handle table).
 Napi::Value wrapTensor(Napi::Env env, at::Tensor tensor);
 // The tensor behind a handle; throws a FlareError naming `what` if the value is
 // not a handle or the tensor was disposed.
 const at::Tensor& unwrapTensor(const Napi::Value& value, const char* what);
+// The tensor behind a handle, or null (with *disposed set if it was freed).
+const at::Tensor* findTensor(const Napi::Value& value, bool* disposed);
 // Frees a handle's tensor now. Returns false if it was already freed.
 bool disposeHandle(Napi::Env env, const Napi::Value& value);
 

@@ -105,6 +105,15 @@ static Napi::Value lookup(const Napi::CallbackInfo& info) {
   throwFlare(env, "E_ARGUMENT", "argument '" + arg.name + "' of " + op.name + " must be " + expected + ", got " + shown);
 }
 
+// The tensor behind a handle argument; the error message is built only on failure.
+static const at::Tensor& tensorArgument(Napi::Env env, const OpInfo& op, const ArgSpec& arg, const Napi::Value& value) {
+  bool disposed = false;
+  const at::Tensor* tensor = findTensor(value, &disposed);
+  if (tensor != nullptr) return *tensor;
+  if (disposed) throwFlare(env, "E_DISPOSED", "argument '" + arg.name + "' of " + op.name + " was disposed and cannot be used");
+  badArgument(env, op, arg, "a Tensor", value);
+}
+
 static int64_t toInt(Napi::Env env, const OpInfo& op, const ArgSpec& arg, const Napi::Value& value) {
   if (value.IsBoolean()) return value.As<Napi::Boolean>().Value() ? 1 : 0;
   if (!value.IsNumber()) badArgument(env, op, arg, "an integer", value);
@@ -133,10 +142,7 @@ static c10::IValue toIntList(Napi::Env env, const OpInfo& op, const ArgSpec& arg
 
 static c10::IValue toIValue(Napi::Env env, const OpInfo& op, const ArgSpec& arg, const Napi::Value& value) {
   switch (arg.kind) {
-    case Kind::Tensor: {
-      std::string what = "argument '" + arg.name + "' of " + op.name;
-      return unwrapTensor(value, what.c_str());
-    }
+    case Kind::Tensor: return tensorArgument(env, op, arg, value);
     case Kind::Int: return toInt(env, op, arg, value);
     case Kind::Float:
       if (!value.IsNumber()) badArgument(env, op, arg, "a number", value);
@@ -179,18 +185,17 @@ static c10::IValue toIValue(Napi::Env env, const OpInfo& op, const ArgSpec& arg,
     case Kind::OptionalTensorList: {
       if (!value.IsArray()) badArgument(env, op, arg, "an array of tensors", value);
       Napi::Array array = value.As<Napi::Array>();
-      std::string what = "element of '" + arg.name + "' of " + op.name;
       if (arg.kind == Kind::TensorList) {
         std::vector<at::Tensor> list;
         list.reserve(array.Length());
-        for (uint32_t i = 0; i < array.Length(); i++) list.push_back(unwrapTensor(array.Get(i), what.c_str()));
+        for (uint32_t i = 0; i < array.Length(); i++) list.push_back(tensorArgument(env, op, arg, array.Get(i)));
         return c10::IValue(list);
       }
       c10::List<c10::optional<at::Tensor>> list;
       for (uint32_t i = 0; i < array.Length(); i++) {
         Napi::Value element = array[i];
         if (element.IsNull() || element.IsUndefined()) list.push_back(c10::nullopt);
-        else list.push_back(unwrapTensor(element, what.c_str()));
+        else list.push_back(tensorArgument(env, op, arg, element));
       }
       return c10::IValue(list);
     }
@@ -253,6 +258,7 @@ static Napi::Value call(const Napi::CallbackInfo& info) {
     if (index >= registry.size()) throwFlare(env, "E_INTERNAL", "unknown operator index");
     const OpInfo& op = registry[index];
     size_t given = info.Length() - 1;
+    while (given > 0 && info[given].IsUndefined()) given--;  // trailing undefined = not given
     if (given > op.args.size())
       throwFlare(env, "E_ARGUMENT", op.name + " takes " + std::to_string(op.args.size()) + " arguments, got " +
                                         std::to_string(given));

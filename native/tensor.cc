@@ -14,6 +14,21 @@
 namespace flare {
 
 // ---- handles and external-memory accounting ---------------------------------
+// A handle is a number: slot + generation * 2^22 in a table of tensors. Numbers
+// cost JS nothing to pass and need no per-handle finalizer (the JS side keeps a
+// FinalizationRegistry as the safety net); the generation catches use after
+// dispose() even when the slot was reused.
+constexpr uint64_t kSlotBits = 22;
+constexpr uint64_t kSlotMask = (uint64_t{1} << kSlotBits) - 1;
+constexpr uint32_t kGenerationLimit = uint32_t{1} << 30;  // keeps ids below 2^53
+
+struct Slot {
+  TensorBox box;
+  uint32_t generation = 0;
+};
+static std::vector<Slot> slots;
+static std::vector<uint32_t> freeSlots;
+
 // Views share one storage, so bytes are counted per storage, not per handle.
 struct StorageCount {
   int64_t bytes;
@@ -25,7 +40,7 @@ static int64_t liveBytes = 0;
 
 static void track(Napi::Env env, TensorBox* box) {
   liveHandles++;
-  if (!box->tensor.defined() || !box->tensor.has_storage()) return;
+  if (!box->tensor.has_storage()) return;
   c10::StorageImpl* impl = box->tensor.storage().unsafeGetStorageImpl();
   auto found = storages.find(impl);
   if (found != storages.end()) {
@@ -52,38 +67,69 @@ static void untrack(Napi::Env env, TensorBox* box) {
   box->storage = nullptr;
 }
 
-static void release(Napi::Env env, TensorBox* box) {
-  untrack(env, box);
-  box->tensor.reset();
-}
-
 Napi::Value wrapTensor(Napi::Env env, at::Tensor tensor) {
   if (!tensor.defined()) return env.Null();
-  auto* box = new TensorBox{std::move(tensor)};
-  track(env, box);
-  return Napi::External<TensorBox>::New(env, box, [](Napi::Env env, TensorBox* box) {
-    if (box->tensor.defined()) release(env, box);
-    delete box;
-  });
+  uint32_t index;
+  if (!freeSlots.empty()) {
+    index = freeSlots.back();
+    freeSlots.pop_back();
+  } else {
+    index = static_cast<uint32_t>(slots.size());
+    if (index > kSlotMask) throwFlare(env, "E_OUT_OF_MEMORY", "more than 4 million live tensors: dispose() some");
+    slots.emplace_back();
+  }
+  Slot& slot = slots[index];
+  slot.generation = (slot.generation + 1) % kGenerationLimit;
+  slot.box.tensor = std::move(tensor);
+  track(env, &slot.box);
+  return Napi::Number::New(env, static_cast<double>((uint64_t{slot.generation} << kSlotBits) | index));
 }
 
-static TensorBox* boxOf(const Napi::Value& value) {
-  if (!value.IsExternal()) return nullptr;
-  return value.As<Napi::External<TensorBox>>().Data();
+// The live slot behind a handle; null if the value is not a handle. `disposed`
+// tells a handle that was freed from something that never was one.
+static Slot* slotOf(const Napi::Value& value, bool* disposed = nullptr) {
+  if (disposed) *disposed = false;
+  if (!value.IsNumber()) return nullptr;
+  double number = value.As<Napi::Number>().DoubleValue();
+  if (!(number >= 0) || number > 9007199254740991.0) return nullptr;
+  auto id = static_cast<uint64_t>(number);
+  if (static_cast<double>(id) != number) return nullptr;
+  uint64_t index = id & kSlotMask;
+  if (index >= slots.size()) return nullptr;
+  Slot& slot = slots[index];
+  if (slot.generation != (id >> kSlotBits) || !slot.box.tensor.defined()) {
+    if (disposed) *disposed = true;
+    return nullptr;
+  }
+  return &slot;
+}
+
+static TensorBox* boxOf(const Napi::Value& value, bool* disposed = nullptr) {
+  Slot* slot = slotOf(value, disposed);
+  return slot ? &slot->box : nullptr;
+}
+
+const at::Tensor* findTensor(const Napi::Value& value, bool* disposed) {
+  TensorBox* box = boxOf(value, disposed);
+  return box ? &box->tensor : nullptr;
 }
 
 const at::Tensor& unwrapTensor(const Napi::Value& value, const char* what) {
-  TensorBox* box = boxOf(value);
-  if (box == nullptr) throwFlare(value.Env(), "E_ARGUMENT", std::string(what) + " must be a Tensor");
-  if (!box->tensor.defined())
-    throwFlare(value.Env(), "E_DISPOSED", std::string(what) + " was disposed and cannot be used");
+  bool disposed = false;
+  TensorBox* box = boxOf(value, &disposed);
+  if (box == nullptr) {
+    if (disposed) throwFlare(value.Env(), "E_DISPOSED", std::string(what) + " was disposed and cannot be used");
+    throwFlare(value.Env(), "E_ARGUMENT", std::string(what) + " must be a Tensor");
+  }
   return box->tensor;
 }
 
 bool disposeHandle(Napi::Env env, const Napi::Value& value) {
-  TensorBox* box = boxOf(value);
-  if (box == nullptr || !box->tensor.defined()) return false;
-  release(env, box);
+  Slot* slot = slotOf(value);
+  if (slot == nullptr) return false;
+  untrack(env, &slot->box);
+  slot->box.tensor.reset();
+  freeSlots.push_back(static_cast<uint32_t>(slot - slots.data()));
   return true;
 }
 
@@ -226,8 +272,7 @@ static Napi::Value dim(const Napi::CallbackInfo& info) {
 }
 
 static Napi::Value isDisposed(const Napi::CallbackInfo& info) {
-  TensorBox* box = boxOf(info[0]);
-  return Napi::Boolean::New(info.Env(), box == nullptr || !box->tensor.defined());
+  return Napi::Boolean::New(info.Env(), boxOf(info[0]) == nullptr);
 }
 
 static Napi::Value dispose(const Napi::CallbackInfo& info) {

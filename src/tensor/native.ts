@@ -5,8 +5,8 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { FlareError } from "../errors.js";
 
-/** An opaque tensor handle made by the addon (a JS External). */
-export type Handle = { readonly __handle: unique symbol };
+/** A tensor handle made by the addon: a number naming a slot in its handle table. */
+export type Handle = number & { readonly __handle: unique symbol };
 export type GroupHandle = { readonly __group: unique symbol };
 
 export interface Native {
@@ -69,7 +69,6 @@ export const native: Native = load();
 
 /** Looks an ATen operator up once; the returned function calls it. */
 export function op(name: string, overload = ""): (...args: unknown[]) => unknown {
-  const index = native.op(name, overload);
-  const call = native.call;
-  return (...args: unknown[]) => call(index, ...args);
+  // A bound native function: no JS frame or argument array between caller and addon.
+  return native.call.bind(null, native.op(name, overload)) as (...args: unknown[]) => unknown;
 }

@@ -7,13 +7,17 @@ export interface Tracked {
   readonly isDisposed: boolean;
   kept: boolean;
   dispose(): void;
+  /** Called when no scope owns the tensor any more: it arms the GC safety net. */
+  unowned(): void;
 }
 
 const scopes: Tracked[][] = [];
 
-/** Called by every new Tensor: the innermost scope owns it. */
-export function track(tensor: Tracked): void {
-  if (scopes.length > 0) scopes[scopes.length - 1].push(tensor);
+/** Called by every new Tensor: the innermost scope owns it. False if there is no scope. */
+export function track(tensor: Tracked): boolean {
+  if (scopes.length === 0) return false;
+  scopes[scopes.length - 1].push(tensor);
+  return true;
 }
 
 function collect(value: unknown, into: Set<Tracked>, seen = new Set<unknown>()): void {
@@ -53,15 +57,17 @@ export function tidy<T>(fn: () => T): T {
   collect(result, survivors);
   const outer = scopes[scopes.length - 1];
   for (const t of scope) {
-    if (survivors.has(t)) { if (outer && !t.kept) outer.push(t); }
-    else if (!t.kept) t.dispose();
+    if (t.kept) continue;
+    if (!survivors.has(t)) t.dispose();
+    else if (outer) outer.push(t);
+    else t.unowned();
   }
   return result;
 }
 
 /** Exempts a tensor from every tidy() scope; free it yourself with dispose(). */
 export function keep<T extends Tracked>(tensor: T): T {
-  tensor.kept = true;
+  if (!tensor.kept) { tensor.kept = true; tensor.unowned(); }
   return tensor;
 }
 

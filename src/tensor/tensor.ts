@@ -15,16 +15,26 @@ const cloneOp = op("aten::clone");
 const contiguousOp = op("aten::contiguous");
 const toDtypeDevice = op("aten::to", "dtype_layout");
 
-export class Tensor implements Tracked, Disposable {
+// The safety net: a tensor that became garbage without dispose() is freed by GC.
+const collected = new FinalizationRegistry<Handle>((handle) => { native.dispose(handle); });
+
+export class Tensor implements Tracked {
   /** The native handle. Internal: use the methods. */
   readonly handle: Handle;
   kept = false;
   private gradWrapper: Tensor | null = null;
+  private guarded = false;
 
   /** Wraps a native handle; the innermost tidy() scope owns the new tensor. */
   constructor(handle: Handle, tracked = true) {
     this.handle = handle;
-    if (tracked) track(this);
+    // A tidy() scope frees what it owns; only tensors no scope owns need the GC net.
+    if (!tracked || !track(this)) this.unowned();
+  }
+
+  /** Arms the GC safety net (once no tidy() scope owns this tensor). Internal. */
+  unowned(): void {
+    if (!this.guarded) { this.guarded = true; collected.register(this, this.handle, this); }
   }
 
   // ---- metadata -----------------------------------------------------------
@@ -140,12 +150,12 @@ export class Tensor implements Tracked, Disposable {
   /** Frees the native tensor now. Safe to call twice; using it afterwards throws. */
   dispose(): void {
     if (this.gradWrapper) { this.gradWrapper.dispose(); this.gradWrapper = null; }
-    native.dispose(this.handle);
+    if (native.dispose(this.handle) && this.guarded) collected.unregister(this);
   }
   [Symbol.dispose](): void { this.dispose(); }
 }
 
-function keepOwned(t: Tensor): Tensor { t.kept = true; return t; }
+function keepOwned(t: Tensor): Tensor { t.kept = true; return t; }  // already guarded: made untracked
 
 /** Wraps what a native op returned: a handle becomes a Tensor, arrays are mapped. */
 export function wrap(result: unknown): Tensor {

@@ -10,16 +10,16 @@ type Unary = () => Tensor;
 function binary(name: string, tensorOverload = "Tensor", scalarOverload = "Scalar") {
   const withTensor = op(`aten::${name}`, tensorOverload);
   const withScalar = op(`aten::${name}`, scalarOverload);
-  return function (this: Tensor, other: Other, ...rest: unknown[]): Tensor {
-    return other instanceof Tensor ? wrap(withTensor(this.handle, other.handle, ...rest)) : wrap(withScalar(this.handle, other, ...rest));
+  return function (this: Tensor, other: Other, extra?: unknown): Tensor {
+    return wrap(other instanceof Tensor ? withTensor(this.handle, other.handle, extra) : withScalar(this.handle, other, extra));
   };
 }
 
 function binaryInPlace(name: string, tensorOverload = "Tensor", scalarOverload = "Scalar") {
   const withTensor = op(`aten::${name}_`, tensorOverload);
   const withScalar = op(`aten::${name}_`, scalarOverload);
-  return function <T extends Tensor>(this: T, other: Other, ...rest: unknown[]): T {
-    if (other instanceof Tensor) withTensor(this.handle, other.handle, ...rest); else withScalar(this.handle, other, ...rest);
+  return function <T extends Tensor>(this: T, other: Other, extra?: unknown): T {
+    if (other instanceof Tensor) withTensor(this.handle, other.handle, extra); else withScalar(this.handle, other, extra);
     return this;
   };
 }
