@@ -1,3 +1,6 @@
 // flare: the public entry point (`import * as torch from "flare"`).
 export * from "./tensor/index.js";
 export { FlareError, type FlareErrorCode } from "./errors.js";
+export * as optim from "./optim/index.js";
+export * as io from "./io/index.js";
+export { save, load } from "./io/index.js";

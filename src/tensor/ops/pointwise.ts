@@ -41,7 +41,7 @@ const UNARY = [
 ] as const;
 const UNARY_IN_PLACE = [
   "neg", "abs", "exp", "log", "sqrt", "rsqrt", "reciprocal", "floor", "ceil", "trunc", "sigmoid", "tanh", "relu",
-  "sin", "cos", "zero", "logicalNot",
+  "sin", "cos", "zero", "logicalNot", "round", "sign", "square",
 ] as const;
 type UnaryName = (typeof UNARY)[number];
 type UnaryInPlaceName = `${(typeof UNARY_IN_PLACE)[number]}_`;
