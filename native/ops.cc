@@ -131,8 +131,9 @@ static c10::IValue toIntList(Napi::Env env, const OpInfo& op, const ArgSpec& arg
     list.reserve(array.Length());
     for (uint32_t i = 0; i < array.Length(); i++) {
       Napi::Value element = array[i];
-      if (!element.IsNumber()) badArgument(env, op, arg, "an array of integers", value);
-      list.push_back(toInt(env, op, arg, element));
+      double number = element.IsNumber() ? element.As<Napi::Number>().DoubleValue() : 0.5;
+      if (!std::isfinite(number) || std::floor(number) != number) badArgument(env, op, arg, "an array of integers", value);
+      list.push_back(static_cast<int64_t>(number));
     }
   } else {
     badArgument(env, op, arg, "an integer or an array of integers", value);

@@ -1,0 +1,1 @@
+export { initProcessGroup, ProcessGroup, type ReduceOp, type InitOptions } from "./process_group.js";
