@@ -1,0 +1,425 @@
+// torch.nn.functional: one function per layer and the losses, each a checked
+// call of the ATen operator PyTorch's own functional calls.
+import { FlareError } from "../errors.js";
+import { op } from "../tensor/native.js";
+import { Tensor, wrap, wrapList } from "../tensor/tensor.js";
+import type { DType } from "../tensor/dtype.js";
+import {
+  tensorArg, optionalTensorArg, intArg, numberArg, tupleArg, pairArg, oneOf, probabilityArg, type Pair,
+} from "./utils.js";
+
+const ops = {
+  linear: op("aten::linear"),
+  conv2d: op("aten::conv2d"),
+  conv2dPadding: op("aten::conv2d", "padding"),
+  convTranspose2d: op("aten::conv_transpose2d", "input"),
+  batchNorm: op("aten::batch_norm"),
+  layerNorm: op("aten::layer_norm"),
+  groupNorm: op("aten::group_norm"),
+  dropout: op("aten::dropout"), dropoutIn: op("aten::dropout_"),
+  featureDropout: op("aten::feature_dropout"), featureDropoutIn: op("aten::feature_dropout_"),
+  relu: op("aten::relu"), reluIn: op("aten::relu_"),
+  leakyRelu: op("aten::leaky_relu"), leakyReluIn: op("aten::leaky_relu_"),
+  gelu: op("aten::gelu"),
+  silu: op("aten::silu"), siluIn: op("aten::silu_"),
+  sigmoid: op("aten::sigmoid"), tanh: op("aten::tanh"),
+  softmax: op("aten::softmax", "int"), logSoftmax: op("aten::log_softmax", "int"),
+  maxPool2d: op("aten::max_pool2d"), maxPool2dIndices: op("aten::max_pool2d_with_indices"),
+  avgPool2d: op("aten::avg_pool2d"),
+  adaptiveAvgPool2d: op("aten::adaptive_avg_pool2d"), adaptiveMaxPool2d: op("aten::adaptive_max_pool2d"),
+  pad: op("aten::pad"),
+  oneHot: op("aten::one_hot"),
+  crossEntropy: op("aten::cross_entropy_loss"),
+  nllLoss: op("aten::nll_loss_nd"),
+  bce: op("aten::binary_cross_entropy"),
+  bceWithLogits: op("aten::binary_cross_entropy_with_logits"),
+  mseLoss: op("aten::mse_loss"), l1Loss: op("aten::l1_loss"), smoothL1Loss: op("aten::smooth_l1_loss"),
+  broadcastTensors: op("aten::broadcast_tensors"),
+  expand: op("aten::expand"),
+};
+
+// Interpolation ops by (mode, spatial dims): [op, takes alignCorners].
+const UPSAMPLE: Record<string, [(...args: unknown[]) => unknown, boolean]> = {
+  "nearest/1": [op("aten::upsample_nearest1d", "vec"), false],
+  "nearest/2": [op("aten::upsample_nearest2d", "vec"), false],
+  "nearest/3": [op("aten::upsample_nearest3d", "vec"), false],
+  "nearest-exact/1": [op("aten::_upsample_nearest_exact1d", "vec"), false],
+  "nearest-exact/2": [op("aten::_upsample_nearest_exact2d", "vec"), false],
+  "nearest-exact/3": [op("aten::_upsample_nearest_exact3d", "vec"), false],
+  "linear/1": [op("aten::upsample_linear1d", "vec"), true],
+  "bilinear/2": [op("aten::upsample_bilinear2d", "vec"), true],
+  "bicubic/2": [op("aten::upsample_bicubic2d", "vec"), true],
+  "trilinear/3": [op("aten::upsample_trilinear3d", "vec"), true],
+};
+
+export type Reduction = "none" | "mean" | "sum";
+const REDUCTIONS = ["none", "mean", "sum"] as const;
+function reductionOf(value: unknown, what: string): number {
+  return REDUCTIONS.indexOf(oneOf(value ?? "mean", REDUCTIONS, `${what}: reduction`));
+}
+
+function dimCheck(input: Tensor, allowed: number[], what: string): void {
+  const d = input.dim();
+  if (!allowed.includes(d))
+    throw new FlareError(`${what}: expected a ${allowed.map((a) => `${a}D`).join(" or ")} input, got a ${d}D input of shape [${input.shape.join(", ")}]`, "E_SHAPE");
+}
+
+// ---- linear and convolution ---------------------------------------------------
+
+/** y = x Wᵀ + b. */
+export function linear(input: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
+  return wrap(ops.linear(tensorArg(input, "linear(): input"), tensorArg(weight, "linear(): weight"), optionalTensorArg(bias, "linear(): bias")));
+}
+
+export type Padding2d = Pair | "same" | "valid";
+export interface Conv2dOptions { stride?: Pair; padding?: Padding2d; dilation?: Pair; groups?: number }
+
+/** 2-D convolution over NCHW (or unbatched CHW) input; padding may be "same" or "valid". */
+export function conv2d(input: Tensor, weight: Tensor, bias: Tensor | null = null, options: Conv2dOptions = {}): Tensor {
+  const x = tensorArg(input, "conv2d(): input"), w = tensorArg(weight, "conv2d(): weight"), b = optionalTensorArg(bias, "conv2d(): bias");
+  const stride = pairArg(options.stride ?? 1, "conv2d(): stride", 1);
+  const dilation = pairArg(options.dilation ?? 1, "conv2d(): dilation", 1);
+  const groups = intArg(options.groups ?? 1, "conv2d(): groups", 1);
+  const padding = options.padding ?? 0;
+  if (typeof padding === "string") {
+    oneOf(padding, ["same", "valid"] as const, "conv2d(): padding");
+    if (padding === "same" && stride.some((s) => s !== 1)) throw new FlareError("conv2d(): padding=\"same\" is not supported for strided convolutions", "E_ARGUMENT");
+    return wrap(ops.conv2dPadding(x, w, b, stride, padding, dilation, groups));
+  }
+  return wrap(ops.conv2d(x, w, b, stride, pairArg(padding, "conv2d(): padding", 0), dilation, groups));
+}
+
+export interface ConvTranspose2dOptions { stride?: Pair; padding?: Pair; outputPadding?: Pair; groups?: number; dilation?: Pair }
+
+/** 2-D transposed convolution ("deconvolution"); weight is [in, out / groups, kH, kW]. */
+export function convTranspose2d(input: Tensor, weight: Tensor, bias: Tensor | null = null, options: ConvTranspose2dOptions = {}): Tensor {
+  const what = "convTranspose2d()";
+  return wrap(ops.convTranspose2d(tensorArg(input, `${what}: input`), tensorArg(weight, `${what}: weight`), optionalTensorArg(bias, `${what}: bias`),
+    pairArg(options.stride ?? 1, `${what}: stride`, 1), pairArg(options.padding ?? 0, `${what}: padding`, 0),
+    pairArg(options.outputPadding ?? 0, `${what}: outputPadding`, 0), intArg(options.groups ?? 1, `${what}: groups`, 1),
+    pairArg(options.dilation ?? 1, `${what}: dilation`, 1)));
+}
+
+// ---- normalisation ---------------------------------------------------------------
+
+function verifyBatchSize(size: number[], what: string): void {
+  let n = size[0];
+  for (let i = 2; i < size.length; i++) n *= size[i];
+  if (n === 1) throw new FlareError(`${what}: expected more than 1 value per channel when training, got input size [${size.join(", ")}]`, "E_SHAPE");
+}
+
+export interface BatchNormOptions { weight?: Tensor | null; bias?: Tensor | null; training?: boolean; momentum?: number; eps?: number }
+
+/** Batch normalisation; in training it updates runningMean/runningVar in place (when given). */
+export function batchNorm(input: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, options: BatchNormOptions = {}): Tensor {
+  const what = "batchNorm()";
+  const x = tensorArg(input, `${what}: input`);
+  const training = options.training ?? false;
+  if (training) verifyBatchSize(input.shape, what);
+  if (!training && (runningMean == null || runningVar == null))
+    throw new FlareError(`${what}: runningMean and runningVar are required when training is false`, "E_ARGUMENT");
+  return wrap(ops.batchNorm(x, optionalTensorArg(options.weight, `${what}: weight`), optionalTensorArg(options.bias, `${what}: bias`),
+    optionalTensorArg(runningMean, `${what}: runningMean`), optionalTensorArg(runningVar, `${what}: runningVar`),
+    training, numberArg(options.momentum ?? 0.1, `${what}: momentum`), numberArg(options.eps ?? 1e-5, `${what}: eps`), true));
+}
+
+function shapeArg(value: unknown, what: string): number[] {
+  if (typeof value === "number") return [intArg(value, what, 1)];
+  if (Array.isArray(value)) return value.map((v, i) => intArg(v, `${what}[${i}]`, 1));
+  throw new FlareError(`${what} must be an integer or an array of integers, got ${String(value)}`, "E_ARGUMENT");
+}
+
+/** Layer normalisation over the trailing `normalizedShape` dimensions. */
+export function layerNorm(input: Tensor, normalizedShape: number | number[], options: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {}): Tensor {
+  const what = "layerNorm()";
+  return wrap(ops.layerNorm(tensorArg(input, `${what}: input`), shapeArg(normalizedShape, `${what}: normalizedShape`),
+    optionalTensorArg(options.weight, `${what}: weight`), optionalTensorArg(options.bias, `${what}: bias`), numberArg(options.eps ?? 1e-5, `${what}: eps`), true));
+}
+
+/** Group normalisation: channels split into numGroups groups, each normalised. */
+export function groupNorm(input: Tensor, numGroups: number, options: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {}): Tensor {
+  const what = "groupNorm()";
+  const x = tensorArg(input, `${what}: input`);
+  intArg(numGroups, `${what}: numGroups`, 1);
+  const shape = input.shape;
+  if (shape.length < 2) throw new FlareError(`${what}: expected at least 2 dimensions for input tensor but received ${shape.length}`, "E_SHAPE");
+  verifyBatchSize([Math.floor((shape[0] * shape[1]) / numGroups), numGroups, ...shape.slice(2)], what);
+  return wrap(ops.groupNorm(x, numGroups, optionalTensorArg(options.weight, `${what}: weight`), optionalTensorArg(options.bias, `${what}: bias`),
+    numberArg(options.eps ?? 1e-5, `${what}: eps`), true));
+}
+
+// ---- dropout -----------------------------------------------------------------------
+
+export interface DropoutOptions { p?: number; training?: boolean; inplace?: boolean }
+
+function dropoutArgs(p: number | DropoutOptions | undefined, options: DropoutOptions, what: string) {
+  const merged = typeof p === "object" && p !== null ? { ...p, ...options } : { ...options, p: p ?? options.p };
+  return { p: probabilityArg(merged.p ?? 0.5, what), training: merged.training ?? true, inplace: merged.inplace ?? false };
+}
+
+/** Zeroes elements with probability p and scales the rest by 1/(1-p); identity unless training. */
+export function dropout(input: Tensor, p?: number | DropoutOptions, options: DropoutOptions = {}): Tensor {
+  const { p: prob, training, inplace } = dropoutArgs(p, options, "dropout()");
+  const x = tensorArg(input, "dropout(): input");
+  if (inplace) { ops.dropoutIn(x, prob, training); return input; }
+  return wrap(ops.dropout(x, prob, training));
+}
+
+/** Zeroes whole channels (N, C, H, W → per (n, c)) with probability p. */
+export function dropout2d(input: Tensor, p?: number | DropoutOptions, options: DropoutOptions = {}): Tensor {
+  const { p: prob, training, inplace } = dropoutArgs(p, options, "dropout2d()");
+  const x = tensorArg(input, "dropout2d(): input");
+  if (inplace) { ops.featureDropoutIn(x, prob, training); return input; }
+  return wrap(ops.featureDropout(x, prob, training));
+}
+
+// ---- activations ----------------------------------------------------------------------
+
+export function relu(input: Tensor, options: { inplace?: boolean } = {}): Tensor {
+  const x = tensorArg(input, "relu(): input");
+  if (options.inplace) { ops.reluIn(x); return input; }
+  return wrap(ops.relu(x));
+}
+
+export function leakyRelu(input: Tensor, negativeSlope: number | { negativeSlope?: number; inplace?: boolean } = 0.01, options: { inplace?: boolean } = {}): Tensor {
+  const merged = typeof negativeSlope === "object" ? { ...negativeSlope, ...options } : { ...options, negativeSlope };
+  const x = tensorArg(input, "leakyRelu(): input");
+  const slope = numberArg(merged.negativeSlope ?? 0.01, "leakyRelu(): negativeSlope");
+  if (merged.inplace) { ops.leakyReluIn(x, slope); return input; }
+  return wrap(ops.leakyRelu(x, slope));
+}
+
+export function gelu(input: Tensor, options: { approximate?: "none" | "tanh" } = {}): Tensor {
+  return wrap(ops.gelu(tensorArg(input, "gelu(): input"), oneOf(options.approximate ?? "none", ["none", "tanh"] as const, "gelu(): approximate")));
+}
+
+export function silu(input: Tensor, options: { inplace?: boolean } = {}): Tensor {
+  const x = tensorArg(input, "silu(): input");
+  if (options.inplace) { ops.siluIn(x); return input; }
+  return wrap(ops.silu(x));
+}
+
+export function sigmoid(input: Tensor): Tensor { return wrap(ops.sigmoid(tensorArg(input, "sigmoid(): input"))); }
+export function tanh(input: Tensor): Tensor { return wrap(ops.tanh(tensorArg(input, "tanh(): input"))); }
+
+/** PyTorch's implicit softmax dim (deprecated there): 0 for 0-, 1- and 3-D input, else 1. */
+export function implicitSoftmaxDim(ndim: number): number { return ndim === 0 || ndim === 1 || ndim === 3 ? 0 : 1; }
+
+export function softmax(input: Tensor, dim: number, options: { dtype?: DType } = {}): Tensor {
+  return wrap(ops.softmax(tensorArg(input, "softmax(): input"), intArg(dim, "softmax(): dim"), options.dtype ?? null));
+}
+
+export function logSoftmax(input: Tensor, dim: number, options: { dtype?: DType } = {}): Tensor {
+  return wrap(ops.logSoftmax(tensorArg(input, "logSoftmax(): input"), intArg(dim, "logSoftmax(): dim"), options.dtype ?? null));
+}
+
+// ---- pooling ---------------------------------------------------------------------------
+
+export interface MaxPool2dOptions { stride?: Pair | null; padding?: Pair; dilation?: Pair; ceilMode?: boolean; returnIndices?: boolean }
+
+/** 2-D max pooling; stride defaults to the kernel size. With returnIndices, [output, indices]. */
+export function maxPool2d(input: Tensor, kernelSize: Pair, options: MaxPool2dOptions & { returnIndices: true }): [Tensor, Tensor];
+export function maxPool2d(input: Tensor, kernelSize: Pair, options?: MaxPool2dOptions & { returnIndices?: false }): Tensor;
+export function maxPool2d(input: Tensor, kernelSize: Pair, options: MaxPool2dOptions = {}): Tensor | [Tensor, Tensor] {
+  const what = "maxPool2d()";
+  const args = [tensorArg(input, `${what}: input`), pairArg(kernelSize, `${what}: kernelSize`, 1),
+    options.stride == null ? [] : pairArg(options.stride, `${what}: stride`, 1), pairArg(options.padding ?? 0, `${what}: padding`, 0),
+    pairArg(options.dilation ?? 1, `${what}: dilation`, 1), options.ceilMode ?? false];
+  if (options.returnIndices) return wrapList(ops.maxPool2dIndices(...args)) as [Tensor, Tensor];
+  return wrap(ops.maxPool2d(...args));
+}
+
+export interface AvgPool2dOptions { stride?: Pair | null; padding?: Pair; ceilMode?: boolean; countIncludePad?: boolean; divisorOverride?: number | null }
+
+/** 2-D average pooling; stride defaults to the kernel size. */
+export function avgPool2d(input: Tensor, kernelSize: Pair, options: AvgPool2dOptions = {}): Tensor {
+  const what = "avgPool2d()";
+  return wrap(ops.avgPool2d(tensorArg(input, `${what}: input`), pairArg(kernelSize, `${what}: kernelSize`, 1),
+    options.stride == null ? [] : pairArg(options.stride, `${what}: stride`, 1), pairArg(options.padding ?? 0, `${what}: padding`, 0),
+    options.ceilMode ?? false, options.countIncludePad ?? true,
+    options.divisorOverride == null ? null : intArg(options.divisorOverride, `${what}: divisorOverride`, 1)));
+}
+
+export type AdaptiveSize = number | null | [number | null, number | null];
+
+function adaptiveSize(input: Tensor, outputSize: AdaptiveSize, what: string): [number, number] {
+  const shape = input.shape;
+  const pair = Array.isArray(outputSize) ? outputSize : [outputSize, outputSize];
+  if (pair.length !== 2) throw new FlareError(`${what}: outputSize must be an integer or 2 integers, got [${pair.join(", ")}]`, "E_ARGUMENT");
+  return pair.map((s, i) => (s === null ? shape[shape.length - 2 + i] : intArg(s, `${what}: outputSize`, 0))) as [number, number];
+}
+
+/** Averages over adaptive windows to a fixed output size (null keeps that input size). */
+export function adaptiveAvgPool2d(input: Tensor, outputSize: AdaptiveSize): Tensor {
+  const x = tensorArg(input, "adaptiveAvgPool2d(): input");
+  return wrap(ops.adaptiveAvgPool2d(x, adaptiveSize(input, outputSize, "adaptiveAvgPool2d()")));
+}
+
+export function adaptiveMaxPool2d(input: Tensor, outputSize: AdaptiveSize, options: { returnIndices: true }): [Tensor, Tensor];
+export function adaptiveMaxPool2d(input: Tensor, outputSize: AdaptiveSize, options?: { returnIndices?: false }): Tensor;
+export function adaptiveMaxPool2d(input: Tensor, outputSize: AdaptiveSize, options: { returnIndices?: boolean } = {}): Tensor | [Tensor, Tensor] {
+  const x = tensorArg(input, "adaptiveMaxPool2d(): input");
+  const [values, indices] = wrapList(ops.adaptiveMaxPool2d(x, adaptiveSize(input, outputSize, "adaptiveMaxPool2d()")));
+  if (options.returnIndices) return [values, indices];
+  indices.dispose();
+  return values;
+}
+
+// ---- resampling and padding ---------------------------------------------------------------
+
+export type InterpolateMode = "nearest" | "nearest-exact" | "linear" | "bilinear" | "bicubic" | "trilinear" | "area";
+export interface InterpolateOptions {
+  size?: number | number[] | null;
+  scaleFactor?: number | number[] | null;
+  mode?: InterpolateMode;
+  alignCorners?: boolean | null;
+  recomputeScaleFactor?: boolean | null;
+}
+
+/** Resizes N, C, spatial... input to `size` or by `scaleFactor` (PyTorch's F.interpolate). */
+export function interpolate(input: Tensor, options: InterpolateOptions = {}): Tensor {
+  const what = "interpolate()";
+  const x = tensorArg(input, `${what}: input`);
+  const mode = oneOf(options.mode ?? "nearest", ["nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area"] as const, `${what}: mode`);
+  let alignCorners = options.alignCorners ?? null;
+  if (mode === "nearest" || mode === "nearest-exact" || mode === "area") {
+    if (alignCorners !== null) throw new FlareError(`${what}: alignCorners can only be set with the interpolating modes linear, bilinear, bicubic and trilinear`, "E_ARGUMENT");
+  } else alignCorners ??= false;
+  const dims = input.dim() - 2;
+  if (dims < 1 || dims > 3) throw new FlareError(`${what}: only 3D, 4D and 5D input tensors are supported (got ${input.dim()}D)`, "E_SHAPE");
+  const { size = null, scaleFactor = null } = options;
+  let outputSize: number[] | null = null, scales: number[] | null = null;
+  if (size !== null && scaleFactor !== null) throw new FlareError(`${what}: only one of size or scaleFactor should be defined`, "E_ARGUMENT");
+  if (size !== null) {
+    outputSize = tupleArg(size, dims, `${what}: size`, 0);
+  } else if (scaleFactor !== null) {
+    if (Array.isArray(scaleFactor)) {
+      if (scaleFactor.length !== dims) throw new FlareError(`${what}: scaleFactor must have ${dims} values for input with ${dims} spatial dimensions, got [${scaleFactor.join(", ")}]`, "E_ARGUMENT");
+      scales = scaleFactor.map((s, i) => numberArg(s, `${what}: scaleFactor[${i}]`));
+    } else scales = Array(dims).fill(numberArg(scaleFactor, `${what}: scaleFactor`));
+  } else throw new FlareError(`${what}: either size or scaleFactor should be defined`, "E_ARGUMENT");
+  if (options.recomputeScaleFactor && size !== null) throw new FlareError(`${what}: recomputeScaleFactor is not meaningful with an explicit size`, "E_ARGUMENT");
+  if ((options.recomputeScaleFactor || mode === "area") && scales) {
+    const shape = input.shape;
+    outputSize = scales.map((s, i) => Math.floor(shape[i + 2] * s));
+    scales = null;
+  }
+  if (mode === "area") {
+    if (dims !== 2) throw new FlareError(`${what}: mode "area" is supported for 4D input only here, got ${input.dim()}D`, "E_NOT_IMPLEMENTED");
+    return wrap(ops.adaptiveAvgPool2d(x, outputSize));
+  }
+  const entry = UPSAMPLE[`${mode}/${dims}`];
+  if (!entry) {
+    const needs: Record<string, number> = { linear: 3, bilinear: 4, bicubic: 4, trilinear: 5 };
+    throw new FlareError(`${what}: got ${input.dim()}D input, but ${mode} mode needs ${needs[mode]}D input`, "E_SHAPE");
+  }
+  const [fn, takesAlign] = entry;
+  return wrap(takesAlign ? fn(x, outputSize, alignCorners, scales) : fn(x, outputSize, scales));
+}
+
+export type PadMode = "constant" | "reflect" | "replicate" | "circular";
+
+/**
+ * Pads the last dimensions: pad = [left, right, top, bottom, ...] (last
+ * dimension first), as F.pad. pad(x, [1, 1], "reflect") and
+ * pad(x, [1, 1], { mode, value }) both work.
+ */
+export function pad(input: Tensor, padding: number[], mode: PadMode | { mode?: PadMode; value?: number } = "constant", value?: number): Tensor {
+  const what = "pad()";
+  const options = typeof mode === "object" ? mode : { mode, value };
+  const x = tensorArg(input, `${what}: input`);
+  if (!Array.isArray(padding) || padding.length % 2 !== 0)
+    throw new FlareError(`${what}: padding must be an array of even length ([left, right, top, bottom, ...]), got ${String(padding)}`, "E_ARGUMENT");
+  padding.forEach((p, i) => intArg(p, `${what}: padding[${i}]`));
+  const m = oneOf(options.mode ?? "constant", ["constant", "reflect", "replicate", "circular"] as const, `${what}: mode`);
+  if (m !== "constant" && options.value !== undefined && options.value !== 0)
+    throw new FlareError(`${what}: padding mode "${m}" doesn't take a value argument`, "E_ARGUMENT");
+  return wrap(ops.pad(x, padding, m, m === "constant" ? (options.value ?? null) : null));
+}
+
+/** One-hot int64 encoding; numClasses -1 infers it as max + 1. */
+export function oneHot(tensor: Tensor, numClasses = -1): Tensor {
+  return wrap(ops.oneHot(tensorArg(tensor, "oneHot(): tensor"), intArg(numClasses, "oneHot(): numClasses", -1)));
+}
+
+// ---- losses -------------------------------------------------------------------------------
+
+export interface CrossEntropyOptions { weight?: Tensor | null; ignoreIndex?: number; reduction?: Reduction; labelSmoothing?: number }
+
+/**
+ * Cross entropy of logits `input` (N, C, ...) against class indices (N, ...)
+ * int64, or class probabilities with input's shape.
+ */
+export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor {
+  const what = "crossEntropy()";
+  const smoothing = numberArg(options.labelSmoothing ?? 0, `${what}: labelSmoothing`);
+  if (smoothing < 0 || smoothing > 1) throw new FlareError(`${what}: labelSmoothing must be between 0.0 and 1.0, got ${smoothing}`, "E_ARGUMENT");
+  return wrap(ops.crossEntropy(tensorArg(input, `${what}: input`), tensorArg(target, `${what}: target`), optionalTensorArg(options.weight, `${what}: weight`),
+    reductionOf(options.reduction, what), intArg(options.ignoreIndex ?? -100, `${what}: ignoreIndex`), smoothing));
+}
+
+/** Negative log-likelihood of log-probabilities `input` (N, C, ...) at int64 class targets (N, ...). */
+export function nllLoss(input: Tensor, target: Tensor, options: { weight?: Tensor | null; ignoreIndex?: number; reduction?: Reduction } = {}): Tensor {
+  const what = "nllLoss()";
+  return wrap(ops.nllLoss(tensorArg(input, `${what}: input`), tensorArg(target, `${what}: target`), optionalTensorArg(options.weight, `${what}: weight`),
+    reductionOf(options.reduction, what), intArg(options.ignoreIndex ?? -100, `${what}: ignoreIndex`)));
+}
+
+function sameShape(input: Tensor, target: Tensor, what: string): void {
+  const a = input.shape, b = target.shape;
+  if (a.length !== b.length || a.some((s, i) => s !== b[i]))
+    throw new FlareError(`${what}: target size [${b.join(", ")}] must be the same as input size [${a.join(", ")}]`, "E_SHAPE");
+}
+
+/** Binary cross entropy of probabilities `input` against targets in [0, 1] of the same shape. */
+export function binaryCrossEntropy(input: Tensor, target: Tensor, options: { weight?: Tensor | null; reduction?: Reduction } = {}): Tensor {
+  const what = "binaryCrossEntropy()";
+  const x = tensorArg(input, `${what}: input`), y = tensorArg(target, `${what}: target`);
+  sameShape(input, target, what);
+  const reduction = reductionOf(options.reduction, what);
+  let weight = optionalTensorArg(options.weight, `${what}: weight`);
+  let expanded: Tensor | null = null;
+  if (weight !== null) { expanded = wrap(ops.expand(weight, target.shape, false)); weight = expanded.handle; }
+  try {
+    return wrap(ops.bce(x, y, weight, reduction));
+  } finally {
+    expanded?.dispose();
+  }
+}
+
+/** Sigmoid + binary cross entropy in one numerically stable op; posWeight weighs positives per class. */
+export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, options: { weight?: Tensor | null; posWeight?: Tensor | null; reduction?: Reduction } = {}): Tensor {
+  const what = "binaryCrossEntropyWithLogits()";
+  const x = tensorArg(input, `${what}: input`), y = tensorArg(target, `${what}: target`);
+  sameShape(input, target, what);
+  return wrap(ops.bceWithLogits(x, y, optionalTensorArg(options.weight, `${what}: weight`), optionalTensorArg(options.posWeight, `${what}: posWeight`),
+    reductionOf(options.reduction, what)));
+}
+
+function pointwiseLoss(fn: (...args: unknown[]) => unknown, what: string, input: Tensor, target: Tensor, reduction: unknown, ...extra: unknown[]): Tensor {
+  const x = tensorArg(input, `${what}: input`), y = tensorArg(target, `${what}: target`);
+  const r = reductionOf(reduction, what);
+  const [a, b] = wrapList(ops.broadcastTensors([x, y]));
+  try {
+    return wrap(fn(a.handle, b.handle, r, ...extra));
+  } finally {
+    a.dispose(); b.dispose();
+  }
+}
+
+/** Mean squared error (input and target broadcast, as PyTorch). */
+export function mseLoss(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
+  return pointwiseLoss(ops.mseLoss, "mseLoss()", input, target, options.reduction);
+}
+
+/** Mean absolute error. */
+export function l1Loss(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
+  return pointwiseLoss(ops.l1Loss, "l1Loss()", input, target, options.reduction);
+}
+
+/** Squared error below beta (halved, over beta), absolute error above it. */
+export function smoothL1Loss(input: Tensor, target: Tensor, options: { reduction?: Reduction; beta?: number } = {}): Tensor {
+  const beta = numberArg(options.beta ?? 1, "smoothL1Loss(): beta");
+  if (beta < 0) throw new FlareError(`smoothL1Loss(): beta must be non-negative, got ${beta}`, "E_ARGUMENT");
+  return pointwiseLoss(ops.smoothL1Loss, "smoothL1Loss()", input, target, options.reduction, beta);
+}
