@@ -6,6 +6,8 @@
 // property into an accessor whose setter keeps the new tensor a buffer (and
 // exempt from tidy), so `this.running_mean = t` keeps working. Declare buffer
 // fields with `declare` in TypeScript so no class field shadows the accessor.
+// Modules kept in arrays or plain objects are not registered (as in PyTorch):
+// use ModuleList / ModuleDict.
 import { FlareError } from "../errors.js";
 import { op } from "../tensor/native.js";
 import { Tensor, describe } from "../tensor/tensor.js";
