@@ -279,6 +279,21 @@ static Napi::Value dispose(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), disposeHandle(info.Env(), info[0]));
 }
 
+// setData(h, source): PyTorch's `t.data = source` (keeps t's identity and
+// autograd metadata); the handle's storage is counted anew.
+static Napi::Value setData(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    TensorBox* box = boxOf(info[0]);
+    if (box == nullptr) unwrapTensor(info[0], "tensor");  // throws the right error
+    const at::Tensor& source = unwrapTensor(info[1], "source");
+    box->tensor.set_data(source);
+    untrack(env, box);
+    track(env, box);
+    return env.Undefined();
+  });
+}
+
 // sameTensor(a, b): whether two handles hold the same TensorImpl.
 static Napi::Value sameTensor(const Napi::CallbackInfo& info) {
   const at::Tensor& a = unwrapTensor(info[0], "a");
@@ -454,7 +469,7 @@ void initTensor(Napi::Env env, Napi::Object exports) {
       {"fromBuffer", fromBuffer}, {"toBuffer", toBuffer}, {"item", item},
       {"shape", shape}, {"strides", strides}, {"dtype", dtype}, {"device", device},
       {"numel", numel}, {"dim", dim}, {"isDisposed", isDisposed}, {"dispose", dispose},
-      {"sameTensor", sameTensor},
+      {"sameTensor", sameTensor}, {"setData", setData},
       {"requiresGrad", requiresGrad}, {"setRequiresGrad", setRequiresGrad}, {"isLeaf", isLeaf},
       {"gradFn", gradFn}, {"grad", grad}, {"setGrad", setGrad}, {"retainGrad", retainGrad},
       {"backward", backward}, {"autogradGrad", autogradGrad},

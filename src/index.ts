@@ -1,6 +1,8 @@
 // flare: the public entry point (`import * as torch from "flare"`).
 export * from "./tensor/index.js";
 export { FlareError, type FlareErrorCode } from "./errors.js";
+export * as nn from "./nn/index.js";
+export * as F from "./nn/functional.js";
 export * as optim from "./optim/index.js";
 export * as io from "./io/index.js";
 export { save, load } from "./io/index.js";

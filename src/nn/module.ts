@@ -24,7 +24,6 @@ export interface LoadResult {
   unexpectedKeys: string[];
 }
 
-const setData = op("aten::set_data");
 const DEVICE = /^(cpu|cuda|mps|meta)(:\d+)?$/;
 
 function checkName(name: unknown, kind: string, owner: Module): string {
@@ -243,7 +242,7 @@ export class Module {
     const convert = (t: Tensor) => {
       const options = { dtype: dtype !== undefined && isFloating(t.dtype) ? (dtype as DType) : undefined, device };
       const converted = t.to(options);
-      if (converted !== t) { setData(t.handle, converted.handle); converted.dispose(); }
+      if (converted !== t) { t.setData(converted); converted.dispose(); }
       const grad = t.grad;
       if (grad) {
         const convertedGrad = grad.to(options);

@@ -22,6 +22,7 @@ export interface Native {
   isDisposed(h: Handle): boolean;
   dispose(h: Handle): boolean;
   sameTensor(a: Handle, b: Handle): boolean;
+  setData(h: Handle, source: Handle): void;
   requiresGrad(h: Handle): boolean;
   setRequiresGrad(h: Handle, value: boolean): void;
   isLeaf(h: Handle): boolean;

@@ -144,6 +144,8 @@ export class Tensor implements Tracked {
   }
   retainGrad(): void { native.retainGrad(this.handle); }
   detach(): Tensor { return new Tensor(detachOp(this.handle) as Handle); }
+  /** PyTorch's `t.data = source`: t keeps its identity (and requiresGrad) but takes source's values, dtype and device. */
+  setData(source: Tensor): this { native.setData(this.handle, source.handle); return this; }
   detach_(): this { detachInPlace(this.handle); return this; }
 
   // ---- memory -----------------------------------------------------------------
