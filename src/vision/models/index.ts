@@ -1,0 +1,1 @@
+export { resnet18Small, Residual } from "./resnet_d2l.js";
