@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <deque>
+#include <unordered_map>
 
 namespace flare {
 
@@ -33,6 +34,7 @@ struct OpInfo {
 };
 
 static std::deque<OpInfo> registry;  // deque: entries never move once created
+static std::unordered_map<std::string, size_t> registryIndex;  // "name.overload" -> index
 
 static Kind kindOf(const c10::TypePtr& type, const c10::TypePtr& realType) {
   switch (realType->kind()) {
@@ -72,6 +74,8 @@ static Napi::Value lookup(const Napi::CallbackInfo& info) {
   return guarded(env, [&]() -> Napi::Value {
     std::string name = info[0].As<Napi::String>().Utf8Value();
     std::string overload = info.Length() > 1 && info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
+    auto known = registryIndex.find(name + "." + overload);
+    if (known != registryIndex.end()) return Napi::Number::New(env, static_cast<double>(known->second));
     auto handle = c10::Dispatcher::singleton().findSchema({name, overload});
     if (!handle) throwFlare(env, "E_NOT_IMPLEMENTED", "libtorch has no operator " + name + (overload.empty() ? "" : "." + overload));
     OpInfo op{name + (overload.empty() ? "" : "." + overload), *handle, {}, {}};
@@ -93,6 +97,7 @@ static Napi::Value lookup(const Napi::CallbackInfo& info) {
     for (const c10::Argument& result : schema.returns())
       op.returnAliasesInput.push_back(result.alias_info() != nullptr && result.alias_info()->isWrite());
     registry.push_back(std::move(op));
+    registryIndex.emplace(name + "." + overload, registry.size() - 1);
     return Napi::Number::New(env, static_cast<double>(registry.size() - 1));
   });
 }
