@@ -38,6 +38,18 @@ static std::unordered_map<c10::StorageImpl*, StorageCount> storages;
 static int64_t liveHandles = 0;
 static int64_t liveBytes = 0;
 
+// V8 hears about native bytes in batches of 1 MiB: the total it sees is right
+// to within that, and tiny ops don't pay a call each.
+constexpr int64_t kReportQuantum = 1 << 20;
+static int64_t unreportedBytes = 0;
+static void reportExternal(Napi::Env env, int64_t delta) {
+  unreportedBytes += delta;
+  if (unreportedBytes >= kReportQuantum || unreportedBytes <= -kReportQuantum) {
+    Napi::MemoryManagement::AdjustExternalMemory(env, unreportedBytes);
+    unreportedBytes = 0;
+  }
+}
+
 static void track(Napi::Env env, TensorBox* box) {
   liveHandles++;
   if (!box->tensor.has_storage()) return;
@@ -49,7 +61,7 @@ static void track(Napi::Env env, TensorBox* box) {
     int64_t bytes = static_cast<int64_t>(impl->nbytes());
     storages.emplace(impl, StorageCount{bytes, 1});
     liveBytes += bytes;
-    if (box->tensor.is_cpu() && bytes > 0) Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
+    if (box->tensor.is_cpu() && bytes > 0) reportExternal(env, bytes);
   }
   box->storage = impl;
 }
@@ -62,7 +74,7 @@ static void untrack(Napi::Env env, TensorBox* box) {
     int64_t bytes = found->second.bytes;
     liveBytes -= bytes;
     storages.erase(found);
-    if (bytes > 0 && box->tensor.is_cpu()) Napi::MemoryManagement::AdjustExternalMemory(env, -bytes);
+    if (bytes > 0 && box->tensor.is_cpu()) reportExternal(env, -bytes);
   }
   box->storage = nullptr;
 }
