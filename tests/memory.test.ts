@@ -58,3 +58,24 @@ test("2,000 training steps keep resident memory and live tensors flat", () => {
   net.dispose();
   opt.dispose();
 });
+
+test("a module's intermediate tensors are freed when its forward() returns, like a Python function's locals", () => {
+  class Block extends nn.Module {
+    lin = new nn.Linear(4, 4);
+    stash: torch.Tensor | null = null;
+    override forward(x: torch.Tensor): torch.Tensor {
+      const h = this.lin.forward(x).relu().mul(2);   // three intermediates
+      this.stash = torch.keep(h.detach());            // kept on purpose: survives
+      return h.add(1);
+    }
+  }
+  const block = new Block();
+  const x = torch.randn([2, 4]).requiresGrad_();
+  const before = torch.memory().numTensors;
+  const y = block.forward(x);
+  assert.equal(torch.memory().numTensors, before + 2, "only the output and the kept tensor remain");
+  y.sum().backward();
+  assert.deepEqual(block.lin.weight.grad!.shape, [4, 4], "autograd still had what backward needed");
+  torch.dispose([x, y, block.stash]);
+  block.dispose();
+});

@@ -12,7 +12,7 @@ import { FlareError } from "../errors.js";
 import { op } from "../tensor/native.js";
 import { Tensor, describe } from "../tensor/tensor.js";
 import { noGrad } from "../tensor/autograd.js";
-import { keep } from "../tensor/scope.js";
+import { keep, tidy } from "../tensor/scope.js";
 import { isFloating, type DType } from "../tensor/dtype.js";
 import { Parameter } from "./parameter.js";
 
@@ -42,6 +42,19 @@ export class Module {
   training = true;
   readonly #buffers = new Map<string, Tensor | null>();
   readonly #nonPersistent = new Set<string>();
+
+  constructor() {
+    // Each forward() call is its own tidy() scope, as a Python function's locals
+    // die when it returns: a module's intermediate tensors are freed as soon as
+    // it returns (autograd keeps what backward needs), so peak memory and the
+    // allocator's work match PyTorch's. Tensors a forward() stores on the
+    // module must be keep()-ed (buffers are, by registerBuffer).
+    const forward = this.forward;
+    Object.defineProperty(this, "forward", {
+      value: (...args: unknown[]) => tidy(() => forward.apply(this, args)),
+      enumerable: false, writable: true, configurable: true,
+    });
+  }
 
   /** The computation. Subclasses override it; users call net.forward(x). */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -26,7 +26,9 @@ function collect(value: unknown, into: Set<Tracked>, seen = new Set<unknown>()):
   if (isTracked(value)) { into.add(value); return; }
   if (Array.isArray(value)) { for (const v of value) collect(v, into, seen); return; }
   if (value instanceof Map) { for (const v of value.values()) collect(v, into, seen); return; }
-  if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) collect(v, into, seen);
+  if (value instanceof Set) { for (const v of value) collect(v, into, seen); return; }
+  if (ArrayBuffer.isView(value)) return;
+  for (const v of Object.values(value)) collect(v, into, seen); // plain and class objects alike
 }
 
 function isTracked(value: object): value is Tracked {
