@@ -20,9 +20,10 @@ struct TensorBox {
 Napi::Value wrapTensor(Napi::Env env, at::Tensor tensor);
 // The tensor behind a handle; throws a FlareError naming `what` if the value is
 // not a handle or the tensor was disposed.
-const at::Tensor& unwrapTensor(const Napi::Value& value, const char* what);
-// The tensor behind a handle, or null (with *disposed set if it was freed).
-const at::Tensor* findTensor(const Napi::Value& value, bool* disposed);
+at::Tensor unwrapTensor(const Napi::Value& value, const char* what);
+// The tensor behind a handle, or an undefined tensor (with *disposed set if it
+// was freed). Safe from any thread.
+at::Tensor findTensor(const Napi::Value& value, bool* disposed);
 // Frees a handle's tensor now. Returns false if it was already freed.
 bool disposeHandle(Napi::Env env, const Napi::Value& value);
 

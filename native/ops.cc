@@ -8,7 +8,9 @@
 #include <ATen/core/stack.h>
 
 #include <cmath>
+#include <atomic>
 #include <deque>
+#include <mutex>
 #include <unordered_map>
 
 namespace flare {
@@ -33,7 +35,11 @@ struct OpInfo {
   std::vector<bool> returnAliasesInput;  // in-place and out= results: JS returns `this`
 };
 
-static std::deque<OpInfo> registry;  // deque: entries never move once created
+// Looked up from any thread (worker threads load the addon too): a deque keeps
+// entries in place while it grows, and `registrySize` publishes finished ones.
+static std::mutex registryMutex;
+static std::deque<OpInfo> registry;
+static std::atomic<size_t> registrySize{0};
 static std::unordered_map<std::string, size_t> registryIndex;  // "name.overload" -> index
 
 static Kind kindOf(const c10::TypePtr& type, const c10::TypePtr& realType) {
@@ -74,6 +80,7 @@ static Napi::Value lookup(const Napi::CallbackInfo& info) {
   return guarded(env, [&]() -> Napi::Value {
     std::string name = info[0].As<Napi::String>().Utf8Value();
     std::string overload = info.Length() > 1 && info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
+    std::lock_guard<std::mutex> lock(registryMutex);
     auto known = registryIndex.find(name + "." + overload);
     if (known != registryIndex.end()) return Napi::Number::New(env, static_cast<double>(known->second));
     auto handle = c10::Dispatcher::singleton().findSchema({name, overload});
@@ -98,6 +105,7 @@ static Napi::Value lookup(const Napi::CallbackInfo& info) {
       op.returnAliasesInput.push_back(result.alias_info() != nullptr && result.alias_info()->isWrite());
     registry.push_back(std::move(op));
     registryIndex.emplace(name + "." + overload, registry.size() - 1);
+    registrySize.store(registry.size(), std::memory_order_release);
     return Napi::Number::New(env, static_cast<double>(registry.size() - 1));
   });
 }
@@ -111,10 +119,10 @@ static Napi::Value lookup(const Napi::CallbackInfo& info) {
 }
 
 // The tensor behind a handle argument; the error message is built only on failure.
-static const at::Tensor& tensorArgument(Napi::Env env, const OpInfo& op, const ArgSpec& arg, const Napi::Value& value) {
+static at::Tensor tensorArgument(Napi::Env env, const OpInfo& op, const ArgSpec& arg, const Napi::Value& value) {
   bool disposed = false;
-  const at::Tensor* tensor = findTensor(value, &disposed);
-  if (tensor != nullptr) return *tensor;
+  at::Tensor tensor = findTensor(value, &disposed);
+  if (tensor.defined()) return tensor;
   if (disposed) throwFlare(env, "E_DISPOSED", "argument '" + arg.name + "' of " + op.name + " was disposed and cannot be used");
   badArgument(env, op, arg, "a Tensor", value);
 }
@@ -261,7 +269,7 @@ static Napi::Value call(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
     uint32_t index = info[0].As<Napi::Number>().Uint32Value();
-    if (index >= registry.size()) throwFlare(env, "E_INTERNAL", "unknown operator index");
+    if (index >= registrySize.load(std::memory_order_acquire)) throwFlare(env, "E_INTERNAL", "unknown operator index");
     const OpInfo& op = registry[index];
     size_t given = info.Length() - 1;
     while (given > 0 && info[given].IsUndefined()) given--;  // trailing undefined = not given
@@ -296,7 +304,7 @@ static Napi::Value call(const Napi::CallbackInfo& info) {
 // schema(index): the op's schema as libtorch prints it, for error messages and docs.
 static Napi::Value schema(const Napi::CallbackInfo& info) {
   uint32_t index = info[0].As<Napi::Number>().Uint32Value();
-  if (index >= registry.size()) return info.Env().Undefined();
+  if (index >= registrySize.load(std::memory_order_acquire)) return info.Env().Undefined();
   std::ostringstream out;
   out << registry[index].handle.schema();
   return Napi::String::New(info.Env(), out.str());

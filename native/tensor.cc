@@ -9,15 +9,21 @@
 #include <torch/csrc/api/include/torch/version.h>
 
 #include <cstring>
+#include <atomic>
+#include <deque>
+#include <mutex>
 #include <unordered_map>
 
 namespace flare {
 
 // ---- handles and external-memory accounting ---------------------------------
-// A handle is a number: slot + generation * 2^22 in a table of tensors. Numbers
-// cost JS nothing to pass and need no per-handle finalizer (the JS side keeps a
-// FinalizationRegistry as the safety net); the generation catches use after
-// dispose() even when the slot was reused.
+// A handle is a number: slot + generation * 2^22 in a process-wide table of
+// tensors. Numbers cost JS nothing to pass, need no per-handle finalizer (the
+// JS side keeps a FinalizationRegistry as the safety net) and mean the same in
+// every worker thread, so a tensor moves between threads as its handle. The
+// generation catches use after dispose() even when the slot was reused. One
+// mutex guards the table; lookups hand out a copy (a refcount), never a
+// reference into it.
 constexpr uint64_t kSlotBits = 22;
 constexpr uint64_t kSlotMask = (uint64_t{1} << kSlotBits) - 1;
 constexpr uint32_t kGenerationLimit = uint32_t{1} << 30;  // keeps ids below 2^53
@@ -25,8 +31,15 @@ constexpr uint32_t kGenerationLimit = uint32_t{1} << 30;  // keeps ids below 2^5
 struct Slot {
   TensorBox box;
   uint32_t generation = 0;
+  uint32_t owner = 0;  // the JS environment (thread) whose wrapper frees it; 0 = in transit
 };
-static std::vector<Slot> slots;
+
+// Each environment (the main thread, each worker) gets an owner id; when one
+// shuts down, the tensors it still owns are freed (its GC net never runs then).
+static std::atomic<uint32_t> nextOwner{1};
+static thread_local uint32_t currentOwner = 0;
+static std::mutex tableMutex;
+static std::deque<Slot> slots;  // deque: growing never moves a slot
 static std::vector<uint32_t> freeSlots;
 
 // Views share one storage, so bytes are counted per storage, not per handle.
@@ -38,68 +51,80 @@ static std::unordered_map<c10::StorageImpl*, StorageCount> storages;
 static int64_t liveHandles = 0;
 static int64_t liveBytes = 0;
 
-// V8 hears about native bytes in batches of 1 MiB: the total it sees is right
-// to within that, and tiny ops don't pay a call each.
+// Each thread's V8 isolate hears about native bytes in batches of 1 MiB, and
+// never about more being freed than it was told of (a tensor may be made in a
+// worker and freed on the main thread).
 constexpr int64_t kReportQuantum = 1 << 20;
-static int64_t unreportedBytes = 0;
+static thread_local int64_t unreportedBytes = 0;
+static thread_local int64_t reportedBytes = 0;
 static void reportExternal(Napi::Env env, int64_t delta) {
   unreportedBytes += delta;
+  if (unreportedBytes < -reportedBytes) unreportedBytes = -reportedBytes;
   if (unreportedBytes >= kReportQuantum || unreportedBytes <= -kReportQuantum) {
     Napi::MemoryManagement::AdjustExternalMemory(env, unreportedBytes);
+    reportedBytes += unreportedBytes;
     unreportedBytes = 0;
   }
 }
 
-static void track(Napi::Env env, TensorBox* box) {
+// track/untrack: call with tableMutex held. They return the bytes to report.
+static int64_t track(TensorBox* box) {
   liveHandles++;
-  if (!box->tensor.has_storage()) return;
+  if (!box->tensor.has_storage()) return 0;
   c10::StorageImpl* impl = box->tensor.storage().unsafeGetStorageImpl();
+  box->storage = impl;
   auto found = storages.find(impl);
   if (found != storages.end()) {
     found->second.handles++;
-  } else {
-    int64_t bytes = static_cast<int64_t>(impl->nbytes());
-    storages.emplace(impl, StorageCount{bytes, 1});
-    liveBytes += bytes;
-    if (box->tensor.is_cpu() && bytes > 0) reportExternal(env, bytes);
+    return 0;
   }
-  box->storage = impl;
+  int64_t bytes = static_cast<int64_t>(impl->nbytes());
+  storages.emplace(impl, StorageCount{bytes, 1});
+  liveBytes += bytes;
+  return box->tensor.is_cpu() ? bytes : 0;
 }
 
-static void untrack(Napi::Env env, TensorBox* box) {
+static int64_t untrack(TensorBox* box) {
   liveHandles--;
-  if (box->storage == nullptr) return;
+  if (box->storage == nullptr) return 0;
   auto found = storages.find(box->storage);
-  if (found != storages.end() && --found->second.handles == 0) {
-    int64_t bytes = found->second.bytes;
-    liveBytes -= bytes;
-    storages.erase(found);
-    if (bytes > 0 && box->tensor.is_cpu()) reportExternal(env, -bytes);
-  }
   box->storage = nullptr;
+  if (found == storages.end() || --found->second.handles > 0) return 0;
+  int64_t bytes = found->second.bytes;
+  liveBytes -= bytes;
+  storages.erase(found);
+  return box->tensor.is_cpu() ? -bytes : 0;
 }
 
 Napi::Value wrapTensor(Napi::Env env, at::Tensor tensor) {
   if (!tensor.defined()) return env.Null();
-  uint32_t index;
-  if (!freeSlots.empty()) {
-    index = freeSlots.back();
-    freeSlots.pop_back();
-  } else {
-    index = static_cast<uint32_t>(slots.size());
-    if (index > kSlotMask) throwFlare(env, "E_OUT_OF_MEMORY", "more than 4 million live tensors: dispose() some");
-    slots.emplace_back();
+  uint64_t id;
+  int64_t delta;
+  {
+    std::lock_guard<std::mutex> lock(tableMutex);
+    uint32_t index;
+    if (!freeSlots.empty()) {
+      index = freeSlots.back();
+      freeSlots.pop_back();
+    } else {
+      if (slots.size() > kSlotMask) throw std::runtime_error("more than 4 million live tensors: dispose() some");
+      index = static_cast<uint32_t>(slots.size());
+      slots.emplace_back();
+    }
+    Slot& slot = slots[index];
+    slot.generation = (slot.generation + 1) % kGenerationLimit;
+    slot.box.tensor = std::move(tensor);
+    slot.owner = currentOwner;
+    delta = track(&slot.box);
+    id = (uint64_t{slot.generation} << kSlotBits) | index;
   }
-  Slot& slot = slots[index];
-  slot.generation = (slot.generation + 1) % kGenerationLimit;
-  slot.box.tensor = std::move(tensor);
-  track(env, &slot.box);
-  return Napi::Number::New(env, static_cast<double>((uint64_t{slot.generation} << kSlotBits) | index));
+  if (delta != 0) reportExternal(env, delta);
+  return Napi::Number::New(env, static_cast<double>(id));
 }
 
-// The live slot behind a handle; null if the value is not a handle. `disposed`
-// tells a handle that was freed from something that never was one.
-static Slot* slotOf(const Napi::Value& value, bool* disposed = nullptr) {
+// The live slot behind a handle (tableMutex held); null if the value is not a
+// handle. `disposed` tells a handle that was freed from something that never was one.
+static Slot* slotOf(const Napi::Value& value, bool* disposed, uint32_t* indexOut = nullptr) {
   if (disposed) *disposed = false;
   if (!value.IsNumber()) return nullptr;
   double number = value.As<Napi::Number>().DoubleValue();
@@ -113,39 +138,83 @@ static Slot* slotOf(const Napi::Value& value, bool* disposed = nullptr) {
     if (disposed) *disposed = true;
     return nullptr;
   }
+  if (indexOut) *indexOut = static_cast<uint32_t>(index);
   return &slot;
 }
 
-static TensorBox* boxOf(const Napi::Value& value, bool* disposed = nullptr) {
+at::Tensor findTensor(const Napi::Value& value, bool* disposed) {
+  std::lock_guard<std::mutex> lock(tableMutex);
   Slot* slot = slotOf(value, disposed);
-  return slot ? &slot->box : nullptr;
+  return slot ? slot->box.tensor : at::Tensor();
 }
 
-const at::Tensor* findTensor(const Napi::Value& value, bool* disposed) {
-  TensorBox* box = boxOf(value, disposed);
-  return box ? &box->tensor : nullptr;
-}
-
-const at::Tensor& unwrapTensor(const Napi::Value& value, const char* what) {
+at::Tensor unwrapTensor(const Napi::Value& value, const char* what) {
   bool disposed = false;
-  TensorBox* box = boxOf(value, &disposed);
-  if (box == nullptr) {
+  at::Tensor tensor = findTensor(value, &disposed);
+  if (!tensor.defined()) {
     if (disposed) throwFlare(value.Env(), "E_DISPOSED", std::string(what) + " was disposed and cannot be used");
     throwFlare(value.Env(), "E_ARGUMENT", std::string(what) + " must be a Tensor");
   }
-  return box->tensor;
+  return tensor;
 }
 
 bool disposeHandle(Napi::Env env, const Napi::Value& value) {
-  Slot* slot = slotOf(value);
-  if (slot == nullptr) return false;
-  untrack(env, &slot->box);
-  slot->box.tensor.reset();
-  freeSlots.push_back(static_cast<uint32_t>(slot - slots.data()));
+  at::Tensor released;  // freed after the lock is dropped
+  int64_t delta;
+  {
+    std::lock_guard<std::mutex> lock(tableMutex);
+    uint32_t index = 0;
+    Slot* slot = slotOf(value, nullptr, &index);
+    if (slot == nullptr) return false;
+    delta = untrack(&slot->box);
+    released = std::move(slot->box.tensor);
+    slot->box.tensor.reset();
+    freeSlots.push_back(index);
+  }
+  if (delta != 0) reportExternal(env, delta);
   return true;
 }
 
+// Replaces a live handle's tensor data (t.data = source) and recounts its storage.
+void setHandleData(Napi::Env env, const Napi::Value& value, const at::Tensor& source) {
+  int64_t delta = 0;
+  {
+    std::lock_guard<std::mutex> lock(tableMutex);
+    Slot* slot = slotOf(value, nullptr);
+    if (slot == nullptr) throw std::invalid_argument("tensor was disposed and cannot be used");
+    slot->box.tensor.set_data(source);
+    delta += untrack(&slot->box);
+    delta += track(&slot->box);
+  }
+  if (delta != 0) reportExternal(env, delta);
+}
+
+// Frees every tensor that environment `owner` still owns (at its shutdown).
+static void freeOwnedBy(void* arg) {
+  auto owner = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(arg));
+  std::vector<at::Tensor> released;
+  std::lock_guard<std::mutex> lock(tableMutex);
+  for (size_t i = 0; i < slots.size(); i++) {
+    Slot& slot = slots[i];
+    if (slot.owner != owner || !slot.box.tensor.defined()) continue;
+    untrack(&slot.box);
+    released.push_back(std::move(slot.box.tensor));
+    slot.box.tensor.reset();
+    freeSlots.push_back(static_cast<uint32_t>(i));
+  }
+}
+
+// setOwner(h, adopt): adopt = true makes this environment the owner (adopt());
+// false leaves the tensor to whichever thread adopts it next (release()).
+static Napi::Value setOwner(const Napi::CallbackInfo& info) {
+  std::lock_guard<std::mutex> lock(tableMutex);
+  Slot* slot = slotOf(info[0], nullptr);
+  if (slot != nullptr) slot->owner = info[1].ToBoolean() ? currentOwner : 0;
+  return Napi::Boolean::New(info.Env(), slot != nullptr);
+}
+
 MemoryStats memoryStats() {
+  std::lock_guard<std::mutex> lock(tableMutex);
   return {liveHandles, static_cast<int64_t>(storages.size()), liveBytes};
 }
 
@@ -284,7 +353,8 @@ static Napi::Value dim(const Napi::CallbackInfo& info) {
 }
 
 static Napi::Value isDisposed(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), boxOf(info[0]) == nullptr);
+  bool disposed = false;
+  return Napi::Boolean::New(info.Env(), !findTensor(info[0], &disposed).defined());
 }
 
 static Napi::Value dispose(const Napi::CallbackInfo& info) {
@@ -296,12 +366,8 @@ static Napi::Value dispose(const Napi::CallbackInfo& info) {
 static Napi::Value setData(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
-    TensorBox* box = boxOf(info[0]);
-    if (box == nullptr) unwrapTensor(info[0], "tensor");  // throws the right error
-    const at::Tensor& source = unwrapTensor(info[1], "source");
-    box->tensor.set_data(source);
-    untrack(env, box);
-    track(env, box);
+    unwrapTensor(info[0], "tensor");  // the right error for a bad or disposed handle
+    setHandleData(env, info[0], unwrapTensor(info[1], "source"));
     return env.Undefined();
   });
 }
@@ -341,13 +407,14 @@ static Napi::Value gradFn(const Napi::CallbackInfo& info) {
 // grad(h, cached?): the tensor's .grad as a new handle, null if it has none, or
 // `true` when `cached` already holds that same gradient (JS keeps one wrapper).
 static Napi::Value grad(const Napi::CallbackInfo& info) {
-  const at::Tensor& tensor = unwrapTensor(info[0], "tensor");
+  at::Tensor tensor = unwrapTensor(info[0], "tensor");
   const at::Tensor& gradient = tensor.grad();
   if (!gradient.defined()) return info.Env().Null();
-  TensorBox* cached = info.Length() > 1 ? boxOf(info[1]) : nullptr;
-  if (cached != nullptr && cached->tensor.defined() &&
-      cached->tensor.unsafeGetTensorImpl() == gradient.unsafeGetTensorImpl())
-    return Napi::Boolean::New(info.Env(), true);
+  if (info.Length() > 1) {
+    at::Tensor cached = findTensor(info[1], nullptr);
+    if (cached.defined() && cached.unsafeGetTensorImpl() == gradient.unsafeGetTensorImpl())
+      return Napi::Boolean::New(info.Env(), true);
+  }
   return wrapTensor(info.Env(), gradient);
 }
 
@@ -476,12 +543,14 @@ static Napi::Value setErrorClassBinding(const Napi::CallbackInfo& info) {
 }
 
 void initTensor(Napi::Env env, Napi::Object exports) {
+  currentOwner = nextOwner++;
+  napi_add_env_cleanup_hook(env, freeOwnedBy, reinterpret_cast<void*>(static_cast<uintptr_t>(currentOwner)));
   struct Entry { const char* name; Napi::Function::Callback fn; };
   const Entry entries[] = {
       {"fromBuffer", fromBuffer}, {"toBuffer", toBuffer}, {"item", item},
       {"shape", shape}, {"strides", strides}, {"dtype", dtype}, {"device", device},
       {"numel", numel}, {"dim", dim}, {"isDisposed", isDisposed}, {"dispose", dispose},
-      {"sameTensor", sameTensor}, {"setData", setData},
+      {"sameTensor", sameTensor}, {"setData", setData}, {"setOwner", setOwner},
       {"requiresGrad", requiresGrad}, {"setRequiresGrad", setRequiresGrad}, {"isLeaf", isLeaf},
       {"gradFn", gradFn}, {"grad", grad}, {"setGrad", setGrad}, {"retainGrad", retainGrad},
       {"backward", backward}, {"autogradGrad", autogradGrad},

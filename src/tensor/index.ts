@@ -5,7 +5,7 @@ import "./ops/shape.js";
 import "./ops/indexing.js";
 import "./ops/linalg.js";
 
-export { Tensor, isTensor, type Shape, type NestedArray } from "./tensor.js";
+export { Tensor, isTensor, adopt, type Shape, type NestedArray } from "./tensor.js";
 export { native } from "./native.js";
 export * from "./dtype.js";
 export * from "./creation.js";

@@ -23,6 +23,7 @@ export interface Native {
   dispose(h: Handle): boolean;
   sameTensor(a: Handle, b: Handle): boolean;
   setData(h: Handle, source: Handle): void;
+  setOwner(h: Handle, adopt: boolean): boolean;
   requiresGrad(h: Handle): boolean;
   setRequiresGrad(h: Handle, value: boolean): void;
   isLeaf(h: Handle): boolean;

@@ -18,12 +18,13 @@ const toDtypeDevice = op("aten::to", "dtype_layout");
 // The safety net: a tensor that became garbage without dispose() is freed by GC.
 const collected = new FinalizationRegistry<Handle>((handle) => { native.dispose(handle); });
 
-export class Tensor implements Tracked {
+export class Tensor implements Tracked, Disposable {
   /** The native handle. Internal: use the methods. */
   readonly handle: Handle;
   kept = false;
   private gradWrapper: Tensor | null = null;
   private guarded = false;
+  private released = false;
 
   /** Wraps a native handle; the innermost tidy() scope owns the new tensor. */
   constructor(handle: Handle, tracked = true) {
@@ -149,8 +150,22 @@ export class Tensor implements Tracked {
   detach_(): this { detachInPlace(this.handle); return this; }
 
   // ---- memory -----------------------------------------------------------------
+  /**
+   * Gives up this wrapper's ownership and returns the handle, a plain number
+   * that means the same tensor in every worker thread: post it to another
+   * thread and adopt() it there. This wrapper no longer frees the tensor.
+   */
+  release(): Handle {
+    if (this.isDisposed) throw new FlareError("release(): the tensor was disposed", "E_DISPOSED");
+    this.released = true;
+    if (this.guarded) collected.unregister(this);
+    native.setOwner(this.handle, false);
+    return this.handle;
+  }
+
   /** Frees the native tensor now. Safe to call twice; using it afterwards throws. */
   dispose(): void {
+    if (this.released) return;
     if (this.gradWrapper) { this.gradWrapper.dispose(); this.gradWrapper = null; }
     if (native.dispose(this.handle) && this.guarded) collected.unregister(this);
   }
@@ -160,6 +175,12 @@ export class Tensor implements Tracked {
 function keepOwned(t: Tensor): Tensor { t.kept = true; return t; }  // already guarded: made untracked
 
 /** Wraps what a native op returned: a handle becomes a Tensor, arrays are mapped. */
+/** Takes ownership of a handle released by another thread (Tensor.release()). */
+export function adopt(handle: number): Tensor {
+  if (!native.setOwner(handle as Handle, true)) throw new FlareError(`adopt(): ${handle} is not a live tensor handle`, "E_DISPOSED");
+  return new Tensor(handle as Handle);
+}
+
 export function wrap(result: unknown): Tensor {
   return new Tensor(result as Handle);
 }
