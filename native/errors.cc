@@ -4,11 +4,19 @@
 
 namespace flare {
 
-static Napi::FunctionReference errorClass;
+// Per environment (main thread, each worker): a JS reference must never
+// outlive or cross the environment that made it.
+struct EnvData {
+  Napi::FunctionReference errorClass;
+};
 
-void setErrorClass(Napi::Env, Napi::Function ctor) {
-  errorClass = Napi::Persistent(ctor);
-  errorClass.SuppressDestruct();
+void setErrorClass(Napi::Env env, Napi::Function ctor) {
+  EnvData* data = env.GetInstanceData<EnvData>();
+  if (data == nullptr) {
+    data = new EnvData();
+    env.SetInstanceData(data);
+  }
+  data->errorClass = Napi::Persistent(ctor);
 }
 
 static std::string plainMessage(const char* raw) {
@@ -22,8 +30,9 @@ static std::string plainMessage(const char* raw) {
 }
 
 void throwFlare(Napi::Env env, const std::string& code, const std::string& message) {
-  if (errorClass.IsEmpty()) throw Napi::Error::New(env, message);
-  Napi::Object error = errorClass.New({Napi::String::New(env, message), Napi::String::New(env, code)});
+  EnvData* data = env.GetInstanceData<EnvData>();
+  if (data == nullptr || data->errorClass.IsEmpty()) throw Napi::Error::New(env, message);
+  Napi::Object error = data->errorClass.New({Napi::String::New(env, message), Napi::String::New(env, code)});
   throw Napi::Error(env, error);
 }
 
