@@ -276,8 +276,11 @@ static Napi::Value call(const Napi::CallbackInfo& info) {
     if (given > op.args.size())
       throwFlare(env, "E_ARGUMENT", op.name + " takes " + std::to_string(op.args.size()) + " arguments, got " +
                                         std::to_string(given));
-    torch::jit::Stack stack;
-    stack.reserve(op.args.size());
+    // One stack per thread, reused: no allocation per call. Emptied on every
+    // exit so it never keeps a tensor alive.
+    static thread_local torch::jit::Stack stack;
+    struct Clear { ~Clear() { stack.clear(); } } clearOnExit;
+    stack.clear();
     for (size_t i = 0; i < op.args.size(); i++) {
       const ArgSpec& arg = op.args[i];
       Napi::Value value = i < given ? info[i + 1] : env.Undefined();
