@@ -6,6 +6,7 @@
 #include <torch/csrc/autograd/function.h>
 #include <torch/csrc/api/include/torch/cuda.h>
 #include <ATen/Parallel.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <torch/csrc/api/include/torch/version.h>
 
 #include <cstring>
@@ -499,6 +500,28 @@ static Napi::Value manualSeed(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// getRngState() / setRngState(h): libtorch's CPU generator state as a uint8
+// tensor (torch.get_rng_state / set_rng_state), for checkpoints and replays.
+static Napi::Value getRngState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    at::Generator generator = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    return wrapTensor(env, generator.get_state());
+  });
+}
+
+static Napi::Value setRngState(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    at::Tensor state = unwrapTensor(info[0], "state");
+    at::Generator generator = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(state);
+    return env.Undefined();
+  });
+}
+
 static Napi::Value setNumThreads(const Napi::CallbackInfo& info) {
   at::set_num_threads(info[0].As<Napi::Number>().Int32Value());
   return info.Env().Undefined();
@@ -555,7 +578,7 @@ void initTensor(Napi::Env env, Napi::Object exports) {
       {"gradFn", gradFn}, {"grad", grad}, {"setGrad", setGrad}, {"retainGrad", retainGrad},
       {"backward", backward}, {"autogradGrad", autogradGrad},
       {"setGradEnabled", setGradEnabled}, {"isGradEnabled", isGradEnabled},
-      {"manualSeed", manualSeed}, {"setNumThreads", setNumThreads}, {"getNumThreads", getNumThreads},
+      {"manualSeed", manualSeed}, {"getRngState", getRngState}, {"setRngState", setRngState}, {"setNumThreads", setNumThreads}, {"getNumThreads", getNumThreads},
       {"cudaDeviceCount", cudaDeviceCount}, {"memory", memory}, {"buildInfo", buildInfo},
       {"setErrorClass", setErrorClassBinding},
   };

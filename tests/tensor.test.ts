@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as torch from "../src/index.js";
-import { assertClose } from "./helpers.js";
+import { assertClose, assertFlareError } from "./helpers.js";
 
 const t = (data: unknown, dtype?: torch.DType) => torch.tensor(data, dtype ? { dtype } : {});
 
@@ -45,6 +45,12 @@ test("random draws are reproducible under manualSeed and have the right ranges",
   assert.equal(r.dtype, "int64");
   assert.ok(r.min().item() >= 3 && r.max().item() <= 5);
   assert.deepEqual(torch.randperm(5).sort()[0].tolist(), [0, 1, 2, 3, 4]);
+  const state = torch.getRngState();
+  assert.equal(state.dtype, "uint8");
+  const first = torch.rand([5]).tolist();
+  torch.setRngState(state);
+  assert.deepEqual(torch.rand([5]).tolist(), first, "restoring the state replays the draws");
+  assertFlareError(() => torch.setRngState(torch.zeros([3])), /RNG state|expected|uint8|ByteTensor/i);
   const g1 = new torch.Generator(3), g2 = new torch.Generator(3);
   assert.deepEqual(g1.permutation(10), g2.permutation(10));
 }));

@@ -16,7 +16,7 @@ export type { ValuesIndices, ReduceOptions, VarianceOptions } from "./ops/reduce
 export { tidy, keep, dispose } from "./scope.js";
 export { noGrad, enableGrad, noGradGuard, setGradEnabled, isGradEnabled } from "./autograd.js";
 export * as autograd from "./autograd.js";
-export { manualSeed, Generator, defaultGenerator } from "./random.js";
+export { manualSeed, Generator, defaultGenerator, getRngState, setRngState } from "./random.js";
 export * from "./functional.js";
 
 import { native } from "./native.js";

@@ -36,6 +36,8 @@ export interface Native {
   setGradEnabled(enabled: boolean): boolean;
   isGradEnabled(): boolean;
   manualSeed(seed: number): void;
+  getRngState(): Handle;
+  setRngState(state: Handle): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
   cudaDeviceCount(): number;

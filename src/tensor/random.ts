@@ -1,6 +1,7 @@
 // Seeding. manualSeed seeds libtorch's generator and flare's own generator,
 // which transforms, shuffling and data generators draw from.
 import { native } from "./native.js";
+import { Tensor } from "./tensor.js";
 
 /** A small, fast, seedable generator (mulberry32) for JavaScript-side randomness. */
 export class Generator {
@@ -41,4 +42,14 @@ export const defaultGenerator = new Generator(0);
 export function manualSeed(seed: number): void {
   native.manualSeed(seed);
   defaultGenerator.manualSeed(seed);
+}
+
+/** libtorch's CPU generator state (a uint8 tensor), as torch.get_rng_state. */
+export function getRngState(): Tensor {
+  return new Tensor(native.getRngState());
+}
+
+/** Restores a state from getRngState(), as torch.set_rng_state. */
+export function setRngState(state: Tensor): void {
+  native.setRngState(state.handle);
 }
