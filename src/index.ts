@@ -6,3 +6,4 @@ export * as F from "./nn/functional.js";
 export * as optim from "./optim/index.js";
 export * as io from "./io/index.js";
 export { save, load } from "./io/index.js";
+export * as engine from "./engine/index.js";

@@ -15,3 +15,5 @@ export { CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss, MSELoss, L1Loss,
 export type { FactoryOptions } from "./layers/common.js";
 export * as init from "./init.js";
 export * as functional from "./functional.js";
+export { clipGradNorm_, clipGradValue_ } from "./clip.js";
+export * as utils from "./clip.js";

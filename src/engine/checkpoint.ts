@@ -1,0 +1,65 @@
+// Checkpoints: model, optimizer, scheduler and RNG state in one safetensors
+// file, written atomically (the previous checkpoint survives a crash or a full
+// disk mid-write).
+import { FlareError } from "../errors.js";
+import * as torch from "../tensor/index.js";
+import type { Module } from "../nn/index.js";
+import { flattenStateDict, unflattenStateDict, type Optimizer } from "../optim/index.js";
+import type { LRScheduler } from "../optim/lr_scheduler.js";
+import { safetensors } from "../io/index.js";
+
+export interface CheckpointState {
+  epoch: number;           // the last finished epoch (0-based)
+  globalStep: number;
+  extra?: Record<string, unknown>;
+}
+
+export interface TrainingParts {
+  model: Module;
+  optimizer?: Optimizer;
+  scheduler?: LRScheduler;
+}
+
+const META = "flare.checkpoint";
+
+export function saveCheckpoint(path: string, parts: TrainingParts, state: CheckpointState): void {
+  torch.tidy(() => {
+    const tensors = new Map<string, torch.Tensor>();
+    for (const [key, value] of parts.model.stateDict()) tensors.set(`model.${key}`, value);
+    let metadata: Record<string, string> = {};
+    if (parts.optimizer) {
+      const flat = flattenStateDict(parts.optimizer.stateDict(), "optimizer.");
+      for (const [key, value] of flat.tensors) tensors.set(key, value);
+      metadata = { ...flat.metadata };
+    }
+    tensors.set("rng.torch", torch.getRngState());
+    metadata[META] = JSON.stringify({
+      ...state,
+      scheduler: parts.scheduler?.stateDict() ?? null,
+      jsGenerator: torch.defaultGenerator.getState(),
+      version: 1,
+    });
+    safetensors.saveFile(tensors, path, metadata);
+  });
+}
+
+/** Restores everything saveCheckpoint wrote into `parts`; returns the saved state. */
+export function loadCheckpoint(path: string, parts: TrainingParts): CheckpointState {
+  const { tensors, metadata } = safetensors.loadFileWithMetadata(path);
+  try {
+    const text = metadata[META];
+    if (!text) throw new FlareError(`${path} is not a flare checkpoint (no "${META}" metadata)`, "E_FORMAT");
+    const saved = JSON.parse(text) as CheckpointState & { scheduler: unknown; jsGenerator: number };
+    const model = new Map<string, torch.Tensor>();
+    for (const [key, value] of tensors) if (key.startsWith("model.")) model.set(key.slice(6), value);
+    parts.model.loadStateDict(model);
+    if (parts.optimizer) parts.optimizer.loadStateDict(unflattenStateDict(tensors, metadata, "optimizer."));
+    if (parts.scheduler && saved.scheduler) parts.scheduler.loadStateDict(saved.scheduler as never);
+    const rng = tensors.get("rng.torch");
+    if (rng) torch.setRngState(rng);
+    torch.defaultGenerator.setState(saved.jsGenerator);
+    return { epoch: saved.epoch, globalStep: saved.globalStep, extra: saved.extra };
+  } finally {
+    torch.dispose([...tensors.values()]);
+  }
+}

@@ -1,0 +1,68 @@
+// A run folder, runs/<name>/: config.json, metrics.jsonl (one line per epoch),
+// checkpoints/last.safetensors and best.safetensors, and curves.svg.
+import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import * as path from "node:path";
+import { writeFileAtomic } from "../io/index.js";
+
+export class RunFolder {
+  readonly dir: string;
+  constructor(dir: string) {
+    this.dir = dir;
+    mkdirSync(path.join(dir, "checkpoints"), { recursive: true });
+  }
+  get lastCheckpoint(): string { return path.join(this.dir, "checkpoints", "last.safetensors"); }
+  get bestCheckpoint(): string { return path.join(this.dir, "checkpoints", "best.safetensors"); }
+  hasCheckpoint(): boolean { return existsSync(this.lastCheckpoint); }
+
+  writeConfig(config: Record<string, unknown>): void {
+    writeFileAtomic(path.join(this.dir, "config.json"), Buffer.from(JSON.stringify(config, null, 2) + "\n"));
+  }
+
+  /** Appends one epoch's metrics; a resumed run first drops lines past its checkpoint. */
+  appendMetrics(row: Record<string, number>): void {
+    appendFileSync(path.join(this.dir, "metrics.jsonl"), JSON.stringify(row) + "\n");
+  }
+
+  readMetrics(): Record<string, number>[] {
+    const file = path.join(this.dir, "metrics.jsonl");
+    if (!existsSync(file)) return [];
+    return readFileSync(file, "utf8").split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
+  }
+
+  /** Keeps the metrics of epochs up to `lastEpoch` (used when resuming). */
+  truncateMetrics(lastEpoch: number): void {
+    const kept = this.readMetrics().filter((row) => row.epoch <= lastEpoch);
+    writeFileAtomic(path.join(this.dir, "metrics.jsonl"), Buffer.from(kept.map((r) => JSON.stringify(r) + "\n").join("")));
+  }
+
+  /** Plots every metric against the epoch as an SVG line chart. */
+  writePlot(): void {
+    writeFileAtomic(path.join(this.dir, "curves.svg"), Buffer.from(plotSvg(this.readMetrics())));
+  }
+}
+
+const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"];
+
+export function plotSvg(rows: Record<string, number>[], width = 640, height = 360): string {
+  const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))].filter((k) => k !== "epoch" && !k.endsWith("_per_s") && k !== "lr");
+  const m = { left: 50, right: 150, top: 20, bottom: 40 };
+  const xs = rows.map((r) => r.epoch + 1);
+  const values = rows.flatMap((r) => keys.map((k) => r[k]).filter(Number.isFinite));
+  const [x0, x1] = [Math.min(...xs, 1), Math.max(...xs, 2)];
+  const [y0, y1] = [Math.min(0, ...values), Math.max(1, ...values)];
+  const px = (x: number) => m.left + ((x - x0) / (x1 - x0)) * (width - m.left - m.right);
+  const py = (y: number) => height - m.bottom - ((y - y0) / (y1 - y0)) * (height - m.top - m.bottom);
+  const lines = keys.map((k, i) => {
+    const points = rows.filter((r) => Number.isFinite(r[k])).map((r) => `${px(r.epoch + 1).toFixed(1)},${py(r[k]).toFixed(1)}`).join(" ");
+    const color = COLORS[i % COLORS.length];
+    return `<polyline fill="none" stroke="${color}" stroke-width="2" points="${points}"/>` +
+      `<text x="${width - m.right + 10}" y="${m.top + 16 * i + 10}" fill="${color}" font-size="12" font-family="sans-serif">${k}</text>`;
+  }).join("\n");
+  const axes = `<line x1="${m.left}" y1="${height - m.bottom}" x2="${width - m.right}" y2="${height - m.bottom}" stroke="#333"/>` +
+    `<line x1="${m.left}" y1="${m.top}" x2="${m.left}" y2="${height - m.bottom}" stroke="#333"/>` +
+    `<text x="${(width - m.right + m.left) / 2}" y="${height - 8}" font-size="12" font-family="sans-serif" text-anchor="middle">epoch</text>` +
+    `<text x="${m.left - 6}" y="${py(y1) + 4}" font-size="11" text-anchor="end" font-family="sans-serif">${y1.toFixed(2)}</text>` +
+    `<text x="${m.left - 6}" y="${py(y0) + 4}" font-size="11" text-anchor="end" font-family="sans-serif">${y0.toFixed(2)}</text>`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">\n` +
+    `<rect width="100%" height="100%" fill="white"/>\n${axes}\n${lines}\n</svg>\n`;
+}
