@@ -113,7 +113,8 @@ export class Trainer {
       if (scheduler && (this.options.schedulerInterval ?? "epoch") === "epoch") scheduler.step();
       metrics.lr = optimizer.paramGroups[0].lr;
       history.push(metrics);
-      this.progress.epoch(this.epoch, metrics);
+      const { epoch: _, ...shown } = metrics;
+      this.progress.epoch(this.epoch, shown);
       const value = metrics[monitor];
       const improved = Number.isFinite(value) && (best === undefined || better(value, best) &&
         Math.abs(value - best) > (this.options.earlyStopping?.minDelta ?? 0));

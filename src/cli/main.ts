@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+// flare <command>: parses flags, calls a task, prints progress (or --json lines).
+import { FlareError } from "../errors.js";
+import { buildInfo } from "../tensor/index.js";
+import { trainClassifier } from "../tasks/classify.js";
+
+const USAGE = `usage: flare <command> [options]
+
+commands:
+  info                               what flare was built against (libtorch, ABI, threads, CUDA, Gloo)
+  train classify --data fashion-mnist [--model resnet18-small] [--width 64] [--epochs 10]
+                 [--batch-size 256] [--lr 0.1] [--momentum 0] [--weight-decay 0] [--limit N]
+                 [--seed 0] [--runs-dir runs] [--name NAME] [--resume] [--json]
+`;
+
+/** --key value / --flag pairs; numbers are converted where the value parses as one. */
+export function parseFlags(args: string[]): Record<string, string | number | boolean> {
+  const flags: Record<string, string | number | boolean> = {};
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (!arg.startsWith("--")) throw new FlareError(`unexpected argument '${arg}'\n\n${USAGE}`, "E_ARGUMENT");
+    const key = arg.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    const next = args[i + 1];
+    if (next === undefined || next.startsWith("--")) { flags[key] = true; continue; }
+    flags[key] = next !== "" && Number.isFinite(Number(next)) ? Number(next) : next;
+    i++;
+  }
+  return flags;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, sub, ...rest] = argv;
+  if (command === "info") { console.log(JSON.stringify(buildInfo(), null, 2)); return; }
+  if (command === "train" && sub === "classify") {
+    const flags = parseFlags(rest);
+    const { json, data, ...options } = flags;
+    const { history, runDir } = await trainClassifier({ data: data as "fashion-mnist", ...options, output: json ? "json" : "auto" } as never);
+    const last = history[history.length - 1];
+    if (json) console.log(JSON.stringify({ event: "done", runDir, ...last }));
+    else console.log(`done: ${runDir}  ${last ? `val_acc ${last.val_acc?.toFixed(4)}  val_loss ${last.val_loss?.toFixed(4)}` : ""}`);
+    return;
+  }
+  process.stdout.write(USAGE);
+  if (command && command !== "help" && command !== "--help") process.exitCode = 2;
+}
+
+main(process.argv.slice(2)).catch((error: Error) => {
+  console.error(error.name === "FlareError" ? `flare: ${error.message}` : error);
+  process.exitCode = 1;
+});
