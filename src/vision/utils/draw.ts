@@ -27,8 +27,8 @@ function checkImage(image: Tensor, what: string, channels: number[]): void {
     throw new FlareError(`${what}: the image must have ${channels.join(" or ")} channels, got ${image.size(0)} (shape [${image.shape.join(", ")}])`, "E_SHAPE");
 }
 
-function colorTensor(rgb: RGB): Tensor {
-  return tensor(rgb, { dtype: "uint8" }).view(3, 1, 1);
+function colorTensor(rgb: RGB, device: string): Tensor {
+  return tensor(rgb, { dtype: "uint8", device }).view(3, 1, 1);
 }
 
 /** Rows [y0, y1) and columns [x0, x1) of `out`, clipped to the image; null when empty. */
@@ -41,7 +41,7 @@ function region(out: Tensor, x0: number, y0: number, x1: number, y1: number): Te
 
 /** PIL's blend of an RGBA ink over RGB: round((in·(255 − α) + ink·α) / 255) in integers. */
 function blendInto(view: Tensor, rgb: RGB, alpha: number): void {
-  const v = view.to("int32").mul(255 - alpha).add(colorTensor(rgb).to("int32").mul(alpha)).add(128);
+  const v = view.to("int32").mul(255 - alpha).add(colorTensor(rgb, view.device).to("int32").mul(alpha)).add(128);
   view.copy_(v.add(v.div(256, { roundingMode: "floor" })).div(256, { roundingMode: "floor" }));
 }
 
@@ -77,7 +77,7 @@ export function drawBoundingBoxes(image: Tensor, boxes: Tensor | number[][], opt
         if (inside) blendInto(inside, color, 100);
       }
       if (width > 0) {
-        const ink = colorTensor(color);
+        const ink = colorTensor(color, out.device);
         // PIL: rows y0..y0+w-1 and y1-w+1..y1 across the box, columns inside them.
         for (const strip of [
           region(out, x0, y0, x1 + 1, y0 + width), region(out, x0, y1 - width + 1, x1 + 1, y1 + 1),
@@ -104,9 +104,9 @@ export function drawText(out: Tensor, text: string, x: number, y: number, rgb: R
     const [, h, w] = out.shape;
     const a = Math.max(0, y), b = Math.min(h, y + height), c = Math.max(0, x), d = Math.min(w, x + width);
     if (a >= b || c >= d) return;
-    const ink = fromTypedArray(mask, [height, width], { dtype: "bool" }).index(`${a - y}:${b - y}`, `${c - x}:${d - x}`);
+    const ink = fromTypedArray(mask, [height, width], { dtype: "bool", device: out.device }).index(`${a - y}:${b - y}`, `${c - x}:${d - x}`);
     const view = out.index(":", `${a}:${b}`, `${c}:${d}`);
-    view.copy_(where(ink.unsqueeze(0), colorTensor(rgb), view));
+    view.copy_(where(ink.unsqueeze(0), colorTensor(rgb, out.device), view));
   });
 }
 
@@ -139,7 +139,7 @@ export function drawSegmentationMasks(image: Tensor, masks: Tensor, options: Dra
   return noGrad(() => tidy(() => {
     const all = masks.dim() === 2 ? masks.unsqueeze(0) : masks;
     let painted = image;
-    for (let i = 0; i < count; i++) painted = where(all.select(0, i).unsqueeze(0), colorTensor(colors[i]), painted);
+    for (let i = 0; i < count; i++) painted = where(all.select(0, i).unsqueeze(0), colorTensor(colors[i], image.device), painted);
     return image.mul(1 - alpha).add(painted.mul(alpha)).to("uint8");
   }));
 }
