@@ -1,0 +1,109 @@
+// torchvision's VGG-11/16/19, with and without batch norm (torchvision/models/
+// vgg.py, v0.14): `features` (the conv stack), `avgpool` (adaptive, to 7x7)
+// and `classifier` (3 linear layers with dropout), so torchvision's state dicts
+// (`features.0.weight`, `classifier.6.bias`) load as they are. Initialisation
+// is torchvision's. The classifier alone holds 120M parameters (25088x4096 +
+// 4096x4096 + 4096xnumClasses), whatever the input size.
+import { FlareError } from "../../errors.js";
+import * as nn from "../../nn/index.js";
+import type { Tensor } from "../../tensor/index.js";
+
+/** A layer configuration: output channels of a 3x3 conv, or "M" for a 2x2 max-pool. */
+export type VggConfig = (number | "M")[];
+
+/** torchvision's configurations: A = VGG-11, B = VGG-13, D = VGG-16, E = VGG-19. */
+export const cfgs: Record<"A" | "B" | "D" | "E", VggConfig> = {
+  A: [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+  B: [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
+  D: [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
+  E: [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"],
+};
+
+/** torchvision's make_layers: conv 3x3 (padding 1) [+ BatchNorm2d] + ReLU per number, MaxPool2d(2, 2) per "M". */
+export function makeLayers(cfg: VggConfig, options: { batchNorm?: boolean; inChannels?: number } = {}): nn.Sequential {
+  const layers: nn.Module[] = [];
+  let inChannels = options.inChannels ?? 3;
+  for (const v of cfg) {
+    if (v === "M") {
+      layers.push(new nn.MaxPool2d(2, { stride: 2 }));
+    } else {
+      layers.push(new nn.Conv2d(inChannels, v, 3, { padding: 1 }));
+      if (options.batchNorm) layers.push(new nn.BatchNorm2d(v));
+      layers.push(new nn.ReLU());
+      inChannels = v;
+    }
+  }
+  return new nn.Sequential(...layers);
+}
+
+export interface VGGOptions {
+  /** Outputs of the last layer, `classifier.6` (1000, ImageNet's). */
+  numClasses?: number;
+  /** torchvision's initialisation (true); false keeps each layer's default init. */
+  initWeights?: boolean;
+  /** Dropout probability in the classifier (0.5). */
+  dropout?: number;
+}
+
+/** torchvision.models.VGG: new VGG(makeLayers(cfgs.D, { batchNorm: true }), { numClasses }). */
+export class VGG extends nn.Module {
+  features: nn.Module;
+  avgpool: nn.AdaptiveAvgPool2d;
+  classifier: nn.Sequential;
+
+  constructor(features: nn.Module, options: VGGOptions = {}) {
+    super();
+    const numClasses = options.numClasses ?? 1000;
+    if (typeof numClasses !== "number" || !Number.isInteger(numClasses) || numClasses < 1)
+      throw new FlareError(`VGG(): numClasses must be a positive integer, got ${String(numClasses)}`, "E_ARGUMENT");
+    const dropout = options.dropout ?? 0.5;
+    this.features = features;
+    this.avgpool = new nn.AdaptiveAvgPool2d([7, 7]);
+    this.classifier = new nn.Sequential(
+      new nn.Linear(512 * 7 * 7, 4096), new nn.ReLU(), new nn.Dropout(dropout),
+      new nn.Linear(4096, 4096), new nn.ReLU(), new nn.Dropout(dropout),
+      new nn.Linear(4096, numClasses));
+    if (options.initWeights ?? true) {
+      for (const m of this.modules()) {
+        if (m instanceof nn.Conv2d) {
+          nn.init.kaimingNormal_(m.weight, { mode: "fan_out", nonlinearity: "relu" });
+          if (m.bias) nn.init.constant_(m.bias, 0);
+        } else if (m instanceof nn.BatchNorm2d) {
+          nn.init.constant_(m.weight!, 1);
+          nn.init.constant_(m.bias!, 0);
+        } else if (m instanceof nn.Linear) {
+          nn.init.normal_(m.weight, 0, 0.01);
+          nn.init.constant_(m.bias!, 0);
+        }
+      }
+    }
+  }
+
+  override forward(x: Tensor): Tensor {
+    const features = this.features.forward(x) as Tensor;
+    return this.classifier.forward(this.avgpool.forward(features).flatten(1)) as Tensor;
+  }
+}
+
+export interface VGGBuildOptions extends VGGOptions {
+  /** Channels of the input image (3); only `features.0.weight` changes. */
+  inChannels?: number;
+}
+
+function vgg(cfg: keyof typeof cfgs, batchNorm: boolean, options: VGGBuildOptions): VGG {
+  const { inChannels, ...rest } = options;
+  return new VGG(makeLayers(cfgs[cfg], { batchNorm, inChannels }), rest);
+}
+
+/** VGG-11 (configuration A). */
+export function vgg11(options: VGGBuildOptions = {}): VGG { return vgg("A", false, options); }
+/** VGG-11 with batch norm. */
+export function vgg11Bn(options: VGGBuildOptions = {}): VGG { return vgg("A", true, options); }
+/** VGG-16 (configuration D). */
+export function vgg16(options: VGGBuildOptions = {}): VGG { return vgg("D", false, options); }
+/** VGG-16 with batch norm. */
+export function vgg16Bn(options: VGGBuildOptions = {}): VGG { return vgg("D", true, options); }
+/** VGG-19 (configuration E). */
+export function vgg19(options: VGGBuildOptions = {}): VGG { return vgg("E", false, options); }
+/** VGG-19 with batch norm. */
+export function vgg19Bn(options: VGGBuildOptions = {}): VGG { return vgg("E", true, options); }
