@@ -162,6 +162,7 @@ test("bad files: truncated, corrupt, random bytes, empty → E_FORMAT naming the
   mkdirSync(path.join(dir, "folder.png"));
   await rejectsFlare(readImage(path.join(dir, "folder.png")), /folder\.png: is a directory/, "E_IO");
   await rejectsFlare(decodeImage(Buffer.from("hello")), /image buffer \(5 bytes\): not an image/, "E_FORMAT");
+  await rejectsFlare(readImage(null as never), /expected a file path, Buffer or Uint8Array, got null/, "E_ARGUMENT");
   // still alive, and decoding still works
   assert.deepEqual((await decodeImage(png)).shape, [3, 64, 64]);
 });

@@ -69,14 +69,18 @@ export async function decodeImage(buffer: Uint8Array, options: ReadImageOptions 
 async function decode(input: Uint8Array, file: string | undefined, options: ReadImageOptions): Promise<Tensor> {
   const mode = options.mode ?? "unchanged";
   if (!MODES.includes(mode)) throw new FlareError(`readImage(): mode must be one of ${MODES.join(", ")}, got ${String(mode)}`, "E_ARGUMENT");
+  if (!(input instanceof Uint8Array)) throw new FlareError(`decodeImage(): expected a file path, Buffer or Uint8Array, got ${input === null ? "null" : typeof input}`, "E_ARGUMENT");
   const name = file ?? describe(input);
-  if (!(input instanceof Uint8Array)) throw new FlareError(`decodeImage(): expected a Buffer or Uint8Array, got ${typeof input}`, "E_ARGUMENT");
   if (input.length === 0) throw new FlareError(`${name}: empty file, not an image`, "E_FORMAT");
   const buffer = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   let data: Buffer, width: number, height: number, channels: number, grey: boolean;
   try {
-    const meta = await sharp(buffer).metadata();
-    grey = meta.space === "b-w" || meta.space === "grey16" || (meta.channels ?? 3) <= 2;
+    // Whether the file is greyscale matters only to "unchanged" and "gray" (a header read).
+    grey = false;
+    if (mode === "unchanged" || mode === "gray") {
+      const meta = await sharp(buffer).metadata();
+      grey = meta.space === "b-w" || meta.space === "grey16" || (meta.channels ?? 3) <= 2;
+    }
     // sharp's raw output is sRGB (grey files come out as R = G = B), alpha kept.
     let pipeline = sharp(buffer, { failOn: "warning" }).rotate();
     if (mode === "rgb" || mode === "gray") pipeline = pipeline.removeAlpha();
