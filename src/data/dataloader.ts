@@ -1,0 +1,262 @@
+// DataLoader: batches from a dataset, in sampler order, on the main thread or
+// decoded and augmented by worker_threads with prefetch (see pool.ts, worker.ts).
+import * as path from "node:path";
+import { pathToFileURL } from "node:url";
+import { FlareError } from "../errors.js";
+import { defaultGenerator, tidy, type Generator as RandomGenerator } from "../tensor/index.js";
+import { collateSpecOf, defaultCollate, unbatched, type CollateFn, type CollateSpec } from "./collate.js";
+import { checkDataset, type Dataset } from "./dataset.js";
+import { WorkerPool, codeOf, isClosedError, type Outcome } from "./pool.js";
+import type { OnError, Skip } from "./protocol.js";
+import { BatchSampler, RandomSampler, SequentialSampler, type Sampler } from "./sampler.js";
+import { disposeExcept } from "./transfer.js";
+
+export interface DataLoaderOptions<T, B> {
+  /** Samples per batch (default 1); null yields single samples without collation. */
+  batchSize?: number | null;
+  /** Reshuffle the indices on every pass (default false). */
+  shuffle?: boolean;
+  /** Which indices to visit (excludes shuffle). */
+  sampler?: Sampler<number> | (Iterable<number> & { length: number });
+  /** Which index lists make the batches (excludes batchSize, shuffle, sampler, dropLast). */
+  batchSampler?: Sampler<number[]> | (Iterable<number[]> & { length: number });
+  /** Drop the last, smaller batch (default false). */
+  dropLast?: boolean;
+  /** Samples -> batch (default defaultCollate). With workers, a custom one must also be exported as `collateFn` by workerModule. */
+  collateFn?: CollateFn<T, B>;
+  /** Worker threads that load and collate batches (default 0: the main thread does it while you wait). */
+  numWorkers?: number;
+  /** Batches each worker works ahead (default 2). */
+  prefetchFactor?: number;
+  /** Path or URL of an ES module whose createDataset(args, info) (or default export) builds the dataset in a worker. */
+  workerModule?: string | URL;
+  /** Data passed to createDataset in each worker (structured-cloneable). */
+  workerArgs?: unknown;
+  /** Keep the workers between passes (default false); call close() when done. */
+  persistentWorkers?: boolean;
+  /** flare's generator for shuffling and the workers' base seed (default torch.defaultGenerator). */
+  generator?: RandomGenerator;
+  /** "raise" (default): a failing sample stops the pass with a FlareError naming its index; "skip": it is left out and counted. */
+  onError?: OnError;
+  /** Called for each skipped sample (onError "skip"). */
+  onSkip?: (skip: Skip) => void;
+  /** Milliseconds to wait for a batch from the workers before a FlareError (default 0: forever). */
+  timeout?: number;
+}
+
+function moduleUrl(spec: string | URL): string {
+  if (spec instanceof URL) return spec.href;
+  if (/^(file|data|node):/.test(spec)) return spec;
+  return pathToFileURL(path.resolve(spec)).href;
+}
+
+const SKIP_LOG = 1000;
+
+/**
+ * Iterates a dataset in batches: `for await (const [x, y] of loader) { ... }`.
+ * Each batch belongs to the caller (dispose it, or let a tidy() inside the loop
+ * body free what it makes from it).
+ */
+export class DataLoader<T = unknown, B = unknown> implements AsyncIterable<B> {
+  readonly dataset: Dataset<T>;
+  readonly batchSize: number | null;
+  readonly dropLast: boolean;
+  readonly sampler: Sampler<number> | (Iterable<number> & { length: number });
+  readonly batchSampler: (Iterable<number[]> & { length: number }) | null;
+  readonly collateFn: CollateFn<T, B>;
+  readonly numWorkers: number;
+  readonly prefetchFactor: number;
+  readonly persistentWorkers: boolean;
+  readonly onError: OnError;
+  readonly timeout: number;
+  generator: RandomGenerator | undefined;
+  /** Samples left out because they failed (onError "skip"), over the loader's life. */
+  skipped = 0;
+  /** The latest skips (up to 1000): the index and the error message. */
+  readonly skips: Skip[] = [];
+  private readonly workerModule: string | undefined;
+  private readonly workerArgs: unknown;
+  private readonly onSkip: ((skip: Skip) => void) | undefined;
+  /** The kept pool of persistentWorkers. */
+  private pool: WorkerPool | null = null;
+  private poolInUse = false;
+  /** Every pool a pass is using now. */
+  private readonly pools = new Set<WorkerPool>();
+
+  constructor(dataset: Dataset<T>, options: DataLoaderOptions<T, B> = {}) {
+    checkDataset(dataset, "DataLoader(): dataset");
+    this.dataset = dataset;
+    const { shuffle = false, dropLast = false } = options;
+    let batchSize = options.batchSize === undefined ? 1 : options.batchSize;
+    if (options.batchSampler) {
+      if ((options.batchSize !== undefined && options.batchSize !== 1) || shuffle || options.sampler || dropLast)
+        throw new FlareError("DataLoader(): batchSampler option is mutually exclusive with batchSize, shuffle, sampler, and dropLast", "E_ARGUMENT");
+      batchSize = null;
+    }
+    if (batchSize !== null && (!Number.isInteger(batchSize) || batchSize <= 0))
+      throw new FlareError(`DataLoader(): batchSize must be a positive integer or null, got ${batchSize}`, "E_ARGUMENT");
+    if (options.sampler && shuffle) throw new FlareError("DataLoader(): sampler option is mutually exclusive with shuffle", "E_ARGUMENT");
+    this.generator = options.generator;
+    this.sampler = options.sampler ?? (shuffle ? new RandomSampler(dataset, { generator: options.generator }) : new SequentialSampler(dataset));
+    this.batchSize = options.batchSampler ? null : batchSize;
+    this.dropLast = dropLast;
+    this.batchSampler = options.batchSampler ?? (batchSize === null ? null : new BatchSampler(this.sampler, batchSize, dropLast));
+    const unbatchedMode = this.batchSampler === null;
+    this.collateFn = options.collateFn ?? (unbatchedMode ? unbatched : defaultCollate) as CollateFn<T, B>;
+    if (typeof this.collateFn !== "function") throw new FlareError("DataLoader(): collateFn must be a function", "E_ARGUMENT");
+
+    this.numWorkers = options.numWorkers ?? 0;
+    if (!Number.isInteger(this.numWorkers) || this.numWorkers < 0)
+      throw new FlareError(`DataLoader(): numWorkers must be a non-negative integer, got ${options.numWorkers}`, "E_ARGUMENT");
+    this.prefetchFactor = options.prefetchFactor ?? 2;
+    if (!Number.isInteger(this.prefetchFactor) || this.prefetchFactor <= 0)
+      throw new FlareError(`DataLoader(): prefetchFactor must be a positive integer, got ${options.prefetchFactor}`, "E_ARGUMENT");
+    this.persistentWorkers = options.persistentWorkers ?? false;
+    if (this.persistentWorkers && this.numWorkers === 0)
+      throw new FlareError("DataLoader(): persistentWorkers needs numWorkers > 0", "E_ARGUMENT");
+    this.onError = options.onError ?? "raise";
+    if (this.onError !== "raise" && this.onError !== "skip")
+      throw new FlareError(`DataLoader(): onError must be "raise" or "skip", got ${JSON.stringify(options.onError)}`, "E_ARGUMENT");
+    this.onSkip = options.onSkip;
+    this.timeout = options.timeout ?? 0;
+    if (this.numWorkers > 0) {
+      if (options.workerModule === undefined)
+        throw new FlareError("DataLoader(): numWorkers > 0 needs workerModule, the path or URL of an ES module whose createDataset(args) builds the dataset in each worker (functions cannot be sent to threads)", "E_ARGUMENT");
+      this.workerModule = moduleUrl(options.workerModule);
+    }
+    this.workerArgs = options.workerArgs;
+  }
+
+  /** The number of batches per pass (samples, with batchSize null). */
+  get length(): number {
+    return this.batchSampler ? this.batchSampler.length : this.sampler.length;
+  }
+
+  /** One pass over the data. A `break` out of `for await` shuts its workers down. */
+  [Symbol.asyncIterator](): AsyncIterator<B> {
+    return this.numWorkers > 0 ? this.iterateWorkers() : this.iterateMain();
+  }
+
+  /**
+   * Shuts all workers down (the kept ones of persistentWorkers too); a pass that
+   * is running ends as if its data had run out.
+   */
+  async close(): Promise<void> {
+    const pools = Array.from(this.pools);
+    if (this.pool) pools.push(this.pool);
+    this.pool = null;
+    await Promise.all(pools.map((p) => p.close()));
+  }
+
+  /** The index lists of one pass. */
+  private *indexBatches(): Generator<number[]> {
+    if (this.batchSampler) { yield* this.batchSampler; return; }
+    for (const i of this.sampler) yield [i];
+  }
+
+  /** PyTorch draws a base seed from the loader's generator at each pass, with or without workers. */
+  private drawBaseSeed(): number {
+    return Math.floor((this.generator ?? defaultGenerator).random() * 4294967296);
+  }
+
+  private recordSkips(skips: Skip[]): void {
+    for (const s of skips) {
+      this.skipped++;
+      this.skips.push(s);
+      if (this.skips.length > SKIP_LOG) this.skips.shift();
+      this.onSkip?.(s);
+    }
+  }
+
+  private async *iterateMain(): AsyncGenerator<B> {
+    {
+      this.drawBaseSeed();
+      for (const indices of this.indexBatches()) {
+        const samples: T[] = [];
+        const skips: Skip[] = [];
+        for (const index of indices) {
+          try {
+            samples.push(await this.dataset.get(index));
+          } catch (error) {
+            const message = error instanceof Error ? error.message : String(error);
+            if (this.onError === "skip") { skips.push({ index, message }); continue; }
+            disposeExcept(samples, null);
+            throw Object.assign(new FlareError(`DataLoader, dataset index ${index}: ${message}`, codeOf((error as { code?: string })?.code)),
+              { index, indices, cause: error });
+          }
+        }
+        this.recordSkips(skips);
+        if (samples.length === 0) continue;
+        let batch: B;
+        try {
+          batch = tidy(() => this.collateFn(samples));
+        } catch (error) {
+          disposeExcept(samples, null);
+          const message = error instanceof Error ? error.message : String(error);
+          throw Object.assign(new FlareError(`DataLoader, collating the batch of dataset indices [${indices.join(", ")}]: ${message}`,
+            codeOf((error as { code?: string })?.code)), { index: null, indices, cause: error });
+        }
+        disposeExcept(samples, batch);
+        yield batch;
+      }
+    }
+  }
+
+  private collateForWorkers(): CollateSpec | "module" | "auto" {
+    const spec = collateSpecOf(this.collateFn);
+    if (!spec) return "module";
+    // No collateFn given: the module's own collateFn if it exports one, else the default.
+    return spec.kind === "default" && this.collateFn === (defaultCollate as unknown) ? "auto" : spec;
+  }
+
+  private async *iterateWorkers(): AsyncGenerator<B> {
+    const baseSeed = this.drawBaseSeed();
+    let pool: WorkerPool;
+    if (this.persistentWorkers && this.pool && !this.pool.isClosed) {
+      if (this.poolInUse) throw new FlareError("DataLoader: with persistentWorkers, one pass runs at a time: finish (or break) the previous loop first", "E_STATE");
+      pool = this.pool;
+    } else {
+      pool = new WorkerPool({ numWorkers: this.numWorkers, module: this.workerModule!, args: this.workerArgs,
+        collate: this.collateForWorkers(), onError: this.onError });
+      if (this.persistentWorkers) this.pool = pool;
+    }
+    const persistent = pool === this.pool;
+    if (persistent) this.poolInUse = true;
+    this.pools.add(pool);
+    const batches = this.indexBatches();
+    let sent = 0;
+    const sendNext = (): boolean => {
+      const r = batches.next();
+      if (r.done) return false;
+      pool.send(sent++, r.value);
+      return true;
+    };
+    try {
+      pool.beginEpoch(baseSeed);
+      for (let k = 0; k < this.numWorkers * this.prefetchFactor && sendNext(); k++);
+      for (let next = 0; next < sent; next++) {
+        let outcome: Outcome;
+        try {
+          outcome = await pool.take(next, this.timeout);
+        } catch (error) {
+          if (isClosedError(error)) return;  // close() was called: the pass ends
+          throw error;
+        }
+        sendNext();
+        this.recordSkips(outcome.skipped);
+        if (!outcome.ok) throw outcome.error;
+        if (outcome.empty) continue;
+        yield outcome.data as B;
+      }
+    } finally {
+      this.pools.delete(pool);
+      if (persistent) this.poolInUse = false;
+      if (persistent && this.pool === pool && !pool.isClosed && !pool.failed) {
+        pool.endEpoch();
+      } else {
+        if (this.pool === pool) this.pool = null;
+        await pool.close();
+      }
+    }
+  }
+}

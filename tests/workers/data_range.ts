@@ -1,0 +1,47 @@
+// A dataset module for DataLoader worker tests (tests/data_workers.test.ts):
+// sample i is [image 2×3 filled with i, label i], with knobs for failures,
+// async gets, delays and randomness. The tests build the same dataset on the main thread.
+import * as torch from "../../src/index.js";
+import { getWorkerInfo, type Dataset } from "../../src/data/index.js";
+
+export interface RangeArgs {
+  n: number;
+  /** Indices whose get() throws. */
+  failAt?: number[];
+  /** get() returns a Promise (resolved after delayMs). */
+  async?: boolean;
+  /** Milliseconds each get() takes (async: timer; sync: busy wait). */
+  delayMs?: number;
+  /** Add a draw of flare's generator to each sample (seeding tests). */
+  random?: boolean;
+  /** Record the worker that made each sample. */
+  tagWorker?: boolean;
+  /** An index at which the worker process exits (crash test). */
+  exitAt?: number;
+}
+
+export type RangeSample = [torch.Tensor, number] | [torch.Tensor, number, number];
+
+export class RangeDataset implements Dataset<RangeSample> {
+  constructor(readonly args: RangeArgs) {}
+  get length(): number { return this.args.n; }
+  private make(i: number): RangeSample {
+    if (this.args.failAt?.includes(i)) throw new Error(`bad sample ${i}`);
+    if (this.args.exitAt === i) process.exit(3);
+    const image = torch.full([2, 3], i);
+    const sample: RangeSample = [image, i];
+    if (this.args.random) (sample as unknown[]).push(torch.defaultGenerator.random());
+    if (this.args.tagWorker) (sample as unknown[]).push(getWorkerInfo()?.id ?? -1);
+    return sample;
+  }
+  get(i: number): RangeSample | Promise<RangeSample> {
+    const delay = this.args.delayMs ?? 0;
+    if (this.args.async) return new Promise((resolve, reject) => setTimeout(() => { try { resolve(this.make(i)); } catch (e) { reject(e); } }, delay));
+    if (delay > 0) { const end = Date.now() + delay; while (Date.now() < end) { /* busy */ } }
+    return this.make(i);
+  }
+}
+
+export function createDataset(args: RangeArgs): RangeDataset {
+  return new RangeDataset(args);
+}
