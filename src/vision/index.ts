@@ -1,4 +1,6 @@
-// flare/vision: models and datasets (the data and detection issues add io,
-// transforms and ops here).
+// flare/vision: image io, pictures (grids, boxes, masks), models, datasets.
+export * as io from "./io.js";
+export * as utils from "./utils/index.js";
+export { readImage, decodeImage, encodeImage, writeImage, type ImageReadMode, type ImageFormat } from "./io.js";
 export * as models from "./models/index.js";
 export * as datasets from "./datasets/index.js";
