@@ -1,5 +1,18 @@
 // DataLoader: batches from a dataset, in sampler order, on the main thread or
 // decoded and augmented by worker_threads with prefetch (see pool.ts, worker.ts).
+//
+// Workers. Functions and closures cannot be sent to a thread, so each worker builds
+// the dataset itself from `workerModule`, an ES module that exports
+//   createDataset(args, info)   (or a default export: that function, or a dataset object)
+//     -> the dataset (or a Promise of it); args = the loader's workerArgs
+//   collateFn(samples)          optional: the collate for a custom DataLoader collateFn
+//   workerInit(info)            optional: runs once per worker after its first seeding
+// The main thread keeps the sampler: it sends each worker index lists (round-robin,
+// prefetchFactor batches ahead per worker); a worker loads the samples one by one,
+// collates them and posts the batch, its tensors moving as handles (no copy). Batches
+// come out in sampler order. At each pass the loader draws a base seed from its
+// generator and worker k seeds its flare generator with base + k (libtorch's own
+// generator is process-wide and is not reseeded per worker).
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { FlareError } from "../errors.js";

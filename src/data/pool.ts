@@ -56,6 +56,8 @@ export class WorkerPool {
   private failure: FlareError | null = null;
   private closing: Promise<void> | null = null;
   private readonly closeTimeoutMs: number;
+  /** A take() timed out: close() terminates at once instead of waiting for the stuck worker. */
+  private timedOut = false;
 
   constructor(private readonly options: PoolOptions) {
     this.numWorkers = options.numWorkers;
@@ -169,6 +171,7 @@ export class WorkerPool {
           if (this.waiter?.seq !== seq) return;
           this.waiter = null;
           this.setRef(false);
+          this.timedOut = true;
           reject(new FlareError(`DataLoader timed out after ${timeoutMs} ms waiting for batch ${seq} from worker ${seq % this.numWorkers}`, "E_STATE"));
         }, timeoutMs);
       }
@@ -201,7 +204,7 @@ export class WorkerPool {
     waiter?.reject(closedError());
     this.setRef(true);
     for (const w of this.workers) { try { w.postMessage({ type: "close" } satisfies ToWorker); } catch { /* already gone */ } }
-    const timer = setTimeout(() => { for (const w of this.workers) void w.terminate(); }, this.closeTimeoutMs);
+    const timer = setTimeout(() => { for (const w of this.workers) void w.terminate(); }, this.timedOut ? 0 : this.closeTimeoutMs);
     this.closing = Promise.all(this.exited).then(() => {
       clearTimeout(timer);
       this.discardResults();

@@ -12,6 +12,8 @@ export interface RangeArgs {
   async?: boolean;
   /** Milliseconds each get() takes (async: timer; sync: busy wait). */
   delayMs?: number;
+  /** Vary the delay with the index (0-4 ms), so workers finish out of order. */
+  jitter?: boolean;
   /** Add a draw of flare's generator to each sample (seeding tests). */
   random?: boolean;
   /** Record the worker that made each sample. */
@@ -35,7 +37,7 @@ export class RangeDataset implements Dataset<RangeSample> {
     return sample;
   }
   get(i: number): RangeSample | Promise<RangeSample> {
-    const delay = this.args.delayMs ?? 0;
+    const delay = this.args.jitter ? (i * 7) % 5 : this.args.delayMs ?? 0;
     if (this.args.async) return new Promise((resolve, reject) => setTimeout(() => { try { resolve(this.make(i)); } catch (e) { reject(e); } }, delay));
     if (delay > 0) { const end = Date.now() + delay; while (Date.now() < end) { /* busy */ } }
     return this.make(i);
