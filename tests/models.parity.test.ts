@@ -77,7 +77,9 @@ test("the formula twin gives the fixture script's values", () => torch.tidy(() =
   }
 }));
 
-// The worst |flare - torch| / max|torch| seen is printed; the bounds leave ~10x room.
+// The worst |flare - torch| / max|torch| is printed. On Debian's libtorch 1.13 (the
+// fixture's own) the outputs are bitwise equal; the bound allows other builds,
+// thread counts and oneDNN versions (deep nets accumulate float error).
 const OUT_RTOL = 1e-4;
 
 function assertOutput(actual: Tensor, expected: Tensor, what: string): number {
@@ -101,10 +103,11 @@ for (const name of Object.keys(SPEC)) {
       // torchvision's init: the same draws from the same generator
       for (const [key, [sum, sumAbs]] of Object.entries(spec.init)) torch.tidy(() => {
         const t = sd.get(key)!;
-        const s = t.sum(null, { dtype: "float64" }).item() as number;
-        const a = t.abs().sum(null, { dtype: "float64" }).item() as number;
-        assert.ok(Math.abs(s - sum) <= 1e-6 * sumAbs + 1e-9, `${name} init ${key}: sum ${s}, torchvision ${sum}`);
-        assert.ok(Math.abs(a - sumAbs) <= 1e-6 * sumAbs + 1e-9, `${name} init ${key}: sum |x| ${a}, torchvision ${sumAbs}`);
+        // float32 sums (fast on 100M elements) against torchvision's float64 ones
+        const s = t.sum().item() as number;
+        const a = t.abs().sum().item() as number;
+        assert.ok(Math.abs(s - sum) <= 1e-5 * sumAbs + 1e-6, `${name} init ${key}: sum ${s}, torchvision ${sum}`);
+        assert.ok(Math.abs(a - sumAbs) <= 1e-5 * sumAbs + 1e-6, `${name} init ${key}: sum |x| ${a}, torchvision ${sumAbs}`);
       });
 
       // forward with the formula weights
