@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as torch from "../src/index.js";
-import { DataLoader, type DataLoaderOptions } from "../src/data/index.js";
+import { DataLoader, detectionCollate, type DataLoaderOptions } from "../src/data/index.js";
 import { RangeDataset, type RangeArgs } from "./workers/data_range.js";
 
 const RANGE = new URL("./workers/data_range.js", import.meta.url);
@@ -108,6 +108,18 @@ test("persistent workers serve several epochs (one after a break) until close()"
   for (const epoch of [one, three]) assert.deepEqual(epoch.flatMap((b) => b[1]).sort((a, b) => a - b), Array.from({ length: 10 }, (_, i) => i));
   assert.notDeepEqual(one.flatMap((b) => b[1]), three.flatMap((b) => b[1]), "reshuffled");
   await l.close();
+  assert.equal(torch.memory().numTensors, before);
+});
+
+test("detectionCollate runs in the workers with its options (maxObjects)", T, async () => {
+  const before = torch.memory().numTensors;
+  const args: RangeArgs = { n: 7, detection: true };
+  const options = { batchSize: 3, collateFn: detectionCollate({ maxObjects: 4 }) };
+  const main = await values(loader(args, options));
+  const workers = await values(loader(args, { ...options, numWorkers: 2 }));
+  assert.deepEqual(workers, main);
+  assert.equal(main[0][1].length, 3 * 4 * 5, "labels are N × maxObjects × 5");
+  assert.deepEqual(main[0][1].slice(0, 5), [-1, -1, -1, -1, -1], "image 0 has no objects: all padding");
   assert.equal(torch.memory().numTensors, before);
 });
 

@@ -70,7 +70,10 @@ const SKIP_LOG = 1000;
  * Each batch belongs to the caller (dispose it, or let a tidy() inside the loop
  * body free what it makes from it).
  */
-export class DataLoader<T = unknown, B = unknown> implements AsyncIterable<B> {
+// B defaults to any so that `for await (const [x, y] of loader)` reads as in PyTorch;
+// name it (DataLoader<Sample, [Tensor, Tensor]>) or pass a typed collateFn for checking.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export class DataLoader<T = unknown, B = any> implements AsyncIterable<B> {
   readonly dataset: Dataset<T>;
   readonly batchSize: number | null;
   readonly dropLast: boolean;
@@ -90,6 +93,7 @@ export class DataLoader<T = unknown, B = unknown> implements AsyncIterable<B> {
   private readonly workerModule: string | undefined;
   private readonly workerArgs: unknown;
   private readonly onSkip: ((skip: Skip) => void) | undefined;
+  private readonly collateGiven: boolean;
   /** The kept pool of persistentWorkers. */
   private pool: WorkerPool | null = null;
   private poolInUse = false;
@@ -115,6 +119,7 @@ export class DataLoader<T = unknown, B = unknown> implements AsyncIterable<B> {
     this.dropLast = dropLast;
     this.batchSampler = options.batchSampler ?? (batchSize === null ? null : new BatchSampler(this.sampler, batchSize, dropLast));
     const unbatchedMode = this.batchSampler === null;
+    this.collateGiven = options.collateFn !== undefined;
     this.collateFn = options.collateFn ?? (unbatchedMode ? unbatched : defaultCollate) as CollateFn<T, B>;
     if (typeof this.collateFn !== "function") throw new FlareError("DataLoader(): collateFn must be a function", "E_ARGUMENT");
 
@@ -182,44 +187,41 @@ export class DataLoader<T = unknown, B = unknown> implements AsyncIterable<B> {
   }
 
   private async *iterateMain(): AsyncGenerator<B> {
-    {
-      this.drawBaseSeed();
-      for (const indices of this.indexBatches()) {
-        const samples: T[] = [];
-        const skips: Skip[] = [];
-        for (const index of indices) {
-          try {
-            samples.push(await this.dataset.get(index));
-          } catch (error) {
-            const message = error instanceof Error ? error.message : String(error);
-            if (this.onError === "skip") { skips.push({ index, message }); continue; }
-            disposeExcept(samples, null);
-            throw Object.assign(new FlareError(`DataLoader, dataset index ${index}: ${message}`, codeOf((error as { code?: string })?.code)),
-              { index, indices, cause: error });
-          }
-        }
-        this.recordSkips(skips);
-        if (samples.length === 0) continue;
-        let batch: B;
+    this.drawBaseSeed();
+    for (const indices of this.indexBatches()) {
+      const samples: T[] = [];
+      const skips: Skip[] = [];
+      for (const index of indices) {
         try {
-          batch = tidy(() => this.collateFn(samples));
+          samples.push(await this.dataset.get(index));
         } catch (error) {
-          disposeExcept(samples, null);
           const message = error instanceof Error ? error.message : String(error);
-          throw Object.assign(new FlareError(`DataLoader, collating the batch of dataset indices [${indices.join(", ")}]: ${message}`,
-            codeOf((error as { code?: string })?.code)), { index: null, indices, cause: error });
+          if (this.onError === "skip") { skips.push({ index, message }); continue; }
+          disposeExcept(samples, null);
+          throw Object.assign(new FlareError(`DataLoader, dataset index ${index}: ${message}`, codeOf((error as { code?: string })?.code)),
+            { index, indices, cause: error });
         }
-        disposeExcept(samples, batch);
-        yield batch;
       }
+      this.recordSkips(skips);
+      if (samples.length === 0) continue;
+      let batch: B;
+      try {
+        batch = tidy(() => this.collateFn(samples));
+      } catch (error) {
+        disposeExcept(samples, null);
+        const message = error instanceof Error ? error.message : String(error);
+        throw Object.assign(new FlareError(`DataLoader, collating the batch of dataset indices [${indices.join(", ")}]: ${message}`,
+          codeOf((error as { code?: string })?.code)), { index: null, indices, cause: error });
+      }
+      disposeExcept(samples, batch);
+      yield batch;
     }
   }
 
   private collateForWorkers(): CollateSpec | "module" | "auto" {
-    const spec = collateSpecOf(this.collateFn);
-    if (!spec) return "module";
     // No collateFn given: the module's own collateFn if it exports one, else the default.
-    return spec.kind === "default" && this.collateFn === (defaultCollate as unknown) ? "auto" : spec;
+    if (!this.collateGiven && this.batchSampler !== null) return "auto";
+    return collateSpecOf(this.collateFn) ?? "module";
   }
 
   private async *iterateWorkers(): AsyncGenerator<B> {

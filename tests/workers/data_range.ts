@@ -20,6 +20,8 @@ export interface RangeArgs {
   tagWorker?: boolean;
   /** An index at which the worker process exits (crash test). */
   exitAt?: number;
+  /** Detection samples instead: [image, (i mod 3)×5 rows [class, x1, y1, x2, y2]]. */
+  detection?: boolean;
 }
 
 export type RangeSample = [torch.Tensor, number] | [torch.Tensor, number, number];
@@ -30,6 +32,11 @@ export class RangeDataset implements Dataset<RangeSample> {
   private make(i: number): RangeSample {
     if (this.args.failAt?.includes(i)) throw new Error(`bad sample ${i}`);
     if (this.args.exitAt === i) process.exit(3);
+    if (this.args.detection) {
+      const k = i % 3;
+      const rows = torch.tidy(() => torch.tensor(Array.from({ length: k }, (_, r) => [r, i, i, i + 1, i + 1]), { dtype: "float32" }).reshape([k, 5]));
+      return [torch.full([3, 2, 2], i), rows] as unknown as RangeSample;
+    }
     const image = torch.full([2, 3], i);
     const sample: RangeSample = [image, i];
     if (this.args.random) (sample as unknown[]).push(torch.defaultGenerator.random());
