@@ -5,5 +5,6 @@ export * as nn from "./nn/index.js";
 export * as F from "./nn/functional.js";
 export * as optim from "./optim/index.js";
 export * as io from "./io/index.js";
+export * as data from "./data/index.js";
 export { save, load } from "./io/index.js";
 export * as engine from "./engine/index.js";
