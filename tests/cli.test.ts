@@ -4,11 +4,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { datasets } from "../src/vision/index.js";
+import * as torch from "../src/index.js";
+import { datasets, writeImage } from "../src/vision/index.js";
 
 const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 const flare = (...args: string[]) => execFileSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 120_000 });
@@ -20,7 +21,7 @@ test("flare info prints the build", () => {
   assert.match(info.torchVersion, /^\d+\.\d+/);
 });
 
-test("flare train classify --json writes a run; --resume continues it from its checkpoint (two runs resumed alike agree)", { skip: !haveData && "dataset-fashion-mnist is not installed" }, () => {
+test("flare train classify --json writes a run; --resume continues it from its checkpoint (two runs resumed alike agree); eval and predict use its weights", { skip: !haveData && "dataset-fashion-mnist is not installed" }, async () => {
   const runs = mkdtempSync(path.join(tmpdir(), "flare-cli-"));
   const common = ["train", "classify", "--data", "fashion-mnist", "--width", "4", "--limit", "512", "--batch-size", "128", "--runs-dir", runs, "--json"];
   const straight = lastJson(flare(...common, "--epochs", "2", "--name", "straight"));
@@ -33,10 +34,29 @@ test("flare train classify --json writes a run; --resume continues it from its c
   assert.equal(a.train_loss, b.train_loss);
   assert.equal(a.val_acc, b.val_acc);
   assert.ok(Number.isFinite(a.val_loss));
+
+  // The best weights feed `flare eval` and `flare predict`.
+  const weights = path.join(runs, "straight", "model.safetensors");
+  const evaluated = JSON.parse(flare("eval", "--weights", weights, "--limit", "512", "--json"));
+  const rows = readFileSync(path.join(runs, "straight", "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  const bestValAcc = Math.max(...rows.map((r) => r.val_acc));
+  assert.ok(Math.abs(evaluated.acc - bestValAcc) < 1e-9, `eval ${evaluated.acc} reproduces the best val_acc ${bestValAcc} of the saved model`);
+  const image = path.join(runs, "first-test-image.png");
+  const { images, labels } = datasets.loadFashionMnist({ train: false });
+  await writeImage(images.index(0), image);
+  torch.dispose([images, labels]);
+  const predicted = JSON.parse(flare("predict", image, "--weights", weights, "--topk", "3", "--json"));
+  assert.equal(predicted.file, image);
+  assert.equal(predicted.top.length, 3);
+  assert.ok(datasets.FASHION_MNIST_CLASSES.includes(predicted.top[0].name));
+  const total = predicted.top.reduce((sum: number, t: { probability: number }) => sum + t.probability, 0);
+  assert.ok(total > 0 && total <= 1.0001);
 });
 
 test("flare with a bad command or flag exits non-zero with a message", () => {
   assert.throws(() => flare("train", "classify", "--data", "imagenet"), (e: { status: number; stderr: string }) =>
     e.status === 1 && /unknown dataset 'imagenet'/.test(e.stderr));
   assert.throws(() => flare("frobnicate"), (e: { status: number }) => e.status === 2);
+  assert.throws(() => flare("predict", "/nonexistent.png", "--weights", "/nonexistent.safetensors"), (e: { status: number; stderr: string }) =>
+    e.status === 1 && /could not read \/nonexistent\.safetensors/.test(e.stderr));
 });

@@ -2,7 +2,8 @@
 // flare <command>: parses flags, calls a task, prints progress (or --json lines).
 import { FlareError } from "../errors.js";
 import { buildInfo } from "../tensor/index.js";
-import { trainClassifier } from "../tasks/classify.js";
+import { trainClassifier, evaluateClassifier } from "../tasks/classify.js";
+import { predict } from "../tasks/predict.js";
 
 const USAGE = `usage: flare <command> [options]
 
@@ -11,6 +12,10 @@ commands:
   train classify --data fashion-mnist [--model resnet18-small] [--width 64] [--epochs 10]
                  [--batch-size 256] [--lr 0.1] [--momentum 0] [--weight-decay 0] [--limit N]
                  [--seed 0] [--runs-dir runs] [--name NAME] [--resume] [--json]
+                                     writes runs/NAME/ (metrics, checkpoints, model.safetensors, curves.svg)
+  eval --weights W.safetensors [--arch resnet18-small] [--limit N] [--json]
+                                     test loss and accuracy on Fashion-MNIST
+  predict IMAGE... --weights W.safetensors [--arch resnet18-small] [--topk 5] [--classes names.json] [--json]
 `;
 
 /** --key value / --flag pairs; numbers are converted where the value parses as one. */
@@ -38,6 +43,24 @@ async function main(argv: string[]): Promise<void> {
     const last = history[history.length - 1];
     if (json) console.log(JSON.stringify({ event: "done", runDir, ...last }));
     else console.log(`done: ${runDir}  ${last ? `val_acc ${last.val_acc?.toFixed(4)}  val_loss ${last.val_loss?.toFixed(4)}` : ""}`);
+    return;
+  }
+  if (command === "eval") {
+    const { json, ...flags } = parseFlags([sub, ...rest].filter((a) => a !== undefined));
+    const result = await evaluateClassifier(flags as never);
+    console.log(json ? JSON.stringify(result) : Object.entries(result).map(([k, v]) => `${k} ${v.toFixed(4)}`).join("  "));
+    return;
+  }
+  if (command === "predict") {
+    const args = [sub, ...rest].filter((a) => a !== undefined);
+    const firstFlag = args.findIndex((a) => a.startsWith("--"));
+    const files = firstFlag < 0 ? args : args.slice(0, firstFlag);
+    const { json, arch, weights, topk, classes } = parseFlags(firstFlag < 0 ? [] : args.slice(firstFlag));
+    if (typeof weights !== "string") throw new FlareError("predict: --weights W.safetensors is required", "E_ARGUMENT");
+    const results = await predict(files, { arch: (arch as string) ?? "resnet18-small", weights, topk: topk as number, classesFile: classes as string });
+    for (const r of results) {
+      console.log(json ? JSON.stringify(r) : `${r.file}: ${r.top.map((t) => `${t.name} ${(t.probability * 100).toFixed(1)}%`).join(", ")}`);
+    }
     return;
   }
   process.stdout.write(USAGE);

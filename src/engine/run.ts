@@ -1,5 +1,6 @@
 // A run folder, runs/<name>/: config.json, metrics.jsonl (one line per epoch),
-// checkpoints/last.safetensors and best.safetensors, and curves.svg.
+// checkpoints/last.safetensors and best.safetensors (full training state),
+// model.safetensors (the best weights alone) and curves.svg.
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { writeFileAtomic } from "../io/index.js";
@@ -12,6 +13,8 @@ export class RunFolder {
   }
   get lastCheckpoint(): string { return path.join(this.dir, "checkpoints", "last.safetensors"); }
   get bestCheckpoint(): string { return path.join(this.dir, "checkpoints", "best.safetensors"); }
+  /** The best model's weights alone (a plain state dict, what models.get({weights}) loads). */
+  get bestModel(): string { return path.join(this.dir, "model.safetensors"); }
   hasCheckpoint(): boolean { return existsSync(this.lastCheckpoint); }
 
   writeConfig(config: Record<string, unknown>): void {

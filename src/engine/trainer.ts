@@ -13,6 +13,7 @@ import { saveCheckpoint, loadCheckpoint } from "./checkpoint.js";
 import { Averages, correctTopK } from "./metrics.js";
 import { makeProgress, type OutputMode, type Progress } from "./progress.js";
 import { RunFolder } from "./run.js";
+import { save } from "../io/index.js";
 
 export type Batch = [Tensor, Tensor] | { input: Tensor; target: Tensor };
 type Batches = Iterable<Batch> | AsyncIterable<Batch>;
@@ -121,7 +122,10 @@ export class Trainer {
       if (this.run) {
         this.run.appendMetrics(metrics);
         saveCheckpoint(this.run.lastCheckpoint, parts, { epoch: this.epoch, globalStep: this.globalStep });
-        if (improved) saveCheckpoint(this.run.bestCheckpoint, parts, { epoch: this.epoch, globalStep: this.globalStep, extra: { [monitor]: value } });
+        if (improved) {
+          saveCheckpoint(this.run.bestCheckpoint, parts, { epoch: this.epoch, globalStep: this.globalStep, extra: { [monitor]: value } });
+          torch.tidy(() => save(model.stateDict(), this.run!.bestModel, { epoch: String(this.epoch), [monitor]: String(value) }));
+        }
         this.run.writePlot();
       }
       if (improved) { best = value; sinceBest = 0; } else sinceBest++;

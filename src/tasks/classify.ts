@@ -74,3 +74,18 @@ export async function trainClassifier(options: ClassifyOptions): Promise<{ histo
     optimizer.dispose();
   }
 }
+
+/** Test accuracy and loss of saved weights on the Fashion-MNIST test split. */
+export async function evaluateClassifier(options: { arch?: string; weights: string; dataRoot?: string; limit?: number; batchSize?: number }): Promise<Record<string, number>> {
+  const { get } = await import("../vision/models/registry.js");
+  const model = get(options.arch ?? "resnet18-small", { weights: options.weights });
+  const test = loadFashionMnist({ root: options.dataRoot ?? FASHION_MNIST_ROOT, train: false });
+  const [x, y] = [test.images, test.labels].map((t) => torch.keep(options.limit ? t.index(`:${options.limit}`) : t));
+  try {
+    const trainer = new Trainer({ model, optimizer: new SGD(model.parameters(), { lr: 0 }), epochs: 1, output: "silent" });
+    return await trainer.evaluate(batches(x, y, options.batchSize ?? 500, false, 0));
+  } finally {
+    torch.dispose([x, y, test]);
+    model.dispose();
+  }
+}

@@ -1,0 +1,69 @@
+// Inference as a task: load a model by name with its weights, preprocess images
+// the way it was trained, and report the top-k classes (what `flare predict` runs).
+import { readFileSync } from "node:fs";
+import { FlareError } from "../errors.js";
+import * as torch from "../tensor/index.js";
+import type { Tensor } from "../tensor/index.js";
+import { readImage } from "../vision/io.js";
+import { resize, centerCrop, normalize } from "../vision/transforms/functional.js";
+import { get as getModel } from "../vision/models/registry.js";
+import { FASHION_MNIST_CLASSES } from "../vision/datasets/fashion_mnist.js";
+
+/** How a model family expects its input: channels, size, normalisation. */
+interface Preset { gray: boolean; resize: number; crop: number; mean: number[]; std: number[]; classes?: string[] }
+const FASHION_MNIST: Preset = { gray: true, resize: 28, crop: 28, mean: [0.2860], std: [0.3530], classes: FASHION_MNIST_CLASSES };
+const IMAGENET: Preset = { gray: false, resize: 256, crop: 224, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+export const presetFor = (arch: string): Preset => (arch === "resnet18-small" ? FASHION_MNIST : IMAGENET);
+
+export interface PredictOptions {
+  arch: string;
+  weights: string;
+  topk?: number;
+  /** A JSON file with the class names (an array), else the preset's, else indices. */
+  classesFile?: string;
+}
+
+export interface Prediction { file: string; top: { index: number; name: string; probability: number }[] }
+
+/** Decodes and preprocesses one image into a 1×C×H×W float batch. */
+export async function preprocess(file: string, preset: Preset): Promise<Tensor> {
+  const image = await readImage(file, { mode: preset.gray ? "gray" : "rgb" });
+  try {
+    return torch.tidy(() => {
+      const resized = resize(image.float().div(255), preset.resize, { antialias: true });
+      return normalize(centerCrop(resized, preset.crop), preset.mean, preset.std).unsqueeze(0);
+    });
+  } finally {
+    image.dispose();
+  }
+}
+
+export async function predict(files: string[], options: PredictOptions): Promise<Prediction[]> {
+  if (files.length === 0) throw new FlareError("predict: give at least one image", "E_ARGUMENT");
+  const preset = presetFor(options.arch);
+  let classes = preset.classes;
+  if (options.classesFile) {
+    try { classes = JSON.parse(readFileSync(options.classesFile, "utf8")); } catch (error) {
+      throw new FlareError(`predict: cannot read class names from ${options.classesFile}: ${(error as Error).message}`, "E_IO");
+    }
+  }
+  const model = getModel(options.arch, { weights: options.weights });
+  model.eval();
+  try {
+    const results: Prediction[] = [];
+    for (const file of files) {
+      const input = await preprocess(file, preset);
+      const top = torch.tidy(() => torch.noGrad(() => {
+        const probs = model.forward(input).softmax(1).index(0);
+        const { values, indices } = probs.topk(Math.min(options.topk ?? 5, probs.shape[0]));
+        const p = values.tolist() as number[], i = indices.tolist() as number[];
+        return i.map((index, k) => ({ index, name: classes?.[index] ?? String(index), probability: p[k] }));
+      }));
+      input.dispose();
+      results.push({ file, top });
+    }
+    return results;
+  } finally {
+    model.dispose();
+  }
+}
