@@ -33,17 +33,16 @@ export interface ClassifyOptions {
 /** Batches of one split, normalised, in an order fixed by (seed, epoch). */
 function batches(images: Tensor, labels: Tensor, batchSize: number, shuffle: boolean, seed: number) {
   const n = labels.shape[0];
-  return (epoch: number) => {
+  // A generator: each batch is made when the trainer asks for it (and freed after its step).
+  return function* (epoch: number): Generator<[Tensor, Tensor]> {
     const order = shuffle ? new torch.Generator(seed * 1000 + epoch).permutation(n) : Array.from({ length: n }, (_, i) => i);
-    const out: [Tensor, Tensor][] = [];
     for (let start = 0; start < n; start += batchSize) {
-      out.push(torch.tidy(() => {
+      yield torch.tidy(() => {
         const index = torch.tensor(order.slice(start, start + batchSize), { dtype: "int64" });
         const x = images.indexSelect(0, index).float().div(255).sub(0.2860).div(0.3530);
         return [x, labels.indexSelect(0, index)] as [Tensor, Tensor];
-      }));
+      });
     }
-    return out;
   };
 }
 
