@@ -2,7 +2,7 @@
 // as torchvision 0.14's functional_tensor.
 import { FlareError } from "../../errors.js";
 import { Tensor, wrap } from "../../tensor/tensor.js";
-import { linspace } from "../../tensor/creation.js";
+import { linspace, fromTypedArray } from "../../tensor/creation.js";
 import { where } from "../../tensor/ops/indexing.js";
 import { isFloating, checkDtype, type DType } from "../../tensor/dtype.js";
 import { aten, checkImage, dims, castSqueezeIn, intArg, floats, describe, workDtype, perImageArg } from "./_utils.js";
@@ -135,3 +135,31 @@ export function toDtype(img: Tensor, dtype: DType, options: { scale?: boolean } 
 }
 
 export { convertImageDtype };
+
+/**
+ * Reproducible standard-normal noise [N, ...shape] from one 32-bit seed per
+ * image, computed with tensor ops (a murmur3 finaliser over the element index,
+ * then Box-Muller), so a random erase replays exactly and batches need no loop.
+ */
+export function seededNormal(seeds: number[], shape: number[], dtype: DType = "float32", device = "cpu"): Tensor {
+  const n = seeds.length, m = shape.reduce((a, b) => a * b, 1);
+  const idx = arange(0, m, { device }).view(1, m);
+  const s = longsOf(seeds.map((v) => v >>> 0), [n, 1], device);
+  const mask = 0xffffffff;
+  const fmix = (x: Tensor) => {
+    x = x.bitwiseXor(x.div(65536, { roundingMode: "floor" }));
+    x = x.mul(0x85ebca6b).bitwiseAnd(mask);
+    x = x.bitwiseXor(x.div(8192, { roundingMode: "floor" }));
+    x = x.mul(0xc2b2ae35).bitwiseAnd(mask);
+    return x.bitwiseXor(x.div(65536, { roundingMode: "floor" }));
+  };
+  const stream = (k: number) => fmix(idx.mul(2).add(k).mul(0x9e3779b1).add(s.mul(0x27d4eb2f)).bitwiseAnd(mask)).to("float64").add(0.5).div(4294967296);
+  const u1 = stream(0), u2 = stream(1);
+  const z = u1.log().mul(-2).sqrt().mul(u2.mul(2 * Math.PI).cos());
+  return z.to(dtype).view([n, ...shape]);
+}
+
+function longsOf(values: number[], shape: number[], device: string): Tensor {
+  const t = fromTypedArray(BigInt64Array.from(values, (v) => BigInt(v)), shape);
+  return device === "cpu" ? t : t.to(device);
+}

@@ -1,0 +1,289 @@
+// Photometric and conversion transform classes: they change pixel values and
+// leave boxes and masks as they are.
+import { FlareError } from "../../../errors.js";
+import { Tensor } from "../../../tensor/tensor.js";
+import { checkDtype, isFloating, type DType } from "../../../tensor/dtype.js";
+import * as C from "../color.js";
+import * as M from "../misc.js";
+import { dims, describe, floats, rangeArg, pyRound, type PerImage } from "../_utils.js";
+import type { Target } from "../target.js";
+import {
+  Transform, RandomTransform, applyToSubset, groupBy, probability,
+  type ImageInfo, type RandomOptions, type TargetArg,
+} from "../transform.js";
+import { pairRange } from "./geometric.js";
+
+/** Converts the image dtype; with scale, values are rescaled (uint8 [0, 255] <-> float [0, 1]). */
+export class ToDtype extends Transform {
+  readonly dtype: DType;
+  readonly scale: boolean;
+  constructor(dtype: DType, options: { scale?: boolean } = {}) {
+    super();
+    this.dtype = checkDtype(dtype, "ToDtype: dtype");
+    this.scale = options.scale ?? false;
+  }
+  protected apply(img: Tensor, target: TargetArg | undefined): [Tensor, TargetArg | undefined] {
+    return [M.toDtype(img, this.dtype, { scale: this.scale }), target];
+  }
+  override toString(): string { return `ToDtype(${this.dtype}, scale=${this.scale})`; }
+}
+
+/** torchvision's ConvertImageDtype: ToDtype with scaling. */
+export class ConvertImageDtype extends ToDtype {
+  constructor(dtype: DType = "float32") { super(dtype, { scale: true }); }
+}
+
+export class Normalize extends Transform {
+  readonly mean: number[];
+  readonly std: number[];
+  readonly inplace: boolean;
+  constructor(mean: number[], std: number[], options: { inplace?: boolean } = {}) {
+    super();
+    for (const [name, v] of [["mean", mean], ["std", std]] as const)
+      if (!Array.isArray(v) || v.length === 0 || v.some((x) => typeof x !== "number" || !Number.isFinite(x)))
+        throw new FlareError(`Normalize: ${name} must be an array of numbers, got ${describe(v)}`, "E_ARGUMENT");
+    if (std.some((s) => s === 0)) throw new FlareError(`Normalize: std must not contain zeros, got [${std.join(", ")}]`, "E_ARGUMENT");
+    this.mean = mean; this.std = std; this.inplace = options.inplace ?? false;
+  }
+  protected apply(img: Tensor, target: TargetArg | undefined): [Tensor, TargetArg | undefined] {
+    return [M.normalize(img, this.mean, this.std, { inplace: this.inplace }), target];
+  }
+  override toString(): string { return `Normalize(mean=[${this.mean.join(", ")}], std=[${this.std.join(", ")}])`; }
+}
+
+export class Grayscale extends Transform {
+  readonly numOutputChannels: 1 | 3;
+  constructor(options: { numOutputChannels?: 1 | 3 } = {}) {
+    super();
+    const n = options.numOutputChannels ?? 1;
+    if (n !== 1 && n !== 3) throw new FlareError(`Grayscale: numOutputChannels must be 1 or 3, got ${describe(n)}`, "E_ARGUMENT");
+    this.numOutputChannels = n;
+  }
+  protected apply(img: Tensor, target: TargetArg | undefined): [Tensor, TargetArg | undefined] {
+    return [C.rgbToGrayscale(img, this.numOutputChannels), target];
+  }
+  override toString(): string { return `Grayscale(numOutputChannels=${this.numOutputChannels})`; }
+}
+
+interface JitterParams { order: number[]; brightness: number | null; contrast: number | null; saturation: number | null; hue: number | null }
+
+/**
+ * Random brightness, contrast, saturation and hue, applied in a random order
+ * (torchvision's ColorJitter). A number v means [max(0, 1 - v), 1 + v] (hue: [-v, v]).
+ */
+export class ColorJitter extends RandomTransform<JitterParams> {
+  readonly brightness: [number, number] | null;
+  readonly contrast: [number, number] | null;
+  readonly saturation: [number, number] | null;
+  readonly hue: [number, number] | null;
+  constructor(brightness: number | [number, number] = 0, contrast: number | [number, number] = 0, saturation: number | [number, number] = 0, hue: number | [number, number] = 0, options: RandomOptions = {}) {
+    super(options);
+    this.brightness = rangeArg(brightness, "ColorJitter: brightness", 1, 0);
+    this.contrast = rangeArg(contrast, "ColorJitter: contrast", 1, 0);
+    this.saturation = rangeArg(saturation, "ColorJitter: saturation", 1, 0);
+    this.hue = rangeArg(hue, "ColorJitter: hue", 0, -0.5, 0.5);
+  }
+  protected sample(): JitterParams {
+    const g = this.generator;
+    const order = g.permutation(4);
+    const draw = (r: [number, number] | null) => (r ? g.uniform(r[0], r[1]) : null);
+    return { order, brightness: draw(this.brightness), contrast: draw(this.contrast), saturation: draw(this.saturation), hue: draw(this.hue) };
+  }
+  private static readonly FNS = [
+    (x: Tensor, f: PerImage) => C.adjustBrightness(x, f),
+    (x: Tensor, f: PerImage) => C.adjustContrast(x, f),
+    (x: Tensor, f: PerImage) => C.adjustSaturation(x, f),
+    (x: Tensor, f: PerImage) => C.adjustHue(x, f),
+  ];
+  private static readonly KEYS = ["brightness", "contrast", "saturation", "hue"] as const;
+  protected applyOne(img: Tensor, target: TargetArg | undefined, p: JitterParams): [Tensor, TargetArg | undefined] {
+    let x = img;
+    for (const k of p.order) {
+      const f = p[ColorJitter.KEYS[k]];
+      if (f !== null) x = ColorJitter.FNS[k](x, f);
+    }
+    return [x, target];
+  }
+  protected override applyBatch(img: Tensor, targets: Target[] | undefined, params: JitterParams[]): [Tensor, Target[] | undefined] {
+    let x = img;
+    for (let pos = 0; pos < 4; pos++) {
+      for (const [k, indices] of groupBy(params.map((p) => p.order[pos]))) {
+        const key = ColorJitter.KEYS[k];
+        if (params[indices[0]][key] === null) continue;
+        [x] = applyToSubset(x, undefined, indices, (sub) => [ColorJitter.FNS[k](sub, indices.map((i) => params[i][key] as number)), undefined], "ColorJitter");
+      }
+    }
+    return [x, targets];
+  }
+  override toString(): string {
+    const r = (v: [number, number] | null) => (v ? `[${v.map((x) => +x.toFixed(4)).join(", ")}]` : "null");
+    return `ColorJitter(brightness=${r(this.brightness)}, contrast=${r(this.contrast)}, saturation=${r(this.saturation)}, hue=${r(this.hue)})`;
+  }
+}
+
+interface ApplyFlag { apply: boolean }
+
+/** Base of "with probability p, apply fn" transforms; per-sample runs fn on the chosen subset. */
+abstract class RandomPointwise extends RandomTransform<ApplyFlag> {
+  readonly p: number;
+  constructor(p: number, options: RandomOptions) {
+    super(options);
+    this.p = probability(p, `${this.constructor.name}: p`);
+  }
+  protected abstract fn(x: Tensor): Tensor;
+  protected sample(): ApplyFlag { return { apply: this.coin(this.p) }; }
+  protected applyOne(img: Tensor, target: TargetArg | undefined, p: ApplyFlag): [Tensor, TargetArg | undefined] {
+    return [p.apply ? this.fn(img) : img, target];
+  }
+  protected override applyBatch(img: Tensor, targets: Target[] | undefined, params: ApplyFlag[]): [Tensor, Target[] | undefined] {
+    const chosen = params.flatMap((p, i) => (p.apply ? [i] : []));
+    const [x] = applyToSubset(img, undefined, chosen, (sub) => [this.fn(sub), undefined], this.constructor.name);
+    return [x, targets];
+  }
+  override toString(): string { return `${this.constructor.name}(p=${this.p})`; }
+}
+
+/** With probability p (default 0.1), converts to grayscale keeping the number of channels. */
+export class RandomGrayscale extends RandomPointwise {
+  constructor(options: RandomOptions & { p?: number } = {}) { super(options.p ?? 0.1, options); }
+  protected fn(x: Tensor): Tensor { return C.rgbToGrayscale(x, dims(x)[0] as 1 | 3); }
+}
+
+export class RandomInvert extends RandomPointwise {
+  constructor(options: RandomOptions & { p?: number } = {}) { super(options.p ?? 0.5, options); }
+  protected fn(x: Tensor): Tensor { return C.invert(x); }
+}
+
+export class RandomPosterize extends RandomPointwise {
+  readonly bits: number;
+  constructor(bits: number, options: RandomOptions & { p?: number } = {}) {
+    super(options.p ?? 0.5, options);
+    if (!Number.isInteger(bits) || bits < 0 || bits > 8) throw new FlareError(`RandomPosterize: bits must be an integer in [0, 8], got ${describe(bits)}`, "E_ARGUMENT");
+    this.bits = bits;
+  }
+  protected fn(x: Tensor): Tensor { return C.posterize(x, this.bits); }
+}
+
+export class RandomSolarize extends RandomPointwise {
+  readonly threshold: number;
+  constructor(threshold: number, options: RandomOptions & { p?: number } = {}) {
+    super(options.p ?? 0.5, options);
+    if (typeof threshold !== "number" || !Number.isFinite(threshold)) throw new FlareError(`RandomSolarize: threshold must be a number, got ${describe(threshold)}`, "E_ARGUMENT");
+    this.threshold = threshold;
+  }
+  protected fn(x: Tensor): Tensor { return C.solarize(x, this.threshold); }
+}
+
+export class RandomAdjustSharpness extends RandomPointwise {
+  readonly sharpnessFactor: number;
+  constructor(sharpnessFactor: number, options: RandomOptions & { p?: number } = {}) {
+    super(options.p ?? 0.5, options);
+    if (typeof sharpnessFactor !== "number" || !(sharpnessFactor >= 0)) throw new FlareError(`RandomAdjustSharpness: sharpnessFactor must be non-negative, got ${describe(sharpnessFactor)}`, "E_ARGUMENT");
+    this.sharpnessFactor = sharpnessFactor;
+  }
+  protected fn(x: Tensor): Tensor { return C.adjustSharpness(x, this.sharpnessFactor); }
+}
+
+export class RandomAutocontrast extends RandomPointwise {
+  constructor(options: RandomOptions & { p?: number } = {}) { super(options.p ?? 0.5, options); }
+  protected fn(x: Tensor): Tensor { return C.autocontrast(x); }
+}
+
+export class RandomEqualize extends RandomPointwise {
+  constructor(options: RandomOptions & { p?: number } = {}) { super(options.p ?? 0.5, options); }
+  protected fn(x: Tensor): Tensor { return C.equalize(x); }
+}
+
+interface SigmaParams { sigma: number }
+
+/** Gaussian blur with sigma drawn uniformly from `sigma` ([min, max], default [0.1, 2.0]). */
+export class GaussianBlur extends RandomTransform<SigmaParams> {
+  readonly kernelSize: [number, number];
+  readonly sigma: [number, number];
+  constructor(kernelSize: number | number[], options: RandomOptions & { sigma?: number | [number, number] } = {}) {
+    super(options);
+    this.kernelSize = M.kernelSizeArg(kernelSize, "GaussianBlur: kernelSize");
+    const s = options.sigma ?? [0.1, 2.0];
+    this.sigma = typeof s === "number" ? [s, s] : pairRange(s, "GaussianBlur: sigma");
+    if (!(this.sigma[0] > 0)) throw new FlareError(`GaussianBlur: sigma must be positive, got [${this.sigma.join(", ")}]`, "E_ARGUMENT");
+  }
+  protected sample(): SigmaParams { return { sigma: this.generator.uniform(this.sigma[0], this.sigma[1]) }; }
+  protected applyOne(img: Tensor, target: TargetArg | undefined, p: SigmaParams): [Tensor, TargetArg | undefined] {
+    return [M.gaussianBlur(img, this.kernelSize, [p.sigma, p.sigma]), target];
+  }
+  protected override applyBatch(img: Tensor, targets: Target[] | undefined, params: SigmaParams[]): [Tensor, Target[] | undefined] {
+    return [M.gaussianBlurBatch(img, this.kernelSize, params.map((p) => p.sigma)), targets];
+  }
+  override toString(): string { return `GaussianBlur(kernelSize=[${this.kernelSize.join(", ")}], sigma=[${this.sigma.join(", ")}])`; }
+}
+
+export interface RandomErasingOptions extends RandomOptions {
+  p?: number;
+  /** Range of the erased area as a fraction of the image; default [0.02, 0.33]. */
+  scale?: [number, number];
+  /** Range of the erased region's aspect ratio; default [0.3, 3.3]. */
+  ratio?: [number, number];
+  /** The erasing value: a number, one per channel, or "random" (normal noise; uniform 0..255 for uint8). Default 0. */
+  value?: number | number[] | "random";
+  inplace?: boolean;
+}
+type EraseParams = { apply: false } | { apply: true; i: number; j: number; h: number; w: number; seed: number };
+
+/** Erases a random rectangle (Zhong et al.), as torchvision's RandomErasing. */
+export class RandomErasing extends RandomTransform<EraseParams> {
+  readonly p: number;
+  readonly scale: [number, number];
+  readonly ratio: [number, number];
+  readonly value: number[] | "random";
+  readonly inplace: boolean;
+  constructor(options: RandomErasingOptions = {}) {
+    super(options);
+    this.p = probability(options.p ?? 0.5, "RandomErasing: p");
+    this.scale = pairRange(options.scale ?? [0.02, 0.33], "RandomErasing: scale", 0);
+    this.ratio = pairRange(options.ratio ?? [0.3, 3.3], "RandomErasing: ratio", Number.MIN_VALUE);
+    const v = options.value ?? 0;
+    if (v === "random") this.value = "random";
+    else if (typeof v === "number") this.value = [v];
+    else if (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "number")) this.value = v;
+    else throw new FlareError(`RandomErasing: value must be a number, an array of numbers or "random", got ${describe(v)}`, "E_ARGUMENT");
+    this.inplace = options.inplace ?? false;
+  }
+  protected sample(info: ImageInfo): EraseParams {
+    if (Array.isArray(this.value) && this.value.length !== 1 && this.value.length !== info.channels)
+      throw new FlareError(`RandomErasing: value has ${this.value.length} entries but the image has ${info.channels} channels`, "E_ARGUMENT");
+    if (!this.coin(this.p)) return { apply: false };
+    const g = this.generator, H = info.height, W = info.width, area = H * W;
+    const logRatio = [Math.log(this.ratio[0]), Math.log(this.ratio[1])];
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const eraseArea = area * g.uniform(this.scale[0], this.scale[1]);
+      const aspect = Math.exp(g.uniform(logRatio[0], logRatio[1]));
+      const h = pyRound(Math.sqrt(eraseArea * aspect)), w = pyRound(Math.sqrt(eraseArea / aspect));
+      if (!(h < H && w < W)) continue;
+      return { apply: true, i: g.randint(0, H - h + 1), j: g.randint(0, W - w + 1), h, w, seed: g.randint(0, 2 ** 32) };
+    }
+    return { apply: false };
+  }
+  private values(img: Tensor, seeds: number[]): Tensor {
+    const [c, h, w] = dims(img);
+    if (this.value !== "random") return floats(this.value, [1, this.value.length, 1, 1], isFloating(img.dtype) ? img.dtype : "float32", img.device);
+    if (isFloating(img.dtype)) return M.seededNormal(seeds, [c, h, w], img.dtype, img.device);
+    // uint8: uniform integers in [0, 255] from the same counter-based noise (through the normal CDF).
+    const z = M.seededNormal(seeds, [c, h, w], "float64", img.device);
+    return z.div(Math.SQRT2).erf().add(1).mul(128).floor().clamp(0, 255);
+  }
+  protected applyOne(img: Tensor, target: TargetArg | undefined, p: EraseParams): [Tensor, TargetArg | undefined] {
+    if (!p.apply) return [img, target];
+    const v = this.values(img, [p.seed]).squeeze(0).index("...", `${p.i}:${p.i + p.h}`, `${p.j}:${p.j + p.w}`);
+    return [M.erase(img, p.i, p.j, p.h, p.w, v.to(img.dtype), { inplace: this.inplace }), target];
+  }
+  protected override applyBatch(img: Tensor, targets: Target[] | undefined, params: EraseParams[]): [Tensor, Target[] | undefined] {
+    const chosen = params.flatMap((p, i) => (p.apply ? [i] : []));
+    const [x] = applyToSubset(img, undefined, chosen, (sub) => {
+      const ps = chosen.map((i) => params[i] as Extract<EraseParams, { apply: true }>);
+      const v = this.values(sub, ps.map((p) => p.seed));
+      return [M.eraseBatch(sub, ps.map((p) => [p.i, p.j, p.h, p.w]), v), undefined];
+    }, "RandomErasing");
+    return [x, targets];
+  }
+  override toString(): string { return `RandomErasing(p=${this.p}, scale=[${this.scale.join(", ")}], ratio=[${this.ratio.join(", ")}], value=${JSON.stringify(this.value)})`; }
+}
