@@ -191,12 +191,13 @@ export function moveTarget(target: Target, ops: GeoOp[], size: [number, number])
 export function applyToSubset(img: Tensor, targets: Target[] | undefined, indices: number[], fn: (sub: Tensor, subTargets: Target[] | undefined) => [Tensor, Target[] | undefined], what: string): [Tensor, Target[] | undefined] {
   const n = img.shape[0];
   if (indices.length === 0) return [img, targets];
-  if (indices.length === n) return fn(img, targets);
-  const idx = longs(indices, [indices.length], img.device);
-  const sub = img.indexSelect(0, idx);
+  const all = indices.length === n;
+  const idx = all ? null : longs(indices, [indices.length], img.device);
+  const sub = idx ? img.indexSelect(0, idx) : img;
   const [out, outTargets] = fn(sub, targets ? indices.map((i) => targets[i]) : undefined);
-  if (out.dtype !== img.dtype || out.shape.some((s, i) => s !== sub.shape[i]))
+  if (out.dtype !== img.dtype || out.shape.length !== sub.shape.length || out.shape.some((s, i) => s !== sub.shape[i]))
     throw new FlareError(`${what}: with perSample, a transform applied to some images of a batch must keep their shape and dtype (got [${out.shape.join(", ")}] ${out.dtype} from [${sub.shape.join(", ")}] ${sub.dtype})`, "E_SHAPE");
+  if (!idx) return [out, outTargets];
   const merged = indexCopy(img, idx, out);
   let mergedTargets = targets;
   if (targets && outTargets) {

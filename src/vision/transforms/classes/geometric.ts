@@ -312,8 +312,7 @@ export class RandomAffine extends GridTransform<AffineParams> {
     this.degrees = degreesArg(degrees, "RandomAffine: degrees");
     const t = options.translate ?? null;
     if (t !== null) {
-      pairRange(t, "RandomAffine: translate");
-      if (t.some((v) => v < 0 || v > 1)) throw new FlareError(`RandomAffine: translate values must be between 0 and 1, got [${t.join(", ")}]`, "E_ARGUMENT");
+      if (!Array.isArray(t) || t.length !== 2 || t.some((v) => typeof v !== "number" || v < 0 || v > 1)) throw new FlareError(`RandomAffine: translate must be two fractions in [0, 1], got ${describe(t)}`, "E_ARGUMENT");
     }
     this.translate = t;
     const s = options.scale ?? null;

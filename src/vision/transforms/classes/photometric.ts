@@ -273,7 +273,8 @@ export class RandomErasing extends RandomTransform<EraseParams> {
   }
   protected applyOne(img: Tensor, target: TargetArg | undefined, p: EraseParams): [Tensor, TargetArg | undefined] {
     if (!p.apply) return [img, target];
-    const v = this.values(img, [p.seed]).squeeze(0).index("...", `${p.i}:${p.i + p.h}`, `${p.j}:${p.j + p.w}`);
+    let v = this.values(img, [p.seed]).squeeze(0);
+    if (this.value === "random") v = v.index("...", `${p.i}:${p.i + p.h}`, `${p.j}:${p.j + p.w}`);
     return [M.erase(img, p.i, p.j, p.h, p.w, v.to(img.dtype), { inplace: this.inplace }), target];
   }
   protected override applyBatch(img: Tensor, targets: Target[] | undefined, params: EraseParams[]): [Tensor, Target[] | undefined] {
