@@ -205,7 +205,7 @@ export class VOCSegmentation<U = Tensor> {
       labels = cropped;
       [lh, lw] = [th, tw];
       const full = img;
-      img = tidy(() => full.index(`:, ${top}:${top + th}, ${left}:${left + tw}`).contiguous());
+      img = tidy(() => full.index(":", `${top}:${top + th}`, `${left}:${left + tw}`).contiguous());
       full.dispose();
     }
     const target = fromTypedArray(labels, [lh, lw], { dtype: "int64" });
