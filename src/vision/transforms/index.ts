@@ -16,3 +16,4 @@ export { RandomIoUCrop, RandomZoomOut, SanitizeBoundingBoxes, ClampBoundingBoxes
 export { AutoAugment, RandAugment, TrivialAugmentWide, type AutoAugmentPolicy } from "./classes/autoaugment.js";
 export { MixUp, CutMix } from "./classes/mix.js";
 export { BoundingBoxes, boundingBoxes, convertBoxFormat, type BoxFormat, type Target } from "./target.js";
+export { parseTransforms, transformNames } from "./spec.js";

@@ -340,8 +340,5 @@ export function sanitizeTarget(target: Target, options: SanitizeOptions = {}): T
   let keep = ws.ge(minSize).logicalAnd(hs.ge(minSize)).logicalAnd(ws.mul(hs).ge(minArea));
   keep = keep.logicalAnd(x1.lt(w)).logicalAnd(y1.lt(h)).logicalAnd(x2.gt(0)).logicalAnd(y2.gt(0));
   if (minVisibility > 0 && boxes.visibility) keep = keep.logicalAnd(boxes.visibility.ge(minVisibility));
-  if (target.labels instanceof Tensor && target.labels.dtype !== "bool") {
-    // Nothing to do with labels' values here; they are filtered below with the boxes.
-  }
   return filterTarget(target, keep);
 }
