@@ -237,6 +237,23 @@ describe("seeding and replay", () => {
     const before = torch.memory().numTensors;
     for (let i = 0; i < 10; i++) pipe.forward(x).dispose();
     assert.equal(torch.memory().numTensors, before);
+    // with targets, per sample
+    const batchPipe = new T.Compose([new T.RandomResizedCrop(14), new T.RandomHorizontalFlip(), new T.RandomAffine(10), new T.ColorJitter(0.4, 0.4), new T.SanitizeBoundingBoxes()], { perSample: true });
+    const batch = x.unsqueeze(0).expand(4, 3, 21, 27).contiguous();
+    const targets = () => Array.from({ length: 4 }, () => ({ boxes: T.boundingBoxes([[1, 1, 10, 12], [5, 6, 20, 20]], { canvasSize: [21, 27] }), labels: torch.tensor([1, 2], { dtype: "int64" }), masks: torch.zeros([2, 21, 27], { dtype: "uint8" }) }));
+    const ts = targets();
+    // outputs may share unchanged tensors with the inputs (labels when no box is dropped): free only the new ones
+    const inputs = new Set<unknown>(ts.flatMap((t) => [t.boxes.data, t.labels, t.masks]));
+    const free = (out: [torch.Tensor, T.Target[]]) => {
+      out[0].dispose();
+      for (const t of out[1]) for (const v of [t.boxes?.data, t.boxes?.visibility, t.labels, t.masks]) if (v && !inputs.has(v)) v.dispose();
+    };
+    free(batchPipe.forward(batch, ts));
+    const before2 = torch.memory().numTensors;
+    for (let i = 0; i < 5; i++) free(batchPipe.forward(batch, ts));
+    assert.equal(torch.memory().numTensors, before2);
+    torch.dispose(ts);
+    batch.dispose();
     x.dispose();
   });
 });

@@ -6,8 +6,7 @@ import { FlareError } from "../../errors.js";
 import { Tensor } from "../../tensor/tensor.js";
 import { stack } from "../../tensor/ops/shape.js";
 import { where } from "../../tensor/ops/indexing.js";
-import { einsum } from "../../tensor/ops/linalg.js";
-import { arange, zeros, ones, onesLike } from "../../tensor/creation.js";
+import { zeros, ones, onesLike } from "../../tensor/creation.js";
 import { cat } from "../../tensor/ops/shape.js";
 import {
   checkImage, checkChannels, bound, isFloat, workDtype, perImageArg, perImageTensor, castSqueezeIn, rsub, aten,
@@ -95,13 +94,10 @@ function hsv2rgb(img: Tensor): Tensor {
   const p = v.mul(rsub(s, 1.0)).clamp(0.0, 1.0);
   const q = v.mul(rsub(s.mul(f), 1.0)).clamp(0.0, 1.0);
   const t = v.mul(rsub(s.mul(rsub(f, 1.0)), 1.0)).clamp(0.0, 1.0);
-  const i = i0.to("int32").remainder(6);
-  const mask = i.unsqueeze(-3).eq(arange(0, 6, { device: i.device }).view(-1, 1, 1));
-  const a1 = stack([v, q, p, p, t, v], -3);
-  const a2 = stack([t, v, v, q, p, p], -3);
-  const a3 = stack([p, p, t, v, v, q], -3);
-  const a4 = stack([a1, a2, a3], -4);
-  return einsum("...ijk, ...xijk -> ...xjk", mask.to(img.dtype), a4);
+  // torchvision picks one of six candidates per pixel with a one-hot einsum; a gather picks the same values.
+  const i = i0.to("int64").remainder(6).unsqueeze(-3);
+  const pick = (candidates: Tensor[]) => stack(candidates, -3).gather(-3, i).squeeze(-3);
+  return stack([pick([v, q, p, p, t, v]), pick([t, v, v, q, p, p]), pick([p, p, t, v, v, q])], -3);
 }
 
 /** Shifts the hue by hueFactor (in [-0.5, 0.5], a fraction of the hue circle) through HSV. */

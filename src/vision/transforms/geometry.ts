@@ -8,7 +8,7 @@ import { Tensor, wrap } from "../../tensor/tensor.js";
 import { stack, cat } from "../../tensor/ops/shape.js";
 import { where } from "../../tensor/ops/indexing.js";
 import { linspace, ones, onesLike, arange } from "../../tensor/creation.js";
-import type { DType } from "../../tensor/dtype.js";
+import { isFloating, type DType } from "../../tensor/dtype.js";
 import {
   aten, checkImage, dims, castSqueezeIn, intArg, numArg, sizeArg, interpolationArg, floats, longs, rsub, pyRound, describe,
   type Interpolation, type Fill,
@@ -424,17 +424,23 @@ export function resizedCropBatch(img: Tensor, boxes: Box[], size: [number, numbe
     return { i0, i1, l0, l1 };
   };
   const ys = axis(h, oh, (b) => b.top, (b) => b.height), xs = axis(w, ow, (b) => b.left, (b) => b.width);
-  const dev = img.device;
-  const gatherCols = (x: Tensor, idx: number[]) => x.gather(3, longs(idx, [n, 1, 1, ow], dev).expand(n, x.shape[1], x.shape[2], ow));
-  const gatherRows = (x: Tensor, idx: number[]) => x.gather(2, longs(idx, [n, 1, oh, 1], dev).expand(n, x.shape[1], oh, x.shape[3]));
-  if (interpolation === "nearest") return gatherRows(gatherCols(img, xs.i0), ys.i0);
-  const { x, restore } = castSqueezeIn(img, ["float32", "float64"]);
-  const dt = x.dtype;
-  const wx0 = floats(xs.l0, [n, 1, 1, ow], dt, dev), wx1 = floats(xs.l1, [n, 1, 1, ow], dt, dev);
-  const wy0 = floats(ys.l0, [n, 1, oh, 1], dt, dev), wy1 = floats(ys.l1, [n, 1, oh, 1], dt, dev);
-  const cols = gatherCols(x, xs.i0).mul(wx0).add(gatherCols(x, xs.i1).mul(wx1));
-  const out = gatherRows(cols, ys.i0).mul(wy0).add(gatherRows(cols, ys.i1).mul(wy1));
-  return restore(out);
+  const dev = img.device, c = img.shape[1];
+  // One gather per tap on the flattened image, straight into [N, C, oh * ow] (uint8 stays uint8 until the blend).
+  const flat = img.reshape([n, c, h * w]);
+  const tap = (rows: number[], cols: number[]) => {
+    const offsets = longs(rows, [n, oh, 1], dev).mul(w).add(longs(cols, [n, 1, ow], dev)).view(n, 1, oh * ow);
+    return flat.gather(2, offsets.expand(n, c, oh * ow)).view(n, c, oh, ow);
+  };
+  if (interpolation === "nearest") return tap(ys.i0, xs.i0);
+  const dt: DType = img.dtype === "float64" ? "float64" : "float32";
+  const f = (t: Tensor) => (t.dtype === dt ? t : t.to(dt));
+  const wx = floats(xs.l1, [n, 1, 1, ow], dt, dev), wy = floats(ys.l1, [n, 1, oh, 1], dt, dev);
+  // As ATen: each row blends its two columns, then the two rows blend (as lerps: within an ulp of ATen's w0·a + w1·b).
+  const top = f(tap(ys.i0, xs.i0)).lerp(f(tap(ys.i0, xs.i1)), wx);
+  const bottom = f(tap(ys.i1, xs.i0)).lerp(f(tap(ys.i1, xs.i1)), wx);
+  const out = top.lerp(bottom, wy);
+  if (isFloating(img.dtype)) return out.to(img.dtype);
+  return out.round().to(img.dtype);
 }
 
 /** A same-size crop at a different place in each image of an [N, C, H, W] batch, as gathers (exact). */
@@ -445,8 +451,9 @@ export function cropBatch(img: Tensor, tops: number[], lefts: number[], height: 
   for (let i = 0; i < n; i++)
     if (tops[i] < 0 || lefts[i] < 0 || tops[i] + height > h || lefts[i] + width > w)
       throw new FlareError(`cropBatch(): the crop at (${tops[i]}, ${lefts[i]}) of size ${height}×${width} is not inside the ${h}×${w} image`, "E_ARGUMENT");
-  const rows = longs(tops, [n, 1, 1, 1], img.device).add(arange(0, height, { device: img.device }).view(1, 1, height, 1));
-  const cols = longs(lefts, [n, 1, 1, 1], img.device).add(arange(0, width, { device: img.device }).view(1, 1, 1, width));
-  const r = img.gather(2, rows.expand(n, c, height, w));
-  return r.gather(3, cols.expand(n, c, height, width));
+  const dev = img.device;
+  const rows = longs(tops, [n, 1, 1], dev).add(arange(0, height, { device: dev }).view(1, height, 1));
+  const cols = longs(lefts, [n, 1, 1], dev).add(arange(0, width, { device: dev }).view(1, 1, width));
+  const offsets = rows.mul(w).add(cols).view(n, 1, height * width).expand(n, c, height * width);
+  return img.reshape([n, c, h * w]).gather(2, offsets).view(n, c, height, width);
 }

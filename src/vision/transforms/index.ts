@@ -2,7 +2,7 @@
 // (`functional`), with targets (boxes, masks, labels) that travel with the
 // image, recorded parameters for replay, and per-sample randomness on batches.
 export * as functional from "./functional.js";
-export { Transform, RandomTransform, type RandomOptions, type TargetArg, type PerSample } from "./transform.js";
+export { Transform, RandomTransform, setBatchChunkSize, type RandomOptions, type TargetArg, type PerSample } from "./transform.js";
 export { Compose, RandomApply, RandomChoice, RandomOrder, setPerSample } from "./classes/containers.js";
 export {
   Resize, CenterCrop, Pad, RandomCrop, RandomResizedCrop, RandomHorizontalFlip, RandomVerticalFlip,
