@@ -317,6 +317,19 @@ test("VOCSegmentation bad input: colour outside the colormap, label size differs
   assert.deepEqual(Array.from(lb.data() as BigInt64Array, Number), [...plain]);
   torch.dispose([ib, lb]);
 
+  // labelMode "index": one-channel PNGs of class ids (SegmentationClassAug).
+  const idsB = labelMap(12, 10, 4, 1);
+  await writePng(path.join(root, "SegmentationClass", "b.png"), torch.fromTypedArray(idsB, [1, 12, 10]));
+  const byIndex = new VOCSegmentation({ root, imageSet: "val", labelMode: "index" });
+  const [ix, lx] = await byIndex.get(1);
+  assert.deepEqual(Array.from(lx.data() as BigInt64Array, Number), [...idsB]);
+  torch.dispose([ix, lx]);
+  await rejectsFlare(ds.get(1), /b\.png: pixel \(x=0, y=0\) has colour \(0, 0, 0\)|b\.png: pixel .* has colour/, "E_FORMAT");
+  idsB[3] = 40;
+  await writePng(path.join(root, "SegmentationClass", "b.png"), torch.fromTypedArray(idsB, [1, 12, 10]));
+  await rejectsFlare(byIndex.get(1), /b\.png: pixel \(x=3, y=0\) has value 40, which is not a class id \(0\.\.20\) or 255/, "E_FORMAT");
+  await rejectsFlare(byIndex.get(0), /a\.png has 3 channels; labelMode "index" needs one-channel label images/, "E_FORMAT");
+
   rmSync(path.join(root, "SegmentationClass", "a.png"));
   assertFlareError(() => new VOCSegmentation({ root, imageSet: "val" }), /SegmentationClass\/a\.png: no such label file/, "E_IO");
   const skipping = new VOCSegmentation({ root, imageSet: "val", onError: "skip" });
@@ -324,6 +337,9 @@ test("VOCSegmentation bad input: colour outside the colormap, label size differs
   assert.equal(skipping.skipped.length, 1);
   assertFlareError(() => new VOCSegmentation({ root, imageSet: "test" }), /ImageSets\/Segmentation\/test\.txt: no such file/, "E_IO");
   assertFlareError(() => new VOCSegmentation({ root, imageSet: "val", crop: [0, 5] }), /crop must be \[height, width\]/);
+  assertFlareError(() => new VOCSegmentation({ root, imageSet: "val", crop: [13, 10], onError: "skip" }), /all 1 images of val are smaller than the 10×13 \(width×height\) crop/);
+  writeFileSync(path.join(root, "ImageSets", "Segmentation", "empty.txt"), "\n\n");
+  assertFlareError(() => new VOCSegmentation({ root, imageSet: "empty" }), /split list .*empty\.txt names no images/, "E_FORMAT");
   // A JPEG whose header is cut short is found when the crop filter reads its size.
   writeFileSync(path.join(root, "JPEGImages", "b.jpg"), Buffer.from([0xff, 0xd8, 0xff, 0xe0, 0x00]));
   const headerless = new VOCSegmentation({ root, imageSet: "val", crop: [4, 4], onError: "skip" });
@@ -516,6 +532,7 @@ test("CocoDetection bad input: malformed JSON, wrong structure, box outside / ne
     [(j) => { (j.annotations[2] as { bbox: unknown }).bbox = [1, 2, 3]; return j; }, /annotations\[2\] \(id 12\) has bbox \[1,2,3\], expected \[x, y, width, height\]/],
     [(j) => { j.images[1].file_name = "../../etc/passwd"; return j; }, /images\[1\] \(id 1\): file_name "\.\.\/\.\.\/etc\/passwd" leaves the images folder/],
     [(j) => { j.images.push({ ...j.images[0] }); return j; }, /image id 3 appears twice/],
+    [(j) => ({ ...j, images: [], annotations: [] }), /"images" is empty: no samples/],
   ];
   for (const [edit, pattern] of structural) {
     annFile = await writeCoco(root, edit(cocoJson()));

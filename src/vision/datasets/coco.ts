@@ -116,6 +116,7 @@ export class CocoDetection<U = CocoTarget> {
         bad(`${name} has bbox ${describe(ann.bbox)}, expected [x, y, width, height]`);
       list!.push(ann);
     });
+    if (this.images.size === 0) bad(`"images" is empty: no samples`);
     this.ids = [...this.images.keys()].sort((a, b) => a - b);
   }
 

@@ -28,6 +28,7 @@ function readSplit(file: string, what: string): string[] {
     throw new FlareError(`${what}: could not read the split list ${file}: ${code === "ENOENT" ? "no such file" : code}`, "E_IO");
   }
   const ids = readIdList(text);
+  if (ids.length === 0) throw new FlareError(`${what}: the split list ${file} names no images`, "E_FORMAT");
   for (const id of ids) if (id.includes("/") || id.includes("\\") || id === "..") throw new FlareError(`${what}: ${file}: "${id}" is not an image id`, "E_FORMAT");
   return ids;
 }
@@ -88,6 +89,16 @@ export function vocLabelIndices(rgb: Uint8Array, height: number, width: number, 
   return out;
 }
 
+/** One-channel class ids: each must be a class (below `classes`) or 255. */
+function checkIds(ids: Uint8Array, width: number, classes: number, source: string): Uint8Array {
+  for (let p = 0; p < ids.length; p++) {
+    const v = ids[p];
+    if (v >= classes && v !== 255)
+      throw new FlareError(`${source}: pixel (x=${p % width}, y=${Math.floor(p / width)}) has value ${v}, which is not a class id (0..${classes - 1}) or 255 (ignore)`, "E_FORMAT");
+  }
+  return ids;
+}
+
 export interface VOCSegmentationOptions<U = Tensor> {
   /** The VOC2012 folder (holding JPEGImages, SegmentationClass, ImageSets), or a folder holding VOCdevkit/VOC2012. */
   root: string;
@@ -103,6 +114,12 @@ export interface VOCSegmentationOptions<U = Tensor> {
   generator?: Generator;
   /** The colour of class k (default VOC_COLORMAP, 21 classes). */
   colormap?: readonly (readonly number[])[];
+  /**
+   * How label files hold classes: "color" (default, d2l's voc_label_indices): RGB or
+   * palette PNGs coloured with the colormap; "index": one-channel PNGs whose values
+   * are the class ids (SegmentationClassAug's style), 255 = ignore.
+   */
+  labelMode?: "color" | "index";
   /** (image uint8 3×H×W, labels int64 H×W) → [image, target]. */
   transform?: DatasetTransform<Tensor, U>;
   /** A listed image or label file that is missing or has no image header: "raise" (default) or "skip" (recorded in `skipped`). */
@@ -124,6 +141,7 @@ export class VOCSegmentation<U = Tensor> {
   readonly skipped: Skipped[];
   private readonly generator?: Generator;
   private readonly colormap: readonly (readonly number[])[];
+  private readonly labelMode: "color" | "index";
   private readonly transform?: DatasetTransform<Tensor, U>;
 
   constructor(options: VOCSegmentationOptions<U>) {
@@ -135,6 +153,8 @@ export class VOCSegmentation<U = Tensor> {
     this.transform = options.transform;
     this.generator = options.generator;
     this.colormap = options.colormap ?? VOC_COLORMAP;
+    this.labelMode = options.labelMode ?? "color";
+    if (this.labelMode !== "color" && this.labelMode !== "index") throw new FlareError(`${what}: labelMode must be "color" or "index", got ${JSON.stringify(options.labelMode)}`, "E_ARGUMENT");
     if (options.crop !== undefined) {
       const c = options.crop;
       if (!Array.isArray(c) || c.length !== 2 || !c.every((v) => Number.isInteger(v) && v > 0))
@@ -158,6 +178,8 @@ export class VOCSegmentation<U = Tensor> {
       }
       this.ids.push(id);
     }
+    if (this.ids.length === 0 && this.filtered.length > 0)
+      throw new FlareError(`${what}: all ${this.filtered.length} images of ${this.imageSet} are smaller than the ${this.crop![1]}×${this.crop![0]} (width×height) crop`, "E_ARGUMENT");
   }
 
   get length(): number { return this.ids.length; }
@@ -168,7 +190,7 @@ export class VOCSegmentation<U = Tensor> {
   async get(index: number): Promise<[Tensor, U]> {
     const id = this.ids[checkIndex(index, this.length, "VOCSegmentation.get()")];
     const imageFile = this.imagePath(id), maskFile = this.maskPath(id);
-    const [image, mask] = await Promise.allSettled([loadImage(imageFile, "VOCSegmentation"), loadImage(maskFile, "VOCSegmentation")]);
+    const [image, mask] = await Promise.allSettled([loadImage(imageFile, "VOCSegmentation"), loadImage(maskFile, "VOCSegmentation", this.labelMode === "color" ? "rgb" : "unchanged")]);
     if (image.status === "rejected" || mask.status === "rejected") {
       if (image.status === "fulfilled") image.value.dispose();
       if (mask.status === "fulfilled") mask.value.dispose();
@@ -176,16 +198,20 @@ export class VOCSegmentation<U = Tensor> {
     }
     let img = image.value;
     const [, h, w] = img.shape;
-    const [, mh, mw] = mask.value.shape;
+    const [mc, mh, mw] = mask.value.shape;
     const rgb = mask.value.data() as Uint8Array;
     mask.value.dispose();
+    if (this.labelMode === "index" && mc !== 1) {
+      img.dispose();
+      throw new FlareError(`VOCSegmentation: ${maskFile} has ${mc} channels; labelMode "index" needs one-channel label images whose values are class ids (use labelMode "color" for palette or RGB labels)`, "E_FORMAT");
+    }
     if (mh !== h || mw !== w) {
       img.dispose();
       throw new FlareError(`VOCSegmentation: label ${maskFile} is ${mw}×${mh} but its image ${imageFile} is ${w}×${h}`, "E_SHAPE");
     }
     let labels: Uint8Array;
     try {
-      labels = vocLabelIndices(rgb, h, w, { colormap: this.colormap, source: `VOCSegmentation: ${maskFile}` });
+      labels = this.labelMode === "color" ? vocLabelIndices(rgb, h, w, { colormap: this.colormap, source: `VOCSegmentation: ${maskFile}` }) : checkIds(rgb, w, this.colormap.length, `VOCSegmentation: ${maskFile}`);
     } catch (error) {
       img.dispose();
       throw error;

@@ -3,7 +3,7 @@
 // a signed distance function over local coordinates u, v ∈ [-1, 1] and a
 // colour function with shading, grain and per-object colour variation.
 import type { Generator } from "../../../tensor/index.js";
-import { hash01, rotate, sdBox, sdCircle, sdPolygon, type Stamp } from "./raster.js";
+import { hash01, sdBox, sdCircle, sdPolygon, type Stamp } from "./raster.js";
 
 export const FRUIT_CLASSES: readonly string[] = ["banana", "apple", "orange", "carrot", "grapes", "pear"];
 
@@ -114,16 +114,20 @@ function grapes(g: Generator): Shape {
   const rows = [4, 3, 2, 1];
   rows.forEach((n, r) => { for (let i = 0; i < n; i++) centres.push([(i - (n - 1) / 2) * 0.45 + g.uniform(-0.03, 0.03), -0.72 + r * 0.48 + g.uniform(-0.03, 0.03)]); });
   const radius = 0.25;
-  const nearest = (u: number, v: number): [number, number] => {
-    let best = Infinity, which = 0;
-    centres.forEach(([cx, cy], i) => { const d = Math.hypot(u - cx, v - cy); if (d < best) { best = d; which = i; } });
-    return [best - radius, which];
+  let which = 0; // the grape nearest to the last point asked about
+  const nearest = (u: number, v: number): number => {
+    let best = Infinity;
+    for (let i = 0; i < centres.length; i++) {
+      const dx = u - centres[i][0], dy = v - centres[i][1], d = dx * dx + dy * dy;
+      if (d < best) { best = d; which = i; }
+    }
+    return Math.sqrt(best) - radius;
   };
   return {
-    sdf: (u, v) => nearest(u, v)[0],
+    sdf: nearest,
     color(u, v, px, py, out) {
-      const [, i] = nearest(u, v);
-      const [cx, cy] = centres[i];
+      nearest(u, v);
+      const [cx, cy] = centres[which];
       const light = 0.65 + 0.7 * Math.exp(-(((u - cx + 0.08) ** 2 + (v - cy + 0.08) ** 2) / (radius * radius)) * 3);
       for (let k = 0; k < 3; k++) out[k] = base[k] * light;
     },
@@ -162,13 +166,13 @@ export function fruitStamp(cls: number, frame: { x: number; y: number; w: number
   const mirror = g.random() < 0.5 ? -1 : 1;
   const flip = cls === 0 && g.random() < 0.3 ? -1 : 1; // some bananas frown
   const gains = [g.uniform(0.88, 1.12), g.uniform(0.88, 1.12), g.uniform(0.88, 1.12)];
-  const local = (u: number, v: number) => rotate(u * mirror, v * flip, cos, sin, fit);
+  // Local coordinates: mirrored, flipped, turned by -angle and enlarged by 1/fit (so the shape shrinks by fit).
+  const m00 = (mirror * cos) / fit, m01 = (flip * sin) / fit, m10 = (-mirror * sin) / fit, m11 = (flip * cos) / fit;
   return {
     ...frame,
-    sdf: (u, v) => { const [a, b] = local(u, v); return shape.sdf(a, b) * fit; },
+    sdf: (u, v) => shape.sdf(m00 * u + m01 * v, m10 * u + m11 * v) * fit,
     color: (u, v, px, py, out) => {
-      const [a, b] = local(u, v);
-      shape.color(a, b, px, py, out);
+      shape.color(m00 * u + m01 * v, m10 * u + m11 * v, px, py, out);
       for (let k = 0; k < 3; k++) out[k] *= gains[k];
     },
   };

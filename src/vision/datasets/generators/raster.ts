@@ -87,7 +87,7 @@ export function paintBackground(canvas: Canvas, sources: readonly Source[], g: G
   const { height: H, width: W, data } = canvas;
   const plane = H * W;
   const grainSeed = g.randint(0, 1 << 30);
-  const grain = g.uniform(2, 8);
+  const grain = g.uniform(0, 3);
   if (sources.length > 0 && g.random() < photo) {
     const src = sources[g.randint(0, sources.length)];
     // A crop with the canvas's aspect ratio, 30..100% of the largest that fits.
@@ -118,12 +118,19 @@ export function paintBackground(canvas: Canvas, sources: readonly Source[], g: G
   }
   const c0 = randomColor(g, 20, 235), c1 = randomColor(g, 20, 235);
   const angle = g.uniform(0, 2 * Math.PI), ca = Math.cos(angle), sa = Math.sin(angle);
-  const waves = [0, 1, 2].map(() => ({ fx: g.uniform(-0.08, 0.08), fy: g.uniform(-0.08, 0.08), phase: g.uniform(0, 6.3), amp: g.uniform(4, 18) }));
+  // Waves amp·sin(fx·x + fy·y + phase) = amp·(sin(fx·x + phase)·cos(fy·y) + cos(fx·x + phase)·sin(fy·y)): tables per column and row.
+  const waves = [0, 1, 2].map(() => {
+    const fx = g.uniform(-0.08, 0.08), fy = g.uniform(-0.08, 0.08), phase = g.uniform(0, 6.3), amp = g.uniform(4, 18);
+    const sx = new Float32Array(W), cx = new Float32Array(W), sy = new Float32Array(H), cy = new Float32Array(H);
+    for (let x = 0; x < W; x++) { sx[x] = amp * Math.sin(fx * x + phase); cx[x] = amp * Math.cos(fx * x + phase); }
+    for (let y = 0; y < H; y++) { sy[y] = Math.sin(fy * y); cy[y] = Math.cos(fy * y); }
+    return { sx, cx, sy, cy };
+  });
   const half = Math.max(H, W) / 2;
   for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
     const t = Math.min(Math.max(0.5 + (((x - W / 2) * ca + (y - H / 2) * sa) / half) * 0.5, 0), 1);
     let wave = 0;
-    for (const w of waves) wave += w.amp * Math.sin(w.fx * x + w.fy * y + w.phase);
+    for (const w of waves) wave += w.sx[x] * w.cy[y] + w.cx[x] * w.sy[y];
     const n = (hash01(x, y, grainSeed) - 0.5) * grain + wave;
     const p = y * W + x;
     for (let k = 0; k < 3; k++) data[k * plane + p] = c0[k] * (1 - t) + c1[k] * t + n;
@@ -205,9 +212,4 @@ export function sdPolygon(u: number, v: number, pts: readonly (readonly [number,
     if ((c1 && c2 && c3) || (!c1 && !c2 && !c3)) sign = -sign;
   }
   return sign * Math.sqrt(d);
-}
-
-/** Rotates (u, v) by -angle (so the shape turns by +angle) and scales by 1/scale. */
-export function rotate(u: number, v: number, cos: number, sin: number, scale = 1): [number, number] {
-  return [(u * cos + v * sin) / scale, (-u * sin + v * cos) / scale];
 }

@@ -15,7 +15,7 @@ import { FlareError } from "../../../errors.js";
 import { fromTypedArray, type Generator } from "../../../tensor/index.js";
 import { encodeImage } from "../../io.js";
 import { encodePalettePng } from "../palette_png.js";
-import { Canvas, hash01, paintBackground, randomColor, rotate, sdBox, sdCircle, sdPolygon, stamp, type Source, type Stamp } from "./raster.js";
+import { Canvas, hash01, paintBackground, randomColor, sdBox, sdCircle, sdPolygon, stamp, type Source, type Stamp } from "./raster.js";
 import {
   backgroundSources, checkCount, checkOut, checkRange, checkSeed, checkSize, imageGenerator, mkdirs, Pool, SPLITS,
   writeFile, writeManifest, type Split,
@@ -103,17 +103,19 @@ function shapeSdf(cls: number, g: Generator): (u: number, v: number) => number {
   const angle = g.uniform(0, 2 * Math.PI), cos = Math.cos(angle), sin = Math.sin(angle);
   if (cls === 1) return (u, v) => sdCircle(u, v, 0, 0, 1);
   if (cls === 2) {
-    const aspect = g.uniform(0.35, 1), bx = 0.98, by = 0.98 * aspect;
-    const fit = 1 / Math.hypot(bx, by); // the turned rectangle's corners stay on the unit circle
-    return (u, v) => { const [a, b] = rotate(u, v, cos, sin, fit); return sdBox(a, b, bx, by) * fit; };
+    // The rectangle's corners on the unit circle, so any turn stays inside the frame.
+    const aspect = g.uniform(0.35, 1), norm = Math.hypot(1, aspect), bx = 1 / norm, by = aspect / norm;
+    return (u, v) => sdBox(u * cos + v * sin, -u * sin + v * cos, bx, by);
   }
+  // Polygons: turn the corners once instead of every pixel.
+  const turn = (pts: [number, number][]) => pts.map(([a, b]): [number, number] => [a * cos - b * sin, a * sin + b * cos]);
   if (cls === 3) {
-    const tri: [number, number][] = [[0, -1], [0.866, 0.5], [-0.866, 0.5]];
-    return (u, v) => { const [a, b] = rotate(u, v, cos, sin); return sdPolygon(a, b, tri); };
+    const tri = turn([[0, -1], [0.866, 0.5], [-0.866, 0.5]]);
+    return (u, v) => sdPolygon(u, v, tri);
   }
   if (cls === 4) {
-    const pts = star(g.randint(5, 7), g.uniform(0.4, 0.55));
-    return (u, v) => { const [a, b] = rotate(u, v, cos, sin); return sdPolygon(a, b, pts); };
+    const pts = turn(star(g.randint(5, 7), g.uniform(0.4, 0.55)));
+    return (u, v) => sdPolygon(u, v, pts);
   }
   const thickness = g.uniform(0.18, 0.35);
   return (u, v) => Math.abs(Math.hypot(u, v) - (1 - thickness)) - thickness;
