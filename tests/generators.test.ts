@@ -3,7 +3,7 @@
 // the generators reported.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as torch from "../src/index.js";
@@ -11,6 +11,7 @@ import { readImage } from "../src/vision/io.js";
 import { BananaDetection } from "../src/vision/datasets/bananas.js";
 import { VOCDetection, VOCSegmentation } from "../src/vision/datasets/voc.js";
 import { CocoDetection } from "../src/vision/datasets/coco.js";
+import { DataLoader, detectionCollate } from "../src/data/index.js";
 import { makeBananas, drawBananaImage, makeShapes, drawShapesImage, SHAPE_CLASSES, FRUIT_CLASSES } from "../src/vision/datasets/generators/index.js";
 import { loadSources, defaultAssetDir } from "../src/vision/datasets/generators/raster.js";
 import { ROOT } from "./helpers.js";
@@ -169,4 +170,26 @@ test("generator options are checked", async () => {
   await rejectsFlare(makeShapes({ out, seed: 1.5 }), /seed must be an integer/);
   assert.equal(FRUIT_CLASSES[0], "banana");
   assert.ok(defaultAssetDir() !== undefined, "the bundled pictures are found");
+});
+
+test("a generated set through a DataLoader with worker threads: detection batches, and a corrupt image skipped and counted", async () => {
+  const out = path.join(dir, "loader");
+  await makeBananas({ out, count: 10, valCount: 0, seed: 5, size: 32, backgrounds: [] });
+  writeFileSync(path.join(out, "bananas_train", "images", "3.png"), Buffer.from("\x89PNG\r\n\x1a\n broken"));
+  const datasetModule = new URL("../src/vision/datasets/bananas.js", import.meta.url).href;
+  const workerModule = `data:text/javascript,${encodeURIComponent(`import { BananaDetection } from ${JSON.stringify(datasetModule)};
+export function createDataset(args) { return new BananaDetection({ root: args.root, normalize: true }); }`)}`;
+  const dataset = new BananaDetection({ root: out, normalize: true });
+  const loader = new DataLoader(dataset, { batchSize: 4, numWorkers: 2, workerModule, workerArgs: { root: out }, collateFn: detectionCollate({ maxObjects: 2 }), onError: "skip" });
+  let images = 0;
+  for await (const [x, y] of loader as AsyncIterable<[torch.Tensor, torch.Tensor]>) {
+    assert.deepEqual(x.shape.slice(1), [3, 32, 32]);
+    assert.deepEqual(y.shape.slice(1), [2, 5]);
+    images += x.shape[0];
+    torch.dispose([x, y]);
+  }
+  assert.equal(images, 9);
+  assert.equal(loader.skipped, 1);
+  assert.equal(loader.skips[0].index, 3);
+  assert.match(loader.skips[0].message, /BananaDetection: .*images\/3\.png: /);
 });
