@@ -170,3 +170,20 @@ describe("containers with perSample", () => {
     assert.ok(!("perSample" in (t.lastParams as object)));
   }));
 });
+
+test("the CPU block size does not change per-sample results", () => torch.tidy(() => {
+  const x = batch("uint8");
+  const pipe = () => new T.Compose([new T.RandomCrop(16, { padding: 2 }), new T.RandomHorizontalFlip(), new T.ColorJitter(0.4, 0.4, 0.4, 0.1), new T.RandomErasing({ value: "random" })], { perSample: true });
+  const targets = Array.from({ length: N }, () => ({ boxes: T.boundingBoxes([[2, 3, 10, 12]], { canvasSize: [19, 24] }) }));
+  try {
+    T.setBatchChunkSize(Infinity);
+    const whole = pipe();
+    const [a, ta] = whole.forward(x, targets);
+    T.setBatchChunkSize(3 * 19 * 24 * 2 + 5); // blocks of two images
+    const [b, tb] = pipe().replay(whole.lastParams, x, targets);
+    assertClose(b.to("float32"), a.to("float32"), { atol: 0 });
+    for (let i = 0; i < N; i++) assertClose(tb[i].boxes!.data, ta[i].boxes!.data, { atol: 0 });
+  } finally {
+    T.setBatchChunkSize(1 << 18);
+  }
+}));

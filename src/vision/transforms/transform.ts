@@ -93,11 +93,11 @@ export abstract class Transform {
   toString(): string { return `${this.constructor.name}()`; }
 }
 
-let chunkElements = 1 << 20;
+let chunkElements = 1 << 18;
 
 /**
  * The size (in elements) of the blocks of images that the per-sample path
- * processes at once on the CPU (default 2^20, about 7 RGB images of 224×224);
+ * processes at once on the CPU (default 2^18 elements: about 85 RGB images of 32×32, one of 224×224 — measured fastest on a 1 MiB-L2 CPU);
  * Infinity processes the whole batch at once. Other devices always do.
  */
 export function setBatchChunkSize(elements: number): void {
