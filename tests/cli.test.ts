@@ -4,12 +4,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as torch from "../src/index.js";
-import { datasets, writeImage } from "../src/vision/index.js";
+import { datasets, models, writeImage } from "../src/vision/index.js";
+import { assertClose } from "./helpers.js";
 
 const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 const flare = (...args: string[]) => execFileSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 120_000 });
@@ -59,4 +60,42 @@ test("flare with a bad command or flag exits non-zero with a message", () => {
   assert.throws(() => flare("frobnicate"), (e: { status: number }) => e.status === 2);
   assert.throws(() => flare("predict", "/nonexistent.png", "--weights", "/nonexistent.safetensors"), (e: { status: number; stderr: string }) =>
     e.status === 1 && /could not read \/nonexistent\.safetensors/.test(e.stderr));
+});
+
+test("flare finetune: new head for the folder's classes, frozen layers unchanged, the rest trained", async () => {
+  const root = mkdtempSync(path.join(tmpdir(), "flare-finetune-"));
+  // Two classes told apart by where the bright half is.
+  for (const split of ["train", "test"]) {
+    for (const [cls, top] of [["bright-top", true], ["bright-bottom", false]] as const) {
+      mkdirSync(path.join(root, "data", split, cls), { recursive: true });
+      for (let i = 0; i < (split === "train" ? 6 : 3); i++) {
+        const image = torch.tidy(() => {
+          const img = torch.randint(0, 60, [1, 32, 32], { dtype: "uint8" });
+          img.indexPut_([":", top ? "0:16" : "16:"], 200 + i);
+          return img;
+        });
+        await writeImage(image, path.join(root, "data", split, cls, `${i}.png`));
+        image.dispose();
+      }
+    }
+  }
+  const pretrained = path.join(root, "pretrained.safetensors");
+  torch.tidy(() => {
+    torch.manualSeed(3);
+    const net = models.resnet18Small(10, { width: 4 });
+    torch.save(net.stateDict(), pretrained);
+    net.dispose();
+  });
+  const before = torch.load(pretrained);
+  const out = JSON.parse(flare("finetune", "--weights", pretrained, "--arch", "resnet18-small", "--data", path.join(root, "data"),
+    "--freeze", "0,1", "--epochs", "2", "--batch-size", "4", "--runs-dir", path.join(root, "runs"), "--name", "ft", "--json").trim().split("\n").pop()!);
+  assert.deepEqual(out.classes, ["bright-bottom", "bright-top"]);
+  assert.ok(Number.isFinite(out.val_acc));
+  const after = torch.load(path.join(root, "runs", "ft", "model.safetensors"));
+  assert.deepEqual(after.get("9.weight")!.shape, [2, 32], "a new 2-class head");
+  assertClose(after.get("0.weight")!, before.get("0.weight")!, { rtol: 0, atol: 0, what: "frozen stem conv" });
+  assertClose(after.get("1.weight")!, before.get("1.weight")!, { rtol: 0, atol: 0, what: "frozen stem BN" });
+  const changed = torch.tidy(() => after.get("3.0.conv1.weight")!.sub(before.get("3.0.conv1.weight")!).abs().max().item());
+  assert.ok(changed > 0, "the unfrozen body was trained (with the smaller lr)");
+  torch.dispose([before, after]);
 });

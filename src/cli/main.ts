@@ -4,6 +4,7 @@ import { FlareError } from "../errors.js";
 import { buildInfo } from "../tensor/index.js";
 import { trainClassifier, evaluateClassifier } from "../tasks/classify.js";
 import { predict } from "../tasks/predict.js";
+import { finetuneClassifier } from "../tasks/finetune_task.js";
 
 const USAGE = `usage: flare <command> [options]
 
@@ -13,6 +14,9 @@ commands:
                  [--batch-size 256] [--lr 0.1] [--momentum 0] [--weight-decay 0] [--limit N]
                  [--seed 0] [--runs-dir runs] [--name NAME] [--resume] [--json]
                                      writes runs/NAME/ (metrics, checkpoints, model.safetensors, curves.svg)
+  finetune --weights W.safetensors --arch resnet18|resnet18-small|... --data DIR (DIR/train/<class>/*, DIR/test/<class>/*)
+                 [--head-lr-mult 10] [--freeze layer1,layer2] [--lr 5e-4] [--epochs 5] [--batch-size 32]
+                 [--runs-dir runs] [--name NAME] [--resume] [--json]
   eval --weights W.safetensors [--arch resnet18-small] [--limit N] [--json]
                                      test loss and accuracy on Fashion-MNIST
   predict IMAGE... --weights W.safetensors [--arch resnet18-small] [--topk 5] [--classes names.json] [--json]
@@ -43,6 +47,19 @@ async function main(argv: string[]): Promise<void> {
     const last = history[history.length - 1];
     if (json) console.log(JSON.stringify({ event: "done", runDir, ...last }));
     else console.log(`done: ${runDir}  ${last ? `val_acc ${last.val_acc?.toFixed(4)}  val_loss ${last.val_loss?.toFixed(4)}` : ""}`);
+    return;
+  }
+  if (command === "finetune") {
+    const { json, freeze, ...flags } = parseFlags([sub, ...rest].filter((a) => a !== undefined));
+    for (const required of ["weights", "arch", "data"]) {
+      if (typeof flags[required] !== "string") throw new FlareError(`finetune: --${required} is required\n\n${USAGE}`, "E_ARGUMENT");
+    }
+    const { history, runDir, classes } = await finetuneClassifier({
+      ...(flags as Record<string, unknown>), weights: flags.weights as string, arch: flags.arch as string, data: flags.data as string, freeze: typeof freeze === "string" ? freeze.split(",").filter(Boolean) : [], output: json ? "json" : "auto",
+    });
+    const last = history[history.length - 1];
+    if (json) console.log(JSON.stringify({ event: "done", runDir, classes, ...last }));
+    else console.log(`done: ${runDir}  classes ${classes.join(", ")}  val_acc ${last?.val_acc?.toFixed(4)}`);
     return;
   }
   if (command === "eval") {
