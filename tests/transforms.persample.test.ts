@@ -187,3 +187,12 @@ test("the CPU block size does not change per-sample results", () => torch.tidy((
     T.setBatchChunkSize(1 << 18);
   }
 }));
+
+test("deterministic transforms inside a per-sample Compose apply to the whole batch", () => torch.tidy(() => {
+  const x = batch("uint8");
+  const pipe = new T.Compose([new T.Resize(20), new T.CenterCrop(18), new T.Pad(1), new T.RandomHorizontalFlip(), new T.ToDtype("float32", { scale: true })], { perSample: true });
+  const out = pipe.forward(x);
+  assert.deepEqual(out.shape, [N, 3, 20, 20]);
+  const flips = (pipe.lastParams as unknown[])[3] as { perSample: { flip: boolean }[] };
+  assert.equal(flips.perSample.length, N);
+}));

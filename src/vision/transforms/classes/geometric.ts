@@ -28,6 +28,8 @@ export class Resize extends GeometricTransform<null> {
     this.antialias = options.antialias ?? false;
   }
   protected sample(): null { return null; }
+  /** Deterministic: the same op for every image, with or without perSample. */
+  protected override drawParams(): null { return null; }
   protected ops(_p: null, size: [number, number]): GeoOp[] {
     return [{ kind: "resize", size: G.resizedOutputSize(size, this.size, this.maxSize, "Resize") }];
   }
@@ -47,6 +49,8 @@ export class CenterCrop extends GeometricTransform<null> {
   readonly size: [number, number];
   constructor(size: number | number[]) { super({}); this.size = sizeArg(size, "CenterCrop: size"); }
   protected sample(): null { return null; }
+  /** Deterministic: the same op for every image, with or without perSample. */
+  protected override drawParams(): null { return null; }
   protected ops(_p: null, size: [number, number]): GeoOp[] { return [centerCropOp(this.size, size)]; }
   override toString(): string { return `CenterCrop(size=[${this.size.join(", ")}])`; }
 }
@@ -64,6 +68,8 @@ export class Pad extends GeometricTransform<null> {
     this.paddingMode = paddingModeArg(options.paddingMode, "Pad: paddingMode");
   }
   protected sample(): null { return null; }
+  /** Deterministic: the same op for every image, with or without perSample. */
+  protected override drawParams(): null { return null; }
   protected ops(): GeoOp[] { return [{ kind: "pad", padding: this.padding, fill: this.fill, paddingMode: this.paddingMode }]; }
   override toString(): string { return `Pad(padding=[${this.padding.join(", ")}], fill=${this.fill}, paddingMode=${this.paddingMode})`; }
 }
