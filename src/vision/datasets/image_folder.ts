@@ -117,7 +117,7 @@ function walk(dir: string): string[] {
   const folders: [string, string[]][] = [];
   const visit = (d: string, seen: Set<string>) => {
     let real: string;
-    try { real = statSync(d).ino + ":" + statSync(d).dev; } catch { return; }
+    try { const st = statSync(d); real = `${st.dev}:${st.ino}`; } catch { return; }
     if (seen.has(real)) return; // a symlink loop
     seen.add(real);
     let entries;

@@ -108,7 +108,7 @@ export function drawBananaImage(seed: number, split: number, index: number, o: {
   return { pixels: canvas.toBytes(), boxes, labels, areas };
 }
 
-function vocXml(id: string, file: string, size: [number, number], image: GeneratedImage, classes: readonly string[]): string {
+function vocXml(file: string, size: [number, number], image: GeneratedImage, classes: readonly string[]): string {
   const objects = image.boxes.map((b, k) => `  <object>
     <name>${escapeXml(classes[image.labels[k]])}</name>
     <pose>Unspecified</pose>
@@ -194,7 +194,7 @@ export async function makeBananas(options: MakeBananasOptions): Promise<BananasM
           if (has("voc")) {
             const id = `${split}_${i}`;
             writeFile(path.join(voc, "JPEGImages", `${id}.jpg`), await encodeImage(tensor, "jpeg", { quality }));
-            writeFile(path.join(voc, "Annotations", `${id}.xml`), vocXml(id, `${id}.jpg`, size, image, classes));
+            writeFile(path.join(voc, "Annotations", `${id}.xml`), vocXml(`${id}.jpg`, size, image, classes));
           }
         } finally {
           tensor.dispose();

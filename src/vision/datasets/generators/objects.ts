@@ -125,7 +125,7 @@ function grapes(g: Generator): Shape {
   };
   return {
     sdf: nearest,
-    color(u, v, px, py, out) {
+    color(u, v, _px, _py, out) {
       nearest(u, v);
       const [cx, cy] = centres[which];
       const light = 0.65 + 0.7 * Math.exp(-(((u - cx + 0.08) ** 2 + (v - cy + 0.08) ** 2) / (radius * radius)) * 3);
