@@ -99,3 +99,18 @@ test("flare finetune: new head for the folder's classes, frozen layers unchanged
   assert.ok(changed > 0, "the unfrozen body was trained (with the smaller lr)");
   torch.dispose([before, after]);
 });
+
+test("flare data make bananas|shapes writes sets that the loaders read back", async () => {
+  const out = mkdtempSync(path.join(tmpdir(), "flare-data-"));
+  flare("data", "make", "bananas", "--out", path.join(out, "bananas"), "--count", "6", "--seed", "2");
+  const bananas = new datasets.BananaDetection({ root: path.join(out, "bananas"), train: true });
+  assert.equal(bananas.length, 6);
+  const [image, target] = await bananas.get(0);
+  assert.deepEqual(image.shape, [3, 256, 256]);
+  assert.equal(target.shape[1], 5);
+  torch.dispose([image, target]);
+  flare("data", "make", "shapes", "--out", path.join(out, "shapes"), "--count", "4", "--seed", "2");
+  const shapes = new datasets.VOCSegmentation({ root: path.join(out, "shapes"), imageSet: "train" });
+  assert.ok(shapes.length > 0);
+  assert.throws(() => flare("data", "make", "cats", "--out", out), (e: { status: number; stderr: string }) => e.status === 1 && /unknown set 'cats'/.test(e.stderr));
+});

@@ -24,6 +24,8 @@ test("creation: nested arrays, typed arrays, fills, ranges", () => torch.tidy(()
   assert.deepEqual(torch.full([2], 7).tolist(), [7, 7]);
   assert.deepEqual(torch.arange(4).tolist(), [0, 1, 2, 3]);
   assert.equal(torch.arange(4).dtype, "int64");
+  assert.deepEqual(torch.arange(3, { dtype: "float64" }).tolist(), [0, 1, 2]);
+  assert.equal(torch.arange(3, { dtype: "float64" }).dtype, "float64");
   assert.deepEqual(torch.arange(1, 2, 0.25).tolist(), [1, 1.25, 1.5, 1.75]);
   assert.deepEqual(torch.linspace(0, 1, 5).tolist(), [0, 0.25, 0.5, 0.75, 1]);
   assert.deepEqual(torch.eye(2).tolist(), [[1, 0], [0, 1]]);

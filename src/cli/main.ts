@@ -5,6 +5,7 @@ import { buildInfo } from "../tensor/index.js";
 import { trainClassifier, evaluateClassifier } from "../tasks/classify.js";
 import { predict } from "../tasks/predict.js";
 import { finetuneClassifier } from "../tasks/finetune_task.js";
+import { makeBananas, makeShapes } from "../vision/datasets/generators/index.js";
 
 const USAGE = `usage: flare <command> [options]
 
@@ -17,6 +18,9 @@ commands:
   finetune --weights W.safetensors --arch resnet18|resnet18-small|... --data DIR (DIR/train/<class>/*, DIR/test/<class>/*)
                  [--head-lr-mult 10] [--freeze layer1,layer2] [--lr 5e-4] [--epochs 5] [--batch-size 32]
                  [--runs-dir runs] [--name NAME] [--resume] [--json]
+  data make bananas|shapes --out DIR [--count N] [--seed S] [--json]
+                                     writes a generated detection (d2l banana, VOC and COCO layouts) or
+                                     segmentation (VOC layout) set that the dataset loaders read
   eval --weights W.safetensors [--arch resnet18-small] [--limit N] [--json]
                                      test loss and accuracy on Fashion-MNIST
   predict IMAGE... --weights W.safetensors [--arch resnet18-small] [--topk 5] [--classes names.json] [--json]
@@ -60,6 +64,16 @@ async function main(argv: string[]): Promise<void> {
     const last = history[history.length - 1];
     if (json) console.log(JSON.stringify({ event: "done", runDir, classes, ...last }));
     else console.log(`done: ${runDir}  classes ${classes.join(", ")}  val_acc ${last?.val_acc?.toFixed(4)}`);
+    return;
+  }
+  if (command === "data" && sub === "make") {
+    const [kind, ...flagArgs] = rest;
+    const { json, out, count, seed } = parseFlags(flagArgs);
+    if (typeof out !== "string") throw new FlareError(`data make: --out DIR is required\n\n${USAGE}`, "E_ARGUMENT");
+    const options = { out, seed: seed as number | undefined, ...(count !== undefined ? { count: count as number } : {}) };
+    if (kind !== "bananas" && kind !== "shapes") throw new FlareError(`data make: unknown set '${kind}' (bananas or shapes)`, "E_ARGUMENT");
+    const manifest = kind === "bananas" ? await makeBananas(options as never) : await makeShapes(options as never);
+    console.log(json ? JSON.stringify(manifest) : `wrote ${kind} to ${out}`);
     return;
   }
   if (command === "eval") {

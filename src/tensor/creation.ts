@@ -103,7 +103,8 @@ export function full(shape: number[], value: number | boolean, options: TensorOp
 }
 
 /** arange(end), arange(start, end) or arange(start, end, step); int64 when all are integers, as in PyTorch. */
-export function arange(start: number, end?: number, step?: number | TensorOptions, options: TensorOptions = {}): Tensor {
+export function arange(start: number, end?: number | TensorOptions, step?: number | TensorOptions, options: TensorOptions = {}): Tensor {
+  if (typeof end === "object") { options = end; end = undefined; step = undefined; }
   if (typeof step === "object") { options = step; step = undefined; }
   if (end === undefined) { end = start; start = 0; }
   step ??= 1;
