@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as torch from "../src/index.js";
-import { datasets, models, writeImage } from "../src/vision/index.js";
+import { datasets, models, writeImage, readImage } from "../src/vision/index.js";
 import { assertClose } from "./helpers.js";
 
 const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
@@ -113,4 +113,17 @@ test("flare data make bananas|shapes writes sets that the loaders read back", as
   const shapes = new datasets.VOCSegmentation({ root: path.join(out, "shapes"), imageSet: "train" });
   assert.ok(shapes.length > 0);
   assert.throws(() => flare("data", "make", "cats", "--out", out), (e: { status: number; stderr: string }) => e.status === 1 && /unknown set 'cats'/.test(e.stderr));
+});
+
+test("flare augment draws an image through a transform spec as a grid; a bad spec says where it fails", async () => {
+  const out = path.join(mkdtempSync(path.join(tmpdir(), "flare-aug-")), "grid.png");
+  const photo = fileURLToPath(new URL("../../assets/images/chelsea.jpg", import.meta.url));
+  const result = JSON.parse(flare("augment", photo, "--transform", "RandomResizedCrop(64) | RandomHorizontalFlip() | ColorJitter(0.5, 0.5, 0.5, 0.1)",
+    "--n", "6", "--nrow", "3", "--out", out, "--json"));
+  assert.deepEqual(result.shape, [3, 64, 64]);
+  const grid = await readImage(out);
+  assert.deepEqual(grid.shape, [3, 2 * 64 + 3 * 2, 3 * 64 + 4 * 2], "2 rows of 3 tiles with 2-pixel padding");
+  grid.dispose();
+  assert.throws(() => flare("augment", photo, "--transform", "RandomResizedCrop(64) | Flip(", "--out", out),
+    (e: { status: number; stderr: string }) => e.status === 1 && /column \d+/.test(e.stderr));
 });

@@ -6,6 +6,7 @@ import { trainClassifier, evaluateClassifier } from "../tasks/classify.js";
 import { predict } from "../tasks/predict.js";
 import { finetuneClassifier } from "../tasks/finetune_task.js";
 import { makeBananas, makeShapes } from "../vision/datasets/generators/index.js";
+import { augment } from "../tasks/augment.js";
 
 const USAGE = `usage: flare <command> [options]
 
@@ -18,6 +19,8 @@ commands:
   finetune --weights W.safetensors --arch resnet18|resnet18-small|... --data DIR (DIR/train/<class>/*, DIR/test/<class>/*)
                  [--head-lr-mult 10] [--freeze layer1,layer2] [--lr 5e-4] [--epochs 5] [--batch-size 32]
                  [--runs-dir runs] [--name NAME] [--resume] [--json]
+  augment IMAGE --transform "RandomResizedCrop(200, scale=(0.1, 1)) | ColorJitter(0.5, 0, 0, 0)" [--n 8] [--nrow 4] [--seed 0] --out grid.png
+                                     the image through a transform pipeline n times, as one picture
   data make bananas|shapes --out DIR [--count N] [--seed S] [--json]
                                      writes a generated detection (d2l banana, VOC and COCO layouts) or
                                      segmentation (VOC layout) set that the dataset loaders read
@@ -64,6 +67,14 @@ async function main(argv: string[]): Promise<void> {
     const last = history[history.length - 1];
     if (json) console.log(JSON.stringify({ event: "done", runDir, classes, ...last }));
     else console.log(`done: ${runDir}  classes ${classes.join(", ")}  val_acc ${last?.val_acc?.toFixed(4)}`);
+    return;
+  }
+  if (command === "augment") {
+    const { json, transform, n, nrow, seed, out } = parseFlags(rest);
+    if (typeof sub !== "string" || sub.startsWith("--")) throw new FlareError(`augment: give an image file\n\n${USAGE}`, "E_ARGUMENT");
+    if (typeof transform !== "string" || typeof out !== "string") throw new FlareError(`augment: --transform SPEC and --out FILE are required\n\n${USAGE}`, "E_ARGUMENT");
+    const result = await augment(sub, { transform, out, n: n as number, nrow: nrow as number, seed: seed as number });
+    console.log(json ? JSON.stringify(result) : `wrote ${result.n} augmentations of ${sub} to ${out}`);
     return;
   }
   if (command === "data" && sub === "make") {

@@ -1,0 +1,77 @@
+// Images per second of a typical classification input pipeline — decode a
+// ~500×375 JPEG → RandomResizedCrop 224 → horizontal flip → ColorJitter(0.4,
+// 0.4, 0.4, 0.1) → normalize → batches of 64 — for flare's DataLoader with 1
+// and 2 workers against torchvision (PIL images, and tensors) with
+// num_workers 1 and 2, interleaved; then the batched per-sample path against
+// a per-image loop on one 64-image batch.
+// Usage: node dist/bench/pipeline.js [--count 512] [--rounds 2]
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import sharp from "sharp";
+import * as torch from "../src/index.js";
+import { DataLoader } from "../src/data/index.js";
+import { decodeImage } from "../src/vision/io.js";
+import { Compose } from "../src/vision/transforms/index.js";
+import { pipeline, createDataset } from "./pipeline_dataset.js";
+
+function flag(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+const count = flag("count", 512), rounds = flag("rounds", 2);
+const jpeg = "/tmp/flare-bench-500x375.jpg";
+const root = new URL("../../", import.meta.url);
+await sharp(fileURLToPath(new URL("assets/images/coffee.jpg", root))).resize(500, 375, { fit: "cover" }).jpeg({ quality: 90 }).toFile(jpeg);
+
+async function flareRate(workers: number): Promise<number> {
+  const loader = new DataLoader(createDataset({ jpeg, count }), {
+    batchSize: 64, numWorkers: workers, workerModule: new URL("./pipeline_dataset.js", import.meta.url), workerArgs: { jpeg, count },
+  });
+  const it = loader[Symbol.asyncIterator]();
+  torch.dispose((await it.next()).value); // warm-up: workers started, first batch
+  const t0 = performance.now();
+  let n = 0;
+  for (let r = await it.next(); !r.done; r = await it.next()) { n += (r.value as torch.Tensor[])[0].shape[0]; torch.dispose(r.value); }
+  await loader.close?.();
+  return n / ((performance.now() - t0) / 1000);
+}
+
+function torchRate(workers: number, kind: "pil" | "tensor"): number {
+  const out = spawnSync(process.env.FLARE_BENCH_PYTHON ?? "/usr/bin/python3",
+    [fileURLToPath(new URL("bench/pipeline_torch.py", root)), jpeg, String(count), String(workers), kind], { encoding: "utf8" });
+  if (out.status !== 0) throw new Error(out.stderr);
+  return JSON.parse(out.stdout.trim().split("\n").pop()!).images_per_s;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const rates: Record<string, number[]> = {};
+const add = (key: string, value: number) => { (rates[key] ??= []).push(value); };
+for (let r = 0; r < rounds; r++) {
+  for (const workers of [1, 2]) {
+    add(`flare ${workers}w`, await flareRate(workers));
+    add(`torchvision PIL ${workers}w`, torchRate(workers, "pil"));
+    add(`torchvision tensor ${workers}w`, torchRate(workers, "tensor"));
+  }
+  process.stderr.write(`round ${r + 1}/${rounds}\n`);
+}
+
+// Per-sample randomness on a batch: one batched call against a loop over images.
+const image = await decodeImage((await import("node:fs")).readFileSync(jpeg), { mode: "rgb" });
+const batch = torch.keep(torch.stack(Array.from({ length: 64 }, () => image)));
+const batched = new Compose(pipeline().transforms, { perSample: true }), single = pipeline();
+const time = (fn: () => void) => { fn(); const t0 = performance.now(); for (let i = 0; i < 3; i++) fn(); return (performance.now() - t0) / 3000; };
+const batchedSeconds = time(() => torch.tidy(() => { batched.forward(batch); }));
+const loopSeconds = time(() => torch.tidy(() => { for (let i = 0; i < 64; i++) single.forward(batch.index(i)); }));
+
+const table = Object.fromEntries(Object.entries(rates).map(([k, v]) => [k, +median(v).toFixed(1)]));
+console.log(JSON.stringify({
+  imagesPerSecond: table,
+  ratios: {
+    "1 worker vs torchvision PIL": +(table["flare 1w"] / table["torchvision PIL 1w"]).toFixed(2),
+    "1 worker vs torchvision tensor": +(table["flare 1w"] / table["torchvision tensor 1w"]).toFixed(2),
+    "2 workers vs torchvision PIL": +(table["flare 2w"] / table["torchvision PIL 2w"]).toFixed(2),
+    "2 workers vs torchvision tensor": +(table["flare 2w"] / table["torchvision tensor 2w"]).toFixed(2),
+  },
+  perSampleBatch64: { batchedMs: +(batchedSeconds * 1000).toFixed(1), loopMs: +(loopSeconds * 1000).toFixed(1) },
+}, null, 2));
+process.exit(0);
