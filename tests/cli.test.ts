@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -126,4 +126,35 @@ test("flare augment draws an image through a transform spec as a grid; a bad spe
   grid.dispose();
   assert.throws(() => flare("augment", photo, "--transform", "RandomResizedCrop(64) | Flip(", "--out", out),
     (e: { status: number; stderr: string }) => e.status === 1 && /column \d+/.test(e.stderr));
+});
+
+test("flare train classify --data cifar10 DIR and --data imagefolder DIR", async () => {
+  const root = mkdtempSync(path.join(tmpdir(), "flare-cls-"));
+  // CIFAR-10's binary layout: records of 1 label byte + 3072 pixel bytes.
+  const bin = path.join(root, "cifar", "cifar-10-batches-bin");
+  mkdirSync(bin, { recursive: true });
+  const records = (n: number) => Buffer.concat(Array.from({ length: n }, (_, i) => Buffer.concat([Buffer.from([i % 10]), Buffer.alloc(3072, (i * 37) % 256)])));
+  for (let b = 1; b <= 5; b++) writeFileSync(path.join(bin, `data_batch_${b}.bin`), records(8));
+  writeFileSync(path.join(bin, "test_batch.bin"), records(10));
+  writeFileSync(path.join(bin, "batches.meta.txt"), "airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n");
+  const cifar = lastJson(flare("train", "classify", "--data", "cifar10", path.join(root, "cifar"), "--width", "4", "--epochs", "1",
+    "--batch-size", "16", "--runs-dir", path.join(root, "runs"), "--name", "c", "--json"));
+  assert.equal(cifar.event, "done");
+  assert.ok(Number.isFinite(cifar.val_loss));
+  assert.deepEqual(torch.tidy(() => torch.load(path.join(root, "runs", "c", "model.safetensors")).get("0.weight")!.shape), [4, 3, 3, 3], "3 input channels");
+
+  for (const split of ["train", "test"]) {
+    for (const cls of ["a", "b", "c"]) {
+      mkdirSync(path.join(root, "folder", split, cls), { recursive: true });
+      for (let i = 0; i < 2; i++) {
+        const image = torch.randint(0, 255, [3, 20, 24], { dtype: "uint8" });
+        await writeImage(image, path.join(root, "folder", split, cls, `${i}.png`));
+        image.dispose();
+      }
+    }
+  }
+  const folder = lastJson(flare("train", "classify", "--data", "imagefolder", path.join(root, "folder"), "--width", "4", "--epochs", "1",
+    "--batch-size", "4", "--runs-dir", path.join(root, "runs"), "--name", "f", "--json"));
+  assert.equal(folder.event, "done");
+  assert.deepEqual(torch.tidy(() => torch.load(path.join(root, "runs", "f", "model.safetensors")).get("9.weight")!.shape), [3, 32], "three classes");
 });

@@ -12,7 +12,7 @@ const USAGE = `usage: flare <command> [options]
 
 commands:
   info                               what flare was built against (libtorch, ABI, threads, CUDA, Gloo)
-  train classify --data fashion-mnist [--model resnet18-small] [--width 64] [--epochs 10]
+  train classify --data fashion-mnist | cifar10 DIR | imagefolder DIR [--model resnet18-small] [--width 64] [--epochs 10]
                  [--batch-size 256] [--lr 0.1] [--momentum 0] [--weight-decay 0] [--limit N]
                  [--seed 0] [--runs-dir runs] [--name NAME] [--resume] [--json]
                                      writes runs/NAME/ (metrics, checkpoints, model.safetensors, curves.svg)
@@ -48,6 +48,9 @@ async function main(argv: string[]): Promise<void> {
   const [command, sub, ...rest] = argv;
   if (command === "info") { console.log(JSON.stringify(buildInfo(), null, 2)); return; }
   if (command === "train" && sub === "classify") {
+    // --data cifar10 DIR / --data imagefolder DIR: the folder follows the dataset's name.
+    const at = rest.indexOf("--data");
+    if (at >= 0 && rest[at + 2] !== undefined && !rest[at + 2].startsWith("--")) rest.splice(at + 2, 1, "--data-root", rest[at + 2]);
     const flags = parseFlags(rest);
     const { json, data, ...options } = flags;
     const { history, runDir } = await trainClassifier({ data: data as "fashion-mnist", ...options, output: json ? "json" : "auto" } as never);

@@ -9,19 +9,30 @@ import { CosineAnnealingLR } from "../optim/lr_scheduler.js";
 import { Trainer, type EpochMetrics } from "../engine/index.js";
 import type { OutputMode } from "../engine/progress.js";
 import { loadFashionMnist, FASHION_MNIST_ROOT } from "../vision/datasets/fashion_mnist.js";
-import { resnet18Small } from "../vision/models/resnet_d2l.js";
+import { CIFAR10 } from "../vision/datasets/cifar.js";
+import { get as getModel } from "../vision/models/registry.js";
+import type { DataSource } from "../engine/trainer.js";
+import { FASHION_MNIST_CLASSES } from "../vision/datasets/fashion_mnist.js";
+import { presetFor } from "./presets.js";
+import { folderLoaders } from "./folder_data.js";
+
+export type ClassifyData = "fashion-mnist" | "cifar10" | "imagefolder";
 
 export interface ClassifyOptions {
-  data: "fashion-mnist";
+  data: ClassifyData;
+  /** The dataset folder: Fashion-MNIST's IDX files, CIFAR-10's binary batches, or DIR/train|test/<class>/ images. */
   dataRoot?: string;
-  model?: "resnet18-small";
+  /** A name models.get knows (resnet18-small by default). */
+  model?: string;
   width?: number;
+  /** Image side for imagefolder data (default 224; 28 for resnet18-small). */
+  size?: number;
   epochs?: number;
   batchSize?: number;
   lr?: number;
   momentum?: number;
   weightDecay?: number;
-  /** Use only the first N training / test images (quick runs). */
+  /** Use only the first N training / test images (quick runs; tensor datasets). */
   limit?: number;
   seed?: number;
   runsDir?: string;
@@ -30,45 +41,86 @@ export interface ClassifyOptions {
   output?: OutputMode;
 }
 
-/** Batches of one split, normalised, in an order fixed by (seed, epoch). */
-function batches(images: Tensor, labels: Tensor, batchSize: number, shuffle: boolean, seed: number) {
+const STATS: Record<"fashion-mnist" | "cifar10", { mean: number[]; std: number[] }> = {
+  "fashion-mnist": { mean: [0.2860], std: [0.3530] },
+  cifar10: { mean: [0.4914, 0.4822, 0.4465], std: [0.2470, 0.2435, 0.2616] },
+};
+
+/** Batches of a tensor split (uint8 N×C×H×W), normalised, in an order fixed by (seed, epoch). */
+function batches(images: Tensor, labels: Tensor, batchSize: number, shuffle: boolean, seed: number, stats = STATS["fashion-mnist"]) {
   const n = labels.shape[0];
+  const mean = torch.tensor(stats.mean).reshape(1, -1, 1, 1), std = torch.tensor(stats.std).reshape(1, -1, 1, 1);
+  torch.keep(mean); torch.keep(std);
   // A generator: each batch is made when the trainer asks for it (and freed after its step).
   return function* (epoch: number): Generator<[Tensor, Tensor]> {
     const order = shuffle ? new torch.Generator(seed * 1000 + epoch).permutation(n) : Array.from({ length: n }, (_, i) => i);
     for (let start = 0; start < n; start += batchSize) {
       yield torch.tidy(() => {
         const index = torch.tensor(order.slice(start, start + batchSize), { dtype: "int64" });
-        const x = images.indexSelect(0, index).float().div(255).sub(0.2860).div(0.3530);
+        const x = images.indexSelect(0, index).float().div(255).sub(mean).div(std);
         return [x, labels.indexSelect(0, index)] as [Tensor, Tensor];
       });
     }
   };
 }
 
-export async function trainClassifier(options: ClassifyOptions): Promise<{ history: EpochMetrics[]; runDir: string }> {
-  if (options.data !== "fashion-mnist") throw new FlareError(`train classify: unknown dataset '${options.data}' (available: fashion-mnist)`, "E_ARGUMENT");
+/** The train and test splits of a tensor dataset, limited to `limit` images. */
+function tensorSplits(options: ClassifyOptions): { train: [Tensor, Tensor]; test: [Tensor, Tensor]; classes: string[]; channels: number } {
+  const limit = (t: Tensor) => torch.keep(options.limit ? t.index(`:${options.limit}`) : t.clone());
+  if (options.data === "fashion-mnist") {
+    const root = options.dataRoot ?? FASHION_MNIST_ROOT;
+    return torch.tidy(() => {
+      const train = loadFashionMnist({ root, train: true }), test = loadFashionMnist({ root, train: false });
+      return { train: [limit(train.images), limit(train.labels)], test: [limit(test.images), limit(test.labels)], classes: FASHION_MNIST_CLASSES, channels: 1 };
+    }) as never;
+  }
+  if (!options.dataRoot) throw new FlareError("train classify: cifar10 needs its folder (--data cifar10 DIR)", "E_ARGUMENT");
+  const train = new CIFAR10({ root: options.dataRoot, train: true }), test = new CIFAR10({ root: options.dataRoot, train: false });
+  return torch.tidy(() => {
+    const a = train.tensors(), b = test.tensors();
+    return { train: [limit(a.images), limit(a.labels)], test: [limit(b.images), limit(b.labels)], classes: train.classes, channels: 3 };
+  }) as never;
+}
+
+export async function trainClassifier(options: ClassifyOptions): Promise<{ history: EpochMetrics[]; runDir: string; classes: string[] }> {
+  if (!["fashion-mnist", "cifar10", "imagefolder"].includes(options.data))
+    throw new FlareError(`train classify: unknown dataset '${options.data}' (fashion-mnist, cifar10 DIR or imagefolder DIR)`, "E_ARGUMENT");
   const seed = options.seed ?? 0;
   torch.manualSeed(seed);
-  const train = loadFashionMnist({ root: options.dataRoot ?? FASHION_MNIST_ROOT, train: true });
-  const test = loadFashionMnist({ root: options.dataRoot ?? FASHION_MNIST_ROOT, train: false });
-  const limit = (t: Tensor) => (options.limit ? t.index(`:${options.limit}`) : t);
-  const [trainX, trainY, testX, testY] = [limit(train.images), limit(train.labels), limit(test.images), limit(test.labels)].map(torch.keep);
-  const model = resnet18Small(10, { width: options.width ?? 64 });
+  const batchSize = options.batchSize ?? 256;
+  const arch = options.model ?? "resnet18-small";
+  let train: DataSource, test: DataSource, classes: string[], channels: number, owned: Tensor[] = [];
+  const closers: (() => Promise<void> | undefined)[] = [];
+  if (options.data === "imagefolder") {
+    if (!options.dataRoot) throw new FlareError("train classify: imagefolder needs its folder (--data imagefolder DIR)", "E_ARGUMENT");
+    const preset = presetFor(arch);
+    const size = options.size ?? preset.crop;
+    const folders = folderLoaders(options.dataRoot, preset, size, batchSize, seed);
+    [train, test, classes, channels] = [folders.train, folders.test, folders.classes, preset.gray ? 1 : 3];
+    closers.push(folders.close);
+  } else {
+    const splits = tensorSplits(options);
+    owned = [...splits.train, ...splits.test];
+    const stats = STATS[options.data];
+    train = batches(splits.train[0], splits.train[1], batchSize, true, seed, stats);
+    test = batches(splits.test[0], splits.test[1], batchSize, false, seed, stats);
+    [classes, channels] = [splits.classes, splits.channels];
+  }
+  const model = getModel(arch, { numClasses: classes.length, inChannels: channels, ...(options.width !== undefined ? { width: options.width } : {}) });
   const epochs = options.epochs ?? 10;
   const optimizer = new SGD(model.parameters(), { lr: options.lr ?? 0.1, momentum: options.momentum ?? 0, weightDecay: options.weightDecay ?? 0 });
   const scheduler = new CosineAnnealingLR(optimizer, epochs);
   const runDir = path.join(options.runsDir ?? "runs", options.name ?? `classify-${options.data}`);
-  const batchSize = options.batchSize ?? 256;
   const trainer = new Trainer({
     model, optimizer, scheduler, epochs, runDir, output: options.output ?? "auto", monitor: "val_acc",
-    config: { task: "classify", ...options },
+    config: { task: "classify", ...options, model: arch, classes },
   });
   try {
-    const history = await trainer.fit(batches(trainX, trainY, batchSize, true, seed), batches(testX, testY, batchSize, false, seed), { resume: options.resume });
-    return { history, runDir };
+    const history = await trainer.fit(train, test, { resume: options.resume });
+    return { history, runDir, classes };
   } finally {
-    torch.dispose([trainX, trainY, testX, testY, train, test]);
+    torch.dispose(owned);
+    await Promise.all(closers.map((close) => close()));
     model.dispose();
     optimizer.dispose();
   }
@@ -76,13 +128,12 @@ export async function trainClassifier(options: ClassifyOptions): Promise<{ histo
 
 /** Test accuracy and loss of saved weights on the Fashion-MNIST test split. */
 export async function evaluateClassifier(options: { arch?: string; weights: string; dataRoot?: string; limit?: number; batchSize?: number }): Promise<Record<string, number>> {
-  const { get } = await import("../vision/models/registry.js");
-  const model = get(options.arch ?? "resnet18-small", { weights: options.weights });
+  const model = getModel(options.arch ?? "resnet18-small", { weights: options.weights });
   const test = loadFashionMnist({ root: options.dataRoot ?? FASHION_MNIST_ROOT, train: false });
   const [x, y] = [test.images, test.labels].map((t) => torch.keep(options.limit ? t.index(`:${options.limit}`) : t));
   try {
     const trainer = new Trainer({ model, optimizer: new SGD(model.parameters(), { lr: 0 }), epochs: 1, output: "silent" });
-    return await trainer.evaluate(batches(x, y, options.batchSize ?? 500, false, 0));
+    return await trainer.evaluate(batches(x, y, options.batchSize ?? 500, false, 0, STATS["fashion-mnist"]));
   } finally {
     torch.dispose([x, y, test]);
     model.dispose();

@@ -7,13 +7,7 @@ import type { Tensor } from "../tensor/index.js";
 import { readImage } from "../vision/io.js";
 import { resize, centerCrop, normalize } from "../vision/transforms/functional.js";
 import { get as getModel } from "../vision/models/registry.js";
-import { FASHION_MNIST_CLASSES } from "../vision/datasets/fashion_mnist.js";
-
-/** How a model family expects its input: channels, size, normalisation. */
-interface Preset { gray: boolean; resize: number; crop: number; mean: number[]; std: number[]; classes?: string[] }
-const FASHION_MNIST: Preset = { gray: true, resize: 28, crop: 28, mean: [0.2860], std: [0.3530], classes: FASHION_MNIST_CLASSES };
-const IMAGENET: Preset = { gray: false, resize: 256, crop: 224, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
-export const presetFor = (arch: string): Preset => (arch === "resnet18-small" ? FASHION_MNIST : IMAGENET);
+import { presetFor, type Preset } from "./presets.js";
 
 export interface PredictOptions {
   arch: string;
