@@ -64,4 +64,5 @@ def main():
     print(json.dumps({"test_acc": correct / len(y_test), "epoch_seconds": epoch_times, "total": time.perf_counter() - t_start}))
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -78,7 +78,7 @@ for (const mode of ["finetune", "frozen", "scratch"] as const) {
   flare[mode] = accuracy(net, test);
   net.dispose();
 }
-process.stderr.write(`flare done in ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
+process.stderr.write(`flare done in ${((performance.now() - t0) / 1000).toFixed(0)} s: ${JSON.stringify(flare)}\n`);
 const python = process.env.FLARE_BENCH_PYTHON ?? "/usr/bin/python3";
 const out = spawnSync(python, [fileURLToPath(new URL("../../bench/transfer_torch.py", import.meta.url)), String(width), String(preEpochs), String(ftEpochs), String(perClass)], { encoding: "utf8" });
 if (out.status !== 0) throw new Error(out.stderr);
