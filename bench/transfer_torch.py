@@ -9,6 +9,7 @@ from torch import nn
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from torch_side import d2l_resnet18  # noqa: E402
 from classify_torch import idx  # noqa: E402
+from flare_generator import Generator  # noqa: E402
 
 WIDTH, PRE_EPOCHS, FT_EPOCHS, PER_CLASS = (int(a) for a in sys.argv[1:5])
 norm = lambda x: (x.float() / 255 - 0.2860) / 0.3530  # noqa: E731
@@ -25,11 +26,11 @@ def split():
 
 def train(net, params, x, y, epochs, batch, seed):
     opt = torch.optim.SGD(params, momentum=0.9, weight_decay=1e-3)
-    g = torch.Generator().manual_seed(seed)
+    g = Generator(seed)  # flare's shuffling, so both sides see the same batches
     loss_fn = nn.CrossEntropyLoss()
     for _ in range(epochs):
         net.train()
-        order = torch.randperm(len(y), generator=g)
+        order = torch.tensor(g.permutation(len(y)))
         for s in range(0, len(y), batch):
             i = order[s:s + batch]
             opt.zero_grad()
@@ -76,7 +77,6 @@ def main():
             groups = [{"params": net.parameters(), "lr": 0.1}]
         train(net, groups, *few, FT_EPOCHS, 50, 1)
         results[mode] = accuracy(net, *test)
-    results["source_acc"] = None
     print(json.dumps(results))
 
 

@@ -4,6 +4,7 @@ static Napi::Object init(Napi::Env env, Napi::Object exports) {
   flare::initTensor(env, exports);
   flare::initOps(env, exports);
   flare::initDistributed(env, exports);
+  flare::initKernels(env, exports);
   return exports;
 }
 

@@ -68,5 +68,6 @@ Napi::Value guarded(Napi::Env env, F&& body) {
 void initTensor(Napi::Env env, Napi::Object exports);
 void initOps(Napi::Env env, Napi::Object exports);
 void initDistributed(Napi::Env env, Napi::Object exports);
+void initKernels(Napi::Env env, Napi::Object exports);
 
 }  // namespace flare

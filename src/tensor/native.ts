@@ -47,6 +47,7 @@ export interface Native {
   op(name: string, overload?: string): number;
   call(index: number, ...args: unknown[]): unknown;
   schema(index: number): string;
+  adjustHue(img: Handle, shifts: number | number[]): Handle;
   newGroup?(host: string, port: number, rank: number, worldSize: number, timeoutMs: number): GroupHandle;
   allReduce?(group: GroupHandle, tensors: Handle[], op: string): void;
   broadcast?(group: GroupHandle, tensors: Handle[], root: number): void;

@@ -4,6 +4,7 @@
 // image of a batch (per-sample randomness as batched tensor ops).
 import { FlareError } from "../../errors.js";
 import { Tensor } from "../../tensor/tensor.js";
+import { native } from "../../tensor/native.js";
 import { stack } from "../../tensor/ops/shape.js";
 import { where } from "../../tensor/ops/indexing.js";
 import { zeros, ones, onesLike } from "../../tensor/creation.js";
@@ -107,6 +108,11 @@ export function adjustHue(img: Tensor, hueFactor: PerImage): Tensor {
   if (checkChannels(img, [1, 3], "adjustHue(): img") === 1) return img;
   const orig = img.dtype;
   let x = orig === "uint8" ? img.to("float32").div(255.0) : img;
+  if (x.device === "cpu" && (x.dtype === "float32" || x.dtype === "float64") ) {
+    // The fused native kernel: the same arithmetic as below, one pass per pixel.
+    const out = new Tensor(native.adjustHue(x.handle, f));
+    return orig === "uint8" ? out.mul(255.0).to(orig) : out;
+  }
   x = rgb2hsv(x);
   const [h, s, v] = x.unbind(-3);
   const shift = typeof f === "number" ? f : perImageTensor(f, h, h.dtype, h.ndim);
