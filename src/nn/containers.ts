@@ -50,8 +50,36 @@ abstract class Container extends Module {
   }
 }
 
+/** Sequential and ModuleList: children named "0", "1", ... by position. */
+abstract class NumberedContainer extends Container {
+  /** Replaces the module at a position, keeping its name. */
+  set(index: number, module: Module): void {
+    const what = `${this.constructor.name}.set()`;
+    this.items.set(this.keyAt(index, what), checkModule(module, `${what}: module`));
+  }
+  /** Removes the module at a position; the rest are renumbered "0", "1", ... as in PyTorch. */
+  delete(index: number): void {
+    this.items.delete(this.keyAt(index, `${this.constructor.name}.delete()`));
+    this.renumber([...this.items.values()]);
+  }
+  append(module: Module): this {
+    this.addModule(String(this.items.size), checkModule(module, `${this.constructor.name}.append(): module`));
+    return this;
+  }
+  extend(modules: Iterable<Module>): this { for (const m of modules) this.append(m); return this; }
+  insert(index: number, module: Module): this {
+    checkModule(module, `${this.constructor.name}.insert(): module`);
+    const n = this.items.size;
+    const at = index < 0 ? Math.max(0, index + n) : Math.min(index, n);
+    const list = [...this.items.values()];
+    list.splice(at, 0, module);
+    this.renumber(list);
+    return this;
+  }
+}
+
 /** Layers applied one after the other: new Sequential(a, b, c) or new Sequential(new Map([["conv", a], ...])). */
-export class Sequential extends Container {
+export class Sequential extends NumberedContainer {
   constructor(...modules: Module[] | [Map<string, Module>] | [Record<string, Module>]) {
     super();
     const first = modules[0] as unknown;
@@ -66,27 +94,6 @@ export class Sequential extends Container {
 
   /** The module at a position (negative counts from the end), like net[i] in PyTorch. */
   get(index: number): Module { return this.items.get(this.keyAt(index, "Sequential.get()"))!; }
-  /** Replaces the module at a position, keeping its name. */
-  set(index: number, module: Module): void {
-    this.items.set(this.keyAt(index, "Sequential.set()"), checkModule(module, "Sequential.set(): module"));
-  }
-  /** Removes the module at a position; the rest are renumbered "0", "1", ... as in PyTorch. */
-  delete(index: number): void {
-    const key = this.keyAt(index, "Sequential.delete()");
-    this.items.delete(key);
-    this.renumber([...this.items.values()]);
-  }
-  append(module: Module): this { this.addModule(String(this.items.size), checkModule(module, "Sequential.append(): module")); return this; }
-  extend(modules: Iterable<Module>): this { for (const m of modules) this.append(m); return this; }
-  insert(index: number, module: Module): this {
-    checkModule(module, "Sequential.insert(): module");
-    const n = this.items.size;
-    const at = index < 0 ? Math.max(0, index + n) : Math.min(index, n);
-    const list = [...this.items.values()];
-    list.splice(at, 0, module);
-    this.renumber(list);
-    return this;
-  }
   /** net[start:end]: a Sequential of the same modules under their names. */
   slice(start = 0, end = this.items.size): Sequential {
     return new Sequential(new Map([...this.items].slice(start, end)));
@@ -102,31 +109,13 @@ export class Sequential extends Container {
 }
 
 /** A list of modules, registered as children "0", "1", ... (no forward). */
-export class ModuleList extends Container {
+export class ModuleList extends NumberedContainer {
   constructor(modules: Iterable<Module> = []) {
     super();
     let i = 0;
     for (const m of modules) { this.addModule(String(i), checkModule(m, `ModuleList(): modules[${i}]`)); i++; }
   }
   get(index: number): Module { return this.items.get(this.keyAt(index, "ModuleList.get()"))!; }
-  set(index: number, module: Module): void {
-    this.items.set(this.keyAt(index, "ModuleList.set()"), checkModule(module, "ModuleList.set(): module"));
-  }
-  delete(index: number): void {
-    this.items.delete(this.keyAt(index, "ModuleList.delete()"));
-    this.renumber([...this.items.values()]);
-  }
-  append(module: Module): this { this.addModule(String(this.items.size), checkModule(module, "ModuleList.append(): module")); return this; }
-  extend(modules: Iterable<Module>): this { for (const m of modules) this.append(m); return this; }
-  insert(index: number, module: Module): this {
-    checkModule(module, "ModuleList.insert(): module");
-    const n = this.items.size;
-    const at = index < 0 ? Math.max(0, index + n) : Math.min(index, n);
-    const list = [...this.items.values()];
-    list.splice(at, 0, module);
-    this.renumber(list);
-    return this;
-  }
   /** list[start:end]: a new ModuleList of those modules, numbered from 0. */
   slice(start = 0, end = this.items.size): ModuleList { return new ModuleList([...this.items.values()].slice(start, end)); }
   [Symbol.iterator](): Iterator<Module> { return this.items.values(); }

@@ -10,7 +10,7 @@ import { where } from "../../tensor/ops/indexing.js";
 import { zeros, ones, onesLike } from "../../tensor/creation.js";
 import { cat } from "../../tensor/ops/shape.js";
 import {
-  checkImage, checkChannels, bound, isFloat, workDtype, perImageArg, perImageTensor, castSqueezeIn, rsub, aten,
+  checkImage, checkChannels, bound, isFloat, workDtype, perImageArg, perImageTensor, castSqueezeIn, rsub, aten, maxValue,
   type PerImage,
 } from "./_utils.js";
 import { wrap } from "../../tensor/tensor.js";
@@ -235,23 +235,13 @@ export function convertImageDtype(image: Tensor, dtype: import("../../tensor/dty
     if ((image.dtype === "float32" && (dtype === "int32" || dtype === "int64")) || (image.dtype === "float64" && dtype === "int64"))
       throw new FlareError(`convertImageDtype(): the cast from ${image.dtype} to ${dtype} cannot be performed safely`, "E_DTYPE");
     if (dtype === "bool") throw new FlareError("convertImageDtype(): cannot convert an image to bool", "E_DTYPE");
-    return image.mul(maxOf(dtype) + 1.0 - 1e-3).to(dtype);
+    return image.mul(maxValue(dtype) + 1.0 - 1e-3).to(dtype);
   }
   if (image.dtype === "bool") throw new FlareError("convertImageDtype(): bool images are not supported", "E_DTYPE");
-  const inMax = maxOf(image.dtype);
+  const inMax = maxValue(image.dtype);
   if (floatOut) return image.to(dtype).div(inMax);
-  const outMax = maxOf(dtype);
+  const outMax = maxValue(dtype);
   if (inMax > outMax) return image.div(Math.floor((inMax + 1) / (outMax + 1)), { roundingMode: "floor" }).to(dtype);
   return image.to(dtype).mul(Math.floor((outMax + 1) / (inMax + 1)));
 }
 
-function maxOf(dtype: string): number {
-  switch (dtype) {
-    case "uint8": return 255;
-    case "int8": return 127;
-    case "int16": return 32767;
-    case "int32": return 2147483647;
-    case "int64": return 9223372036854775807;
-    default: return 1;
-  }
-}
