@@ -48,6 +48,7 @@ export interface Native {
   call(index: number, ...args: unknown[]): unknown;
   schema(index: number): string;
   adjustHue(img: Handle, shifts: number | number[]): Handle;
+  hwcToChw(data: Uint8Array, height: number, width: number, channels: number): Handle;
   newGroup?(host: string, port: number, rank: number, worldSize: number, timeoutMs: number): GroupHandle;
   allReduce?(group: GroupHandle, tensors: Handle[], op: string): void;
   broadcast?(group: GroupHandle, tensors: Handle[], root: number): void;

@@ -6,7 +6,8 @@ import { readFile } from "node:fs/promises";
 import * as path from "node:path";
 import sharp from "sharp";
 import { FlareError } from "../errors.js";
-import { fromTypedArray, tidy, type Tensor } from "../tensor/index.js";
+import { fromTypedArray, tidy, Tensor } from "../tensor/index.js";
+import { native } from "../tensor/native.js";
 import { writeFileAtomic } from "../io/safetensors.js";
 
 /**
@@ -100,7 +101,7 @@ async function decode(input: Uint8Array, file: string | undefined, options: Read
     const keep = channels === 4 ? [0, 3] : [0];
     return tidy(() => fromTypedArray(pick(data, channels, keep), [keep.length, height, width]));
   }
-  return tidy(() => fromTypedArray(data, [height, width, channels]).permute(2, 0, 1).contiguous());
+  return new Tensor(native.hwcToChw(data, height, width, channels));
 }
 
 /** The planes `keep` of interleaved pixels, as planar C×H×W bytes. */
