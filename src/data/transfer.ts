@@ -40,23 +40,13 @@ export function disposeExcept(value: unknown, keep: unknown): void {
  */
 export function pack(value: unknown): { packed: unknown; handles: number[] } {
   const handles = new Map<Tensor, number>();
-  const walk = (v: unknown): unknown => {
-    if (v === null || typeof v !== "object") return v;
-    if (v instanceof Tensor) {
-      let h = handles.get(v);
-      if (h === undefined) { h = v.release() as number; handles.set(v, h); }
-      return { [TAG]: h };
-    }
-    if (ArrayBuffer.isView(v)) return v;
-    if (Array.isArray(v)) return v.map(walk);
-    if (v instanceof Map) return new Map(Array.from(v, ([k, x]) => [k, walk(x)]));
-    if (v instanceof Set) return new Set(Array.from(v, walk));
-    if (isOpaque(v)) return v;
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = walk(x);
-    return out;
-  };
-  return { packed: walk(value), handles: Array.from(handles.values()) };
+  const packed = mapStructure(value, (v) => {
+    if (!(v instanceof Tensor)) return undefined;
+    let h = handles.get(v);
+    if (h === undefined) { h = v.release() as number; handles.set(v, h); }
+    return { [TAG]: h };
+  });
+  return { packed, handles: Array.from(handles.values()) };
 }
 
 /** Takes ownership of handles back (after a failed post). */
@@ -67,13 +57,23 @@ export function reclaim(handles: number[]): void {
 /** The inverse of pack(): adopts every handle (once each) on this thread. */
 export function unpack(value: unknown): unknown {
   const adopted = new Map<number, Tensor>();
+  return mapStructure(value, (v) => {
+    if (!isPacked(v)) return undefined;
+    let t = adopted.get(v[TAG]);
+    if (!t) { t = adopt(v[TAG]); adopted.set(v[TAG], t); }
+    return t;
+  });
+}
+
+/**
+ * Rebuilds arrays, Maps, Sets and plain objects around their contents; `leaf`
+ * replaces the objects it recognises (returning undefined leaves them to the walk).
+ */
+function mapStructure(value: unknown, leaf: (v: object) => unknown): unknown {
   const walk = (v: unknown): unknown => {
     if (v === null || typeof v !== "object") return v;
-    if (isPacked(v)) {
-      let t = adopted.get(v[TAG]);
-      if (!t) { t = adopt(v[TAG]); adopted.set(v[TAG], t); }
-      return t;
-    }
+    const replaced = leaf(v);
+    if (replaced !== undefined) return replaced;
     if (ArrayBuffer.isView(v)) return v;
     if (Array.isArray(v)) return v.map(walk);
     if (v instanceof Map) return new Map(Array.from(v, ([k, x]) => [k, walk(x)]));
