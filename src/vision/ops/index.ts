@@ -1,0 +1,1 @@
+export { boxArea, boxIou, boxConvert, nms, batchedNms, type BoxFormat } from "./boxes.js";
