@@ -16,7 +16,8 @@ function loader(root: string, mode: "rgb" | "gray", pipeline: Transform, batchSi
     root, mode,
     transform: (image: Tensor, label: number) => { const out = torch.tidy(() => pipeline.forward(image)); image.dispose(); return [out, label]; },
   });
-  return { dataset, loader: new DataLoader(dataset, { batchSize, shuffle, generator: new torch.Generator(seed) }) };
+  const generator = new torch.Generator(seed);
+  return { dataset, generator, loader: new DataLoader(dataset, { batchSize, shuffle, generator }) };
 }
 
 export function folderLoaders(dir: string, preset: Preset, size: number, batchSize: number, seed: number) {
@@ -29,7 +30,8 @@ export function folderLoaders(dir: string, preset: Preset, size: number, batchSi
     new ToDtype("float32", { scale: true }), new Resize(resize), new CenterCrop(size),
     new Normalize(preset.mean, preset.std)]), batchSize, false, seed);
   return {
-    train: train.loader as unknown as DataSource,
+    // The shuffle is reseeded from the epoch, so a resumed run sees the same order.
+    train: ((epoch: number) => { train.generator.manualSeed(seed * 1000 + epoch); return train.loader; }) as unknown as DataSource,
     test: test.loader as unknown as DataSource,
     classes: train.dataset.classes,
     close: async () => { await Promise.all([train.loader.close?.(), test.loader.close?.()]); },
