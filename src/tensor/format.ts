@@ -10,7 +10,7 @@ export function formatTensor(t: Tensor): string {
   const shape = t.shape;
   const values = Array.from(t.data() as ArrayLike<number | bigint>, Number);
   const summarize = values.length > SUMMARIZE_ABOVE;
-  const format = elementFormatter(values, dtype, summarize ? visibleValues(values, shape) : values);
+  const format = elementFormatter(dtype, summarize ? visibleValues(values, shape) : values);
   const body = shape.length === 0 ? format(values[0]) : values.length === 0 ? "[]" : formatDims(values, shape, 0, 0, format, "tensor(".length, summarize);
   const suffix: string[] = [];
   if (t.device !== "cpu") suffix.push(`device='${t.device}'`);
@@ -36,7 +36,7 @@ function visibleValues(values: number[], shape: number[]): number[] {
   return out;
 }
 
-function elementFormatter(all: number[], dtype: string, shown: number[]): (v: number) => string {
+function elementFormatter(dtype: string, shown: number[]): (v: number) => string {
   if (dtype === "bool") return (v) => (v ? "True" : "False");
   const isFloat = dtype.startsWith("float") || dtype === "bfloat16";
   if (!isFloat) {
@@ -57,7 +57,6 @@ function elementFormatter(all: number[], dtype: string, shown: number[]): (v: nu
     formatOne = (v) => (Number.isFinite(v) ? v.toFixed(4) : special(v));
   }
   const width = Math.max(...shown.map((v) => formatOne(v).length), 1);
-  void all;
   return (v) => formatOne(v).padStart(width);
 }
 

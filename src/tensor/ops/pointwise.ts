@@ -1,6 +1,6 @@
 // Element-wise ops with PyTorch's broadcasting: arithmetic with tensors or
 // numbers, comparison and logic, math functions, and their in-place forms.
-import { op, type Handle } from "../native.js";
+import { op } from "../native.js";
 import { Tensor, wrap } from "../tensor.js";
 
 type Other = Tensor | number | boolean;
@@ -165,4 +165,3 @@ Tensor.prototype.uniform_ = function (from = 0, to = 1) { uniformIn(this.handle,
 Tensor.prototype.normal_ = function (mean = 0, std = 1) { normalIn(this.handle, mean, std, null); return this; };
 Tensor.prototype.bernoulli_ = function (p = 0.5) { bernoulliIn(this.handle, p, null); return this; };
 
-export type { Handle };
