@@ -29,6 +29,10 @@ test("fit learns, writes the run folder and reports metrics", async () => {
   assert.equal(readFileSync(path.join(dir, "metrics.jsonl"), "utf8").trim().split("\n").length, 4);
   assert.match(readFileSync(path.join(dir, "curves.svg"), "utf8"), /<polyline/);
   assert.equal(JSON.parse(readFileSync(path.join(dir, "config.json"), "utf8")).task, "test");
+  // A new (not resumed) run in the same folder starts its own metrics.
+  const again = await new Trainer({ model, optimizer, epochs: 1, runDir: dir, output: "silent" }).fit(data);
+  assert.equal(again.length, 1);
+  assert.equal(readFileSync(path.join(dir, "metrics.jsonl"), "utf8").trim().split("\n").length, 1);
   model.dispose(); optimizer.dispose();
 });
 

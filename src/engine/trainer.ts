@@ -99,8 +99,10 @@ export class Trainer {
       this.globalStep = saved.globalStep;
       this.run.truncateMetrics(saved.epoch);
       this.progress.message(`resumed from ${this.run.lastCheckpoint} after epoch ${saved.epoch + 1}`);
-    } else {
-      this.run?.writeConfig({ epochs, ...this.options.config });
+    } else if (this.run) {
+      // A new run in an existing folder starts its own history.
+      this.run.writeConfig({ epochs, ...this.options.config });
+      this.run.truncateMetrics(-1);
     }
     const history: EpochMetrics[] = this.run ? (this.run.readMetrics() as EpochMetrics[]) : [];
     const monitor = this.options.monitor ?? (val ? "val_loss" : "train_loss");
