@@ -2,7 +2,7 @@
 // with a message that says what is wrong.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync, mkdtempSync } from "node:fs";
+import { readFileSync, writeFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as torch from "../src/index.js";
@@ -78,7 +78,7 @@ test("safetensors: a truncated file, a bad header and a missing file are FlareEr
   const dir = mkdtempSync(path.join(tmpdir(), "flare-"));
   const good = path.join(dir, "good.safetensors");
   torch.tidy(() => torch.save({ w: torch.ones([4, 4]) }, good));
-  const bytes = Buffer.from(require_(good));
+  const bytes = readFileSync(good);
   const truncated = path.join(dir, "truncated.safetensors");
   writeFileSync(truncated, bytes.subarray(0, bytes.length - 10));
   assertFlareError(() => torch.load(truncated), /truncated\.safetensors: not a valid safetensors file: tensor 'w' data \[0, 64\) lies outside/, "E_FORMAT");
@@ -98,8 +98,3 @@ test("safetensors: a truncated file, a bad header and a missing file are FlareEr
   assertFlareError(() => torch.load(path.join(dir, "missing.safetensors")), /could not read .*missing\.safetensors: ENOENT/, "E_IO");
   assertFlareError(() => torch.save({ w: torch.ones([1]) }, path.join(dir, "no-such-dir", "x.safetensors")), /could not write/, "E_IO");
 });
-
-function require_(file: string): Uint8Array {
-  return new Uint8Array(readFile(file));
-}
-import { readFileSync as readFile } from "node:fs";

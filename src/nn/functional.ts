@@ -58,12 +58,6 @@ function reductionOf(value: unknown, what: string): number {
   return REDUCTIONS.indexOf(oneOf(value ?? "mean", REDUCTIONS, `${what}: reduction`));
 }
 
-function dimCheck(input: Tensor, allowed: number[], what: string): void {
-  const d = input.dim();
-  if (!allowed.includes(d))
-    throw new FlareError(`${what}: expected a ${allowed.map((a) => `${a}D`).join(" or ")} input, got a ${d}D input of shape [${input.shape.join(", ")}]`, "E_SHAPE");
-}
-
 // ---- linear and convolution ---------------------------------------------------
 
 /** y = x Wᵀ + b. */

@@ -9,7 +9,6 @@
 // Modules kept in arrays or plain objects are not registered (as in PyTorch):
 // use ModuleList / ModuleDict.
 import { FlareError } from "../errors.js";
-import { op } from "../tensor/native.js";
 import { Tensor, describe } from "../tensor/tensor.js";
 import { noGrad } from "../tensor/autograd.js";
 import { keep, tidy } from "../tensor/scope.js";

@@ -6,14 +6,12 @@ import * as torch from "../tensor/index.js";
 import type { Tensor } from "../tensor/index.js";
 import { SGD } from "../optim/index.js";
 import { CosineAnnealingLR } from "../optim/lr_scheduler.js";
-import { Trainer, type EpochMetrics } from "../engine/index.js";
-import type { OutputMode } from "../engine/progress.js";
-import { loadFashionMnist, FASHION_MNIST_ROOT } from "../vision/datasets/fashion_mnist.js";
+import { Trainer, type EpochMetrics, type DataSource, type OutputMode } from "../engine/index.js";
+import { loadFashionMnist, FASHION_MNIST_ROOT, FASHION_MNIST_CLASSES } from "../vision/datasets/fashion_mnist.js";
 import { CIFAR10 } from "../vision/datasets/cifar.js";
 import { get as getModel } from "../vision/models/registry.js";
-import type { DataSource } from "../engine/trainer.js";
-import { FASHION_MNIST_CLASSES } from "../vision/datasets/fashion_mnist.js";
 import { presetFor } from "./presets.js";
+import { normalize } from "../vision/transforms/functional.js";
 import { folderLoaders } from "./folder_data.js";
 
 export type ClassifyData = "fashion-mnist" | "cifar10" | "imagefolder";
@@ -49,24 +47,27 @@ const STATS: Record<"fashion-mnist" | "cifar10", { mean: number[]; std: number[]
 /** Batches of a tensor split (uint8 N×C×H×W), normalised, in an order fixed by (seed, epoch). */
 function batches(images: Tensor, labels: Tensor, batchSize: number, shuffle: boolean, seed: number, stats = STATS["fashion-mnist"]) {
   const n = labels.shape[0];
-  const mean = torch.tensor(stats.mean).reshape(1, -1, 1, 1), std = torch.tensor(stats.std).reshape(1, -1, 1, 1);
-  torch.keep(mean); torch.keep(std);
   // A generator: each batch is made when the trainer asks for it (and freed after its step).
   return function* (epoch: number): Generator<[Tensor, Tensor]> {
     const order = shuffle ? new torch.Generator(seed * 1000 + epoch).permutation(n) : Array.from({ length: n }, (_, i) => i);
     for (let start = 0; start < n; start += batchSize) {
       yield torch.tidy(() => {
         const index = torch.tensor(order.slice(start, start + batchSize), { dtype: "int64" });
-        const x = images.indexSelect(0, index).float().div(255).sub(mean).div(std);
+        const x = normalize(images.indexSelect(0, index).float().div(255), stats.mean, stats.std);
         return [x, labels.indexSelect(0, index)] as [Tensor, Tensor];
       });
     }
   };
 }
 
+/** The first `limit` rows of t (all of it without a limit), kept out of tidy scopes. */
+function limited(t: Tensor, limit: number | undefined): Tensor {
+  return torch.keep(limit ? t.index(`:${limit}`).clone() : t);
+}
+
 /** The train and test splits of a tensor dataset, limited to `limit` images. */
 function tensorSplits(options: ClassifyOptions): { train: [Tensor, Tensor]; test: [Tensor, Tensor]; classes: string[]; channels: number } {
-  const limit = (t: Tensor) => torch.keep(options.limit ? t.index(`:${options.limit}`) : t.clone());
+  const limit = (t: Tensor) => limited(t, options.limit);
   if (options.data === "fashion-mnist") {
     const root = options.dataRoot ?? FASHION_MNIST_ROOT;
     return torch.tidy(() => {
@@ -129,13 +130,15 @@ export async function trainClassifier(options: ClassifyOptions): Promise<{ histo
 /** Test accuracy and loss of saved weights on the Fashion-MNIST test split. */
 export async function evaluateClassifier(options: { arch?: string; weights: string; dataRoot?: string; limit?: number; batchSize?: number }): Promise<Record<string, number>> {
   const model = getModel(options.arch ?? "resnet18-small", { weights: options.weights });
-  const test = loadFashionMnist({ root: options.dataRoot ?? FASHION_MNIST_ROOT, train: false });
-  const [x, y] = [test.images, test.labels].map((t) => torch.keep(options.limit ? t.index(`:${options.limit}`) : t));
+  const [x, y] = torch.tidy(() => {
+    const test = loadFashionMnist({ root: options.dataRoot ?? FASHION_MNIST_ROOT, train: false });
+    return [limited(test.images, options.limit), limited(test.labels, options.limit)];
+  });
   try {
     const trainer = new Trainer({ model, optimizer: new SGD(model.parameters(), { lr: 0 }), epochs: 1, output: "silent" });
     return await trainer.evaluate(batches(x, y, options.batchSize ?? 500, false, 0, STATS["fashion-mnist"]));
   } finally {
-    torch.dispose([x, y, test]);
+    torch.dispose([x, y]);
     model.dispose();
   }
 }

@@ -174,7 +174,7 @@ export class Tensor implements Tracked, Disposable {
 
 function keepOwned(t: Tensor): Tensor { t.kept = true; return t; }  // already guarded: made untracked
 
-/** Wraps what a native op returned: a handle becomes a Tensor, arrays are mapped. */
+/** Wraps the handle a native op returned in a Tensor (wrapList for a list of handles). */
 /** Takes ownership of a handle released by another thread (Tensor.release()). */
 export function adopt(handle: number): Tensor {
   if (!native.setOwner(handle as Handle, true)) throw new FlareError(`adopt(): ${handle} is not a live tensor handle`, "E_DISPOSED");

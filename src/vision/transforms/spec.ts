@@ -141,11 +141,6 @@ export function parseTransforms(spec: string): Compose {
   let k = 0;
   const peek = () => toks[k];
   const next = () => toks[k++];
-  const expect = (text: string, context: string) => {
-    const t = next();
-    if (t.text !== text) fail(t.pos, `expected '${text}' ${context}, found ${t.kind === "end" ? t.text : `'${t.text}'`}`);
-    return t;
-  };
 
   function parseNumber(): number {
     let sign = 1;
