@@ -107,11 +107,11 @@ static Napi::Value destroyGroup(const Napi::CallbackInfo& info) {
 }
 
 void initDistributed(Napi::Env env, Napi::Object exports) {
-  exports.Set("newGroup", Napi::Function::New(env, newGroup, "newGroup"));
-  exports.Set("allReduce", Napi::Function::New(env, allReduce, "allReduce"));
-  exports.Set("broadcast", Napi::Function::New(env, broadcast, "broadcast"));
-  exports.Set("barrier", Napi::Function::New(env, barrier, "barrier"));
-  exports.Set("destroyGroup", Napi::Function::New(env, destroyGroup, "destroyGroup"));
+  exportFunction(env, exports, "newGroup", newGroup);
+  exportFunction(env, exports, "allReduce", allReduce);
+  exportFunction(env, exports, "broadcast", broadcast);
+  exportFunction(env, exports, "barrier", barrier);
+  exportFunction(env, exports, "destroyGroup", destroyGroup);
 }
 #else
 void initDistributed(Napi::Env, Napi::Object) {}

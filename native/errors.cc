@@ -29,6 +29,12 @@ static std::string plainMessage(const char* raw) {
   return message;
 }
 
+void exportFunction(Napi::Env env, Napi::Object exports, const char* name, Napi::Function::Callback fn) {
+  exports.Set(name, Napi::Function::New(env, [fn](const Napi::CallbackInfo& info) -> Napi::Value {
+    return guarded(info.Env(), [&]() -> Napi::Value { return fn(info); });
+  }, name));
+}
+
 void throwFlare(Napi::Env env, const std::string& code, const std::string& message) {
   EnvData* data = env.GetInstanceData<EnvData>();
   if (data == nullptr || data->errorClass.IsEmpty()) throw Napi::Error::New(env, message);

@@ -50,6 +50,10 @@ template <typename F>
 Napi::Value guarded(Napi::Env env, F&& body);
 
 void setErrorClass(Napi::Env env, Napi::Function ctor);
+
+// Exports `fn` as `name`, guarded: no C++ exception from any binding can reach
+// Node (where it would abort the process); each becomes a FlareError.
+void exportFunction(Napi::Env env, Napi::Object exports, const char* name, Napi::Function::Callback fn);
 void rethrowAsFlare(Napi::Env env);  // call from inside a catch(...) block
 
 template <typename F>

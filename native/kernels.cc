@@ -102,8 +102,8 @@ static Napi::Value hwcToChw(const Napi::CallbackInfo& info) {
 }
 
 void initKernels(Napi::Env env, Napi::Object exports) {
-  exports.Set("hwcToChw", Napi::Function::New(env, hwcToChw, "hwcToChw"));
-  exports.Set("adjustHue", Napi::Function::New(env, adjustHue, "adjustHue"));
+  exportFunction(env, exports, "hwcToChw", hwcToChw);
+  exportFunction(env, exports, "adjustHue", adjustHue);
 }
 
 }  // namespace flare

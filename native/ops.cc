@@ -314,9 +314,9 @@ static Napi::Value schema(const Napi::CallbackInfo& info) {
 }
 
 void initOps(Napi::Env env, Napi::Object exports) {
-  exports.Set("op", Napi::Function::New(env, lookup, "op"));
-  exports.Set("call", Napi::Function::New(env, call, "call"));
-  exports.Set("schema", Napi::Function::New(env, schema, "schema"));
+  exportFunction(env, exports, "op", lookup);
+  exportFunction(env, exports, "call", call);
+  exportFunction(env, exports, "schema", schema);
 }
 
 }  // namespace flare

@@ -582,7 +582,7 @@ void initTensor(Napi::Env env, Napi::Object exports) {
       {"cudaDeviceCount", cudaDeviceCount}, {"memory", memory}, {"buildInfo", buildInfo},
       {"setErrorClass", setErrorClassBinding},
   };
-  for (const Entry& entry : entries) exports.Set(entry.name, Napi::Function::New(env, entry.fn, entry.name));
+  for (const Entry& entry : entries) exportFunction(env, exports, entry.name, entry.fn);
 }
 
 }  // namespace flare

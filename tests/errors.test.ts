@@ -98,3 +98,11 @@ test("safetensors: a truncated file, a bad header and a missing file are FlareEr
   assertFlareError(() => torch.load(path.join(dir, "missing.safetensors")), /could not read .*missing\.safetensors: ENOENT/, "E_IO");
   assertFlareError(() => torch.save({ w: torch.ones([1]) }, path.join(dir, "no-such-dir", "x.safetensors")), /could not write/, "E_IO");
 });
+
+test("runtime settings: bad values are FlareErrors, and a libtorch check in any binding cannot abort the process", () => {
+  assertFlareError(() => torch.manualSeed("x" as never), /manualSeed\(\): seed must be a non-negative integer, got x/);
+  assertFlareError(() => torch.manualSeed(1.5), /seed must be a non-negative integer/);
+  assertFlareError(() => torch.setNumThreads(0), /setNumThreads\(\): n must be a positive integer, got 0/);
+  // Straight to the addon, past the JS checks: libtorch's own check becomes a FlareError.
+  assertFlareError(() => torch.native.setNumThreads(-1), /Expected positive number of threads/, "E_TORCH");
+});

@@ -20,12 +20,16 @@ export { manualSeed, Generator, defaultGenerator, getRngState, setRngState } fro
 export * from "./functional.js";
 
 import { native } from "./native.js";
+import { FlareError } from "../errors.js";
 
 /** Live tensors and the bytes of their storages (views share one storage). */
 export function memory(): { numTensors: number; numStorages: number; numBytes: number } {
   return native.memory();
 }
-export function setNumThreads(n: number): void { native.setNumThreads(n); }
+export function setNumThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new FlareError(`setNumThreads(): n must be a positive integer, got ${String(n)}`, "E_ARGUMENT");
+  native.setNumThreads(n);
+}
 export function getNumThreads(): number { return native.getNumThreads(); }
 /** What flare was built against: libtorch version, ABI, threading, CUDA, Gloo. */
 export function buildInfo() { return native.buildInfo(); }

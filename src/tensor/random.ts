@@ -1,5 +1,6 @@
 // Seeding. manualSeed seeds libtorch's generator and flare's own generator,
 // which transforms, shuffling and data generators draw from.
+import { FlareError } from "../errors.js";
 import { native } from "./native.js";
 import { Tensor } from "./tensor.js";
 
@@ -40,6 +41,7 @@ export const defaultGenerator = new Generator(0);
 
 /** Seeds libtorch (CPU and CUDA) and flare's default generator, as torch.manual_seed. */
 export function manualSeed(seed: number): void {
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new FlareError(`manualSeed(): seed must be a non-negative integer, got ${String(seed)}`, "E_ARGUMENT");
   native.manualSeed(seed);
   defaultGenerator.manualSeed(seed);
 }
