@@ -10,7 +10,7 @@ import { Trainer, type EpochMetrics, type DataSource, type OutputMode } from "..
 import { loadFashionMnist, FASHION_MNIST_ROOT, FASHION_MNIST_CLASSES } from "../vision/datasets/fashion_mnist.js";
 import { CIFAR10 } from "../vision/datasets/cifar.js";
 import { get as getModel } from "../vision/models/registry.js";
-import { presetFor } from "./presets.js";
+import { presetFor, DATASET_STATS } from "./presets.js";
 import { normalize } from "../vision/transforms/functional.js";
 import { folderLoaders } from "./folder_data.js";
 
@@ -39,13 +39,9 @@ export interface ClassifyOptions {
   output?: OutputMode;
 }
 
-const STATS: Record<"fashion-mnist" | "cifar10", { mean: number[]; std: number[] }> = {
-  "fashion-mnist": { mean: [0.2860], std: [0.3530] },
-  cifar10: { mean: [0.4914, 0.4822, 0.4465], std: [0.2470, 0.2435, 0.2616] },
-};
 
 /** Batches of a tensor split (uint8 N×C×H×W), normalised, in an order fixed by (seed, epoch). */
-function batches(images: Tensor, labels: Tensor, batchSize: number, shuffle: boolean, seed: number, stats = STATS["fashion-mnist"]) {
+function batches(images: Tensor, labels: Tensor, batchSize: number, shuffle: boolean, seed: number, stats = DATASET_STATS["fashion-mnist"]) {
   const n = labels.shape[0];
   // A generator: each batch is made when the trainer asks for it (and freed after its step).
   return function* (epoch: number): Generator<[Tensor, Tensor]> {
@@ -102,7 +98,7 @@ export async function trainClassifier(options: ClassifyOptions): Promise<{ histo
   } else {
     const splits = tensorSplits(options);
     owned = [...splits.train, ...splits.test];
-    const stats = STATS[options.data];
+    const stats = DATASET_STATS[options.data];
     train = batches(splits.train[0], splits.train[1], batchSize, true, seed, stats);
     test = batches(splits.test[0], splits.test[1], batchSize, false, seed, stats);
     [classes, channels] = [splits.classes, splits.channels];
@@ -136,7 +132,7 @@ export async function evaluateClassifier(options: { arch?: string; weights: stri
   });
   try {
     const trainer = new Trainer({ model, optimizer: new SGD(model.parameters(), { lr: 0 }), epochs: 1, output: "silent" });
-    return await trainer.evaluate(batches(x, y, options.batchSize ?? 500, false, 0, STATS["fashion-mnist"]));
+    return await trainer.evaluate(batches(x, y, options.batchSize ?? 500, false, 0, DATASET_STATS["fashion-mnist"]));
   } finally {
     torch.dispose([x, y]);
     model.dispose();
