@@ -28,7 +28,7 @@ test("bad arguments from JavaScript: wrong types, non-integer and negative sizes
   assertFlareError(() => torch.zeros([2, -1]), /shape\[1\] must be a non-negative integer, got -1/);
   assertFlareError(() => torch.zeros("3" as never), /shape must be an array of sizes/);
   assertFlareError(() => torch.ones([4]).reshape(2, 2.5), /argument 'shape' of aten::reshape must be an array of integers/);
-  assertFlareError(() => torch.ones([4]).sum(0.5), /argument 'dim' of aten::sum.dim_IntList must be an array of integers|must be an integer/);
+  assertFlareError(() => torch.ones([4]).sum(0.5), /argument 'dim' of aten::sum\.dim_IntList must be an array of integers, got 0\.5/);
   assertFlareError(() => torch.ones([4]).add("x" as never), /argument 'other' of aten::add.Scalar must be a number, got x/);
   assertFlareError(() => torch.ones([4]).matmul({} as never), /matmul\(\): other must be a Tensor/);
   assertFlareError(() => torch.cat([torch.ones([1]), 3 as never]), /cat\(\): tensors\[1\] must be a Tensor/);
@@ -46,8 +46,8 @@ test("dtypes and devices that are unknown or rejected by an op", () => torch.tid
   assertFlareError(() => torch.tensor([1], { dtype: "complex64" as never }), /dtype must be one of/, "E_DTYPE");
   assertFlareError(() => torch.ones([2]).to("cuda:0"), /CUDA|cuda/);
   assertFlareError(() => torch.ones([2]).to({ device: "tpu" }), /unknown device 'tpu'/);
-  assertFlareError(() => torch.ones([2], { dtype: "int64" }).bitwiseAnd(torch.ones([2])), /bitwise_and|not implemented for 'Float'/);
-  assertFlareError(() => torch.ones([2, 2], { dtype: "int64" }).mean(), /mean\(\): could not infer output dtype|Long/);
+  assertFlareError(() => torch.ones([2], { dtype: "int64" }).bitwiseAnd(torch.ones([2])), /"bitwise_and_cpu" not implemented for 'Float'/, "E_TORCH");
+  assertFlareError(() => torch.ones([2, 2], { dtype: "int64" }).mean(), /mean\(\): could not infer output dtype\. Input dtype must be either a floating point or complex dtype\. Got: Long/, "E_TORCH");
 }));
 
 test("a disposed tensor cannot be used, by ops or by metadata", () => {
