@@ -62,7 +62,6 @@ const SPECS: Record<string, string> = {
 
 /** The augmentation policies refuse boxes and masks, as torchvision v2's do. */
 const IMAGE_ONLY = new Set(["AutoAugment", "RandAugment", "TrivialAugmentWide"]);
-/** Transforms whose output is a float image (a uint8 image goes in). */
 const SEEDS = [0, 1, 2];
 
 function image(): torch.Tensor {
@@ -189,3 +188,17 @@ for (const name of PER_SAMPLE) {
     }
   }));
 }
+
+test("perspective moves boxes: a translation and a scaling written as perspectives", () => torch.tidy(() => {
+  const w = 20, h = 10;
+  const corners: [number, number][] = [[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]];
+  const t = () => ({ boxes: T.boundingBoxes([[1, 2, 5, 7]], { canvasSize: [h, w] }) });
+  const img = torch.zeros([3, h, w], { dtype: "uint8" });
+  const perspective = new T.RandomPerspective();
+  const shifted = corners.map(([x, y]) => [x + 2, y + 1] as [number, number]);
+  const [, a] = perspective.replay({ apply: true, startpoints: corners, endpoints: shifted }, img, t());
+  assertClose(a.boxes!.data, torch.tensor([[3, 3, 7, 8]]), { atol: 1e-3, what: "translated by (2, 1)" });
+  const halved = corners.map(([x, y]) => [x / 2, y / 2] as [number, number]);
+  const [, b] = perspective.replay({ apply: true, startpoints: corners, endpoints: halved }, img, t());
+  assertClose(b.boxes!.data, torch.tensor([[0.5, 1, 2.5, 3.5]]), { atol: 1e-3, what: "scaled by 1/2" });
+}));
