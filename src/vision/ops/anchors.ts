@@ -88,6 +88,7 @@ export function multiboxPrior(data: Tensor, sizes: number[], ratios: number[]): 
 function assignBatched(iou: Tensor, iouThreshold: number): Tensor {
   const [batch, numAnchors, numBoxes] = iou.shape;
   const device = iou.device;
+  if (numBoxes === 0) return torch.full([batch, numAnchors], -1, { dtype: "int64", device });
   let jaccard = iou;
   const { values: maxIous, indices } = jaccard.max(2);
   let map = torch.where(maxIous.ge(iouThreshold), indices, torch.full([batch, numAnchors], -1, { dtype: "int64", device }));
