@@ -132,6 +132,7 @@ test("multiboxDetection equals the book's code on random predictions", () => tor
   };
   check(ops.multiboxDetection(probs, offsets, anchors), fx("detect.default"), "defaults");
   check(ops.multiboxDetection(probs, offsets, anchors, { nmsThreshold: 0.3, posThreshold: 0.2 }), fx("detect.nms03_pos02"), "nms 0.3, pos 0.2");
+  assert.deepEqual(ops.multiboxDetection(probs.narrow(0, 0, 0), offsets.narrow(0, 0, 0), anchors).shape, [0, 256, 6]);
   // The batch is one call; each image alone gives its own rows.
   check(ops.multiboxDetection(probs.narrow(0, 1, 1), offsets.narrow(0, 1, 1), anchors), fx("detect.default").narrow(0, 1, 1), "second image alone");
 }));

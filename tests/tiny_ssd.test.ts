@@ -104,6 +104,11 @@ test("TinySSD and its loss reject bad input", () => torch.tidy(() => {
     /clsLabels must have shape \[2, 10\]/, "E_SHAPE");
   assertFlareError(() => calcLoss(torch.zeros([2, 10, 2]), torch.zeros([2, 10], { dtype: "int64" }), torch.zeros([2, 36]), torch.zeros([2, 36]), torch.zeros([2, 36])),
     /bboxPreds must have shape \[2, 40\]/, "E_SHAPE");
+  // A label outside the classes: class 2 of a one-class model (background 0, banana 1).
+  assertFlareError(() => calcLoss(torch.zeros([1, 10, 2]), torch.full([1, 10], 2, { dtype: "int64" }), torch.zeros([1, 40]), torch.zeros([1, 40]), torch.zeros([1, 40])),
+    /clsLabels holds a class outside 0\.\.1/);
+  assertFlareError(() => calcLoss(torch.zeros([1, 10, 2]), torch.zeros([1, 10]), torch.zeros([1, 40]), torch.zeros([1, 40]), torch.zeros([1, 40])),
+    /clsLabels must be int64/, "E_DTYPE");
 }));
 
 test("a few SGD steps with the book's recipe on generated bananas lower the loss", async () => {

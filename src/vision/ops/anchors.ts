@@ -272,6 +272,7 @@ export function multiboxDetection(clsProbs: Tensor, offsetPreds: Tensor, anchors
   checkShape(offsetPreds, "multiboxDetection(): offsetPreds", 2, `[${batch}, ${4 * numAnchors}]`);
   if (offsetPreds.shape[0] !== batch || offsetPreds.shape[1] !== 4 * numAnchors)
     throw new FlareError(`multiboxDetection(): offsetPreds must have shape [${batch}, ${4 * numAnchors}], got [${offsetPreds.shape.join(", ")}]`, "E_SHAPE");
+  if (batch === 0) return torch.zeros([0, numAnchors, 6], { dtype: clsProbs.dtype, device: clsProbs.device });
   return torch.tidy(() => {
     const anc = anchors.dim() === 3 ? anchors.squeeze(0) : anchors;
     const { values: conf, indices: classId } = clsProbs.narrow(1, 1, numClasses - 1).max(1);    // [B, N]

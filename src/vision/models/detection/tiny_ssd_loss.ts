@@ -31,8 +31,12 @@ export function calcLoss(clsPreds: Tensor, clsLabels: Tensor, bboxPreds: Tensor,
   checkBoxes(bboxPreds, bboxLabels, bboxMasks, "calcLoss()");
   if (bboxPreds.shape[0] !== clsPreds.shape[0] || bboxPreds.shape[1] !== 4 * clsPreds.shape[1])
     throw new FlareError(`calcLoss(): bboxPreds must have shape [${clsPreds.shape[0]}, ${4 * clsPreds.shape[1]}], got [${bboxPreds.shape.join(", ")}]`, "E_SHAPE");
+  if (clsLabels.dtype !== "int64") throw new FlareError(`calcLoss(): clsLabels must be int64 class indices (multiboxTarget's), got ${clsLabels.dtype}`, "E_DTYPE");
+  const numClasses = clsPreds.shape[2];
+  if (clsLabels.numel() > 0 && torch.tidy(() => clsLabels.lt(0).logicalOr(clsLabels.ge(numClasses)).any().item()))
+    throw new FlareError(`calcLoss(): clsLabels holds a class outside 0..${numClasses - 1} (background 0 and ${numClasses - 1} object classes, from clsPreds' last dimension)`, "E_ARGUMENT");
   return torch.tidy(() => {
-    const [batchSize, , numClasses] = clsPreds.shape;
+    const batchSize = clsPreds.shape[0];
     const cls = F.crossEntropy(clsPreds.reshape(-1, numClasses), clsLabels.reshape(-1), { reduction: "none" }).reshape(batchSize, -1).mean(1);
     const bbox = F.l1Loss(bboxPreds.mul(bboxMasks), bboxLabels.mul(bboxMasks), { reduction: "none" }).mean(1);
     return cls.add(bbox);
