@@ -89,9 +89,10 @@ function assignBatched(iou: Tensor, iouThreshold: number): Tensor {
   const [batch, numAnchors, numBoxes] = iou.shape;
   const device = iou.device;
   if (numBoxes === 0) return torch.full([batch, numAnchors], -1, { dtype: "int64", device });
-  let jaccard = iou;
+  // Discards are written in place into one copy (the loop would otherwise keep M copies alive until tidy ends).
+  const jaccard = iou.clone();
   const { values: maxIous, indices } = jaccard.max(2);
-  let map = torch.where(maxIous.ge(iouThreshold), indices, torch.full([batch, numAnchors], -1, { dtype: "int64", device }));
+  const map = torch.where(maxIous.ge(iouThreshold), indices, torch.full([batch, numAnchors], -1, { dtype: "int64", device }));
   const boxIds = torch.arange(numBoxes, { device }).index(null, ":");
   const anchorIds = torch.arange(numAnchors, { device }).index(null, ":");
   for (let k = 0; k < numBoxes; k++) {
@@ -101,10 +102,10 @@ function assignBatched(iou: Tensor, iouThreshold: number): Tensor {
     if (!(ok.any().item())) break;
     const boxIdx = flat.remainder(numBoxes), ancIdx = flat.div(numBoxes, { roundingMode: "floor" });
     const current = map.gather(1, ancIdx.unsqueeze(1)).squeeze(1);
-    map = map.scatter(1, ancIdx.unsqueeze(1), torch.where(ok, boxIdx, current).unsqueeze(1));
+    map.scatter_(1, ancIdx.unsqueeze(1), torch.where(ok, boxIdx, current).unsqueeze(1));
     const col = boxIds.eq(boxIdx.unsqueeze(1)).logicalAnd(ok.unsqueeze(1));     // [B, M]
     const row = anchorIds.eq(ancIdx.unsqueeze(1)).logicalAnd(ok.unsqueeze(1));  // [B, N]
-    jaccard = jaccard.maskedFill(col.unsqueeze(1), -1).maskedFill(row.unsqueeze(2), -1);
+    jaccard.maskedFill_(col.unsqueeze(1), -1).maskedFill_(row.unsqueeze(2), -1);
   }
   return map;
 }
