@@ -61,6 +61,9 @@ test("assignAnchorToBbox: the book's dog and cat (greedy A4→cat, A1→dog belo
   assert.deepEqual(ops.assignAnchorToBbox(gt, anchors, "cpu", 0.2).tolist(), [-1, 0, 1, 1, 1]);
   assert.deepEqual(ops.assignAnchorToBbox(gt, anchors, null, { iouThreshold: 0.9 }).tolist(), [-1, 0, -1, -1, 1]);
   assert.equal(ops.assignAnchorToBbox(gt, anchors).dtype, "int64");
+  // No box: every anchor is background. More boxes than anchors (undefined in the book): the boxes left over assign nothing.
+  assert.deepEqual(ops.assignAnchorToBbox(torch.zeros([0, 4]), anchors).tolist(), [-1, -1, -1, -1, -1]);
+  assert.deepEqual(ops.assignAnchorToBbox(gt, anchors.narrow(0, 4, 1)).tolist(), [1]);
 }));
 
 test("multiboxTarget: the book's example (offsets, mask, class labels)", () => torch.tidy(() => {
@@ -172,5 +175,8 @@ test("anchor functions reject bad input with a FlareError", () => torch.tidy(() 
   assertFlareError(() => ops.multiboxDetection(probs, offsets, anchors, { nmsTreshold: 0.3 } as never), /unknown option "nmsTreshold"/);
   assertFlareError(() => ops.assignAnchorToBbox(torch.zeros([2, 4]), torch.zeros([0, 4])), /anchors is empty/, "E_SHAPE");
   assertFlareError(() => ops.assignAnchorToBbox(torch.zeros([2, 5]), torch.zeros([3, 4])), /groundTruth must have shape \[numBoxes, 4\]/, "E_SHAPE");
+  assertFlareError(() => ops.assignAnchorToBbox(torch.tensor([[0, 0, 1, 1], [0.5, 0.2, 0.4, 0.3]]), torch.zeros([3, 4])), /groundTruth\[1\] has x2 < x1 or y2 < y1/);
+  assertFlareError(() => ops.assignAnchorToBbox(torch.tensor([[0, 0, Infinity, 1]]), torch.zeros([3, 4])), /groundTruth has NaN or infinite values/);
+  assertFlareError(() => ops.multiboxTarget(torch.full([1, 3, 4], NaN), torch.zeros([1, 1, 5])), /anchors has NaN or infinite values/);
   assertFlareError(() => ops.offsetBoxes(torch.zeros([2, 3]), torch.zeros([2, 4])), /anchors must have shape \[\.\.\., 4\]/, "E_SHAPE");
 }));

@@ -29,6 +29,14 @@ function checkFinite(t: Tensor, what: string): void {
     throw new FlareError(`${what} has NaN or infinite values`, "E_ARGUMENT");
 }
 
+function checkOrdered(boxes: Tensor, what: string): void {
+  if (boxes.shape[0] === 0) return;
+  const bad = torch.tidy(() => boxes.select(1, 2).lt(boxes.select(1, 0)).logicalOr(boxes.select(1, 3).lt(boxes.select(1, 1))));
+  const first = torch.tidy(() => bad.any().item() ? (bad.nonzero().index(0, 0).item() as number) : -1);
+  bad.dispose();
+  if (first >= 0) throw new FlareError(`${what}[${first}] has x2 < x1 or y2 < y1 (${JSON.stringify(torch.tidy(() => boxes.select(0, first).tolist()))})`, "E_ARGUMENT");
+}
+
 function checkOptions(options: object, allowed: string[], what: string): void {
   if (options === null || typeof options !== "object") throw new FlareError(`${what}: options must be an object`, "E_ARGUMENT");
   for (const key of Object.keys(options))
@@ -133,6 +141,9 @@ export function assignAnchorToBbox(groundTruth: Tensor, anchors: Tensor, device?
   checkOptions(opts, ["iouThreshold"], "assignAnchorToBbox()");
   const iouThreshold = thresholdArg(opts.iouThreshold ?? 0.5, "assignAnchorToBbox(): iouThreshold");
   if (anchors.shape[0] === 0) throw new FlareError("assignAnchorToBbox(): anchors is empty", "E_SHAPE");
+  checkFinite(groundTruth, "assignAnchorToBbox(): groundTruth");
+  checkFinite(anchors, "assignAnchorToBbox(): anchors");
+  checkOrdered(groundTruth, "assignAnchorToBbox(): groundTruth");
   return torch.tidy(() => {
     if (groundTruth.shape[0] === 0) return torch.full([anchors.shape[0]], -1, { dtype: "int64", device: anchors.device });
     return assignBatched(boxIou(anchors, groundTruth).unsqueeze(0), iouThreshold).squeeze(0);
@@ -209,6 +220,7 @@ export function multiboxTarget(anchors: Tensor, labels: Tensor): [Tensor, Tensor
   checkTensor(labels, "multiboxTarget(): labels");
   checkShape(labels, "multiboxTarget(): labels", 3, "[batch, maxObjects, 5]", 5);
   checkFinite(labels, "multiboxTarget(): labels");
+  checkFinite(anchors, "multiboxTarget(): anchors");
   torch.tidy(() => {
     const cls = labels.select(2, 0);
     const valid = cls.ge(0);
