@@ -76,9 +76,9 @@ export function multiboxPrior(data: Tensor, sizes: number[], ratios: number[]): 
     const shiftY = centerH.index(":", null).expand(inHeight, inWidth).reshape(-1);
     const shiftX = centerW.index(null, ":").expand(inHeight, inWidth).reshape(-1);
     const sqrtR = ratioTensor.sqrt();
-    const rest = sqrtR.slice(0, 1);
-    const w = torch.cat([sizeTensor.mul(sqrtR.select(0, 0)), rest.mul(sizes[0])]).mul(inHeight).div(inWidth);
-    const h = torch.cat([sizeTensor.div(sqrtR.select(0, 0)), rest.reciprocal().mul(sizes[0])]);
+    const sqrtRest = sqrtR.slice(0, 1);   // √ratios[1:]
+    const w = torch.cat([sizeTensor.mul(sqrtR.select(0, 0)), sqrtRest.mul(sizes[0])]).mul(inHeight).div(inWidth);
+    const h = torch.cat([sizeTensor.div(sqrtR.select(0, 0)), sqrtRest.reciprocal().mul(sizes[0])]);
     const manipulations = torch.stack([w.neg(), h.neg(), w, h]).t().repeat(inHeight * inWidth, 1).div(2);
     const grid = torch.stack([shiftX, shiftY, shiftX, shiftY], 1).repeatInterleave(boxesPerPixel, 0);
     return grid.add(manipulations).unsqueeze(0);
