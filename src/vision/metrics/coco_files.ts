@@ -32,7 +32,9 @@ function readJson(file: unknown, what: string, role: string): unknown {
     throw new FlareError(`${what}: could not read the ${role} file ${file}: ${code === "ENOENT" ? "no such file" : code ?? (error as Error).message}`, "E_IO");
   }
   try { return JSON.parse(text); } catch (error) {
-    throw new FlareError(`${what}: ${file} (${role}) is not valid JSON: ${(error as Error).message}`, "E_FORMAT");
+    // Python's json.dump writes NaN / Infinity for non-finite floats; JSON has no such values.
+    const hint = /\b(NaN|Infinity)\b/.test(text) ? " (it contains NaN or Infinity, which JSON does not allow: a box or score is not a finite number)" : "";
+    throw new FlareError(`${what}: ${file} (${role}) is not valid JSON: ${(error as Error).message}${hint}`, "E_FORMAT");
   }
 }
 
@@ -58,7 +60,7 @@ interface ParsedGroundTruth {
  * `area` field when present (COCO gives the segment's area there), else w·h.
  */
 export function readCocoGroundTruth(file: string, what = "evaluateCocoFiles()"): ParsedGroundTruth {
-  const json = readJson(file, what, "ground-truth") as Record<string, unknown>;
+  const json = readJson(file, what, "ground truth") as Record<string, unknown>;
   const bad = (problem: string): never => { throw new FlareError(`${what}: ${file} (ground truth): ${problem}`, "E_FORMAT"); };
   if (json === null || typeof json !== "object" || Array.isArray(json)) bad("expected a COCO instances object with images, annotations and categories");
   for (const key of ["images", "annotations", "categories"])
