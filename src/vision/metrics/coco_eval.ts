@@ -93,6 +93,15 @@ export interface CocoEvalResult {
 /** numpy's np.spacing(1): the eps in pycocotools' precision denominator. */
 const EPS = 2.220446049250313e-16;
 
+/** Every column has one value per row (four per box). */
+function checkColumns(input: CocoEvalInput, G: number, D: number): void {
+  const bad = (what: string, n: number, want: number) => { throw new FlareError(`evaluateCoco: ${what} has ${n} values, expected ${want}`, "E_SHAPE"); };
+  for (const key of ["imageIds", "categoryIds", "areas", "iscrowd"] as const) if (input.gt[key].length !== G) bad(`gt.${key}`, input.gt[key].length, G);
+  if (input.gt.boxes.length !== 4 * G) bad("gt.boxes", input.gt.boxes.length, 4 * G);
+  for (const key of ["imageIds", "categoryIds", "areas"] as const) if (input.dt[key].length !== D) bad(`dt.${key}`, input.dt[key].length, D);
+  if (input.dt.boxes.length !== 4 * D) bad("dt.boxes", input.dt.boxes.length, 4 * D);
+}
+
 /** Sorted unique values (np.unique). */
 function unique(values: ArrayLike<number>): number[] {
   return [...new Set(Array.from(values))].sort((a, b) => a - b);
@@ -127,11 +136,16 @@ export function evaluateCoco(input: CocoEvalInput, params: CocoEvalParams = defa
   const T = p.iouThrs.length, R = p.recThrs.length, K = catIds.length, A = p.areaRng.length, M = maxDets.length, I = imgIds.length;
   if (T === 0 || R === 0 || A === 0 || M === 0) throw new FlareError("evaluateCoco: params need at least one IoU threshold, recall point, area range and maxDets", "E_ARGUMENT");
   const maxDet = maxDets[M - 1];
-  const { gt, dt } = input;
+  // One typed copy of each column: the loops below then read one array type (fast in V8), whatever the caller gave.
+  const gt = { ids: Float64Array.from(input.gt.ids), boxes: Float64Array.from(input.gt.boxes), areas: Float64Array.from(input.gt.areas), iscrowd: Uint8Array.from(input.gt.iscrowd, (v) => (v ? 1 : 0)) };
+  const dt = { boxes: Float64Array.from(input.dt.boxes), scores: Float64Array.from(input.dt.scores), areas: Float64Array.from(input.dt.areas) };
+  checkColumns(input, gt.ids.length, dt.scores.length);
   const imageIndex = new Map(imgIds.map((id, i) => [id, i]));
   const catIndex = new Map(catIds.map((id, k) => [id, k]));
-  const gtGroups = groupRows(gt.imageIds, gt.categoryIds, imageIndex, catIndex, I, K);
-  const dtGroups = groupRows(dt.imageIds, dt.categoryIds, imageIndex, catIndex, I, K);
+  const gtGroups = groupRows(input.gt.imageIds, input.gt.categoryIds, imageIndex, catIndex, I, K);
+  const dtGroups = groupRows(input.dt.imageIds, input.dt.categoryIds, imageIndex, catIndex, I, K);
+  // Scratch space for one (image, category) group, grown as needed.
+  let gtIg = new Uint8Array(16), gtInd = new Int32Array(16), gtm = new Uint8Array(16), ious = new Float64Array(256);
 
   const precision = new Float64Array(T * R * K * A * M).fill(-1);
   const recall = new Float64Array(T * K * A * M).fill(-1);
@@ -156,7 +170,8 @@ export function evaluateCoco(input: CocoEvalInput, params: CocoEvalParams = defa
       const D = Math.min(Dall, maxDet);
       const gRows = gtGroups.rows.subarray(g0, g0 + G);
       // maskApi.c bbIou: iou[d, g], the crowd's denominator is the detection's area.
-      const ious = new Float64Array(D * G);
+      if (ious.length < D * G) ious = new Float64Array(2 * D * G);
+      ious.fill(0, 0, D * G);
       for (let g = 0; g < G; g++) {
         const r = gRows[g];
         const gx = gt.boxes[4 * r], gy = gt.boxes[4 * r + 1], gw = gt.boxes[4 * r + 2], gh = gt.boxes[4 * r + 3];
@@ -174,7 +189,7 @@ export function evaluateCoco(input: CocoEvalInput, params: CocoEvalParams = defa
         }
       }
       for (let d = 0; d < D; d++) { scores[offset + d] = dt.scores[order[d]]; rank[offset + d] = d; }
-      const gtIg = new Uint8Array(G), gtInd = new Int32Array(G), gtm = new Uint8Array(G);
+      if (gtIg.length < G) { gtIg = new Uint8Array(2 * G); gtInd = new Int32Array(2 * G); gtm = new Uint8Array(2 * G); }
       for (let a = 0; a < A; a++) {
         const [lo, hi] = p.areaRng[a];
         let kept = 0;
@@ -191,7 +206,7 @@ export function evaluateCoco(input: CocoEvalInput, params: CocoEvalParams = defa
         }
         for (let s = 0; s < G; s++) gtIg[s] = s >= kept ? 1 : 0;
         for (let t = 0; t < T; t++) {
-          gtm.fill(0);
+          gtm.fill(0, 0, G);
           const base = (a * T + t) * total + offset;
           for (let d = 0; d < D; d++) {
             let best = thresholds[t], m = -1;
@@ -232,21 +247,26 @@ export function evaluateCoco(input: CocoEvalInput, params: CocoEvalParams = defa
         if (npig[a] === 0) continue;
         for (let t = 0; t < T; t++) {
           const base = (a * T + t) * total;
-          let tp = 0, fp = 0;
+          // Ignored detections are skipped: in pycocotools they repeat the previous (recall, precision)
+          // pair (or (0, 0) before the first counted one), which changes neither the envelope nor which
+          // value each recall point finds, nor the last recall.
+          let tp = 0, fp = 0, n = 0;
           for (let j = 0; j < nd; j++) {
             const c = codes[base + sel[j]];
-            if (c === 1) tp++; else if (c === 0) fp++;
-            rc[j] = tp / npig[a];
-            pr[j] = tp / (fp + tp + EPS);
+            if (c === 2) continue;
+            if (c === 1) tp++; else fp++;
+            rc[n] = tp / npig[a];
+            pr[n] = tp / (fp + tp + EPS);
+            n++;
           }
-          recall[((t * K + k) * A + a) * M + m] = nd ? rc[nd - 1] : 0;
+          recall[((t * K + k) * A + a) * M + m] = n ? rc[n - 1] : 0;
           // The precision envelope: non-increasing from the right.
-          for (let j = nd - 1; j > 0; j--) if (pr[j] > pr[j - 1]) pr[j - 1] = pr[j];
+          for (let j = n - 1; j > 0; j--) if (pr[j] > pr[j - 1]) pr[j - 1] = pr[j];
           // np.searchsorted(rc, recThrs, side="left"); recall points past the last detection stay 0.
           let j = 0;
           for (let r = 0; r < R; r++) {
-            while (j < nd && rc[j] < p.recThrs[r]) j++;
-            precision[(((t * R + r) * K + k) * A + a) * M + m] = j < nd ? pr[j] : 0;
+            while (j < n && rc[j] < p.recThrs[r]) j++;
+            precision[(((t * R + r) * K + k) * A + a) * M + m] = j < n ? pr[j] : 0;
           }
         }
       }
