@@ -213,6 +213,21 @@ test("COCOeval's quirk kept: a match to an annotation with id 0 counts as no mat
   expectStats(run([{ img: 1, cat: 1, box: BIG, id: 7 }], dts).named, { map: 1, mar100: 1 });
 });
 
+test("evaluateCoco checks its params and columns", () => {
+  const input = { imgIds: [1], catIds: [1], gt: { ids: [1], imageIds: [1], categoryIds: [1], boxes: [0, 0, 1, 1], areas: [1], iscrowd: [0] }, dt: { imageIds: [], categoryIds: [], boxes: [], scores: [], areas: [] } };
+  const params = metrics.defaultParams();
+  assertFlareError(() => evaluateCoco(input, { ...params, iouThrs: [0.75, 0.5] }), /params\.iouThrs must be a non-empty ascending list/);
+  assertFlareError(() => evaluateCoco(input, { ...params, maxDets: [0] }), /params\.maxDets must be a non-empty list of positive integers/);
+  assertFlareError(() => evaluateCoco(input, { ...params, areaRngLbl: ["all"] }), /params\.areaRngLbl must name each of the 4 area ranges/);
+  assertFlareError(() => evaluateCoco(input, { ...params, useCats: 0 } as never), /params\.useCats is not a COCOeval parameter/);
+  assertFlareError(() => evaluateCoco({ ...input, gt: { ...input.gt, boxes: [0, 0, 1] } }), /gt\.boxes has 3 values, expected 4/, "E_SHAPE");
+  // Custom params work as in pycocotools: one threshold, one area range, maxDets [1, 10, 100].
+  const custom = evaluateCoco({ ...input, dt: { imageIds: [1], categoryIds: [1], boxes: [0, 0, 1, 1], scores: [0.5], areas: [1] } },
+    { ...params, iouThrs: [0.5], areaRng: [[0, 1e10]], areaRngLbl: ["all"] });
+  assert.deepEqual(custom.counts, [1, 101, 1, 1, 3]);
+  assert.ok(Math.abs(summarizeCoco(custom).stats[0] - 1) < 1e-12);
+});
+
 test("numbers print as Python's '{:0.3f}' and means sum as numpy's", () => {
   // Python rounds exact ties to even: 0.0625 → 0.062, 0.1875 → 0.188 (JavaScript's toFixed gives 0.063).
   assert.deepEqual([0.0625, 0.5625, 0.1875, 0.0005, -1, 1 - 2 ** -52].map(formatFixed3), ["0.062", "0.562", "0.188", "0.001", "-1.000", "1.000"]);
@@ -237,6 +252,12 @@ for (const name of ["dyadic", "float"]) {
     for (const v of got.eval.precision) sum += v;
     assert.ok(Math.abs(sum - want.precisionSum) <= 1e-9, `precision sum ${sum}, port ${want.precisionSum}`);
     assert.equal(got.numCategories, 5);
+    // What the CLI's --json prints: the stats and counts, without the precision array.
+    const json = JSON.parse(JSON.stringify(metrics.cocoEvaluationJson(got)));
+    assert.deepEqual(json.stats, got.stats);
+    assert.equal(json.map, got.stats[0]);
+    assert.equal(json.numImages, 40);
+    assert.equal(json.eval, undefined);
   });
 }
 

@@ -93,6 +93,24 @@ export interface CocoEvalResult {
 /** numpy's np.spacing(1): the eps in pycocotools' precision denominator. */
 const EPS = 2.220446049250313e-16;
 
+/** Params as COCOeval needs them: non-empty, finite, ascending thresholds; [lo, hi] ranges with a label each. */
+function checkParams(p: CocoEvalParams): CocoEvalParams {
+  const bad = (problem: string): never => { throw new FlareError(`evaluateCoco: params.${problem}`, "E_ARGUMENT"); };
+  if (p === null || typeof p !== "object") bad(` must be an object, got ${String(p)}`);
+  const known = ["iouThrs", "recThrs", "maxDets", "areaRng", "areaRngLbl"];
+  for (const key of Object.keys(p)) if (!known.includes(key)) bad(`${key} is not a COCOeval parameter (known: ${known.join(", ")})`);
+  for (const key of ["iouThrs", "recThrs"] as const) {
+    const v = p[key];
+    if (!Array.isArray(v) || v.length === 0 || !v.every((x, i) => Number.isFinite(x) && x >= 0 && x <= 1 && (i === 0 || x > v[i - 1])))
+      bad(`${key} must be a non-empty ascending list of numbers in [0, 1], got ${JSON.stringify(v)}`);
+  }
+  if (!Array.isArray(p.maxDets) || p.maxDets.length === 0 || !p.maxDets.every((x) => Number.isInteger(x) && x > 0)) bad(`maxDets must be a non-empty list of positive integers, got ${JSON.stringify(p.maxDets)}`);
+  if (!Array.isArray(p.areaRng) || p.areaRng.length === 0 || !p.areaRng.every((r) => Array.isArray(r) && r.length === 2 && r.every((x) => typeof x === "number" && !Number.isNaN(x)) && r[0] <= r[1]))
+    bad(`areaRng must be a non-empty list of [min, max] pairs, got ${JSON.stringify(p.areaRng)}`);
+  if (!Array.isArray(p.areaRngLbl) || p.areaRngLbl.length !== p.areaRng.length) bad(`areaRngLbl must name each of the ${p.areaRng.length} area ranges`);
+  return p;
+}
+
 /** Every column has one value per row (four per box). */
 function checkColumns(input: CocoEvalInput, G: number, D: number): void {
   const bad = (what: string, n: number, want: number) => { throw new FlareError(`evaluateCoco: ${what} has ${n} values, expected ${want}`, "E_SHAPE"); };
@@ -130,11 +148,10 @@ function groupRows(imageIds: ArrayLike<number>, categoryIds: ArrayLike<number>, 
  * Returns the precision and recall arrays that summarize() reads.
  */
 export function evaluateCoco(input: CocoEvalInput, params: CocoEvalParams = defaultParams()): CocoEvalResult {
-  const p = params;
+  const p = checkParams(params);
   const maxDets = [...p.maxDets].sort((a, b) => a - b);
   const imgIds = unique(input.imgIds), catIds = unique(input.catIds);
   const T = p.iouThrs.length, R = p.recThrs.length, K = catIds.length, A = p.areaRng.length, M = maxDets.length, I = imgIds.length;
-  if (T === 0 || R === 0 || A === 0 || M === 0) throw new FlareError("evaluateCoco: params need at least one IoU threshold, recall point, area range and maxDets", "E_ARGUMENT");
   const maxDet = maxDets[M - 1];
   // One typed copy of each column: the loops below then read one array type (fast in V8), whatever the caller gave.
   const gt = { ids: Float64Array.from(input.gt.ids), boxes: Float64Array.from(input.gt.boxes), areas: Float64Array.from(input.gt.areas), iscrowd: Uint8Array.from(input.gt.iscrowd, (v) => (v ? 1 : 0)) };

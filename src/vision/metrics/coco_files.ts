@@ -161,3 +161,12 @@ export function evaluateCocoFiles(gtPath: string, dtPath: string, options: { par
     numDetections: dt.scores.length,
   };
 }
+
+/**
+ * What `flare eval detect --json` prints: the 12 stats in COCOeval's order, the
+ * same by name, and the counts (not the large precision array).
+ */
+export function cocoEvaluationJson(evaluation: CocoFileEvaluation): { stats: number[]; numImages: number; numCategories: number; numAnnotations: number; numDetections: number } & Record<string, number | number[]> {
+  const { stats, named, numImages, numCategories, numAnnotations, numDetections } = evaluation;
+  return { stats, ...named, numImages, numCategories, numAnnotations, numDetections };
+}
