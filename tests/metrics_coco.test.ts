@@ -348,7 +348,15 @@ test("MeanAveragePrecision: box formats, empty images, and bad input", () => tor
   assertFlareError(bad(good(), { ...target(), iscrowd: torch.tensor([2], { dtype: "int64" }) }), /targets\[0\]\.iscrowd\[0\] is 2, expected 0 or 1/);
   assertFlareError(bad(good(), { labels: torch.tensor([1], { dtype: "int64" }) }), /targets\[0\]\.boxes must be a tensor/, "E_TYPE");
   assertFlareError(() => new MeanAveragePrecision().update([good()], []), /got 1 preds but 0 targets/);
-  assertFlareError(() => new MeanAveragePrecision({ iouThresholds: [0.5] } as never), /unknown option "iouThresholds"/);
+  assertFlareError(() => new MeanAveragePrecision({ iouThreshold: [0.5] } as never), /unknown option "iouThreshold"/);
+  assertFlareError(() => new MeanAveragePrecision({ iouThresholds: [0.9, 0.5] }), /MeanAveragePrecision\(\): iouThresholds must be a non-empty ascending list/);
+  assertFlareError(() => new MeanAveragePrecision({ maxDetectionThresholds: [1, 10] }), /maxDetectionThresholds must be three numbers/);
+  // Custom thresholds, as torchmetrics': the "one wrong box" case at IoU 0.5 only, 1 / 2 / 5 detections.
+  const custom = new MeanAveragePrecision({ iouThresholds: [0.5], maxDetectionThresholds: [5, 1, 2] });
+  custom.update([{ boxes: torch.tensor(dtBoxes.xyxy), scores: torch.tensor([0.8, 0.9]), labels: torch.tensor([1, 1], { dtype: "int64" }) }],
+    [{ boxes: torch.tensor(gtBoxes.xyxy), labels: torch.tensor([1, 1], { dtype: "int64" }) }]);
+  // Wrong box first: AP 25.5/101; map75 undefined; recall 0 with 1 detection, 0.5 with 2 and 5.
+  expectStats(custom.compute(), { map: 25.5 / 101, map50: 25.5 / 101, map75: -1, mar1: 0, mar10: 0.5, mar100: 0.5 });
   assertFlareError(() => new MeanAveragePrecision({ boxFormat: "yxyx" as never }), /boxFormat must be "xyxy", "xywh" or "cxcywh"/);
   // A failed update leaves the state as it was.
   const kept = new MeanAveragePrecision();

@@ -94,7 +94,7 @@ export interface CocoEvalResult {
 const EPS = 2.220446049250313e-16;
 
 /** Params as COCOeval needs them: non-empty, finite, ascending thresholds; [lo, hi] ranges with a label each. */
-function checkParams(p: CocoEvalParams): CocoEvalParams {
+export function checkParams(p: CocoEvalParams): CocoEvalParams {
   const bad = (problem: string): never => { throw new FlareError(`evaluateCoco: params.${problem}`, "E_ARGUMENT"); };
   if (p === null || typeof p !== "object") bad(` must be an object, got ${String(p)}`);
   const known = ["iouThrs", "recThrs", "maxDets", "areaRng", "areaRngLbl"];

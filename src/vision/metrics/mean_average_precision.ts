@@ -5,7 +5,7 @@
 import { FlareError } from "../../errors.js";
 import type { Tensor } from "../../tensor/index.js";
 import { isTensor } from "../../tensor/index.js";
-import { evaluateCoco, type CocoEvalResult } from "./coco_eval.js";
+import { checkParams, defaultParams, evaluateCoco, type CocoEvalParams, type CocoEvalResult } from "./coco_eval.js";
 import { summarizeCoco, summarizeOne, type StatName } from "./coco_summary.js";
 
 /** One image's detections: boxes [N, 4], scores [N], labels [N] (integers). */
@@ -20,6 +20,12 @@ export interface MeanAveragePrecisionOptions {
   boxFormat?: MeanAveragePrecisionBoxFormat;
   /** Also return per-class mAP and mAR@100 (default false). */
   classMetrics?: boolean;
+  /** IoU thresholds (default 0.50:0.05:0.95); map50 / map75 are −1 unless 0.5 / 0.75 are among them. */
+  iouThresholds?: number[];
+  /** Recall points (default 0:0.01:1). */
+  recThresholds?: number[];
+  /** Three detection limits per image and class (default [1, 10, 100]); mar1 / mar10 / mar100 are the recalls at them, in order. */
+  maxDetectionThresholds?: number[];
 }
 
 export type MeanAveragePrecisionResult = Record<StatName, number> & {
@@ -53,14 +59,33 @@ export class MeanAveragePrecision {
   constructor(options: MeanAveragePrecisionOptions = {}) {
     const what = "MeanAveragePrecision()";
     if (options === null || typeof options !== "object") throw new FlareError(`${what}: options must be an object`, "E_ARGUMENT");
+    const known = ["boxFormat", "classMetrics", "iouThresholds", "recThresholds", "maxDetectionThresholds"];
     for (const key of Object.keys(options))
-      if (key !== "boxFormat" && key !== "classMetrics") throw new FlareError(`${what}: unknown option "${key}" (known: boxFormat, classMetrics)`, "E_ARGUMENT");
+      if (!known.includes(key)) throw new FlareError(`${what}: unknown option "${key}" (known: ${known.join(", ")})`, "E_ARGUMENT");
     const format = options.boxFormat ?? "xyxy";
     if (format !== "xyxy" && format !== "xywh" && format !== "cxcywh") throw new FlareError(`${what}: boxFormat must be "xyxy", "xywh" or "cxcywh", got ${JSON.stringify(format)}`, "E_ARGUMENT");
     if (options.classMetrics !== undefined && typeof options.classMetrics !== "boolean") throw new FlareError(`${what}: classMetrics must be a boolean`, "E_ARGUMENT");
     this.boxFormat = format;
     this.classMetrics = options.classMetrics ?? false;
+    const maxDets = options.maxDetectionThresholds;
+    if (maxDets !== undefined && !(Array.isArray(maxDets) && maxDets.length === 3))
+      throw new FlareError(`${what}: maxDetectionThresholds must be three numbers (for mar1, mar10, mar100), got ${JSON.stringify(maxDets)}`, "E_ARGUMENT");
+    const defaults = defaultParams();
+    const params = {
+      ...defaults,
+      iouThrs: options.iouThresholds ?? defaults.iouThrs,
+      recThrs: options.recThresholds ?? defaults.recThrs,
+      maxDets: maxDets ? [...maxDets].sort((a, b) => a - b) : defaults.maxDets,
+    };
+    try { this.params = checkParams(params); } catch (error) {
+      // Name the option, not COCOeval's parameter.
+      const names: Record<string, string> = { iouThrs: "iouThresholds", recThrs: "recThresholds", maxDets: "maxDetectionThresholds" };
+      throw new FlareError(`${what}: ${(error as Error).message.replace(/^evaluateCoco: params\.(\w+)/, (_, k: string) => names[k] ?? k)}`, "E_ARGUMENT");
+    }
   }
+
+  /** The COCOeval parameters in use. */
+  readonly params: CocoEvalParams;
 
   /** The number of images seen since the last reset. */
   get numImages(): number { return this.images.length; }
@@ -110,7 +135,11 @@ export class MeanAveragePrecision {
     return out;
   }
 
-  /** COCOeval's precision / recall arrays and the 12 stats with their printed lines. */
+  /**
+   * COCOeval's precision / recall arrays over every image seen. Images are in
+   * update() order, which breaks ties in score between images as COCOeval's
+   * image-id order does when images are given in id order.
+   */
   evaluate(): CocoEvalResult {
     const images = this.images;
     let G = 0, D = 0;
@@ -138,7 +167,7 @@ export class MeanAveragePrecision {
         labels.add(im.dtLabels[j]);
       }
     });
-    return evaluateCoco({ imgIds: images.map((_, i) => i), catIds: [...labels], gt, dt });
+    return evaluateCoco({ imgIds: images.map((_, i) => i), catIds: [...labels], gt, dt }, this.params);
   }
 
   /** Forgets every image seen. */
