@@ -110,6 +110,24 @@ test("npm pack → npm install in a fresh project → npx flare setup → a stri
     const info = spawnSync("npx", ["flare", "info"], { cwd: project, encoding: "utf8" });
     assert.equal(info.status, 1);
     assert.match(info.stderr, /flare: flare's native addon is not built.*npx flare setup/s);
+
+    // 7. ... and `flare setup` then builds from source: node-gyp configures for real in the installed
+    //    layout (node-gyp and node-addon-api resolved from the project); the compile itself (minutes)
+    //    is recorded, not run.
+    const flareRoot = path.join(project, "node_modules/flare");
+    const ran: string[] = [];
+    assert.throws(() => setup({ root: flareRoot, log: () => {}, machine: {
+      run: (command, args, options) => {
+        ran.push(args.slice(1).join(" "));
+        if (args[1] === "build") return;
+        const r = spawnSync(command, args, { cwd: options?.cwd, encoding: "utf8" });
+        assert.equal(r.status, 0, `${command} ${args.join(" ")}: ${r.stdout}${r.stderr}`);
+      } } }), /setup: the addon was built but does not load/);
+    assert.deepEqual(ran.map((c) => c.split(" ")[0]), ["configure", "build"]);
+    assert.match(ran[0], /--nodedir=\//);
+    assert.match(readFileSync(path.join(flareRoot, "build/Makefile"), "utf8"), /flare/);
+    assert.equal(JSON.parse(readFileSync(path.join(flareRoot, "build/flare-libtorch.json"), "utf8")).origin, "system");
+    rmSync(path.join(flareRoot, "build"), { recursive: true });
     renameSync(`${prebuilds}.away`, prebuilds);
     process.stderr.write(`# package install, seconds: ${JSON.stringify(Object.fromEntries(Object.entries(times).map(([k, v]) => [k, +v.toFixed(1)])))}\n`);
   } finally {
