@@ -107,6 +107,11 @@ test("npm pack → npm install in a fresh project → npx flare setup → a stri
     const imported = spawnSync("node", ["out/main.js"], { cwd: project, encoding: "utf8" });
     assert.equal(imported.status, 1);
     assert.match(imported.stderr, /FlareError: flare's native addon is not built.*npx flare setup.*FLARE_LIBTORCH=/s);
+    const bogus = path.join(work, "bogus.node");
+    writeFileSync(bogus, "not an addon");
+    const broken = spawnSync("node", ["out/main.js"], { cwd: project, encoding: "utf8", env: { ...process.env, FLARE_ADDON: bogus } });
+    assert.equal(broken.status, 1);
+    assert.match(broken.stderr, /flare's native addon does not load on this machine:\n  .*bogus\.node: .*\n.*npx flare setup/);
     const info = spawnSync("npx", ["flare", "info"], { cwd: project, encoding: "utf8" });
     assert.equal(info.status, 1);
     assert.match(info.stderr, /flare: flare's native addon is not built.*npx flare setup/s);
@@ -161,7 +166,7 @@ test("flare setup on a machine without libtorch: without apt-get, or without roo
   const fails = (machine: Partial<Machine>, pattern: RegExp) => assert.throws(() => setup({ root, machine, log: quiet }),
     (e: Error) => e.name === "FlareError" && pattern.test(e.message) && /FLARE_LIBTORCH=\/path\/to\/libtorch npx flare setup/.test(e.message));
   fails(bare, /libtorch \(Debian packages libtorch-dev, libgloo-dev\) is missing, and there is no apt-get on PATH.*apt-get install libtorch-dev libgloo-dev/s);
-  fails({ ...bare, which: (c) => (c === "apt-get" ? "/usr/bin/apt-get" : null) }, /is missing, and it is not running as root, and sudo is not there/);
+  fails({ ...bare, which: (c) => (c === "apt-get" ? "/usr/bin/apt-get" : null) }, /is missing, and it cannot be installed here: not running as root, and no sudo/);
   assert.deepEqual(commands, [], "nothing was run");
   // Root with apt-get: it installs Debian's packages (recorded here, not run); libtorch still absent → a plain message.
   fails({ ...bare, isRoot: true, which: (c) => (c === "apt-get" ? "/usr/bin/apt-get" : null) }, /no libtorch found/);

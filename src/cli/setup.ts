@@ -128,16 +128,18 @@ function nodeHeaders(env: NodeJS.ProcessEnv): string | null {
 }
 
 /** Installs Debian packages with apt-get (as root, or through sudo), or says how to provide them. */
-function aptInstall(machine: Machine, packages: string[], why: string, log: (line: string) => void): void {
+function aptInstall(machine: Machine, packages: string[], log: (line: string) => void): void {
   if (packages.length === 0) return;
   const apt = machine.which("apt-get");
   const sudo = machine.isRoot ? null : machine.sudo();
   if (!apt || (!machine.isRoot && !sudo)) {
-    const lack = !apt ? "there is no apt-get on PATH" : "it is not running as root, and sudo is not there or needs a password without a terminal to ask on";
-    throw new FlareError(`setup: ${why} is missing, and ${lack} to install it.\n` +
-      `Either install the Debian/Ubuntu packages as root: apt-get install ${packages.join(" ")}\n` +
-      "or point flare at a libtorch you have (an unzipped libtorch from pytorch.org, or a pip wheel's torch folder):\n" +
-      "  FLARE_LIBTORCH=/path/to/libtorch npx flare setup\n" +
+    const libtorch = packages.some((p) => LIBTORCH_PACKAGES.includes(p));
+    const what = libtorch ? `libtorch (Debian packages ${packages.join(", ")})` : `what the build needs (Debian packages ${packages.join(", ")})`;
+    const lack = !apt ? "there is no apt-get on PATH to install it" : "it cannot be installed here: not running as root, and no sudo that works without a terminal";
+    throw new FlareError(`setup: ${what} is missing, and ${lack}.\n` +
+      `Either install the packages as root: apt-get install ${packages.join(" ")}\n` +
+      (libtorch ? "or point flare at a libtorch you have (an unzipped libtorch from pytorch.org, or a pip wheel's torch folder):\n" +
+        "  FLARE_LIBTORCH=/path/to/libtorch npx flare setup\n" : "or install the same tools another way,\n") +
       "then run `npx flare setup` again.", "E_IO");
   }
   const prefix = sudo ? [sudo] : [];
@@ -193,7 +195,7 @@ export function setup(options: SetupOptions = {}): SetupReport {
   if (clone && machine.dpkgInstalled("dataset-fashion-mnist") === false) wanted.push("dataset-fashion-mnist");
   // In an installed package: libtorch first, then see whether the shipped prebuilt loads against it.
   if (!clone && wanted.length > 0) {
-    aptInstall(machine, wanted, `libtorch (Debian packages ${wanted.join(", ")})`, log);
+    aptInstall(machine, wanted, log);
     report.installed.push(...wanted);
     wanted.length = 0;
     torch = machine.locateLibtorch(root);
@@ -209,8 +211,7 @@ export function setup(options: SetupOptions = {}): SetupReport {
     const have = clone && machine.dpkgInstalled(pkg) !== null ? machine.dpkgInstalled(pkg) : !!machine.which(command);
     if (!have) wanted.push(pkg);
   }
-  aptInstall(machine, wanted, wanted.some((p) => LIBTORCH_PACKAGES.includes(p)) ? `libtorch (Debian packages ${wanted.join(", ")})`
-    : `what the native build needs (${wanted.join(", ")})`, log);
+  aptInstall(machine, wanted, log);
   report.installed.push(...wanted);
   if (wanted.some((p) => LIBTORCH_PACKAGES.includes(p))) torch = machine.locateLibtorch(root);
   if (!torch) throw noLibtorch();
