@@ -15,10 +15,9 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund >&2
 fi
 
-# 2. TypeScript (incremental; it needs no native addon). tsc trusts its build info even
-#    when outputs were deleted, so without them it starts afresh.
-[ -f dist/src/cli/bin.js ] || rm -f dist/tsconfig.tsbuildinfo
-npx tsc -p . --incremental >&2
+# 2. TypeScript (it needs no native addon). A full build, not --incremental: tsc's
+#    cached build info has reported phantom errors here after some edits.
+npx tsc -p . >&2
 
 # 3. Debian packages and the native addon.
 node dist/src/cli/bin.js setup
