@@ -238,6 +238,7 @@ test("the Trainer rejects unknown options and values that make no sense, naming 
   rejects({ metrics: [{ update() {} }] }, "Trainer(): metrics must be an array of objects with update(preds, target), compute() and reset()");
   rejects({ earlyStopping: { patience: 2, delta: 1 } }, "Trainer(): unknown earlyStopping option 'delta'");
   rejects({ rank: -1 }, "Trainer(): rank must be a non-negative integer, got -1");
+  rejects({ callbacks: { onBatchEnd: () => {} } }, "Trainer(): unknown callback 'onBatchEnd' (known: onStepEnd, onEpochEnd, afterBackward, beforeOptimizerStep)");
   rejects({ output: "loud" }, `Trainer(): output must be one of auto, tty, plain, json, silent, got "loud"`);
 });
 

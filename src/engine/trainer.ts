@@ -82,6 +82,7 @@ export interface TrainerOptions<B = unknown> {
 const OPTION_KEYS = new Set(["model", "optimizer", "epochs", "step", "metrics", "scheduler", "schedulerInterval", "gradClip", "accumulate",
   "runDir", "config", "output", "progressStream", "monitor", "monitorMode", "earlyStopping", "callbacks", "disposeBatches", "rank"]);
 const OUTPUT_MODES = ["auto", "tty", "plain", "json", "silent"];
+const CALLBACKS = ["onStepEnd", "onEpochEnd", "afterBackward", "beforeOptimizerStep"];
 
 function batchesFor<B>(source: DataSource<B>, epoch: number): Batches<B> {
   if (typeof source === "function") return source(epoch);
@@ -127,6 +128,12 @@ function validate(options: TrainerOptions): void {
     if (Object.keys(rest).length) fail(`unknown earlyStopping option ${Object.keys(rest).map((k) => `'${k}'`).join(", ")}`);
   }
   if (options.rank !== undefined && (!Number.isInteger(options.rank) || options.rank < 0)) fail(`rank must be a non-negative integer, got ${options.rank}`);
+  if (options.callbacks !== undefined) {
+    for (const [name, fn] of Object.entries(options.callbacks)) {
+      if (!CALLBACKS.includes(name)) fail(`unknown callback '${name}' (known: ${CALLBACKS.join(", ")})`);
+      if (typeof fn !== "function") fail(`callbacks.${name} must be a function`);
+    }
+  }
 }
 
 /** Loss parts and logs as plain numbers (inside the step's tidy scope). */
