@@ -212,13 +212,17 @@ test("progress: a bar with percent, rate and ETA on a terminal; plain lines; JSO
   lines_.start(1, 3, undefined);
   clock += 4000; lines_.step(8, { loss: 0.25 });
   assert.equal(plain[0], "epoch 2/3  8  2.00 it/s  0:04  loss 0.2500\n", "no total: a count and the elapsed time");
+  lines_.start(1, 3, 4, "val");
+  clock += 1000; lines_.step(4, { loss: 0.5 });
+  assert.equal(plain[1], "epoch 2/3 val  100% 4/4  4.00 it/s  ETA 0:00  loss 0.5000\n", "the validation pass, its last batch always shown");
 
   const json: string[] = [];
   const problem = makeProblem(0);
-  await new Trainer({ ...parts(problem), epochs: 1, output: "json", progressStream: { write: (s: string) => json.push(s) } }).fit(problem.data);
+  await new Trainer({ ...parts(problem), epochs: 1, output: "json", progressStream: { write: (s: string) => json.push(s) } }).fit(problem.data, problem.data);
   const events = json.map((l) => JSON.parse(l));
   const steps = events.filter((e) => e.event === "step");
-  assert.equal(steps.length, 6);
+  assert.equal(steps.length, 6, "training steps only (the validation pass reports in the epoch line)");
+  assert.ok(Number.isFinite(events[events.length - 1].val_acc));
   assert.deepEqual(steps.map((e) => [e.batch, e.batches]), [[1, 6], [2, 6], [3, 6], [4, 6], [5, 6], [6, 6]]);
   assert.equal(events[events.length - 1].event, "epoch");
 });

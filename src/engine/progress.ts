@@ -3,8 +3,8 @@
 export type OutputMode = "auto" | "tty" | "plain" | "json" | "silent";
 
 export interface Progress {
-  /** A training epoch begins; `batches` is undefined when the data does not know its length. */
-  start(epoch: number, epochs: number, batches: number | undefined): void;
+  /** A pass begins (training, or validation after it); `batches` is undefined when the data does not know its length. */
+  start(epoch: number, epochs: number, batches: number | undefined, phase?: "train" | "val"): void;
   /** After batch number `batch` (1-based) of the epoch. */
   step(batch: number, values: Record<string, number>): void;
   epoch(epoch: number, values: Record<string, number>): void;
@@ -26,25 +26,28 @@ export function formatDuration(seconds: number): string {
 
 /** The counters every mode shares: batches done, the total, the rate, the time left. */
 class Clock {
-  epoch = 0; epochs = 1; total: number | undefined; started = 0;
+  epoch = 0; epochs = 1; total: number | undefined; started = 0; phase: "train" | "val" = "train";
   constructor(private readonly now: () => number) {}
-  start(epoch: number, epochs: number, total: number | undefined) { this.epoch = epoch; this.epochs = epochs; this.total = total; this.started = this.now(); }
+  start(epoch: number, epochs: number, total: number | undefined, phase: "train" | "val" = "train") {
+    this.epoch = epoch; this.epochs = epochs; this.total = total; this.phase = phase; this.started = this.now();
+  }
   elapsed(): number { return (this.now() - this.started) / 1000; }
   rate(batch: number): number { const t = this.elapsed(); return t > 0 ? batch / t : NaN; }
   eta(batch: number): number { return this.total === undefined ? NaN : (this.total - batch) / this.rate(batch); }
-  head(): string { return `epoch ${this.epoch + 1}/${this.epochs}`; }
+  head(): string { return `epoch ${this.epoch + 1}/${this.epochs}${this.phase === "val" ? " val" : ""}`; }
 }
 
 export function makeProgress(mode: OutputMode, stream: ProgressStream = process.stdout, now: () => number = () => performance.now()): Progress {
   const resolved = mode === "auto" ? (stream.isTTY ? "tty" : "plain") : mode;
   const clock = new Clock(now);
-  const start = (epoch: number, epochs: number, batches: number | undefined) => clock.start(epoch, epochs, batches);
+  const start = (epoch: number, epochs: number, batches: number | undefined, phase?: "train" | "val") => clock.start(epoch, epochs, batches, phase);
   if (resolved === "silent") return { start, step() {}, epoch() {}, message() {} };
   if (resolved === "json") {
     const line = (o: object) => stream.write(JSON.stringify(o) + "\n");
     return {
       start,
-      step: (batch, values) => line({ event: "step", epoch: clock.epoch, batch, batches: clock.total ?? null, ...values }),
+      // Training steps only: a validation pass reports once, in the epoch line.
+      step: (batch, values) => { if (clock.phase === "train") line({ event: "step", epoch: clock.epoch, batch, batches: clock.total ?? null, ...values }); },
       epoch: (epoch, values) => line({ event: "epoch", epoch, ...values }),
       message: (text) => line({ event: "message", text }),
     };
@@ -58,7 +61,7 @@ export function makeProgress(mode: OutputMode, stream: ProgressStream = process.
   if (resolved === "plain") {
     let lastPrinted = -Infinity;
     return {
-      start: (epoch, epochs, batches) => { start(epoch, epochs, batches); lastPrinted = now(); },
+      start: (epoch, epochs, batches, phase) => { start(epoch, epochs, batches, phase); lastPrinted = now(); },
       step: (batch, values) => {
         const t = now();
         if (t - lastPrinted < 2000 && batch !== clock.total) return; // a line every 2 s at most

@@ -336,7 +336,9 @@ export class Trainer<B = unknown> {
     model.eval();
     try {
       let index = 0;
-      for await (const batch of batchesFor(data, this.epoch)) {
+      const batches = batchesFor(data, this.epoch);
+      this.progress.start(this.epoch, this.options.epochs, lengthOf(batches), "val");
+      for await (const batch of batches) {
         const info: StepInfo = { epoch: this.epoch, index: index++ };
         let size: number, values: Record<string, number>;
         try {
@@ -357,6 +359,7 @@ export class Trainer<B = unknown> {
           this.disposeBatch(batch);
         }
         for (const [name, v] of Object.entries(values)) averages.add(name, v * size, size);
+        this.progress.step(index, "loss" in values ? { loss: averages.mean("loss") } : {});
       }
     } finally {
       model.train(wasTraining);
