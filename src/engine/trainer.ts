@@ -215,8 +215,7 @@ export class Trainer<B = unknown> {
       }
       const name = monitor as string;
       history.push(metrics);
-      const { epoch: _, ...shown } = metrics;
-      this.progress.epoch(this.epoch, shown);
+      this.progress.epoch(this.epoch, Object.fromEntries(Object.entries(metrics).filter(([k]) => k !== "epoch")));
       const value = metrics[name];
       const improved = Number.isFinite(value) && (best === undefined || (better(value, best) &&
         Math.abs(value - best) > (this.options.earlyStopping?.minDelta ?? 0)));
