@@ -190,13 +190,11 @@ export class Module {
   /** The module at a dotted path ("layer1.0.conv1"); "" is this module. */
   getSubmodule(target: string): Module {
     if (target === "") return this;
-    let module: Module = this;
-    for (const part of target.split(".")) {
+    return target.split(".").reduce<Module>((module, part) => {
       const child = module.#child(part);
       if (!child) throw new FlareError(`${module.constructor.name} has no submodule "${part}" (looking up "${target}")`, "E_ARGUMENT");
-      module = child;
-    }
-    return module;
+      return child;
+    }, this);
   }
 
   #child(name: string): Module | undefined {
