@@ -57,6 +57,8 @@ test("unknown flags, missing values and nonsensical values are FlareErrors namin
   const tc = ["train", "classify", "--data", "fashion-mnist"];
   fails([...tc, "--frobnicate", "3"], "flare train classify: unknown flag --frobnicate (see flare train classify --help)");
   fails([...tc, "--topK", "3"], "flare train classify: unknown flag --topK (see flare train classify --help)");
+  fails([...tc, "--batchsize", "3"], "flare train classify: unknown flag --batchsize (did you mean --batch-size?) (see flare train classify --help)");
+  fails([...tc, "--weight_decay", "3"], "flare train classify: unknown flag --weight_decay (did you mean --weight-decay?) (see flare train classify --help)");
   fails([...tc, "--batch-size", "0"], "flare train classify: --batch-size must be an integer ≥ 1, got '0'");
   fails([...tc, "--epochs=-1"], "flare train classify: --epochs must be an integer ≥ 1, got '-1'");
   fails([...tc, "--epochs", "-1"], "flare train classify: --epochs needs a value; one that starts with '-' is written --epochs=-VALUE");

@@ -232,7 +232,9 @@ test("the Trainer rejects unknown options and values that make no sense, naming 
   const base = { ...parts(problem), epochs: 1 };
   const rejects = (options: object, message: string) =>
     assert.throws(() => new Trainer({ ...base, ...options } as TrainerOptions), (e: Error) => e.name === "FlareError" && e.message === message);
-  rejects({ topK: [1, 5] }, `Trainer(): unknown option 'topK' (known: model, optimizer, epochs, step, metrics, scheduler, schedulerInterval, gradClip, accumulate, runDir, config, output, progressStream, monitor, monitorMode, earlyStopping, callbacks, disposeBatches, rank)`);
+  const known = `"model", "optimizer", "epochs", "step", "metrics", "scheduler", "schedulerInterval", "gradClip", "accumulate", "runDir", "config", "output", "progressStream", "monitor", "monitorMode", "earlyStopping", "callbacks", "disposeBatches", "rank"`;
+  rejects({ topK: [1, 5] }, `Trainer(): unknown option "topK"; it takes ${known}`);
+  rejects({ grad_clip: 1 }, `Trainer(): unknown option "grad_clip" (did you mean "gradClip"?); it takes ${known}`);
   rejects({ epochs: 0 }, "Trainer(): epochs must be a positive integer, got 0");
   rejects({ accumulate: 1.5 }, "Trainer(): accumulate must be a positive integer, got 1.5");
   rejects({ gradClip: -1 }, "Trainer(): gradClip must be a positive number, got -1");
@@ -240,9 +242,9 @@ test("the Trainer rejects unknown options and values that make no sense, naming 
   rejects({ monitorMode: "maximum" }, `Trainer(): monitorMode must be "min" or "max", got "maximum"`);
   rejects({ step: undefined }, "Trainer(): step must be an object with trainStep(model, batch, info) (and optionally evalStep)");
   rejects({ metrics: [{ update() {} }] }, "Trainer(): metrics must be an array of objects with update(preds, target), compute() and reset()");
-  rejects({ earlyStopping: { patience: 2, delta: 1 } }, "Trainer(): unknown earlyStopping option 'delta'");
+  rejects({ earlyStopping: { patience: 2, delta: 1 } }, `Trainer(): earlyStopping: unknown option "delta"; it takes "patience", "minDelta"`);
   rejects({ rank: -1 }, "Trainer(): rank must be a non-negative integer, got -1");
-  rejects({ callbacks: { onBatchEnd: () => {} } }, "Trainer(): unknown callback 'onBatchEnd' (known: onStepEnd, onEpochEnd, afterBackward, beforeOptimizerStep)");
+  rejects({ callbacks: { onBatchEnd: () => {} } }, `Trainer(): callbacks: unknown option "onBatchEnd" (did you mean "onEpochEnd"?); it takes "onStepEnd", "onEpochEnd", "afterBackward", "beforeOptimizerStep"`);
   rejects({ output: "loud" }, `Trainer(): output must be one of auto, tty, plain, json, silent, got "loud"`);
 });
 

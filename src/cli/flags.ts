@@ -4,6 +4,7 @@
 // FlareErrors that name the flag, and the help text is made from the same table.
 import { parseArgs } from "node:util";
 import { FlareError } from "../errors.js";
+import { suggestName } from "../options.js";
 
 export type FlagSpec = { description: string; placeholder?: string; required?: boolean } & (
   | { type: "string"; default?: string }
@@ -74,7 +75,7 @@ export function parseFlags(command: string, specs: FlagSpecs, args: string[], po
   try {
     parsed = parseArgs({ args, options, strict: true, allowPositionals: true }) as typeof parsed;
   } catch (error) {
-    throw parseError(command, error as Error & { code?: string });
+    throw parseError(command, error as Error & { code?: string }, [...Object.keys(specs), "help"]);
   }
   const help = parsed.values.help === true;
   const values: Record<string, FlagValue> = {};
@@ -102,12 +103,14 @@ export function parseFlags(command: string, specs: FlagSpecs, args: string[], po
 }
 
 /** util.parseArgs' errors in flare's words. */
-function parseError(command: string, error: Error & { code?: string }): FlareError {
+function parseError(command: string, error: Error & { code?: string }, flags: string[]): FlareError {
   const token = /'(--?[^' <]*)/.exec(error.message)?.[1];
   const see = `(see ${command} --help)`;
   switch (error.code) {
-    case "ERR_PARSE_ARGS_UNKNOWN_OPTION":
-      return new FlareError(`${command}: unknown flag ${token ?? error.message} ${see}`, "E_ARGUMENT");
+    case "ERR_PARSE_ARGS_UNKNOWN_OPTION": {
+      const hint = token ? suggestName(token.replace(/^--?/, ""), flags) : undefined;
+      return new FlareError(`${command}: unknown flag ${token ?? error.message}${hint ? ` (did you mean --${hint}?)` : ""} ${see}`, "E_ARGUMENT");
+    }
     case "ERR_PARSE_ARGS_INVALID_OPTION_VALUE":
       if (/does not take an argument/.test(error.message)) return new FlareError(`${command}: ${token} takes no value ${see}`, "E_ARGUMENT");
       if (/ambiguous/.test(error.message)) return new FlareError(`${command}: ${token} needs a value; one that starts with '-' is written ${token}=-VALUE`, "E_ARGUMENT");

@@ -5,6 +5,7 @@
 // only (atomic checkpoints, per-epoch and per-step logs), exact resume, early
 // stopping, callbacks and hooks.
 import { FlareError } from "../errors.js";
+import { checkOptions } from "../options.js";
 import * as torch from "../tensor/index.js";
 import { Tensor } from "../tensor/index.js";
 import { clipGradNorm_ } from "../nn/clip.js";
@@ -79,8 +80,8 @@ export interface TrainerOptions<B = unknown> {
   rank?: number;
 }
 
-const OPTION_KEYS = new Set(["model", "optimizer", "epochs", "step", "metrics", "scheduler", "schedulerInterval", "gradClip", "accumulate",
-  "runDir", "config", "output", "progressStream", "monitor", "monitorMode", "earlyStopping", "callbacks", "disposeBatches", "rank"]);
+const OPTION_KEYS = ["model", "optimizer", "epochs", "step", "metrics", "scheduler", "schedulerInterval", "gradClip", "accumulate",
+  "runDir", "config", "output", "progressStream", "monitor", "monitorMode", "earlyStopping", "callbacks", "disposeBatches", "rank"];
 const OUTPUT_MODES = ["auto", "tty", "plain", "json", "silent"];
 const CALLBACKS = ["onStepEnd", "onEpochEnd", "afterBackward", "beforeOptimizerStep"];
 
@@ -106,8 +107,7 @@ export function envRank(env: NodeJS.ProcessEnv = process.env): number {
 
 function validate(options: TrainerOptions): void {
   if (!options || typeof options !== "object") throw new FlareError("Trainer(): needs an options object { model, optimizer, epochs, step, ... }", "E_ARGUMENT");
-  const unknown = Object.keys(options).filter((k) => !OPTION_KEYS.has(k));
-  if (unknown.length) throw new FlareError(`Trainer(): unknown option${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => `'${k}'`).join(", ")} (known: ${[...OPTION_KEYS].join(", ")})`, "E_ARGUMENT");
+  checkOptions(options, OPTION_KEYS, "Trainer()");
   const fail = (message: string) => { throw new FlareError(`Trainer(): ${message}`, "E_ARGUMENT"); };
   if (!options.model || typeof options.model.forward !== "function") fail("model must be an nn.Module");
   if (!options.optimizer || typeof options.optimizer.step !== "function") fail("optimizer must be an optimizer (optim.SGD, ...)");
@@ -122,17 +122,14 @@ function validate(options: TrainerOptions): void {
   if (options.monitorMode !== undefined && !["min", "max"].includes(options.monitorMode)) fail(`monitorMode must be "min" or "max", got ${JSON.stringify(options.monitorMode)}`);
   if (options.output !== undefined && !OUTPUT_MODES.includes(options.output)) fail(`output must be one of ${OUTPUT_MODES.join(", ")}, got ${JSON.stringify(options.output)}`);
   if (options.earlyStopping !== undefined) {
-    const { patience, minDelta, ...rest } = options.earlyStopping;
+    const { patience, minDelta } = checkOptions(options.earlyStopping, ["patience", "minDelta"], "Trainer(): earlyStopping");
     if (!Number.isInteger(patience) || patience < 0) fail(`earlyStopping.patience must be a non-negative integer, got ${patience}`);
     if (minDelta !== undefined && !(minDelta >= 0)) fail(`earlyStopping.minDelta must be a non-negative number, got ${minDelta}`);
-    if (Object.keys(rest).length) fail(`unknown earlyStopping option ${Object.keys(rest).map((k) => `'${k}'`).join(", ")}`);
   }
   if (options.rank !== undefined && (!Number.isInteger(options.rank) || options.rank < 0)) fail(`rank must be a non-negative integer, got ${options.rank}`);
   if (options.callbacks !== undefined) {
-    for (const [name, fn] of Object.entries(options.callbacks)) {
-      if (!CALLBACKS.includes(name)) fail(`unknown callback '${name}' (known: ${CALLBACKS.join(", ")})`);
+    for (const [name, fn] of Object.entries(checkOptions(options.callbacks, CALLBACKS, "Trainer(): callbacks")))
       if (typeof fn !== "function") fail(`callbacks.${name} must be a function`);
-    }
   }
 }
 
