@@ -5,6 +5,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { parseCommandLine, COMMANDS, usage, type Parsed } from "../src/cli/commands.js";
 import { parseFlags, formatHelp, camelCase } from "../src/cli/flags.js";
+import { CLASSIFY_OPTIONS, EVALUATE_OPTIONS, trainClassifier } from "../src/tasks/classify.js";
+import { FINETUNE_OPTIONS } from "../src/tasks/finetune_task.js";
 
 const run = (...argv: string[]) => {
   const parsed = parseCommandLine(argv);
@@ -119,4 +121,12 @@ test("parseFlags and formatHelp on a table of their own", () => {
     "  --ratio X   a ratio (default 1.5)\n" +
     "  --mode a|b  a mode\n" +
     "  --help, -h  show this help\n");
+});
+
+test("every flag of the training commands is an option their task takes; the tasks reject unknown options", async () => {
+  const flagsOf = (name: string) => Object.keys(COMMANDS.find((c) => c.name === name)!.flags).map(camelCase).filter((f) => f !== "json");
+  for (const [name, allowed] of [["train classify", CLASSIFY_OPTIONS], ["finetune", FINETUNE_OPTIONS], ["eval", EVALUATE_OPTIONS]] as const)
+    for (const flag of flagsOf(name)) assert.ok(allowed.includes(flag), `${name}: --${flag} reaches the task`);
+  await assert.rejects(trainClassifier({ data: "fashion-mnist", topK: [1] } as never), (e: Error) =>
+    e.name === "FlareError" && e.message.startsWith(`trainClassifier(): unknown option "topK"; it takes "data", "dataRoot"`));
 });

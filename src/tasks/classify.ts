@@ -3,6 +3,7 @@
 // optimizer put together (what `flare train classify` runs).
 import * as path from "node:path";
 import { FlareError } from "../errors.js";
+import { checkOptions } from "../options.js";
 import * as torch from "../tensor/index.js";
 import type { Tensor } from "../tensor/index.js";
 import { SGD } from "../optim/index.js";
@@ -95,7 +96,11 @@ function tensorSplits(options: ClassifyOptions): { train: [Tensor, Tensor]; test
   }) as never;
 }
 
+/** The options trainClassifier takes (anything else is an error). */
+export const CLASSIFY_OPTIONS = ["data", "dataRoot", "model", "width", "size", "epochs", "batchSize", "lr", "momentum", "weightDecay", "limit", "seed", "runsDir", "name", "resume", "output"];
+
 export async function trainClassifier(options: ClassifyOptions): Promise<{ history: EpochMetrics[]; runDir: string; classes: string[] }> {
+  checkOptions(options, CLASSIFY_OPTIONS, "trainClassifier()");
   if (!["fashion-mnist", "cifar10", "imagefolder"].includes(options.data))
     throw new FlareError(`train classify: unknown dataset '${options.data}' (fashion-mnist, cifar10 DIR or imagefolder DIR)`, "E_ARGUMENT");
   const seed = options.seed ?? 0;
@@ -140,8 +145,11 @@ export async function trainClassifier(options: ClassifyOptions): Promise<{ histo
   }
 }
 
+export const EVALUATE_OPTIONS = ["arch", "weights", "dataRoot", "limit", "batchSize"];
+
 /** Test accuracy and loss of saved weights on the Fashion-MNIST test split. */
 export async function evaluateClassifier(options: { arch?: string; weights: string; dataRoot?: string; limit?: number; batchSize?: number }): Promise<Record<string, number>> {
+  checkOptions(options, EVALUATE_OPTIONS, "evaluateClassifier()");
   const model = getModel(options.arch ?? "resnet18-small", { weights: options.weights });
   const [x, y] = torch.tidy(() => {
     const test = loadFashionMnist({ root: options.dataRoot ?? FASHION_MNIST_ROOT, train: false });

@@ -3,6 +3,7 @@
 // normalisation and augmentation, a frozen or slower body, fewer epochs.
 import * as path from "node:path";
 import * as torch from "../tensor/index.js";
+import { checkOptions } from "../options.js";
 import { SGD } from "../optim/index.js";
 import { Trainer, type EpochMetrics } from "../engine/index.js";
 import { classificationStep, classificationMetrics } from "./classify.js";
@@ -29,7 +30,11 @@ export interface FinetuneOptions {
   output?: OutputMode;
 }
 
+/** The options finetuneClassifier takes (anything else is an error). */
+export const FINETUNE_OPTIONS = ["weights", "arch", "data", "headLrMult", "freeze", "lr", "epochs", "batchSize", "weightDecay", "seed", "runsDir", "name", "resume", "output"];
+
 export async function finetuneClassifier(options: FinetuneOptions): Promise<{ history: EpochMetrics[]; runDir: string; classes: string[] }> {
+  checkOptions(options, FINETUNE_OPTIONS, "finetuneClassifier()");
   const seed = options.seed ?? 0;
   torch.manualSeed(seed);
   torch.defaultGenerator.manualSeed(seed);
