@@ -15,8 +15,9 @@ export interface StepInfo {
 export interface StepResult<P = unknown, T = unknown> {
   /**
    * A scalar loss, or a dict of named scalar losses (torchvision's detection
-   * models return one) that the Trainer sums; each part is also reported
-   * (`train_loss_box`, ...). Required in training, optional in evaluation.
+   * models return one) that the Trainer sums; each part is also reported under
+   * its own name (`train_loss_box_reg` for `loss_box_reg`). Required in
+   * training, optional in evaluation.
    */
   loss?: Tensor | Record<string, Tensor>;
   /** Examples in the batch: the weight of its values in the epoch means. Default: the first tensor's length. */
