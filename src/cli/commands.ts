@@ -177,6 +177,8 @@ export const COMMANDS: Command[] = [
 /** The general usage: every command's usage line and summary. */
 export function usage(): string {
   const lines = COMMANDS.map((c) => `  ${`flare ${c.name}`.padEnd(22)}${c.summary}`);
+  // setup runs before the addon loads, so bin.ts handles it (src/cli/setup.ts).
+  lines.unshift(`  ${"flare setup".padEnd(22)}Installs what is missing (libtorch) and makes the native addon loadable: the shipped prebuilt, or a build.`);
   return `usage: flare <command> [flags]    (flare <command> --help: that command's flags)\n\ncommands:\n${lines.join("\n")}\n`;
 }
 
