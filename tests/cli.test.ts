@@ -12,10 +12,19 @@ import * as torch from "../src/index.js";
 import { datasets, models, writeImage, readImage } from "../src/vision/index.js";
 import { assertClose } from "./helpers.js";
 
-const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+const cli = fileURLToPath(new URL("../src/cli/bin.js", import.meta.url));
 const flare = (...args: string[]) => execFileSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 120_000 });
 const lastJson = (out: string) => JSON.parse(out.trim().split("\n").pop()!);
 const haveData = existsSync(datasets.FASHION_MNIST_ROOT);
+
+test("flare eval detect prints COCOeval's 12 lines, or its stats as JSON, for COCO files", () => {
+  const fixtures = fileURLToPath(new URL("../../tests/fixtures/cocoeval/", import.meta.url));
+  const expected = JSON.parse(readFileSync(path.join(fixtures, "float_expected.json"), "utf8"));
+  const files = ["--gt", path.join(fixtures, "float_gt.json"), "--dt", path.join(fixtures, "float_dt.json")];
+  assert.deepEqual(flare("eval", "detect", ...files).trimEnd().split("\n"), expected.lines);
+  const stats = lastJson(flare("eval", "detect", ...files, "--json")).stats as number[];
+  assertClose(torch.tensor(stats, { dtype: "float64" }), torch.tensor(expected.stats, { dtype: "float64" }), { atol: 1e-12, what: "stats" });
+});
 
 test("flare info prints the build", () => {
   const info = JSON.parse(flare("info"));

@@ -7,6 +7,7 @@ import { predict } from "../tasks/predict.js";
 import { finetuneClassifier } from "../tasks/finetune_task.js";
 import { augment } from "../tasks/augment.js";
 import { makeBananas, makeShapes } from "../vision/datasets/generators/index.js";
+import { evaluateCocoFiles, cocoEvaluationJson } from "../vision/metrics/index.js";
 import { parseFlags, formatHelp, type FlagSpecs, type FlagValue, type PositionalSpec, type ParsedFlags } from "./flags.js";
 
 type Values = Record<string, FlagValue>;
@@ -135,6 +136,19 @@ export const COMMANDS: Command[] = [
       const options = { ...taskOptions(values), out: values.out as string };
       const manifest = kind === "bananas" ? await makeBananas(options) : await makeShapes(options);
       print(values.json ? JSON.stringify(manifest) : `wrote ${kind} to ${options.out}`);
+    },
+  },
+  {
+    name: "eval detect",
+    summary: "COCO box evaluation (COCOeval's 12 numbers, in its layout) of a COCO results list against COCO ground truth.",
+    flags: {
+      gt: { type: "string", required: true, placeholder: "instances.json", description: "ground truth: a COCO instances file" },
+      dt: { type: "string", required: true, placeholder: "detections.json", description: "detections: a COCO results list ([{ image_id, category_id, bbox, score }, ...])" },
+      ...json,
+    },
+    async run(values, _positionals, print) {
+      const result = evaluateCocoFiles(values.gt as string, values.dt as string);
+      print(values.json ? JSON.stringify(cocoEvaluationJson(result)) : result.text);
     },
   },
   {
