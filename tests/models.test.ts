@@ -72,8 +72,9 @@ test("resnet18 takes ImageNet-sized and small inputs; the builders' options", ()
   const zero18 = resnet18({ zeroInitResidual: true }), zero50 = resnet50({ zeroInitResidual: true });
   let blocks = 0;
   for (const m of [...zero18.modules(), ...zero50.modules()]) {
-    if (m instanceof BasicBlock) { blocks++; assert.equal(m.bn2.weight!.abs().sum().item(), 0); assert.equal(m.bn1.weight!.min().item(), 1); }
-    if (m instanceof Bottleneck) { blocks++; assert.equal(m.bn3.weight!.abs().sum().item(), 0); assert.equal(m.bn2.weight!.min().item(), 1); }
+    const bn = (layer: nn.Module) => (layer as nn.BatchNorm2d).weight!;
+    if (m instanceof BasicBlock) { blocks++; assert.equal(bn(m.bn2).abs().sum().item(), 0); assert.equal(bn(m.bn1).min().item(), 1); }
+    if (m instanceof Bottleneck) { blocks++; assert.equal(bn(m.bn3).abs().sum().item(), 0); assert.equal(bn(m.bn2).min().item(), 1); }
   }
   assert.equal(blocks, 8 + 16);
   // every residual branch is zero at init: in eval mode a block is relu(shortcut)
