@@ -136,7 +136,7 @@ export class FeatureExtractor extends nn.ModuleDict {
 
   override train(mode = true): this {
     super.train(mode);
-    this.#model.training = mode;  // for models whose own forward reads this.training
+    this.#model.train(mode);  // the whole model: its forward may run past the registered children
     return this;
   }
 
