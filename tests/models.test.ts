@@ -1,17 +1,17 @@
 // models.get / listModels, weights files (round trip, inferred options,
-// mismatches), and the options of the torchvision builders. Parity with
-// torchvision itself is in models.parity.test.ts.
+// mismatches), the registry (tasks, presets, register) and the options of the
+// torchvision builders. Parity with torchvision itself is in models.parity.test.ts
+// and models.backbones.test.ts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as torch from "../src/index.js";
-import type { Tensor, nn } from "../src/index.js";
+import { nn, type Tensor } from "../src/index.js";
 import { get, listModels, describeModels, list, info, getPreset, register, type ModelEntry } from "../src/vision/models/registry.js";
 import { presetFor, DATASET_STATS } from "../src/tasks/presets.js";
 import { FASHION_MNIST_CLASSES } from "../src/vision/datasets/fashion_mnist.js";
-import { nn as NN } from "../src/index.js";
 import { resnet18, resnet50, BasicBlock, Bottleneck } from "../src/vision/models/resnet.js";
 import { IntermediateLayerGetter } from "../src/vision/models/feature_extraction.js";
 import { assertClose, assertFlareError, fixturePath } from "./helpers.js";
@@ -177,13 +177,13 @@ test("each registry entry knows its task and input preset; tasks/presets.ts read
 
 test("models.register adds a model of another task that models.get builds, with weights and option checks", () => torch.tidy(() => {
   // a toy dense predictor on a headless d2l ResNet body, registered as the detection models will be
-  class ToyDetector extends NN.Module {
+  class ToyDetector extends nn.Module {
     body: nn.Module;
-    head: NN.Conv2d;
+    head: nn.Conv2d;
     constructor(numClasses: number, width: number) {
       super();
       this.body = get("resnet18-small", { headless: true, width, inChannels: 3 });
-      this.head = new NN.Conv2d(8 * width, numClasses, 1);
+      this.head = new nn.Conv2d(8 * width, numClasses, 1);
     }
     override forward(x: Tensor): Tensor { return this.head.forward(this.body.forward(x) as Tensor); }
   }
