@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import * as torch from "../src/index.js";
 import { nn, type Tensor } from "../src/index.js";
 import { get } from "../src/vision/models/registry.js";
-import { resnet18, resnet50, ResNet, BasicBlock } from "../src/vision/models/resnet.js";
+import { resnet18, resnet50, ResNet, BasicBlock, Bottleneck } from "../src/vision/models/resnet.js";
 import { vgg19 } from "../src/vision/models/vgg.js";
 import { resnet18Small } from "../src/vision/models/resnet_d2l.js";
 import { IntermediateLayerGetter, createFeatureExtractor } from "../src/vision/models/feature_extraction.js";
@@ -18,6 +18,7 @@ import { fillFormula } from "./models_formula.js";
 
 interface Meta {
   resnet50_dilated: [string, number[], number[], number[]][];
+  resnext_tiny: [string, number[], string][];
   resnet18_frozen: { keys: [string, number[], string][]; init: Record<string, [number, number]> };
   resnet18_fx_order: string[];
   vgg19_fx_order: string[];
@@ -138,6 +139,14 @@ test("resnet50 with replaceStrideWithDilation [false, true, true]: torchvision's
   exact(feats.layer4.narrow(1, 0, 32), fx("resnet50_dilated/layer4"), "dilated resnet50 layer4");
   const extracted = evalForward<Record<string, Tensor>>(createFeatureExtractor(model, { layer4: "out" }), x);
   exact(extracted.out, feats.layer4, "createFeatureExtractor layer4");
+  model.dispose();
+}));
+
+test("groups and widthPerGroup: torchvision's ResNeXt-32x4d keys, shapes and outputs (one bottleneck per stage)", () => torch.tidy(() => {
+  const model = new ResNet(Bottleneck, [1, 1, 1, 1], { groups: 32, widthPerGroup: 4 });
+  assert.deepEqual([...model.stateDict()].map(([k, t]) => [k, t.shape, t.dtype]), META.resnext_tiny);
+  fillFormula(model);
+  exact(evalForward(model, fx("input32")), fx("resnext_tiny/logits"), "ResNeXt logits");
   model.dispose();
 }));
 
