@@ -29,7 +29,7 @@ function evalOut(model: nn.Module, x: Tensor): Tensor {
 }
 
 test("listModels names every architecture, each with a description", () => {
-  assert.deepEqual(listModels(), ["resnet18", "resnet34", "resnet50", "vgg11", "vgg11_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn", "resnet18-small"]);
+  assert.deepEqual(listModels(), ["resnet18", "resnet34", "resnet50", "vgg11", "vgg11_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn", "resnet18-small", "tiny-ssd"]);
   const descriptions = describeModels();
   for (const name of listModels()) assert.match(descriptions[name], /\w/);
 });
@@ -154,8 +154,8 @@ test("a weights file for another architecture: loadStateDict's error, and nothin
 }));
 
 test("each registry entry knows its task and input preset; tasks/presets.ts reads them", () => {
-  assert.deepEqual(list({ task: "classification" }), listModels());
-  assert.deepEqual(list({ task: "detection" }), []);
+  assert.deepEqual(list({ task: "classification" }), listModels().filter((name) => name !== "tiny-ssd"));
+  assert.deepEqual(list({ task: "detection" }), ["tiny-ssd"]);
   assert.deepEqual(info("resnet50"), {
     name: "resnet50", task: "classification",
     preset: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], channels: 3, resizeSize: 256, cropSize: 224, interpolation: "bilinear", dataset: "imagenet" },
@@ -196,7 +196,7 @@ test("models.register adds a model of another task that models.get builds, with 
     fromWeights: { numClasses: ["head.bias", 0] },
   };
   register("toy_detector", entry);
-  assert.deepEqual(list({ task: "detection" }), ["toy_detector"]);
+  assert.deepEqual(list({ task: "detection" }), ["tiny-ssd", "toy_detector"]);
   assert.equal(info("toy_detector").task, "detection");
   assert.ok(listModels().includes("toy_detector"));
   const model = get("toy_detector", { numClasses: 3 });

@@ -144,3 +144,16 @@ test("a few SGD steps with the book's recipe on generated bananas lower the loss
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("models.get(\"tiny-ssd\"): registered for detection, numClasses read from a weights file", () => {
+  const dir = mkdtempSync(path.join(tmpdir(), "flare-tiny-ssd-"));
+  const file = path.join(dir, "two.safetensors");
+  assert.ok(models.list({ task: "detection" }).includes("tiny-ssd"));
+  const two = models.get("tiny-ssd", { numClasses: 2 });
+  torch.tidy(() => torch.save(two.stateDict(), file));
+  const loaded = models.get("tiny-ssd", { weights: file });
+  assert.deepEqual(loaded.stateDict().get("cls_0.weight")!.shape, [12, 64, 3, 3]);
+  assert.deepEqual(models.getPreset("tiny-ssd").std.map((s) => Math.round(1 / s)), [255, 255, 255]);
+  assert.throws(() => models.get("tiny-ssd", { numClasess: 2 }), /unknown option "numClasess"/);
+  two.dispose(); loaded.dispose();
+});

@@ -35,3 +35,8 @@ export const IMAGENET_CLASSIFICATION: Preset = {
 export const FASHION_MNIST_CLASSIFICATION: Preset = {
   ...DATASET_STATS["fashion-mnist"], channels: 1, resizeSize: 28, cropSize: 28, interpolation: "bilinear", dataset: "fashion-mnist",
 };
+
+/** d2l's banana detection input: 256x256 RGB, pixel values 0..255 as floats (no normalisation). */
+export const BANANAS_DETECTION: Preset = {
+  mean: [0, 0, 0], std: [1 / 255, 1 / 255, 1 / 255], channels: 3, cropSize: 256, interpolation: "bilinear", dataset: "bananas",
+};

@@ -13,7 +13,8 @@ import type { Tensor } from "../../tensor/index.js";
 import { resnet18, resnet34, resnet50, type NormLayer } from "./resnet.js";
 import { vgg11, vgg11Bn, vgg16, vgg16Bn, vgg19, vgg19Bn } from "./vgg.js";
 import { resnet18Small } from "./resnet_d2l.js";
-import { FASHION_MNIST_CLASSIFICATION, IMAGENET_CLASSIFICATION, type Preset } from "./presets.js";
+import { tinySsd } from "./detection/tiny_ssd.js";
+import { FASHION_MNIST_CLASSIFICATION, IMAGENET_CLASSIFICATION, BANANAS_DETECTION, type Preset } from "./presets.js";
 
 /** What a model is for; detection and segmentation models register under their own. */
 export type Task = "classification" | "detection" | "segmentation" | (string & NonNullable<unknown>);
@@ -50,8 +51,8 @@ export interface ModelEntry {
   /** How the model expects its input. */
   preset: Preset;
   description: string;
-  /** Options a weights file determines when not given: option → [state-dict key, dimension]. */
-  fromWeights?: Record<string, [string, number]>;
+  /** Options a weights file determines when not given: option → [state-dict key, dimension], or a function of the state dict. */
+  fromWeights?: Record<string, [string, number] | ((weights: Map<string, Tensor>) => number | undefined)>;
   /** State-dict key prefixes of the head: with headless, a weights file's head is dropped before loading. */
   head?: string[];
 }
@@ -163,9 +164,9 @@ export function get(name: string, options: GetOptions = {}): nn.Module {
         if ((entry.head ?? []).some((prefix) => key.startsWith(prefix))) { weights.get(key)!.dispose(); weights.delete(key); }
       }
     }
-    for (const [option, [key, dim]] of Object.entries(entry.fromWeights ?? {})) {
+    for (const [option, rule] of Object.entries(entry.fromWeights ?? {})) {
       if (buildOptions[option] === undefined && entry.options.includes(option)) {
-        const value = dimOf(weights, key, dim);
+        const value = typeof rule === "function" ? rule(weights) : dimOf(weights, rule[0], rule[1]);
         if (value !== undefined) buildOptions[option] = value;
       }
     }
@@ -229,4 +230,15 @@ register("resnet18-small", {
   options: [...COMMON, "width"], preset: FASHION_MNIST_CLASSIFICATION,
   fromWeights: { numClasses: ["9.weight", 0], inChannels: ["0.weight", 1], width: ["0.weight", 0] }, head: ["9."],
   description: "d2l's small ResNet-18: 3x3 stem, no max-pool, for 28x28 and 32x32 inputs (11.2M parameters at width 64)",
+});
+
+// ---- detection --------------------------------------------------------------------------
+
+register("tiny-ssd", {
+  task: "detection",
+  build: ({ numClasses }) => tinySsd({ numClasses: (numClasses as number | undefined) ?? 1 }),
+  options: ["numClasses"], preset: BANANAS_DETECTION,
+  // cls_0 predicts (numClasses + 1) scores for each of its 4 anchors per pixel.
+  fromWeights: { numClasses: (w) => { const n = dimOf(w, "cls_0.weight", 0); return n === undefined ? undefined : n / 4 - 1; } },
+  description: "d2l's TinySSD (14.7): five scales of anchors on a small CNN, 256x256 inputs in 0..255 (1.0M parameters for one class)",
 });
