@@ -6,6 +6,7 @@ import { trainClassifier, evaluateClassifier, type ClassifyData } from "../tasks
 import { predict } from "../tasks/predict.js";
 import { finetuneClassifier } from "../tasks/finetune_task.js";
 import { augment } from "../tasks/augment.js";
+import { stylize } from "../tasks/stylize.js";
 import { makeBananas, makeShapes } from "../vision/datasets/generators/index.js";
 import { evaluateCocoFiles, cocoEvaluationJson } from "../vision/metrics/index.js";
 import { parseFlags, formatHelp, type FlagSpecs, type FlagValue, type PositionalSpec, type ParsedFlags } from "./flags.js";
@@ -184,6 +185,47 @@ export const COMMANDS: Command[] = [
         ...(values.classes !== undefined ? { classesFile: values.classes as string } : {}),
       });
       for (const r of results) print(values.json ? JSON.stringify(r) : `${r.file}: ${r.top.map((t) => `${t.name} ${(t.probability * 100).toFixed(1)}%`).join(", ")}`);
+    },
+  },
+  {
+    name: "stylize",
+    summary: "Neural style transfer (d2l 14.12): the content image repainted in the style image's colours and textures. Random multi-scale filters by default; --weights vgg19.safetensors for the book's VGG-19.",
+    flags: {
+      content: { type: "string", required: true, placeholder: "IMAGE", description: "the content image" },
+      style: { type: "strings", required: true, placeholder: "IMAGE", description: "the style image (repeat --style for several)" },
+      "style-mix": { type: "list", placeholder: "A,B", description: "with several --style: their shares of the style (e.g. 0.7,0.3; default equal)" },
+      out: { type: "string", required: true, placeholder: "FILE", description: "the result (.png, .jpg, .webp)" },
+      size: { type: "string", default: "300x450", placeholder: "HxW", description: "the result's height x width" },
+      steps: { type: "int", min: 0, default: 500, description: "Adam steps (lr x 0.8 every 50)" },
+      lr: { type: "number", min: 0, exclusiveMin: true, default: 0.3, description: "Adam's learning rate" },
+      "content-weight": { type: "number", min: 0, default: 1, description: "weight of the content loss" },
+      "style-weight": { type: "number", min: 0, default: 1e4, description: "weight of the style loss" },
+      "tv-weight": { type: "number", min: 0, default: 10, description: "weight of the total-variation loss" },
+      weights: { type: "string", placeholder: "W.safetensors", description: "VGG-19 weights (torchvision's or timm's names): the book's extractor, layers 25 / 0,5,10,19,28" },
+      seed: { type: "int", min: 0, default: 0, description: "the seed of the random filters (without --weights)" },
+      every: { type: "int", min: 0, default: 50, description: "write the current image every N steps as FILE.stepN.png (0: never)" },
+      curves: { type: "string", placeholder: "FILE.svg", description: "write the three loss curves (log scale) as SVG" },
+      ...json,
+    },
+    async run(values, _positionals, print) {
+      const mix = values.styleMix as string[] | undefined;
+      const styleMix = mix?.map((t) => {
+        const v = Number(t);
+        if (!Number.isFinite(v) || v < 0) throw new FlareError(`flare stylize: --style-mix must be non-negative numbers, got '${t}'`, "E_ARGUMENT");
+        return v;
+      });
+      const styles = values.style as string[];
+      if (styleMix && styleMix.length !== styles.length)
+        throw new FlareError(`flare stylize: --style-mix has ${styleMix.length} shares for ${styles.length} --style image(s); give one share per style image`, "E_ARGUMENT");
+      const result = await stylize({
+        ...taskOptions(values, ["styleMix", "style"]) as Omit<Parameters<typeof stylize>[0], "style">,
+        style: styles, ...(styleMix ? { styleMix } : {}), output: values.json ? "json" : "auto",
+      });
+      const f = result.final;
+      print(values.json ? JSON.stringify({ event: "done", ...result })
+        : `wrote ${result.out}  (${result.steps} steps, ${result.secondsPerStep.toFixed(3)} s/step, ${result.features})\n` +
+          `losses: content ${f.content.toPrecision(4)}  style ${f.style.toPrecision(4)}  tv ${f.tv.toPrecision(4)}; ` +
+          `Gram distance to the style ${result.gramDistance.start.toPrecision(4)} -> ${result.gramDistance.end.toPrecision(4)} (${result.gramDistance.reduction.toFixed(1)}x lower)`);
     },
   },
 ];

@@ -13,6 +13,8 @@ export type FlagSpec = { description: string; placeholder?: string; required?: b
   | { type: "boolean" }
   /** Comma-separated strings: "--freeze layer1,layer2" (or "--freeze 0"). */
   | { type: "list" }
+  /** A string flag that may repeat: "--style a.jpg --style b.jpg" → ["a.jpg", "b.jpg"]. */
+  | { type: "strings" }
   | { type: "choice"; choices: readonly string[]; default?: string }
 );
 
@@ -69,9 +71,9 @@ function convert(command: string, flag: string, spec: FlagSpec, text: string): F
  * in messages ("flare train classify").
  */
 export function parseFlags(command: string, specs: FlagSpecs, args: string[], positional?: PositionalSpec): ParsedFlags {
-  const options: Record<string, { type: "string" | "boolean"; short?: string }> = { help: { type: "boolean", short: "h" } };
-  for (const [flag, spec] of Object.entries(specs)) options[flag] = { type: spec.type === "boolean" ? "boolean" : "string" };
-  let parsed: { values: Record<string, string | boolean | undefined>; positionals: string[] };
+  const options: Record<string, { type: "string" | "boolean"; short?: string; multiple?: boolean }> = { help: { type: "boolean", short: "h" } };
+  for (const [flag, spec] of Object.entries(specs)) options[flag] = { type: spec.type === "boolean" ? "boolean" : "string", ...(spec.type === "strings" ? { multiple: true } : {}) };
+  let parsed: { values: Record<string, string | string[] | boolean | undefined>; positionals: string[] };
   try {
     parsed = parseArgs({ args, options, strict: true, allowPositionals: true }) as typeof parsed;
   } catch (error) {
@@ -82,7 +84,9 @@ export function parseFlags(command: string, specs: FlagSpecs, args: string[], po
   for (const [flag, spec] of Object.entries(specs)) {
     const raw = parsed.values[flag];
     if (raw === undefined) continue;
-    values[camelCase(flag)] = typeof raw === "boolean" ? raw : convert(command, flag, spec, raw);
+    values[camelCase(flag)] = typeof raw === "boolean" ? raw
+      : Array.isArray(raw) ? raw.map((r) => convert(command, flag, { ...spec, type: "string" } as FlagSpec, r) as string)
+      : convert(command, flag, spec, raw);
   }
   // Defaults live in the table, so --help tells what a run without the flag does.
   for (const [flag, spec] of Object.entries(specs)) {
@@ -123,7 +127,7 @@ function parseError(command: string, error: Error & { code?: string }, flags: st
 /** How help shows a flag's value: its placeholder, else its kind. */
 function valueText(spec: FlagSpec): string {
   if (spec.type === "boolean") return "";
-  return ` ${spec.placeholder ?? (spec.type === "choice" ? spec.choices.join("|") : spec.type === "list" ? "A,B" : spec.type === "int" ? "N" : spec.type === "number" ? "X" : "VALUE")}`;
+  return ` ${spec.placeholder ?? (spec.type === "choice" ? spec.choices.join("|") : spec.type === "list" ? "A,B" : spec.type === "strings" ? "VALUE" : spec.type === "int" ? "N" : spec.type === "number" ? "X" : "VALUE")}`;
 }
 
 /** The help text of a command: usage line, description, positionals and flags with their kinds and defaults. */

@@ -7,3 +7,5 @@ export * as ops from "./ops/index.js";
 export * as models from "./models/index.js";
 export * as datasets from "./datasets/index.js";
 export * as metrics from "./metrics/index.js";
+export * as style from "./style/index.js";
+export { styleTransfer } from "./style/index.js";
