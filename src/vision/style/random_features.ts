@@ -7,14 +7,15 @@
 // synthesis using shallow convolutional networks with random filters", 2016)
 // synthesise textures comparable to VGG's with a single layer of random
 // filters at several scales, and He et al. (2016) transfer style with
-// random-weight networks. Here the image pyramid stands in for large filters
+// random-weight networks. Here an image pyramid stands in for large filters
 // (a 5×5 filter on the image downsampled 2^l times sees 5·2^l pixels), which
-// keeps the cost a few GFLOPs per step at 300×450. Each level has a random
-// conv + ReLU, then a second random conv + ReLU on the first's maps (a
-// 3×3 one, so patterns of patterns count, as in VGG's deeper layers): the
-// style layers are the first layer at every level and the second at the
-// coarser levels; the content layer is the second layer at a middle level,
-// coarse enough to leave colour and texture free, fine enough to keep shapes.
+// keeps a step a few GFLOPs at 300×450. Per level: a 5×5 random conv + ReLU
+// whose filters are half colour detectors (the centre pixel only) and half
+// zero-mean pattern detectors (see randomConv), then, from level 2 on, a 3×3
+// random conv + ReLU over those maps (patterns of patterns, as VGG's deeper
+// layers). Style layers: every one of these maps (5 + 3 with 5 levels). The
+// content layer: level 2's second map (1/4 scale), coarse enough to leave
+// colour and texture free, fine enough to keep the shapes.
 // The filters come from flare's own seeded generator (not the global RNG),
 // so a seed gives the same network on every machine.
 import { FlareError } from "../../errors.js";
@@ -29,17 +30,39 @@ export interface RandomStyleFeaturesOptions {
   levels?: number;
   /** Filters per layer (64). */
   channels?: number;
+  /** The scale of every layer's responses (14); sets the style loss against the content and TV losses under the book's weights. */
+  gain?: number;
 }
+
+/** The first level with a second layer: below it a 64 → 64 conv costs more than all the rest. */
+const SECOND = 2;
+/** The share of first-layer filters that see colour (the centre pixel) rather than patterns. */
+const COLOUR = 0.5;
 
 interface Conv { weight: Tensor; bias: Tensor; padding: number }
 
-/** Gaussian filters scaled by gain/√fan-in (the responses keep the input's scale), and a small random bias. */
-function randomConv(g: Generator, inChannels: number, outChannels: number, k: number, gain: number): Conv {
-  const fanIn = inChannels * k * k;
+/**
+ * Gaussian filters scaled by gain/√fan-in (the responses keep the input's
+ * scale), and a small random bias. The first `colour` filters see only the
+ * centre pixel (a random colour direction); the others have their taps made
+ * zero-mean per input channel, so they answer to patterns (edges, stripes,
+ * grain) and not to the mean colour, which would otherwise dominate every
+ * response and leave the texture unconstrained.
+ */
+function randomConv(g: Generator, inChannels: number, outChannels: number, k: number, gain: number, biasStd: number, colour = 0): Conv {
+  const taps = k * k, fanIn = inChannels * taps, centre = (taps - 1) / 2;
   const w = new Float32Array(outChannels * fanIn);
-  for (let i = 0; i < w.length; i++) w[i] = g.normal(0, gain / Math.sqrt(fanIn));
+  for (let o = 0; o < outChannels; o++) {
+    for (let c = 0; c < inChannels; c++) {
+      const at = (o * inChannels + c) * taps;
+      if (o < colour) { w[at + centre] = g.normal(0, gain / Math.sqrt(inChannels)); continue; }
+      let mean = 0;
+      for (let t = 0; t < taps; t++) { w[at + t] = g.normal(0, gain / Math.sqrt(fanIn)); mean += w[at + t] / taps; }
+      if (colour >= 0 && taps > 1) for (let t = 0; t < taps; t++) w[at + t] -= mean;
+    }
+  }
   const b = new Float32Array(outChannels);
-  for (let i = 0; i < b.length; i++) b[i] = g.normal(0, 0.1);
+  for (let i = 0; i < b.length; i++) b[i] = g.normal(0, biasStd);
   return { weight: keep(fromTypedArray(w, [outChannels, inChannels, k, k])), bias: keep(fromTypedArray(b, [outChannels])), padding: (k - 1) / 2 };
 }
 
@@ -53,17 +76,23 @@ export class RandomStyleFeatures implements StyleFeatures {
   readonly #contentLevel: number;
 
   constructor(options: RandomStyleFeaturesOptions = {}) {
-    for (const key of Object.keys(options)) if (!["seed", "levels", "channels"].includes(key))
-      throw new FlareError(`RandomStyleFeatures(): unknown option "${key}" (options: seed, levels, channels)`, "E_ARGUMENT");
+    for (const key of Object.keys(options)) if (!["seed", "levels", "channels", "gain"].includes(key))
+      throw new FlareError(`RandomStyleFeatures(): unknown option "${key}" (options: seed, levels, channels, gain)`, "E_ARGUMENT");
     const seed = options.seed ?? 0, levels = options.levels ?? 5, channels = options.channels ?? 64;
     for (const [name, v, min] of [["seed", seed, 0], ["levels", levels, 1], ["channels", channels, 1]] as const)
       if (!Number.isSafeInteger(v) || v < min) throw new FlareError(`RandomStyleFeatures(): ${name} must be an integer ≥ ${min}, got ${String(v)}`, "E_ARGUMENT");
+    // 14: chosen by looking at results under the book's weights (content 1, style 1e4, TV 10) on the
+    // bundled photos; the style loss scales as gain⁴ and the content loss as gain², so a larger gain favours style.
+    const gain = options.gain ?? 14;
+    if (typeof gain !== "number" || !(gain > 0)) throw new FlareError(`RandomStyleFeatures(): gain must be a number > 0, got ${String(gain)}`, "E_ARGUMENT");
     const g = new Generator(seed);
     this.levels = levels;
     this.#contentLevel = Math.min(2, levels - 1);
     for (let l = 0; l < levels; l++) {
-      this.#first.push(randomConv(g, 3, channels, 5, 1));
-      this.#second.push(randomConv(g, channels, channels, 3, Math.SQRT2));
+      // Half the filters at full resolution, where each costs the most.
+      const c1 = l === 0 ? Math.max(2, channels >> 1) : channels;
+      this.#first.push(randomConv(g, 3, c1, 5, gain, 0.1 * gain, Math.round(c1 * COLOUR)));
+      this.#second.push(randomConv(g, c1, channels, 3, Math.SQRT2, 0.1 * gain, -1));
     }
     this.description = `random multi-scale filters (seed ${seed}, ${levels} levels, ${channels} channels)`;
   }
@@ -80,8 +109,8 @@ export class RandomStyleFeatures implements StyleFeatures {
       const a = this.#first[l], b = this.#second[l];
       const h1 = F.relu(F.conv2d(level, a.weight, a.bias, { padding: a.padding }));
       styles.push(h1);
-      // The second layer only where it is cheap (levels ≥ 1) and the content level.
-      if (l >= 1) {
+      // The second layer only where it is cheap (levels ≥ SECOND).
+      if (l >= SECOND) {
         const h2 = F.relu(F.conv2d(h1, b.weight, b.bias, { padding: b.padding }));
         styles.push(h2);
         if (l === this.#contentLevel) contents = [h2];
@@ -89,6 +118,18 @@ export class RandomStyleFeatures implements StyleFeatures {
     }
     if (contents.length === 0) contents = [styles[styles.length - 1]];
     return { contents, styles };
+  }
+
+  /** The filters by name (level<l>.conv<1|2>.weight / .bias), e.g. to run the same network elsewhere (bench/stylize_torch.py). */
+  stateDict(): Map<string, Tensor> {
+    const out = new Map<string, Tensor>();
+    for (let l = 0; l < this.levels; l++) {
+      for (const [k, c] of [[1, this.#first[l]], [2, this.#second[l]]] as const) {
+        out.set(`level${l}.conv${k}.weight`, c.weight);
+        out.set(`level${l}.conv${k}.bias`, c.bias);
+      }
+    }
+    return out;
   }
 
   dispose(): void {

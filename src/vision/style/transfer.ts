@@ -68,7 +68,13 @@ export function postprocess(x: Tensor): Tensor {
 /** d2l's SynthesizedImage: a module whose only parameter is the image being made. */
 export class SynthesizedImage extends nn.Module {
   weight: nn.Parameter;
-  constructor(init: Tensor) { super(); this.weight = new nn.Parameter(init.detach().clone()); }
+  constructor(init: Tensor) {
+    super();
+    // A copy of the image: the Parameter shares its storage, so the copy's own handle can go.
+    const copy = tidy(() => init.detach().clone());
+    this.weight = new nn.Parameter(copy);
+    copy.dispose();
+  }
   override forward(): Tensor { return this.weight; }
 }
 
@@ -141,7 +147,7 @@ async function loadImage(source: string | Tensor, what: string): Promise<Tensor>
     try {
       return await readImage(source, { mode: "rgb" });
     } catch (error) {
-      throw new FlareError(`styleTransfer(): the ${what} image ${source} could not be read: ${(error as Error).message.replace(/^readImage\(\): /, "")}`, "E_IO");
+      throw new FlareError(`styleTransfer(): the ${what} image ${source} could not be read: ${(error as Error).message.replace(/^readImage\(\): /, "").replace(`could not read ${source}: `, "")}`, "E_IO");
     }
   }
   return checkImage(source, `styleTransfer(): the ${what} image`);
@@ -284,9 +290,10 @@ export async function synthesize(contentX: Tensor, styleXs: Tensor[], features: 
       return { step: 0, lr: optimizer.paramGroups[0].lr, content, style, tv, total: content + style + tv, gramDistance };
     }));
     const start = history.length ? history[0].gramDistance : final.gramDistance;
-    return { x: keep(image.weight.detach().clone()), history, final, gramDistance: { start, end: final.gramDistance } };
+    return { x: keep(tidy(() => image.weight.detach().clone())), history, final, gramDistance: { start, end: final.gramDistance } };
   } finally {
     dispose(toDispose);
+    optimizer.zeroGrad();  // frees the image's gradient
     optimizer.dispose();
     image.dispose();
   }
