@@ -33,7 +33,7 @@ if kind == "random":
             w1, w2 = t[f"level{l}.conv1.weight"], t[f"level{l}.conv2.weight"]
             h1 = F.relu(F.conv2d(X, w1, t[f"level{l}.conv1.bias"], padding=(w1.shape[-1] - 1) // 2))
             styles.append(h1)
-            if l >= 1:
+            if l >= 2:  # flare's SECOND: the second layer from level 2 on
                 h2 = F.relu(F.conv2d(h1, w2, t[f"level{l}.conv2.bias"], padding=(w2.shape[-1] - 1) // 2))
                 styles.append(h2)
                 if l == content_level:
