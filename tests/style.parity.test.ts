@@ -27,6 +27,16 @@ test("VGG-19 weights load from safetensors: features[0..28], the book's layers, 
   features.dispose();
 });
 
+test("a full state dict loads too: torchvision's classifier.* and timm's pre_logits.* / head.* keys are not the features' and are left out", () => {
+  const w = torch.load(WEIGHTS);
+  const extra = new Map(w);
+  for (const k of ["classifier.0.weight", "pre_logits.fc1.weight", "head.fc.bias"]) extra.set(k, torch.zeros([2]));
+  const features = style.vgg19StyleFeatures(extra);
+  assertClose((features.net.get(0) as torch.nn.Conv2d).bias!, w.get("features.0.bias")!, { rtol: 0, atol: 0 });
+  features.dispose();
+  torch.dispose([...extra.values()]);
+});
+
 test("one step's losses equal PyTorch's running the book's code: content, five style layers, TV, total", () => {
   const features = style.vgg19StyleFeatures(WEIGHTS);
   const x = get("content_X"), s = get("style_X");
