@@ -14,7 +14,13 @@ const get = (k: string) => fx.get(k)!;
 const WEIGHTS = fixturePath("style_vgg19_w16.safetensors");
 
 test("VGG-19 weights load from safetensors: features[0..28], the book's layers, no trainable parameters", () => {
+  torch.manualSeed(5);
+  const expected = torch.rand([3]);
+  torch.manualSeed(5);
   const features = style.vgg19StyleFeatures(WEIGHTS);
+  const after = torch.rand([3]);
+  assertClose(after, expected, { rtol: 0, atol: 0, what: "the global RNG stream is left as it was" });
+  torch.dispose([expected, after]);
   assert.equal(features.net.length, 29, "the book's net: features[0] .. features[28]");
   assert.deepEqual(features.contentLayers, [25]);
   assert.deepEqual(features.styleLayers, [0, 5, 10, 19, 28]);

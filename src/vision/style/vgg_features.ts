@@ -11,7 +11,7 @@
 import { FlareError } from "../../errors.js";
 import * as nn from "../../nn/index.js";
 import { loadFile } from "../../io/safetensors.js";
-import { Tensor, dispose as disposeTensors, noGrad } from "../../tensor/index.js";
+import { Tensor, dispose as disposeTensors, noGrad, getRngState, setRngState } from "../../tensor/index.js";
 import { cfgs, makeLayers } from "../models/vgg.js";
 import type { StyleFeatures } from "./features.js";
 
@@ -145,7 +145,11 @@ export function vgg19StyleFeatures(weights: string | Map<string, Tensor>, option
   }
   try {
     const { divisor, convs } = vgg19Convs(state, source, upTo);
+    // The layers' default init draws from the global RNG; the loaded weights replace it, so the caller's RNG stream is restored.
+    const rng = getRngState();
     const features = makeLayers(cfgs.E.map((v) => (v === "M" ? v : v / divisor)));
+    setRngState(rng);
+    rng.dispose();
     const net = features.slice(0, upTo + 1);
     noGrad(() => {
       for (const [i, [w, b]] of convs) {
