@@ -8,6 +8,7 @@
 #include <ATen/Parallel.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/csrc/api/include/torch/version.h>
+#include <v8.h>
 
 #include <cstring>
 #include <atomic>
@@ -19,9 +20,9 @@ namespace flare {
 
 // ---- handles and external-memory accounting ---------------------------------
 // A handle is a number: slot + generation * 2^22 in a process-wide table of
-// tensors. Numbers cost JS nothing to pass, need no per-handle finalizer (the
-// JS side keeps a FinalizationRegistry as the safety net) and mean the same in
-// every worker thread, so a tensor moves between threads as its handle. The
+// tensors. Numbers cost JS nothing to pass and mean the same in every worker
+// thread, so a tensor moves between threads as its handle. Its JS wrapper (the
+// Tensor object) is tied to it by a GC guard (below) as the safety net. The
 // generation catches use after dispose() even when the slot was reused. One
 // mutex guards the table; lookups hand out a copy (a refcount), never a
 // reference into it.
@@ -29,10 +30,13 @@ constexpr uint64_t kSlotBits = 22;
 constexpr uint64_t kSlotMask = (uint64_t{1} << kSlotBits) - 1;
 constexpr uint32_t kGenerationLimit = uint32_t{1} << 30;  // keeps ids below 2^53
 
+struct Guard;
+
 struct Slot {
   TensorBox box;
   uint32_t generation = 0;
   uint32_t owner = 0;  // the JS environment (thread) whose wrapper frees it; 0 = in transit
+  Guard* guard = nullptr;  // the GC guard of its wrapper, cancelled by release()
 };
 
 // Each environment (the main thread, each worker) gets an owner id; when one
@@ -97,8 +101,11 @@ static int64_t untrack(TensorBox* box) {
   return box->tensor.is_cpu() ? -bytes : 0;
 }
 
+static void freeCollected(Napi::Env env);
+
 Napi::Value wrapTensor(Napi::Env env, at::Tensor tensor) {
   if (!tensor.defined()) return env.Null();
+  freeCollected(env);
   uint64_t id;
   int64_t delta;
   {
@@ -170,6 +177,7 @@ bool disposeHandle(Napi::Env env, const Napi::Value& value) {
     delta = untrack(&slot->box);
     released = std::move(slot->box.tensor);
     slot->box.tensor.reset();
+    slot->guard = nullptr;  // the wrapper's guard now names a dead generation: harmless
     freeSlots.push_back(index);
   }
   if (delta != 0) reportExternal(env, delta);
@@ -201,17 +209,144 @@ static void freeOwnedBy(void* arg) {
     untrack(&slot.box);
     released.push_back(std::move(slot.box.tensor));
     slot.box.tensor.reset();
+    slot.guard = nullptr;
     freeSlots.push_back(static_cast<uint32_t>(i));
   }
 }
 
 // setOwner(h, adopt): adopt = true makes this environment the owner (adopt());
 // false leaves the tensor to whichever thread adopts it next (release()).
+static void cancelGuard(Slot* slot);
+
 static Napi::Value setOwner(const Napi::CallbackInfo& info) {
   std::lock_guard<std::mutex> lock(tableMutex);
   Slot* slot = slotOf(info[0], nullptr);
-  if (slot != nullptr) slot->owner = info[1].ToBoolean() ? currentOwner : 0;
+  if (slot != nullptr) {
+    bool adopt = info[1].ToBoolean();
+    slot->owner = adopt ? currentOwner : 0;
+    if (!adopt) cancelGuard(slot);  // the released wrapper no longer frees it
+  }
   return Napi::Boolean::New(info.Env(), slot != nullptr);
+}
+
+// ---- GC guards: freeing what user code dropped, without an event-loop turn ---
+// A JS FinalizationRegistry (and Node-API finalizers, in Node 20) call back only
+// when the event loop gets a turn, which a synchronous training loop, or a
+// `for await` over an in-process DataLoader (microtasks only), never gives it:
+// such loops grew by every tensor they made. A guard is a V8 weak handle on the
+// Tensor wrapper whose first-pass callback runs inside the garbage collection
+// itself (scavenges included, so a short-lived wrapper is noticed within a few
+// MiB of JS allocation). The callback only queues the guard: the tensor is
+// freed at this thread's next wrapTensor() (or memory()), i.e. inside a native
+// call whose own arguments were already unwrapped, never between two JS
+// statements that still hold the bare handle number.
+struct Guard {
+  v8::Global<v8::Object> wrapper;
+  uint64_t id = 0;  // the handle; 0 once cancelled
+  Guard* prev = nullptr;
+  Guard* next = nullptr;
+};
+
+struct ThreadGuards {
+  Guard* live = nullptr;          // armed guards of this thread's wrappers
+  std::vector<Guard*> collected;  // wrappers the GC found dead, tensors not yet freed
+};
+static thread_local ThreadGuards threadGuards;
+
+static void unlinkGuard(Guard* guard) {
+  if (guard->prev) guard->prev->next = guard->next; else threadGuards.live = guard->next;
+  if (guard->next) guard->next->prev = guard->prev;
+  guard->prev = guard->next = nullptr;
+}
+
+// Runs during GC: no JS, no locks, no freeing; Reset() is what V8 requires.
+static void onWrapperCollected(const v8::WeakCallbackInfo<Guard>& info) {
+  Guard* guard = info.GetParameter();
+  guard->wrapper.Reset();
+  unlinkGuard(guard);
+  threadGuards.collected.push_back(guard);
+}
+
+// tableMutex held.
+static void cancelGuard(Slot* slot) {
+  if (slot->guard != nullptr) slot->guard->id = 0;
+  slot->guard = nullptr;
+}
+
+// The slot a guard's handle names, if that tensor is still alive (tableMutex held).
+static Slot* liveSlotOf(uint64_t id) {
+  uint64_t index = id & kSlotMask;
+  if (index >= slots.size()) return nullptr;
+  Slot& slot = slots[index];
+  if (slot.generation != (id >> kSlotBits) || !slot.box.tensor.defined()) return nullptr;
+  return &slot;
+}
+
+static void freeCollected(Napi::Env env) {
+  if (threadGuards.collected.empty()) return;
+  std::vector<Guard*> guards;
+  guards.swap(threadGuards.collected);
+  std::vector<at::Tensor> released;  // freed after the lock is dropped
+  released.reserve(guards.size());
+  int64_t delta = 0;
+  {
+    std::lock_guard<std::mutex> lock(tableMutex);
+    for (Guard* guard : guards) {
+      Slot* slot = guard->id != 0 ? liveSlotOf(guard->id) : nullptr;
+      if (slot != nullptr) {
+        delta += untrack(&slot->box);
+        released.push_back(std::move(slot->box.tensor));
+        slot->box.tensor.reset();
+        slot->guard = nullptr;
+        freeSlots.push_back(static_cast<uint32_t>(guard->id & kSlotMask));
+      }
+      delete guard;
+    }
+  }
+  if (delta != 0) reportExternal(env, delta);
+}
+
+// guard(wrapper, h): frees h's tensor once `wrapper` is garbage. False if h is not live.
+static Napi::Value guardWrapper(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) throwFlare(env, "E_ARGUMENT", "guard(): wrapper must be an object");
+  auto guard = std::make_unique<Guard>();
+  {
+    std::lock_guard<std::mutex> lock(tableMutex);
+    Slot* slot = slotOf(info[1], nullptr);
+    if (slot == nullptr) return Napi::Boolean::New(env, false);
+    guard->id = static_cast<uint64_t>(info[1].As<Napi::Number>().DoubleValue());
+    slot->guard = guard.get();
+  }
+  // A napi_value is a v8::Local<v8::Value> (Node's v8impl::V8LocalValueFromJsValue).
+  napi_value value = info[0];
+  v8::Local<v8::Value> local;
+  static_assert(sizeof(local) == sizeof(value), "napi_value is a v8::Local");
+  std::memcpy(static_cast<void*>(&local), &value, sizeof(value));
+  Guard* raw = guard.release();
+  raw->wrapper.Reset(v8::Isolate::GetCurrent(), local.As<v8::Object>());
+  raw->wrapper.SetWeak(raw, onWrapperCollected, v8::WeakCallbackType::kParameter);
+  raw->next = threadGuards.live;
+  if (raw->next) raw->next->prev = raw;
+  threadGuards.live = raw;
+  return Napi::Boolean::New(env, true);
+}
+
+// At an environment's shutdown (its isolate still alive): drop its guards.
+static void dropGuards(void*) {
+  std::lock_guard<std::mutex> lock(tableMutex);
+  auto forget = [](Guard* guard) {
+    Slot* slot = guard->id != 0 ? liveSlotOf(guard->id) : nullptr;
+    if (slot != nullptr && slot->guard == guard) slot->guard = nullptr;
+    delete guard;
+  };
+  while (Guard* guard = threadGuards.live) {
+    unlinkGuard(guard);
+    guard->wrapper.Reset();
+    forget(guard);
+  }
+  for (Guard* guard : threadGuards.collected) forget(guard);
+  threadGuards.collected.clear();
 }
 
 MemoryStats memoryStats() {
@@ -537,6 +672,7 @@ static Napi::Value cudaDeviceCount(const Napi::CallbackInfo& info) {
 
 static Napi::Value memory(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  freeCollected(env);
   MemoryStats stats = memoryStats();
   Napi::Object result = Napi::Object::New(env);
   result.Set("numTensors", Napi::Number::New(env, stats.numTensors));
@@ -567,13 +703,15 @@ static Napi::Value setErrorClassBinding(const Napi::CallbackInfo& info) {
 
 void initTensor(Napi::Env env, Napi::Object exports) {
   currentOwner = nextOwner++;
+  // Hooks run in reverse order of registration: the guards go first, then the tensors.
   napi_add_env_cleanup_hook(env, freeOwnedBy, reinterpret_cast<void*>(static_cast<uintptr_t>(currentOwner)));
+  napi_add_env_cleanup_hook(env, dropGuards, nullptr);
   struct Entry { const char* name; Napi::Function::Callback fn; };
   const Entry entries[] = {
       {"fromBuffer", fromBuffer}, {"toBuffer", toBuffer}, {"item", item},
       {"shape", shape}, {"strides", strides}, {"dtype", dtype}, {"device", device},
       {"numel", numel}, {"dim", dim}, {"isDisposed", isDisposed}, {"dispose", dispose},
-      {"sameTensor", sameTensor}, {"setData", setData}, {"setOwner", setOwner},
+      {"sameTensor", sameTensor}, {"setData", setData}, {"setOwner", setOwner}, {"guard", guardWrapper},
       {"requiresGrad", requiresGrad}, {"setRequiresGrad", setRequiresGrad}, {"isLeaf", isLeaf},
       {"gradFn", gradFn}, {"grad", grad}, {"setGrad", setGrad}, {"retainGrad", retainGrad},
       {"backward", backward}, {"autogradGrad", autogradGrad},

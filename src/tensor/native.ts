@@ -24,6 +24,7 @@ export interface Native {
   sameTensor(a: Handle, b: Handle): boolean;
   setData(h: Handle, source: Handle): void;
   setOwner(h: Handle, adopt: boolean): boolean;
+  guard(wrapper: object, h: Handle): boolean;
   requiresGrad(h: Handle): boolean;
   setRequiresGrad(h: Handle, value: boolean): void;
   isLeaf(h: Handle): boolean;

@@ -15,9 +15,6 @@ const cloneOp = op("aten::clone");
 const contiguousOp = op("aten::contiguous");
 const toDtypeDevice = op("aten::to", "dtype_layout");
 
-// The safety net: a tensor that became garbage without dispose() is freed by GC.
-const collected = new FinalizationRegistry<Handle>((handle) => { native.dispose(handle); });
-
 export class Tensor implements Tracked, Disposable {
   /** The native handle. Internal: use the methods. */
   readonly handle: Handle;
@@ -33,9 +30,13 @@ export class Tensor implements Tracked, Disposable {
     if (!tracked || !track(this)) this.unowned();
   }
 
-  /** Arms the GC safety net (once no tidy() scope owns this tensor). Internal. */
+  /**
+   * Arms the GC safety net (once no tidy() scope owns this tensor): the addon
+   * frees the tensor soon after this wrapper is garbage, from the collection
+   * itself (no event-loop turn needed; see native/tensor.cc, GC guards). Internal.
+   */
   unowned(): void {
-    if (!this.guarded) { this.guarded = true; collected.register(this, this.handle, this); }
+    if (!this.guarded) { this.guarded = true; native.guard(this, this.handle); }
   }
 
   // ---- metadata -----------------------------------------------------------
@@ -158,8 +159,7 @@ export class Tensor implements Tracked, Disposable {
   release(): Handle {
     if (this.isDisposed) throw new FlareError("release(): the tensor was disposed", "E_DISPOSED");
     this.released = true;
-    if (this.guarded) collected.unregister(this);
-    native.setOwner(this.handle, false);
+    native.setOwner(this.handle, false);  // also disarms the GC guard
     return this.handle;
   }
 
@@ -167,7 +167,7 @@ export class Tensor implements Tracked, Disposable {
   dispose(): void {
     if (this.released) return;
     if (this.gradWrapper) { this.gradWrapper.dispose(); this.gradWrapper = null; }
-    if (native.dispose(this.handle) && this.guarded) collected.unregister(this);
+    native.dispose(this.handle);
   }
   [Symbol.dispose](): void { this.dispose(); }
 }
