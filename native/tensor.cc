@@ -9,9 +9,11 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/csrc/api/include/torch/version.h>
 #include <v8.h>
+#include <malloc.h>  // malloc_trim
 
 #include <cstring>
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <mutex>
 #include <unordered_map>
@@ -304,6 +306,18 @@ static void freeCollected(Napi::Env env) {
     }
   }
   if (delta != 0) reportExternal(env, delta);
+  // Tensors freed by the GC go in bursts, each after a few hundred steps of
+  // interleaved allocations: glibc keeps the holes they leave (RSS climbs while
+  // the bytes in use do not). After a burst, hand those pages back to the system
+  // (at most every 100 ms, as a scan of the free lists is not free).
+  if (guards.size() >= 64) {
+    static thread_local std::chrono::steady_clock::time_point lastTrim;
+    auto now = std::chrono::steady_clock::now();
+    if (now - lastTrim >= std::chrono::milliseconds(100)) {
+      lastTrim = now;
+      malloc_trim(0);
+    }
+  }
 }
 
 // guard(wrapper, h): frees h's tensor once `wrapper` is garbage. False if h is not live.
