@@ -254,6 +254,9 @@ struct ThreadGuards {
   std::vector<Guard*> collected;  // wrappers the GC found dead, tensors not yet freed
 };
 static thread_local ThreadGuards threadGuards;
+// Collected guards waiting in any thread: wrapTensor checks this plain global
+// first, so the common path costs no thread-local lookup.
+static std::atomic<int64_t> pendingGuards{0};
 
 static void unlinkGuard(Guard* guard) {
   if (guard->prev) guard->prev->next = guard->next; else threadGuards.live = guard->next;
@@ -267,6 +270,7 @@ static void onWrapperCollected(const v8::WeakCallbackInfo<Guard>& info) {
   guard->wrapper.Reset();
   unlinkGuard(guard);
   threadGuards.collected.push_back(guard);
+  pendingGuards.fetch_add(1, std::memory_order_relaxed);
 }
 
 // tableMutex held.
@@ -285,9 +289,10 @@ static Slot* liveSlotOf(uint64_t id) {
 }
 
 static void freeCollected(Napi::Env env) {
-  if (threadGuards.collected.empty()) return;
+  if (pendingGuards.load(std::memory_order_relaxed) == 0 || threadGuards.collected.empty()) return;
   std::vector<Guard*> guards;
   guards.swap(threadGuards.collected);
+  pendingGuards.fetch_sub(static_cast<int64_t>(guards.size()), std::memory_order_relaxed);
   std::vector<at::Tensor> released;  // freed after the lock is dropped
   released.reserve(guards.size());
   int64_t delta = 0;
@@ -360,6 +365,7 @@ static void dropGuards(void*) {
     forget(guard);
   }
   for (Guard* guard : threadGuards.collected) forget(guard);
+  pendingGuards.fetch_sub(static_cast<int64_t>(threadGuards.collected.size()), std::memory_order_relaxed);
   threadGuards.collected.clear();
 }
 
