@@ -10,7 +10,7 @@ import * as torch from "../src/index.js";
 import type { Tensor, nn } from "../src/index.js";
 import { get, listModels, describeModels } from "../src/vision/models/registry.js";
 import { resnet18, resnet50, BasicBlock, Bottleneck } from "../src/vision/models/resnet.js";
-import { assertClose, assertFlareError, fixturePath } from "./helpers.js";
+import { assertClose, assertFlareError, fixturePath, settledTensors } from "./helpers.js";
 
 const SPEC = JSON.parse(readFileSync(fixturePath("models_keys.json"), "utf8")) as Record<string, { keys: [string, number[], string][] }>;
 const dir = mkdtempSync(path.join(tmpdir(), "flare-models-"));
@@ -126,7 +126,7 @@ test("a weights file for another architecture: loadStateDict's error, and nothin
   const r18 = resnet18({ numClasses: 10 });
   torch.save(r18.stateDict(), file);
   r18.dispose();
-  const before = torch.memory().numTensors;
+  const before = settledTensors();
 
   // resnet34 has more blocks: missing keys
   assertFlareError(() => get("resnet34", { weights: file }),
