@@ -417,3 +417,66 @@ export function smoothL1Loss(input: Tensor, target: Tensor, options: { reduction
   if (beta < 0) throw new FlareError(`smoothL1Loss(): beta must be non-negative, got ${beta}`, "E_ARGUMENT");
   return pointwiseLoss(ops.smoothL1Loss, "smoothL1Loss()", input, target, options.reduction, beta);
 }
+
+// ---- sampling grids -------------------------------------------------------------
+
+function knownOptions(options: object, known: readonly string[], what: string): void {
+  for (const key of Object.keys(options))
+    if (!known.includes(key)) throw new FlareError(`${what}: unknown option '${key}' (options: ${known.join(", ")})`, "E_ARGUMENT");
+}
+
+const samplingOps = { gridSampler: op("aten::grid_sampler"), affineGridGenerator: op("aten::affine_grid_generator") };
+
+export interface GridSampleOptions {
+  mode?: "bilinear" | "nearest" | "bicubic";
+  paddingMode?: "zeros" | "border" | "reflection";
+  alignCorners?: boolean;
+}
+
+/**
+ * Samples `input` [N, C, H, W] (or [N, C, D, H, W]) at `grid` [N, H', W', 2]
+ * (or [N, D', H', W', 3]) of normalised (x, y[, z]) in [-1, 1]: PyTorch's
+ * F.grid_sample (mode "bilinear", paddingMode "zeros", alignCorners false).
+ */
+export function gridSample(input: Tensor, grid: Tensor, options: GridSampleOptions = {}): Tensor {
+  const what = "gridSample()";
+  knownOptions(options, ["mode", "paddingMode", "alignCorners"], what);
+  const x = tensorArg(input, `${what}: input`), g = tensorArg(grid, `${what}: grid`);
+  const mode = oneOf(options.mode ?? "bilinear", ["bilinear", "nearest", "bicubic"] as const, `${what}: mode`);
+  const padding = oneOf(options.paddingMode ?? "zeros", ["zeros", "border", "reflection"] as const, `${what}: paddingMode`);
+  const alignCorners = options.alignCorners ?? false;
+  if (typeof alignCorners !== "boolean") throw new FlareError(`${what}: alignCorners must be true or false, got ${String(alignCorners)}`, "E_ARGUMENT");
+  const dims = input.dim();
+  if (dims !== 4 && dims !== 5) throw new FlareError(`${what}: input must be 4-D [N, C, H, W] or 5-D [N, C, D, H, W], got shape [${input.shape.join(", ")}]`, "E_SHAPE");
+  const gridShape = grid.shape;
+  if (gridShape.length !== dims || gridShape[dims - 1] !== dims - 2 || gridShape[0] !== input.shape[0])
+    throw new FlareError(`${what}: grid must be [${input.shape[0]}, ${dims === 4 ? "H', W', 2" : "D', H', W', 3"}] for input of shape [${input.shape.join(", ")}], got [${gridShape.join(", ")}]`, "E_SHAPE");
+  if (input.dtype !== grid.dtype) throw new FlareError(`${what}: grid (${grid.dtype}) must have input's dtype (${input.dtype})`, "E_DTYPE");
+  if (mode === "bicubic" && dims !== 4) throw new FlareError(`${what}: mode "bicubic" needs 4-D input`, "E_SHAPE");
+  const modeId = mode === "bilinear" ? 0 : mode === "nearest" ? 1 : 2;
+  const paddingId = padding === "zeros" ? 0 : padding === "border" ? 1 : 2;
+  return wrap(samplingOps.gridSampler(x, g, modeId, paddingId, alignCorners));
+}
+
+/**
+ * The sampling grid of affine matrices `theta` ([N, 2, 3] for a 2-D `size`
+ * [N, C, H, W], [N, 3, 4] for a 3-D one), in gridSample's normalised
+ * coordinates: PyTorch's F.affine_grid (alignCorners false).
+ */
+export function affineGrid(theta: Tensor, size: number[], options: { alignCorners?: boolean } = {}): Tensor {
+  const what = "affineGrid()";
+  knownOptions(options, ["alignCorners"], what);
+  const t = tensorArg(theta, `${what}: theta`);
+  if (!Array.isArray(size) || (size.length !== 4 && size.length !== 5))
+    throw new FlareError(`${what}: size must be [N, C, H, W] or [N, C, D, H, W], got ${Array.isArray(size) ? `[${size.join(", ")}]` : String(size)}`, "E_ARGUMENT");
+  const sizes = size.map((s, i) => intArg(s, `${what}: size[${i}]`, 1));
+  const alignCorners = options.alignCorners ?? false;
+  if (typeof alignCorners !== "boolean") throw new FlareError(`${what}: alignCorners must be true or false, got ${String(alignCorners)}`, "E_ARGUMENT");
+  if (theta.dtype !== "float32" && theta.dtype !== "float64" && theta.dtype !== "float16" && theta.dtype !== "bfloat16")
+    throw new FlareError(`${what}: theta must be floating point, got ${theta.dtype}`, "E_DTYPE");
+  const [rows, cols] = sizes.length === 4 ? [2, 3] : [3, 4];
+  const shape = theta.shape;
+  if (shape.length !== 3 || shape[0] !== sizes[0] || shape[1] !== rows || shape[2] !== cols)
+    throw new FlareError(`${what}: theta must be [${sizes[0]}, ${rows}, ${cols}] for size [${sizes.join(", ")}], got [${shape.join(", ")}]`, "E_SHAPE");
+  return wrap(samplingOps.affineGridGenerator(t, sizes, alignCorners));
+}

@@ -49,6 +49,16 @@ export interface Native {
   schema(index: number): string;
   adjustHue(img: Handle, shifts: number | number[]): Handle;
   hwcToChw(data: Uint8Array, height: number, width: number, channels: number): Handle;
+  setHookDispatcher(dispatch: (id: number, grad?: Handle) => number): void;
+  releasedHooks(): number[];
+  registerHook(h: Handle, id: number): number;
+  removeHook(h: Handle, position: number): void;
+  registerPostAccumulateGradHook(h: Handle, id: number): object;
+  removePostAccumulateGradHook(keeper: object): void;
+  shareHandle(h: Handle): number;
+  exampleCube(x: Handle): Handle;
+  roiAlign(input: Handle, rois: Handle, spatialScale: number, pooledHeight: number, pooledWidth: number, samplingRatio: number, aligned: boolean): Handle;
+  roiPool(input: Handle, rois: Handle, spatialScale: number, pooledHeight: number, pooledWidth: number): Handle;
   newGroup?(host: string, port: number, rank: number, worldSize: number, timeoutMs: number): GroupHandle;
   allReduce?(group: GroupHandle, tensors: Handle[], op: string): void;
   broadcast?(group: GroupHandle, tensors: Handle[], root: number): void;

@@ -9,7 +9,6 @@ import { fromTypedArray } from "../../tensor/creation.js";
 
 export const aten = {
   rsubScalar: op("aten::rsub", "Scalar"),
-  gridSampler: op("aten::grid_sampler"),
   bilinear: op("aten::upsample_bilinear2d", "vec"),
   bilinearAA: op("aten::_upsample_bilinear2d_aa", "vec"),
   bicubic: op("aten::upsample_bicubic2d", "vec"),
