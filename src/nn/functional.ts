@@ -1,55 +1,27 @@
 // torch.nn.functional: one function per layer and the losses, each a checked
 // call of the ATen operator PyTorch's own functional calls.
 import { FlareError } from "../errors.js";
-import { op } from "../tensor/native.js";
+import { aten } from "../tensor/aten.js";
 import { Tensor, wrap, wrapList } from "../tensor/tensor.js";
 import type { DType } from "../tensor/dtype.js";
 import {
   tensorArg, optionalTensorArg, intArg, numberArg, tupleArg, pairArg, oneOf, probabilityArg, type Pair,
 } from "./utils.js";
 
-const ops = {
-  linear: op("aten::linear"),
-  conv2d: op("aten::conv2d"),
-  conv2dPadding: op("aten::conv2d", "padding"),
-  convTranspose2d: op("aten::conv_transpose2d", "input"),
-  batchNorm: op("aten::batch_norm"),
-  layerNorm: op("aten::layer_norm"),
-  groupNorm: op("aten::group_norm"),
-  dropout: op("aten::dropout"), dropoutIn: op("aten::dropout_"),
-  featureDropout: op("aten::feature_dropout"), featureDropoutIn: op("aten::feature_dropout_"),
-  relu: op("aten::relu"), reluIn: op("aten::relu_"),
-  leakyRelu: op("aten::leaky_relu"), leakyReluIn: op("aten::leaky_relu_"),
-  gelu: op("aten::gelu"),
-  silu: op("aten::silu"), siluIn: op("aten::silu_"),
-  sigmoid: op("aten::sigmoid"), tanh: op("aten::tanh"),
-  softmax: op("aten::softmax", "int"), logSoftmax: op("aten::log_softmax", "int"),
-  maxPool2d: op("aten::max_pool2d"), maxPool2dIndices: op("aten::max_pool2d_with_indices"),
-  avgPool2d: op("aten::avg_pool2d"),
-  adaptiveAvgPool2d: op("aten::adaptive_avg_pool2d"), adaptiveMaxPool2d: op("aten::adaptive_max_pool2d"),
-  pad: op("aten::pad"),
-  oneHot: op("aten::one_hot"),
-  crossEntropy: op("aten::cross_entropy_loss"),
-  nllLoss: op("aten::nll_loss_nd"),
-  bce: op("aten::binary_cross_entropy"),
-  bceWithLogits: op("aten::binary_cross_entropy_with_logits"),
-  mseLoss: op("aten::mse_loss"), l1Loss: op("aten::l1_loss"), smoothL1Loss: op("aten::smooth_l1_loss"),
-  broadcastTensors: op("aten::broadcast_tensors"),
-  expand: op("aten::expand"),
-};
+const ops = aten;
 
 // Interpolation ops by (mode, spatial dims): [op, takes alignCorners].
 const UPSAMPLE: Record<string, [(...args: unknown[]) => unknown, boolean]> = {
-  "nearest/1": [op("aten::upsample_nearest1d", "vec"), false],
-  "nearest/2": [op("aten::upsample_nearest2d", "vec"), false],
-  "nearest/3": [op("aten::upsample_nearest3d", "vec"), false],
-  "nearest-exact/1": [op("aten::_upsample_nearest_exact1d", "vec"), false],
-  "nearest-exact/2": [op("aten::_upsample_nearest_exact2d", "vec"), false],
-  "nearest-exact/3": [op("aten::_upsample_nearest_exact3d", "vec"), false],
-  "linear/1": [op("aten::upsample_linear1d", "vec"), true],
-  "bilinear/2": [op("aten::upsample_bilinear2d", "vec"), true],
-  "bicubic/2": [op("aten::upsample_bicubic2d", "vec"), true],
-  "trilinear/3": [op("aten::upsample_trilinear3d", "vec"), true],
+  "nearest/1": [aten.upsampleNearest1d, false],
+  "nearest/2": [aten.upsampleNearest2d, false],
+  "nearest/3": [aten.upsampleNearest3d, false],
+  "nearest-exact/1": [aten.upsampleNearestExact1d, false],
+  "nearest-exact/2": [aten.upsampleNearestExact2d, false],
+  "nearest-exact/3": [aten.upsampleNearestExact3d, false],
+  "linear/1": [aten.upsampleLinear1d, true],
+  "bilinear/2": [aten.upsampleBilinear2d, true],
+  "bicubic/2": [aten.upsampleBicubic2d, true],
+  "trilinear/3": [aten.upsampleTrilinear3d, true],
 };
 
 export type Reduction = "none" | "mean" | "sum";
@@ -425,8 +397,6 @@ function knownOptions(options: object, known: readonly string[], what: string): 
     if (!known.includes(key)) throw new FlareError(`${what}: unknown option '${key}' (options: ${known.join(", ")})`, "E_ARGUMENT");
 }
 
-const samplingOps = { gridSampler: op("aten::grid_sampler"), affineGridGenerator: op("aten::affine_grid_generator") };
-
 export interface GridSampleOptions {
   mode?: "bilinear" | "nearest" | "bicubic";
   paddingMode?: "zeros" | "border" | "reflection";
@@ -455,7 +425,7 @@ export function gridSample(input: Tensor, grid: Tensor, options: GridSampleOptio
   if (mode === "bicubic" && dims !== 4) throw new FlareError(`${what}: mode "bicubic" needs 4-D input`, "E_SHAPE");
   const modeId = mode === "bilinear" ? 0 : mode === "nearest" ? 1 : 2;
   const paddingId = padding === "zeros" ? 0 : padding === "border" ? 1 : 2;
-  return wrap(samplingOps.gridSampler(x, g, modeId, paddingId, alignCorners));
+  return wrap(aten.gridSampler(x, g, modeId, paddingId, alignCorners));
 }
 
 /**
@@ -478,5 +448,5 @@ export function affineGrid(theta: Tensor, size: number[], options: { alignCorner
   const shape = theta.shape;
   if (shape.length !== 3 || shape[0] !== sizes[0] || shape[1] !== rows || shape[2] !== cols)
     throw new FlareError(`${what}: theta must be [${sizes[0]}, ${rows}, ${cols}] for size [${sizes.join(", ")}], got [${shape.join(", ")}]`, "E_SHAPE");
-  return wrap(samplingOps.affineGridGenerator(t, sizes, alignCorners));
+  return wrap(aten.affineGridGenerator(t, sizes, alignCorners));
 }

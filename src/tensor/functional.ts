@@ -1,7 +1,7 @@
 // torch.<op>(x, ...) forms of the Tensor methods, for code ported from PyTorch
 // that writes torch.exp(x) rather than x.exp().
 import { FlareError } from "../errors.js";
-import { op } from "./native.js";
+import { aten } from "./aten.js";
 import { Tensor, handleOf, wrapList } from "./tensor.js";
 
 type Method<K extends keyof Tensor> = Tensor[K] extends (...args: infer A) => infer R ? (x: Tensor, ...args: A) => R : never;
@@ -31,7 +31,7 @@ export const maskedSelect = functional("maskedSelect"), nonzero = functional("no
 export const argsort = functional("argsort"), unique = functional("unique"), bincount = functional("bincount");
 export const clone = functional("clone"), detach = functional("detach"), tril = functional("tril"), triu = functional("triu");
 
-const meshgridOp = op("aten::meshgrid", "indexing");
+const meshgridOp = aten.meshgrid;
 
 /**
  * torch.meshgrid(tensors, { indexing }): coordinate grids from 0-D or 1-D

@@ -1,7 +1,8 @@
 // The Tensor class: a handle to an at::Tensor plus metadata, data access,
 // autograd and memory. Ops are added to its prototype by the files in ops/.
 import { FlareError } from "../errors.js";
-import { native, op, type Handle } from "./native.js";
+import { native, type Handle } from "./native.js";
+import { aten } from "./aten.js";
 import { track, type Tracked } from "./scope.js";
 import { viewOf, type DType, type TypedArray } from "./dtype.js";
 import { formatTensor } from "./format.js";
@@ -10,11 +11,7 @@ import * as hooks from "./hooks.js";
 export type Shape = number[];
 export type NestedArray = number | boolean | NestedArray[];
 
-const detachOp = op("aten::detach");
-const detachInPlace = op("aten::detach_");
-const cloneOp = op("aten::clone");
-const contiguousOp = op("aten::contiguous");
-const toDtypeDevice = op("aten::to", "dtype_layout");
+const { detach: detachOp, detachIn: detachInPlace, clone: cloneOp, contiguous: contiguousOp, toDtypeLayout: toDtypeDevice } = aten;
 
 // The safety net: a tensor that became garbage without dispose() is freed by GC.
 const collected = new FinalizationRegistry<Handle>((handle) => { native.dispose(handle); });

@@ -95,8 +95,8 @@ export function resizedOutputSize(imageSize: [number, number], size: number | nu
 
 /** Interpolates an [N, C, H, W] float tensor to [oh, ow] (align_corners false). */
 export function interpolate(x: Tensor, size: [number, number], mode: Interpolation, antialias: boolean): Tensor {
-  if (mode === "nearest") return wrap(aten.nearest(x.handle, size, null));
-  const f = mode === "bilinear" ? (antialias ? aten.bilinearAA : aten.bilinear) : (antialias ? aten.bicubicAA : aten.bicubic);
+  if (mode === "nearest") return wrap(aten.upsampleNearest2d(x.handle, size, null));
+  const f = mode === "bilinear" ? (antialias ? aten.upsampleBilinear2dAA : aten.upsampleBilinear2d) : (antialias ? aten.upsampleBicubic2dAA : aten.upsampleBicubic2d);
   return wrap(f(x.handle, size, false, null));
 }
 
