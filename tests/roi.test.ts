@@ -133,3 +133,17 @@ test("roiAlign refuses double backward", () => {
     assertFlareError(() => torch.autograd.grad(y, input, { createGraph: true }), /^roiAlign: double backward \(createGraph: true\) is not supported$/);
   });
 });
+
+test("roiAlign / roiPool forward + backward in a loop keep the live tensor count flat", () => {
+  const input = torch.randn([2, 3, 8, 8]).requiresGrad_();
+  const boxes = [torch.tensor([[0, 0, 4, 4], [1, 1, 6, 7]]), torch.tensor([[2, 2, 7, 7]])];
+  const step = () => torch.tidy(() => {
+    input.grad = null;
+    ops.roiAlign(input, boxes, 2).sum().add(ops.roiPool(input, boxes, 2).sum()).backward();
+  });
+  step();
+  const live = torch.memory().numTensors;
+  for (let i = 0; i < 20; i++) step();
+  assert.equal(torch.memory().numTensors, live);
+  torch.dispose([input, boxes]);
+});
