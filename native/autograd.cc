@@ -104,6 +104,7 @@ static at::Tensor callHook(const HookToken& token, const at::Tensor* grad) {
   if (std::this_thread::get_id() != token.thread || dispatcher == nullptr || envKey != token.env)
     throw std::runtime_error("a JS autograd hook can only run on the JS thread that registered it "
                              "(CUDA backward runs on libtorch's device threads)");
+  if (grad && !grad->defined()) return at::Tensor();  // nothing flows here: nothing to show the hook
   Napi::Env env(dispatcher->env);
   Napi::HandleScope scope(env);
   Napi::Value handle = grad ? wrapTensor(env, *grad) : env.Undefined();

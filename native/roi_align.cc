@@ -202,6 +202,9 @@ Napi::Value roiAlign(const Napi::CallbackInfo& info) {
   if (!info[6].IsBoolean()) throwFlare(env, "E_ARGUMENT", "roiAlign(): aligned must be a boolean");
   const bool aligned = info[6].As<Napi::Boolean>().Value();
   at::Tensor contiguous = checkRoiArguments(env, "roiAlign", input, rois, pooledH, pooledW);
+  // Bilinear sampling needs a pixel to sample (torchvision would read outside an empty map).
+  if ((input.size(2) == 0 || input.size(3) == 0) && rois.size(0) > 0 && input.size(1) > 0)
+    throwFlare(env, "E_SHAPE", "roiAlign(): input has an empty feature map " + c10::str(input.sizes()) + " to sample boxes from");
   // The kernel reads rois' values, never their graph: pass them detached.
   return wrapTensor(env, RoiAlignFunction::apply(input, contiguous.detach(), spatialScale, pooledH, pooledW, samplingRatio, aligned));
 }

@@ -112,6 +112,8 @@ test("bad input is a FlareError naming the argument", () => {
     assertFlareError(() => ops.roiPool(input, box([0, 0, 0, Infinity, 1]), 2), /^roiPool\(\): boxes\[0\] has a non-finite value$/);
     assertFlareError(() => ops.roiAlign(input, box([0, 0, 0, 1, 1]).double(), 2), /^roiAlign\(\): boxes must have input's dtype \(float32\), got float64$/, "E_DTYPE");
     assertFlareError(() => ops.roiAlign(input.to("int64"), box([0, 0, 0, 1, 1]).to("int64"), 2), /^roiAlign\(\): input must be float32 or float64, got int64$/, "E_DTYPE");
+    assertFlareError(() => ops.roiAlign(torch.zeros([1, 2, 0, 3]), box([0, 0, 0, 1, 1]), 2), /^roiAlign\(\): input has an empty feature map \[1, 2, 0, 3\] to sample boxes from$/, "E_SHAPE");
+    assert.deepEqual(ops.roiPool(torch.zeros([1, 2, 0, 3]), box([0, 0, 0, 1, 1]), 2).tolist(), [[[[0, 0], [0, 0]], [[0, 0], [0, 0]]]]);
     assertFlareError(() => ops.roiAlign(input.reshape(2, 4, 4), box([0, 0, 0, 1, 1]), 2), /^roiAlign\(\): input must be \[N, C, H, W\], got \[2, 4, 4\]$/, "E_SHAPE");
     assertFlareError(() => ops.roiAlign(input, box([0, 0, 0, 1, 1]), [2, 0]), /^roiAlign\(\): outputSize must be a positive integer or \[height, width\] of positive integers, got \[2, 0\]$/);
     assertFlareError(() => ops.roiAlign(input, box([0, 0, 0, 1, 1]), 2, { samplingRatio: 1.5 }), /^roiAlign\(\): samplingRatio must be an integer, got number 1\.5$/);
