@@ -1,8 +1,8 @@
-// The one table of ATen operator handles that flare's layers above the tensor
-// ops call directly (nn.functional, the transforms, creation, Parameter): each
-// operator is looked up once, here, by its schema name and overload, and every
-// caller uses the same handle. (tensor/ops/* keep theirs next to the methods
-// they implement, most made by name from lists.)
+// The one table of ATen operator handles for every operator more than one file
+// calls (and for all that the layers above the tensor ops call: nn.functional,
+// the transforms, creation, Parameter): each is looked up once, here, by its
+// schema name and overload, and every caller uses the same handle. Operators
+// only one tensor/ops file calls stay next to the methods they implement.
 import { op } from "./native.js";
 
 export const aten = {
@@ -15,6 +15,7 @@ export const aten = {
   arange: op("aten::arange", "start_step"), linspace: op("aten::linspace"), eye: op("aten::eye", "m"),
   rand: op("aten::rand"), randn: op("aten::randn"), randint: op("aten::randint", "low"), randperm: op("aten::randperm"),
   expand: op("aten::expand"), broadcastTensors: op("aten::broadcast_tensors"),
+  select: op("aten::select", "int"), slice: op("aten::slice", "Tensor"), unsqueeze: op("aten::unsqueeze"),
   meshgrid: op("aten::meshgrid", "indexing"),
   rsubScalar: op("aten::rsub", "Scalar"),
   indexCopy: op("aten::index_copy"),
