@@ -149,6 +149,9 @@ void roiAlignBackwardKernel(const T* grad, const T* rois, T* gradInput, int64_t 
   });
 }
 
+}  // namespace
+
+// Named in flare:: so that gradFn reads CppNode<flare::...>.
 struct RoiAlignFunction : torch::autograd::Function<RoiAlignFunction> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& input, const at::Tensor& rois, double spatialScale,
                             int64_t pooledH, int64_t pooledW, int64_t samplingRatio, bool aligned) {
@@ -191,7 +194,7 @@ struct RoiAlignFunction : torch::autograd::Function<RoiAlignFunction> {
 };
 
 // roiAlign(input, rois, spatialScale, pooledHeight, pooledWidth, samplingRatio, aligned)
-Napi::Value roiAlign(const Napi::CallbackInfo& info) {
+static Napi::Value roiAlign(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   at::Tensor input = kernelTensor(info[0], "roiAlign(): input");
   at::Tensor rois = kernelTensor(info[1], "roiAlign(): boxes");
@@ -208,8 +211,6 @@ Napi::Value roiAlign(const Napi::CallbackInfo& info) {
   // The kernel reads rois' values, never their graph: pass them detached.
   return wrapTensor(env, RoiAlignFunction::apply(input, contiguous.detach(), spatialScale, pooledH, pooledW, samplingRatio, aligned));
 }
-
-}  // namespace
 
 void initRoiAlign(Napi::Env env, Napi::Object exports) { exportFunction(env, exports, "roiAlign", roiAlign); }
 

@@ -73,6 +73,9 @@ void roiPoolBackwardKernel(const T* grad, const int64_t* argmax, const T* rois, 
   });
 }
 
+}  // namespace
+
+// Named in flare:: so that gradFn reads CppNode<flare::...>.
 struct RoiPoolFunction : torch::autograd::Function<RoiPoolFunction> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& input, const at::Tensor& rois, double spatialScale,
                             int64_t pooledH, int64_t pooledW) {
@@ -112,7 +115,7 @@ struct RoiPoolFunction : torch::autograd::Function<RoiPoolFunction> {
 };
 
 // roiPool(input, rois, spatialScale, pooledHeight, pooledWidth)
-Napi::Value roiPool(const Napi::CallbackInfo& info) {
+static Napi::Value roiPool(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   at::Tensor input = kernelTensor(info[0], "roiPool(): input");
   at::Tensor rois = kernelTensor(info[1], "roiPool(): boxes");
@@ -122,8 +125,6 @@ Napi::Value roiPool(const Napi::CallbackInfo& info) {
   at::Tensor contiguous = checkRoiArguments(env, "roiPool", input, rois, pooledH, pooledW);
   return wrapTensor(env, RoiPoolFunction::apply(input, contiguous.detach(), spatialScale, pooledH, pooledW));
 }
-
-}  // namespace
 
 void initRoiPool(Napi::Env env, Napi::Object exports) { exportFunction(env, exports, "roiPool", roiPool); }
 

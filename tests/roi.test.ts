@@ -149,3 +149,12 @@ test("roiAlign / roiPool forward + backward in a loop keep the live tensor count
   assert.equal(torch.memory().numTensors, live);
   torch.dispose([input, boxes]);
 });
+
+test("the results take part in autograd like any ATen op (a grad_fn of their own)", () => {
+  torch.tidy(() => {
+    const input = torch.randn([1, 1, 4, 4]).requiresGrad_(), boxes = torch.tensor([[0, 0, 0, 2, 2]]);
+    assert.equal(ops.roiAlign(input, boxes, 2).gradFn, "torch::autograd::CppNode<flare::RoiAlignFunction>");
+    assert.equal(ops.roiPool(input, boxes, 2).gradFn, "torch::autograd::CppNode<flare::RoiPoolFunction>");
+    assert.equal(ops.roiAlign(input.detach(), boxes, 2).gradFn, null);
+  });
+});
