@@ -5,6 +5,7 @@ static Napi::Object init(Napi::Env env, Napi::Object exports) {
   flare::initOps(env, exports);
   flare::initDistributed(env, exports);
   flare::initKernels(env, exports);
+  flare::initNms(env, exports);
   return exports;
 }
 

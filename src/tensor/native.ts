@@ -49,6 +49,8 @@ export interface Native {
   schema(index: number): string;
   adjustHue(img: Handle, shifts: number | number[]): Handle;
   hwcToChw(data: Uint8Array, height: number, width: number, channels: number): Handle;
+  nms(boxes: Handle, scores: Handle, iouThreshold: number, name?: string): Handle;
+  batchedNms(boxes: Handle, scores: Handle, idxs: Handle, iouThreshold: number): Handle;
   newGroup?(host: string, port: number, rank: number, worldSize: number, timeoutMs: number): GroupHandle;
   allReduce?(group: GroupHandle, tensors: Handle[], op: string): void;
   broadcast?(group: GroupHandle, tensors: Handle[], root: number): void;

@@ -5,9 +5,12 @@ import { FlareError } from "../../../errors.js";
 import { Tensor } from "../../../tensor/tensor.js";
 import { describe } from "../_utils.js";
 import {
-  BoundingBoxes, clampBoxes, convertBoxFormat, filterTarget, sanitizeTarget,
+  BoundingBoxes, convertBoxFormat, filterTarget, sanitizeTarget,
   type BoxFormat, type GeoOp, type SanitizeOptions, type Target,
 } from "../target.js";
+import { clipBoxesToImage } from "../../ops/boxes.js";
+import { boxIou } from "../../ops/iou.js";
+import * as torch from "../../../tensor/index.js";
 import {
   Transform, GeometricTransform, mapTargets, probability, type ImageInfo, type RandomOptions, type TargetArg,
 } from "../transform.js";
@@ -55,15 +58,6 @@ export interface RandomIoUCropOptions extends RandomOptions {
 }
 type IoUCropParams = { top: number; left: number; height: number; width: number } | null;
 
-function iouWith(xyxy: number[][], box: number[]): number[] {
-  const [l, t, r, b] = box, area = (r - l) * (b - t);
-  return xyxy.map(([x1, y1, x2, y2]) => {
-    const iw = Math.max(0, Math.min(x2, r) - Math.max(x1, l)), ih = Math.max(0, Math.min(y2, b) - Math.max(y1, t));
-    const inter = iw * ih, union = (x2 - x1) * (y2 - y1) + area - inter;
-    return union > 0 ? inter / union : 0;
-  });
-}
-
 /**
  * SSD's random crop (torchvision v2's RandomIoUCrop): draws a minimum IoU from
  * samplerOptions, then up to `trials` crops whose IoU with some box whose
@@ -90,7 +84,9 @@ export class RandomIoUCrop extends GeometricTransform<IoUCropParams> {
   }
   protected sample(info: ImageInfo, target: Target | undefined): IoUCropParams {
     if (!target?.boxes) throw new FlareError("RandomIoUCrop needs a target with boxes: forward(img, { boxes, labels })", "E_ARGUMENT");
-    const xyxy = (target.boxes.xyxy().to("float64").tolist() as number[][]);
+    const xyxy = target.boxes.xyxy().to("float64");
+    const [x1, y1, x2, y2] = xyxy.unbind(-1);
+    const cx = x1.add(x2).mul(0.5), cy = y1.add(y2).mul(0.5);
     const g = this.generator, W = info.width, H = info.height;
     for (let round = 0; round < 1000; round++) {
       const minIoU = this.options[g.randint(0, this.options.length)];
@@ -103,12 +99,14 @@ export class RandomIoUCrop extends GeometricTransform<IoUCropParams> {
         const left = Math.trunc((W - newW) * g.random()), top = Math.trunc((H - newH) * g.random());
         const right = left + newW, bottom = top + newH;
         if (left === right || top === bottom) continue;
-        const inside = xyxy.filter(([x1, y1, x2, y2]) => {
-          const cx = 0.5 * (x1 + x2), cy = 0.5 * (y1 + y2);
-          return left < cx && cx < right && top < cy && cy < bottom;
+        // torchvision: the boxes whose centres lie inside the crop, and their best IoU with it.
+        const best = torch.tidy(() => {
+          const inside = cx.gt(left).logicalAnd(cx.lt(right)).logicalAnd(cy.gt(top)).logicalAnd(cy.lt(bottom));
+          if (!inside.any().item()) return null;
+          const ious = boxIou(xyxy, torch.tensor([[left, top, right, bottom]], { dtype: "float64" })).select(1, 0);
+          return torch.where(inside, ious, -Infinity).amax().item() as number;
         });
-        if (inside.length === 0) continue;
-        if (Math.max(...iouWith(inside, [left, top, right, bottom])) < minIoU) continue;
+        if (best === null || best < minIoU) continue;
         return { top, left, height: newH, width: newW };
       }
     }
@@ -165,7 +163,7 @@ export class ClampBoundingBoxes extends Transform {
     return [img, mapTargets(target, (t) => {
       if (!t.boxes) return t;
       const b = t.boxes;
-      const xyxy = clampBoxes(convertBoxFormat(b.data.to("float32"), b.format, "xyxy"), b.canvasSize);
+      const xyxy = clipBoxesToImage(convertBoxFormat(b.data.to("float32"), b.format, "xyxy"), b.canvasSize);
       return { ...t, boxes: new BoundingBoxes(convertBoxFormat(xyxy, "xyxy", b.format).to(b.data.dtype), b.format, b.canvasSize, b.visibility) };
     })];
   }

@@ -1,0 +1,206 @@
+// Non-maximum suppression without the N×N IoU matrix, as torchvision's CPU
+// kernel (torchvision/csrc/ops/cpu/nms_kernel.cpp): a stable descending sort of
+// the scores (ties keep index order), then each kept box suppresses the later
+// boxes whose IoU with it is > iouThreshold. IoU is computed on the fly in the
+// boxes' own dtype with torchvision's expression, so the kept set is the same
+// bit for bit. Unlike torchvision, the surviving candidates are kept compacted
+// in sorted order (structure of arrays), so each pass reads memory
+// sequentially and skips the suppressed boxes entirely.
+#include "flare.h"
+
+#include <ATen/Dispatch.h>
+
+#include <cmath>
+#include <numeric>
+#include <vector>
+
+namespace flare {
+
+namespace {
+
+// The candidates still alive, in descending score order.
+template <typename T>
+struct Candidates {
+  std::vector<T> x1, y1, x2, y2, area;
+  std::vector<int64_t> index;  // position in the input
+  explicit Candidates(size_t n) : x1(n), y1(n), x2(n), y2(n), area(n), index(n) {}
+};
+
+// Greedy NMS over `c` (already sorted): appends the kept input indices to `keep`.
+template <typename T>
+void suppress(Candidates<T>& c, int64_t count, double threshold, std::vector<int64_t>& keep) {
+  T* x1 = c.x1.data();
+  T* y1 = c.y1.data();
+  T* x2 = c.x2.data();
+  T* y2 = c.y2.data();
+  T* area = c.area.data();
+  int64_t* index = c.index.data();
+  while (count > 0) {
+    // The first alive candidate has the highest remaining score: it is kept.
+    const T ix1 = x1[0], iy1 = y1[0], ix2 = x2[0], iy2 = y2[0], iarea = area[0];
+    keep.push_back(index[0]);
+    int64_t alive = 0;
+    for (int64_t j = 1; j < count; j++) {
+      const T xx1 = std::max(ix1, x1[j]);
+      const T yy1 = std::max(iy1, y1[j]);
+      const T xx2 = std::min(ix2, x2[j]);
+      const T yy2 = std::min(iy2, y2[j]);
+      const T w = std::max(static_cast<T>(0), xx2 - xx1);
+      const T h = std::max(static_cast<T>(0), yy2 - yy1);
+      const T inter = w * h;
+      const T ovr = inter / (iarea + area[j] - inter);
+      // Branch-free compaction: write always, advance only for survivors.
+      x1[alive] = x1[j];
+      y1[alive] = y1[j];
+      x2[alive] = x2[j];
+      y2[alive] = y2[j];
+      area[alive] = area[j];
+      index[alive] = index[j];
+      alive += !(static_cast<double>(ovr) > threshold);
+    }
+    count = alive;
+  }
+}
+
+// The input positions sorted by descending score, ties by ascending position.
+at::Tensor sortOrder(const at::Tensor& scores) {
+  return std::get<1>(at::sort(scores, /*stable=*/true, /*dim=*/0, /*descending=*/true)).contiguous();
+}
+
+struct Checked {
+  at::Tensor boxes, scores;
+  at::Device device = at::kCPU;
+};
+
+// Validates and moves the inputs to contiguous CPU tensors.
+Checked checkInputs(Napi::Env env, const char* fn, const at::Tensor& boxes, const at::Tensor& scores) {
+  const std::string name(fn);
+  if (boxes.dim() != 2 || boxes.size(1) != 4)
+    throwFlare(env, "E_SHAPE", name + "(): boxes must have shape [N, 4], got " + c10::str(boxes.sizes()));
+  if (scores.dim() != 1 || scores.size(0) != boxes.size(0))
+    throwFlare(env, "E_SHAPE", name + "(): scores must have shape [" + std::to_string(boxes.size(0)) + "], got " + c10::str(scores.sizes()));
+  if (boxes.scalar_type() != at::kFloat && boxes.scalar_type() != at::kDouble)
+    throwFlare(env, "E_DTYPE", name + "(): boxes must be float32 or float64, got " + dtypeName(boxes.scalar_type()));
+  if (scores.scalar_type() != boxes.scalar_type())
+    throwFlare(env, "E_DTYPE", name + "(): scores must have the dtype of boxes (" + dtypeName(boxes.scalar_type()) + "), got " + dtypeName(scores.scalar_type()));
+  if (boxes.device() != scores.device())
+    throwFlare(env, "E_DEVICE", name + "(): boxes are on " + deviceName(boxes.device()) + " but scores on " + deviceName(scores.device()));
+  Checked out;
+  out.device = boxes.device();
+  out.boxes = boxes.to(at::kCPU).contiguous();
+  out.scores = scores.to(at::kCPU).contiguous();
+  if (at::isnan(out.scores).any().item<bool>()) throwFlare(env, "E_ARGUMENT", name + "(): scores contain NaN");
+  if (!at::isfinite(out.boxes).all().item<bool>()) throwFlare(env, "E_ARGUMENT", name + "(): boxes contain NaN or infinite coordinates");
+  return out;
+}
+
+double thresholdArg(Napi::Env env, const char* fn, const Napi::Value& value) {
+  if (!value.IsNumber()) throwFlare(env, "E_ARGUMENT", std::string(fn) + "(): iouThreshold must be a number");
+  const double t = value.As<Napi::Number>().DoubleValue();
+  if (std::isnan(t)) throwFlare(env, "E_ARGUMENT", std::string(fn) + "(): iouThreshold must be a number, got NaN");
+  return t;
+}
+
+// Fills `c` with the boxes in the given order (positions into `order`).
+template <typename T>
+void gather(Candidates<T>& c, const T* b, const int64_t* order, const int64_t* positions, int64_t count) {
+  for (int64_t k = 0; k < count; k++) {
+    const int64_t i = order[positions ? positions[k] : k];
+    const T* r = b + 4 * i;
+    c.x1[k] = r[0];
+    c.y1[k] = r[1];
+    c.x2[k] = r[2];
+    c.y2[k] = r[3];
+    c.area[k] = (r[2] - r[0]) * (r[3] - r[1]);  // torchvision: (x2 - x1) * (y2 - y1)
+    c.index[k] = i;
+  }
+}
+
+at::Tensor keptTensor(const std::vector<int64_t>& keep, const at::Device& device) {
+  at::Tensor out = at::empty({static_cast<int64_t>(keep.size())}, at::kLong);
+  std::copy(keep.begin(), keep.end(), out.data_ptr<int64_t>());
+  return device.is_cpu() ? out : out.to(device);
+}
+
+// nms(boxes [N, 4], scores [N], iouThreshold[, name]) -> int64 [K] kept indices by decreasing score.
+Napi::Value nms(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  // The caller's name for messages (batchedNms calls this for its small inputs).
+  const std::string fn = info.Length() > 3 && info[3].IsString() ? info[3].As<Napi::String>().Utf8Value() : "nms";
+  Checked in = checkInputs(env, fn.c_str(), unwrapTensor(info[0], "boxes"), unwrapTensor(info[1], "scores"));
+  const double threshold = thresholdArg(env, fn.c_str(), info[2]);
+  const int64_t n = in.boxes.size(0);
+  std::vector<int64_t> keep;
+  if (n > 0) {
+    at::Tensor order = sortOrder(in.scores);
+    AT_DISPATCH_FLOATING_TYPES(in.boxes.scalar_type(), "nms", [&] {
+      Candidates<scalar_t> c(n);
+      gather(c, in.boxes.data_ptr<scalar_t>(), order.data_ptr<int64_t>(), nullptr, n);
+      suppress(c, n, threshold, keep);
+    });
+  }
+  return wrapTensor(env, keptTensor(keep, in.device));
+}
+
+// batchedNms(boxes, scores, idxs [N] integer, iouThreshold): NMS within each
+// category, the kept indices by decreasing score: torchvision's per-category
+// ("vanilla") path, in one call and with no coordinate offsets.
+Napi::Value batchedNms(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Checked in = checkInputs(env, "batchedNms", unwrapTensor(info[0], "boxes"), unwrapTensor(info[1], "scores"));
+  at::Tensor idxs = unwrapTensor(info[2], "idxs");
+  const double threshold = thresholdArg(env, "batchedNms", info[3]);
+  const int64_t n = in.boxes.size(0);
+  if (idxs.dim() != 1 || idxs.size(0) != n)
+    throwFlare(env, "E_SHAPE", "batchedNms(): idxs must have shape [" + std::to_string(n) + "], got " + c10::str(idxs.sizes()));
+  if (!at::isIntegralType(idxs.scalar_type(), /*includeBool=*/false))
+    throwFlare(env, "E_DTYPE", std::string("batchedNms(): idxs must be an integer tensor, got ") + dtypeName(idxs.scalar_type()));
+  std::vector<int64_t> keep;
+  if (n > 0) {
+    at::Tensor order = sortOrder(in.scores);
+    at::Tensor categories = idxs.to(at::kCPU).to(at::kLong).contiguous();
+    const int64_t* cat = categories.data_ptr<int64_t>();
+    const int64_t* ord = order.data_ptr<int64_t>();
+    // Sorted positions grouped by category (each group stays in score order).
+    std::vector<int64_t> byCategory(n);
+    std::iota(byCategory.begin(), byCategory.end(), 0);
+    std::stable_sort(byCategory.begin(), byCategory.end(), [&](int64_t a, int64_t b) { return cat[ord[a]] < cat[ord[b]]; });
+    std::vector<int64_t> keptPositions;
+    AT_DISPATCH_FLOATING_TYPES(in.boxes.scalar_type(), "batched_nms", [&] {
+      Candidates<scalar_t> c(n);
+      std::vector<int64_t> keptHere;
+      for (int64_t start = 0; start < n;) {
+        int64_t end = start;
+        while (end < n && cat[ord[byCategory[end]]] == cat[ord[byCategory[start]]]) end++;
+        // index[] holds sorted positions here (mapped back to the input below).
+        gather(c, in.boxes.data_ptr<scalar_t>(), ord, byCategory.data() + start, end - start);
+        for (int64_t k = 0; k < end - start; k++) c.index[k] = byCategory[start + k];
+        keptHere.clear();
+        suppress(c, end - start, threshold, keptHere);
+        keptPositions.insert(keptPositions.end(), keptHere.begin(), keptHere.end());
+        start = end;
+      }
+    });
+    // torchvision's vanilla path ends with keep_indices (ascending) ordered by
+    // an unstable descending sort of their scores: the same call here gives
+    // the same order among equal scores.
+    std::vector<uint8_t> kept(n, 0);
+    for (int64_t p : keptPositions) kept[ord[p]] = 1;
+    for (int64_t i = 0; i < n; i++)
+      if (kept[i]) keep.push_back(i);
+    at::Tensor indices = keptTensor(keep, at::kCPU);
+    at::Tensor byScore = std::get<1>(at::sort(in.scores.index_select(0, indices), /*dim=*/0, /*descending=*/true));
+    at::Tensor out = indices.index_select(0, byScore);
+    return wrapTensor(env, in.device.is_cpu() ? out : out.to(in.device));
+  }
+  return wrapTensor(env, keptTensor(keep, in.device));
+}
+
+}  // namespace
+
+void initNms(Napi::Env env, Napi::Object exports) {
+  exportFunction(env, exports, "nms", nms);
+  exportFunction(env, exports, "batchedNms", batchedNms);
+}
+
+}  // namespace flare
