@@ -62,6 +62,13 @@ test("nms suppresses only IoU strictly above the threshold; equal scores keep in
   // Infinite scores sort like any other; boxes in other categories never suppress each other.
   assert.deepEqual(ops.nms(boxes, torch.tensor([-Infinity, Infinity, 0]), 0.49).tolist(), [1, 2]);
   assert.deepEqual(ops.batchedNms(boxes, scores, torch.tensor([0, 1, 0], { dtype: "int64" }), 0.49).tolist(), [0, 1, 2]);
+  // torchvision compares the float IoU with the threshold as a double: 3/10 in
+  // float32 is 0.300000012 > 0.3 (suppressed), 7/10 is 0.699999988 < 0.7 (kept);
+  // in float64 3/10 is exactly 0.3 (kept). Checked against torchvision 0.14.
+  const wide = [0, 0, 10, 1], first = torch.tensor([1, 0.5]);
+  assert.deepEqual(ops.nms(torch.tensor([wide, [0, 0, 3, 1]]), first, 0.3).tolist(), [0]);
+  assert.deepEqual(ops.nms(torch.tensor([wide, [0, 0, 7, 1]]), first, 0.7).tolist(), [0, 1]);
+  assert.deepEqual(ops.nms(torch.tensor([wide, [0, 0, 3, 1]], { dtype: "float64" }), first.to("float64"), 0.3).tolist(), [0, 1]);
   assert.equal(ops.nms(torch.zeros([0, 4]), torch.zeros([0]), 0.5).dtype, "int64");
   assert.deepEqual(ops.batchedNms(torch.zeros([0, 4]), torch.zeros([0]), torch.zeros([0], { dtype: "int64" }), 0.5).shape, [0]);
 }));
