@@ -6,10 +6,12 @@
 // bit for bit. Unlike torchvision, the surviving candidates are kept compacted
 // in sorted order (structure of arrays), so each pass reads memory
 // sequentially, skips the suppressed boxes entirely, and computes four float
-// IoUs at a time (SSE2, the x86-64 baseline).
+// IoUs at a time (SSE2, the x86-64 baseline). The pairwise IoU matrix
+// (ops.boxIou without gradients) shares the arithmetic, fused in one pass.
 #include "flare.h"
 
 #include <ATen/Dispatch.h>
+#include <ATen/Parallel.h>
 
 #include <cmath>
 #include <numeric>
@@ -265,11 +267,79 @@ Napi::Value batchedNms(const Napi::CallbackInfo& info) {
   return wrapTensor(env, keptTensor(keep, in.device));
 }
 
+// Pairwise IoU rows [from, to) of boxes1 against all of boxes2: torchvision's
+// box_iou (area1[:, None] + area2 - inter, with inter from maximum / minimum /
+// clamp(min=0)) element by element, so the same values.
+template <typename T>
+void iouRows(const T* b1, const T* x1, const T* y1, const T* x2, const T* y2, const T* area2, int64_t m, int64_t from, int64_t to, T* out) {
+  for (int64_t i = from; i < to; i++) {
+    const T* r = b1 + 4 * i;
+    const T ix1 = r[0], iy1 = r[1], ix2 = r[2], iy2 = r[3], iarea = (ix2 - ix1) * (iy2 - iy1);
+    T* row = out + i * m;
+    int64_t j = 0;
+#if defined(__SSE2__)
+    if constexpr (std::is_same<T, float>::value) {
+      const __m128 vx1 = _mm_set1_ps(ix1), vy1 = _mm_set1_ps(iy1), vx2 = _mm_set1_ps(ix2), vy2 = _mm_set1_ps(iy2);
+      const __m128 va = _mm_set1_ps(iarea), zero = _mm_setzero_ps();
+      for (; j + 4 <= m; j += 4) {
+        const __m128 w = _mm_max_ps(_mm_sub_ps(_mm_min_ps(vx2, _mm_loadu_ps(x2 + j)), _mm_max_ps(vx1, _mm_loadu_ps(x1 + j))), zero);
+        const __m128 h = _mm_max_ps(_mm_sub_ps(_mm_min_ps(vy2, _mm_loadu_ps(y2 + j)), _mm_max_ps(vy1, _mm_loadu_ps(y1 + j))), zero);
+        const __m128 inter = _mm_mul_ps(w, h);
+        _mm_storeu_ps(row + j, _mm_div_ps(inter, _mm_sub_ps(_mm_add_ps(va, _mm_loadu_ps(area2 + j)), inter)));
+      }
+    }
+#endif
+    for (; j < m; j++) {
+      const T w = std::max(std::min(ix2, x2[j]) - std::max(ix1, x1[j]), static_cast<T>(0));
+      const T h = std::max(std::min(iy2, y2[j]) - std::max(iy1, y1[j]), static_cast<T>(0));
+      const T inter = w * h;
+      row[j] = inter / ((iarea + area2[j]) - inter);
+    }
+  }
+}
+
+// boxIou(boxes1 [N, 4], boxes2 [M, 4]) -> [N, M], for float32/float64 CPU
+// boxes with no gradient (the JS side checks; other inputs take ATen's op
+// sequence there); null when a coordinate is not finite.
+Napi::Value boxIou(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  at::Tensor a = unwrapTensor(info[0], "boxes1"), b = unwrapTensor(info[1], "boxes2");
+  if (a.dim() != 2 || a.size(1) != 4 || b.dim() != 2 || b.size(1) != 4 || !a.is_cpu() || !b.is_cpu() || a.scalar_type() != b.scalar_type() ||
+      (a.scalar_type() != at::kFloat && a.scalar_type() != at::kDouble))
+    throwFlare(env, "E_INTERNAL", "boxIou kernel: boxes must be float32/float64 CPU tensors [N, 4] of one dtype");
+  a = a.contiguous();
+  b = b.contiguous();
+  // NaN and infinities take ATen's path (whose NaN rules the SIMD min/max do not share).
+  if (!at::isfinite(a).all().item<bool>() || !at::isfinite(b).all().item<bool>()) return env.Null();
+  const int64_t n = a.size(0), m = b.size(0);
+  at::Tensor out = at::empty({n, m}, a.options());
+  if (n == 0 || m == 0) return wrapTensor(env, out);
+  AT_DISPATCH_FLOATING_TYPES(a.scalar_type(), "box_iou", [&] {
+    // boxes2 as columns (structure of arrays) with their areas.
+    std::vector<scalar_t> x1(m), y1(m), x2(m), y2(m), area(m);
+    const scalar_t* q = b.data_ptr<scalar_t>();
+    for (int64_t j = 0; j < m; j++) {
+      x1[j] = q[4 * j];
+      y1[j] = q[4 * j + 1];
+      x2[j] = q[4 * j + 2];
+      y2[j] = q[4 * j + 3];
+      area[j] = (x2[j] - x1[j]) * (y2[j] - y1[j]);
+    }
+    const scalar_t* p = a.data_ptr<scalar_t>();
+    scalar_t* o = out.data_ptr<scalar_t>();
+    at::parallel_for(0, n, std::max<int64_t>(1, 16384 / m), [&](int64_t from, int64_t to) {
+      iouRows<scalar_t>(p, x1.data(), y1.data(), x2.data(), y2.data(), area.data(), m, from, to, o);
+    });
+  });
+  return wrapTensor(env, out);
+}
+
 }  // namespace
 
 void initNms(Napi::Env env, Napi::Object exports) {
   exportFunction(env, exports, "nms", nms);
   exportFunction(env, exports, "batchedNms", batchedNms);
+  exportFunction(env, exports, "boxIou", boxIou);
 }
 
 }  // namespace flare

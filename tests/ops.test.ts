@@ -43,6 +43,22 @@ for (const name of ["ties", "dups", "f64", "many", "manyties"]) {
   }));
 }
 
+test("boxIou's fused kernel and its autograd op sequence both give torchvision's bits", () => torch.tidy(() => {
+  for (const n of [7, 60, 300]) {
+    const boxes = get(`n${n}.boxes`), other = get(`n${n}.iou_other`), expected = get(`n${n}.iou`);
+    assert.ok(ops.boxIou(boxes, other).eq(expected).all().item(), `kernel, ${n} boxes`);
+    const tracked = ops.boxIou(boxes.clone().requiresGrad_(), other);
+    assert.equal(tracked.requiresGrad, true);
+    assert.ok(tracked.detach().eq(expected).all().item(), `op sequence, ${n} boxes`);
+  }
+  // float64 and integer boxes, and NaN (propagated, as torchvision's).
+  const boxes = get("n60.boxes"), other = get("n60.iou_other");
+  assertClose(ops.boxIou(boxes.to("float64"), other.to("float64")), get("n60.iou").to("float64"), { what: "float64" });
+  assertClose(ops.boxIou(torch.tensor([[0, 0, 2, 2]], { dtype: "int64" }), torch.tensor([[1, 1, 3, 3]], { dtype: "int64" })), torch.tensor([[1 / 7]]));
+  const withNaN = ops.boxIou(torch.tensor([[0, 0, NaN, 2], [0, 0, 1, 1]]), torch.tensor([[0, 0, 1, 1]]));
+  assert.deepEqual(withNaN.tolist(), [[NaN], [1]]);
+}));
+
 test("d2l's worked IoU and NMS example", () => torch.tidy(() => {
   // d2l 14.4: two boxes overlapping by a quarter of their union.
   assertClose(ops.boxIou(torch.tensor([[0, 0, 2, 2]]), torch.tensor([[1, 1, 3, 3]])), torch.tensor([[1 / 7]]));

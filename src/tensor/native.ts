@@ -51,6 +51,7 @@ export interface Native {
   hwcToChw(data: Uint8Array, height: number, width: number, channels: number): Handle;
   nms(boxes: Handle, scores: Handle, iouThreshold: number, name?: string): Handle;
   batchedNms(boxes: Handle, scores: Handle, idxs: Handle, iouThreshold: number): Handle;
+  boxIou(boxes1: Handle, boxes2: Handle): Handle | null;
   newGroup?(host: string, port: number, rank: number, worldSize: number, timeoutMs: number): GroupHandle;
   allReduce?(group: GroupHandle, tensors: Handle[], op: string): void;
   broadcast?(group: GroupHandle, tensors: Handle[], root: number): void;

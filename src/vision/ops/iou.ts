@@ -3,7 +3,7 @@
 // give an [N, M] matrix; torchvision 0.14's op sequence, so values and
 // gradients match it.
 import * as torch from "../../tensor/index.js";
-import type { Tensor } from "../../tensor/index.js";
+import { Tensor, native } from "../../tensor/index.js";
 import { checkBoxes, checkNumber, checkOptions } from "./_checks.js";
 import { areaOf, upcast } from "./boxes.js";
 
@@ -30,9 +30,21 @@ function enclosingWh(boxes1: Tensor, boxes2: Tensor): Tensor {
   return upcast(rbi.sub(lti)).clamp(0);
 }
 
+/** The fused native kernel applies: float CPU boxes of one dtype, no gradient to track. */
+function nativeIou(boxes1: Tensor, boxes2: Tensor): boolean {
+  const d = boxes1.dtype;
+  return (d === "float32" || d === "float64") && boxes2.dtype === d && boxes1.device === "cpu" && boxes2.device === "cpu"
+    && (!torch.isGradEnabled() || (!boxes1.requiresGrad && !boxes2.requiresGrad));
+}
+
 /** Intersection over union [N, M] of two sets of boxes (torchvision.ops.box_iou). */
 export function boxIou(boxes1: Tensor, boxes2: Tensor): Tensor {
   pair("boxIou", boxes1, boxes2);
+  if (nativeIou(boxes1, boxes2)) {
+    // One pass, the same arithmetic as the op sequence below (null: non-finite input).
+    const handle = native.boxIou(boxes1.handle, boxes2.handle);
+    if (handle !== null) return new Tensor(handle);
+  }
   return torch.tidy(() => {
     const [inter, union] = interUnion(boxes1, boxes2);
     return inter.div(union);
