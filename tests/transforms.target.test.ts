@@ -165,6 +165,46 @@ describe("box arithmetic of the geometric transforms", () => {
     }
   }));
 
+  test("RandomIoUCrop draws as torchvision's one-trial-at-a-time loop: the same crops, the generator left in the same state", () => run(() => {
+    const list = [[2, 2, 8, 8], [12, 1, 19, 9], [0, 7, 3, 10]];
+    const t = { boxes: boxes(list), labels: torch.tensor([1, 2, 3], { dtype: "int64" }) };
+    // torchvision v2's RandomIoUCrop sampling, written out on plain numbers.
+    const reference = (g: torch.Generator, options: number[], trials = 40) => {
+      for (let round = 0; round < 1000; round++) {
+        const minIoU = options[g.randint(0, options.length)];
+        if (minIoU >= 1.0) return null;
+        for (let trial = 0; trial < trials; trial++) {
+          const newW = Math.trunc(W * (0.3 + (1.0 - 0.3) * g.random())), newH = Math.trunc(H * (0.3 + (1.0 - 0.3) * g.random()));
+          if (!(0.5 <= newW / newH && newW / newH <= 2)) continue;
+          const left = Math.trunc((W - newW) * g.random()), top = Math.trunc((H - newH) * g.random());
+          const right = left + newW, bottom = top + newH;
+          if (left === right || top === bottom) continue;
+          const ious = list.filter(([x1, y1, x2, y2]) => {
+            const cx = (x1 + x2) / 2, cy = (y1 + y2) / 2;
+            return left < cx && cx < right && top < cy && cy < bottom;
+          }).map(([x1, y1, x2, y2]) => {
+            const inter = Math.max(0, Math.min(x2, right) - Math.max(x1, left)) * Math.max(0, Math.min(y2, bottom) - Math.max(y1, top));
+            return inter / ((x2 - x1) * (y2 - y1) + newW * newH - inter);
+          });
+          if (ious.length === 0 || Math.max(...ious) < minIoU) continue;
+          return { top, left, height: newH, width: newW };
+        }
+      }
+      return null;
+    };
+    for (const options of [[0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0], [0.7, 1.0], [0.6]]) {
+      for (let seed = 0; seed < 8; seed++) {
+        const mine = new torch.Generator(seed), theirs = new torch.Generator(seed);
+        const crop = new T.RandomIoUCrop({ samplerOptions: options, generator: mine });
+        for (let call = 0; call < 3; call++) {
+          crop.forward(image(), t);
+          assert.deepEqual(crop.lastParams, reference(theirs, options), `options ${options}, seed ${seed}, call ${call}`);
+          assert.equal(mine.getState(), theirs.getState());
+        }
+      }
+    }
+  }));
+
   test("photometric transforms pass targets through untouched", () => run(() => {
     const t = { boxes: boxes([[1, 2, 5, 7]]), masks: torch.zeros([H, W], { dtype: "int64" }) };
     const [, out] = new T.ColorJitter(0.5, 0.5, 0.5, 0.2).forward(image(), t);

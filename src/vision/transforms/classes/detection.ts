@@ -86,29 +86,46 @@ export class RandomIoUCrop extends GeometricTransform<IoUCropParams> {
     if (!target?.boxes) throw new FlareError("RandomIoUCrop needs a target with boxes: forward(img, { boxes, labels })", "E_ARGUMENT");
     const xyxy = target.boxes.xyxy().to("float64");
     const [x1, y1, x2, y2] = xyxy.unbind(-1);
-    const cx = x1.add(x2).mul(0.5), cy = y1.add(y2).mul(0.5);
+    const cx = x1.add(x2).mul(0.5).unsqueeze(0), cy = y1.add(y2).mul(0.5).unsqueeze(0);   // [1, N]
     const g = this.generator, W = info.width, H = info.height;
-    for (let round = 0; round < 1000; round++) {
-      const minIoU = this.options[g.randint(0, this.options.length)];
-      if (minIoU >= 1.0) return null;
-      for (let trial = 0; trial < this.trials; trial++) {
-        const newW = Math.trunc(W * (this.minScale + (this.maxScale - this.minScale) * g.random()));
-        const newH = Math.trunc(H * (this.minScale + (this.maxScale - this.minScale) * g.random()));
-        const aspect = newW / newH;
-        if (!(this.minAspectRatio <= aspect && aspect <= this.maxAspectRatio)) continue;
-        const left = Math.trunc((W - newW) * g.random()), top = Math.trunc((H - newH) * g.random());
-        const right = left + newW, bottom = top + newH;
-        if (left === right || top === bottom) continue;
-        // torchvision: the boxes whose centres lie inside the crop, and their best IoU with it.
-        const best = torch.tidy(() => {
-          const inside = cx.gt(left).logicalAnd(cx.lt(right)).logicalAnd(cy.gt(top)).logicalAnd(cy.lt(bottom));
-          if (!inside.any().item()) return null;
-          const ious = boxIou(xyxy, torch.tensor([[left, top, right, bottom]], { dtype: "float64" })).select(1, 0);
-          return torch.where(inside, ious, -Infinity).amax().item() as number;
-        });
-        if (best === null || best < minIoU) continue;
-        return { top, left, height: newH, width: newW };
+    // torchvision's loop: up to 1000 rounds, each drawing a minimum IoU (≥ 1:
+    // no crop) and up to `trials` crops, the first crop that passes wins.
+    // Rounds are drawn in growing batches (1, 2, 4, ... 32 rounds: the draws do
+    // not depend on the boxes) and their crops tested at once; the generator
+    // is then put back to where the one-at-a-time loop would have stopped.
+    for (let round = 0, batch = 1; round < 1000; batch = Math.min(2 * batch, 32)) {
+      const crops: number[][] = [], minIoUs: number[] = [], states: number[] = [];
+      let noCrop = false;
+      for (const end = Math.min(round + batch, 1000); round < end && !noCrop; round++) {
+        const minIoU = this.options[g.randint(0, this.options.length)];
+        if (minIoU >= 1.0) { noCrop = true; break; }
+        for (let trial = 0; trial < this.trials; trial++) {
+          const newW = Math.trunc(W * (this.minScale + (this.maxScale - this.minScale) * g.random()));
+          const newH = Math.trunc(H * (this.minScale + (this.maxScale - this.minScale) * g.random()));
+          const aspect = newW / newH;
+          if (!(this.minAspectRatio <= aspect && aspect <= this.maxAspectRatio)) continue;
+          const left = Math.trunc((W - newW) * g.random()), top = Math.trunc((H - newH) * g.random());
+          if (newW === 0 || newH === 0) continue;
+          crops.push([left, top, left + newW, top + newH]);
+          minIoUs.push(minIoU);
+          states.push(g.getState());
+        }
       }
+      const first = crops.length === 0 ? -1 : torch.tidy(() => {
+        // A crop passes when a box whose centre lies inside it overlaps it by its round's minimum IoU.
+        const c = torch.tensor(crops, { dtype: "float64" });   // [C, 4]
+        const [l, t, r, b] = c.unbind(1).map((v) => v.unsqueeze(1));
+        const inside = cx.gt(l).logicalAnd(cx.lt(r)).logicalAnd(cy.gt(t)).logicalAnd(cy.lt(b));   // [C, N]
+        const best = torch.where(inside, boxIou(c, xyxy), -Infinity).amax(1);
+        const passing = best.ge(torch.tensor(minIoUs, { dtype: "float64" })).nonzero();
+        return passing.shape[0] > 0 ? (passing.select(1, 0).index(0).item() as number) : -1;
+      });
+      if (first >= 0) {
+        g.setState(states[first]);
+        const [left, top, right, bottom] = crops[first];
+        return { top, left, height: bottom - top, width: right - left };
+      }
+      if (noCrop) return null;
     }
     return null;
   }
