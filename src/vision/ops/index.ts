@@ -7,3 +7,4 @@ export {
   generalizedBoxIouLoss, distanceBoxIouLoss, completeBoxIouLoss, sigmoidFocalLoss,
   type BoxLossOptions, type SigmoidFocalLossOptions,
 } from "./losses.js";
+export { multiboxPrior, assignAnchorToBbox, offsetBoxes, offsetInverse, multiboxTarget, multiboxDetection, type MultiboxDetectionOptions } from "./anchors.js";
