@@ -9,6 +9,7 @@ static Napi::Object init(Napi::Env env, Napi::Object exports) {
   flare::initAutograd(env, exports);
   flare::initRoiAlign(env, exports);
   flare::initRoiPool(env, exports);
+  flare::initNms(env, exports);
   return exports;
 }
 
