@@ -8,3 +8,4 @@ export * as io from "./io/index.js";
 export * as data from "./data/index.js";
 export { save, load } from "./io/index.js";
 export * as engine from "./engine/index.js";
+export * as distributed from "./distributed/index.js";

@@ -12,10 +12,19 @@ import * as torch from "../src/index.js";
 import { datasets, models, writeImage, readImage } from "../src/vision/index.js";
 import { assertClose } from "./helpers.js";
 
-const cli = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+const cli = fileURLToPath(new URL("../src/cli/bin.js", import.meta.url));
 const flare = (...args: string[]) => execFileSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 120_000 });
 const lastJson = (out: string) => JSON.parse(out.trim().split("\n").pop()!);
 const haveData = existsSync(datasets.FASHION_MNIST_ROOT);
+
+test("flare eval detect prints COCOeval's 12 lines, or its stats as JSON, for COCO files", () => {
+  const fixtures = fileURLToPath(new URL("../../tests/fixtures/cocoeval/", import.meta.url));
+  const expected = JSON.parse(readFileSync(path.join(fixtures, "float_expected.json"), "utf8"));
+  const files = ["--gt", path.join(fixtures, "float_gt.json"), "--dt", path.join(fixtures, "float_dt.json")];
+  assert.deepEqual(flare("eval", "detect", ...files).trimEnd().split("\n"), expected.lines);
+  const stats = lastJson(flare("eval", "detect", ...files, "--json")).stats as number[];
+  assertClose(torch.tensor(stats, { dtype: "float64" }), torch.tensor(expected.stats, { dtype: "float64" }), { atol: 1e-12, what: "stats" });
+});
 
 test("flare info prints the build", () => {
   const info = JSON.parse(flare("info"));
@@ -28,10 +37,13 @@ test("flare train classify --json writes a run; --resume continues it from its c
   const straight = lastJson(flare(...common, "--epochs", "2", "--name", "straight"));
   assert.equal(straight.event, "done");
   assert.ok(existsSync(path.join(runs, "straight", "checkpoints", "best.safetensors")));
-  flare(...common, "--epochs", "2", "--name", "split", "--limit", "512");
-  // Train "split" again from its checkpoint after epoch 2 to epoch 3, and "straight" likewise: same numbers.
+  // A numeric-looking run name stays a name (it once became a number and crashed).
+  flare(...common, "--epochs", "2", "--name", "2", "--limit", "512");
+  assert.ok(existsSync(path.join(runs, "2", "checkpoints", "last.safetensors")));
+  assert.ok(readFileSync(path.join(runs, "2", "steps.jsonl"), "utf8").trim().split("\n").length === 8, "steps.jsonl: 4 steps an epoch");
+  // Train "2" again from its checkpoint after epoch 2 to epoch 3, and "straight" likewise: same numbers.
   const a = lastJson(flare(...common, "--epochs", "3", "--name", "straight", "--resume"));
-  const b = lastJson(flare(...common, "--epochs", "3", "--name", "split", "--resume"));
+  const b = lastJson(flare(...common, "--epochs", "3", "--name", "2", "--resume"));
   assert.equal(a.train_loss, b.train_loss);
   assert.equal(a.val_acc, b.val_acc);
   assert.ok(Number.isFinite(a.val_loss));
@@ -54,10 +66,14 @@ test("flare train classify --json writes a run; --resume continues it from its c
   assert.ok(total > 0 && total <= 1.0001);
 });
 
-test("flare with a bad command or flag exits non-zero with a message", () => {
+test("flare with a bad command or flag exits 2 with a message; a failing command exits 1; --help exits 0", () => {
   assert.throws(() => flare("train", "classify", "--data", "imagenet"), (e: { status: number; stderr: string }) =>
-    e.status === 1 && /unknown dataset 'imagenet'/.test(e.stderr));
-  assert.throws(() => flare("frobnicate"), (e: { status: number }) => e.status === 2);
+    e.status === 2 && e.stderr === "flare train classify: --data must be one of fashion-mnist, cifar10, imagefolder, got 'imagenet'\n");
+  assert.throws(() => flare("train", "classify", "--data", "fashion-mnist", "--batch-size", "0"), (e: { status: number; stderr: string }) =>
+    e.status === 2 && e.stderr === "flare train classify: --batch-size must be an integer ≥ 1, got '0'\n");
+  assert.throws(() => flare("frobnicate"), (e: { status: number; stderr: string }) => e.status === 2 && e.stderr.startsWith("flare: unknown command 'frobnicate'"));
+  assert.match(flare("--help"), /^usage: flare <command>/);
+  assert.match(flare("predict", "--help"), /^usage: flare predict IMAGE\.\.\. --weights W\.safetensors \[flags\]/);
   assert.throws(() => flare("predict", "/nonexistent.png", "--weights", "/nonexistent.safetensors"), (e: { status: number; stderr: string }) =>
     e.status === 1 && /could not read \/nonexistent\.safetensors/.test(e.stderr));
 });
@@ -88,13 +104,15 @@ test("flare finetune: new head for the folder's classes, frozen layers unchanged
   });
   const before = torch.load(pretrained);
   const out = JSON.parse(flare("finetune", "--weights", pretrained, "--arch", "resnet18-small", "--data", path.join(root, "data"),
-    "--freeze", "0,1", "--epochs", "2", "--batch-size", "4", "--runs-dir", path.join(root, "runs"), "--name", "ft", "--json").trim().split("\n").pop()!);
+    "--freeze", "0", "--epochs", "2", "--batch-size", "4", "--runs-dir", path.join(root, "runs"), "--name", "ft", "--json").trim().split("\n").pop()!);
   assert.deepEqual(out.classes, ["bright-bottom", "bright-top"]);
   assert.ok(Number.isFinite(out.val_acc));
   const after = torch.load(path.join(root, "runs", "ft", "model.safetensors"));
   assert.deepEqual(after.get("9.weight")!.shape, [2, 32], "a new 2-class head");
+  // --freeze 0 freezes module "0" (it was once silently ignored), and only it.
   assertClose(after.get("0.weight")!, before.get("0.weight")!, { rtol: 0, atol: 0, what: "frozen stem conv" });
-  assertClose(after.get("1.weight")!, before.get("1.weight")!, { rtol: 0, atol: 0, what: "frozen stem BN" });
+  const bnChanged = torch.tidy(() => after.get("1.weight")!.sub(before.get("1.weight")!).abs().max().item());
+  assert.ok(bnChanged > 0, "the stem BN (module 1, not frozen) was trained");
   const changed = torch.tidy(() => after.get("3.0.conv1.weight")!.sub(before.get("3.0.conv1.weight")!).abs().max().item());
   assert.ok(changed > 0, "the unfrozen body was trained (with the smaller lr)");
   torch.dispose([before, after]);

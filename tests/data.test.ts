@@ -174,7 +174,10 @@ test("defaultCollate stacks tensors, makes tensors of numbers and recurses like 
     image: torch.full([2, 2], i), label: i, weight: i + 0.5, flag: i % 2 === 0, name: `n${i}`,
     pair: [torch.tensor([i]), i * 10], meta: { id: i },
   }));
-  const batch = torch.tidy(() => defaultCollate<Record<string, any>>(samples));
+  const batch = torch.tidy(() => defaultCollate<{
+    image: torch.Tensor; label: torch.Tensor; weight: torch.Tensor; flag: torch.Tensor; name: string[];
+    pair: [torch.Tensor, torch.Tensor]; meta: { id: torch.Tensor };
+  }>(samples));
   assert.deepEqual(batch.image.shape, [3, 2, 2]);
   assert.deepEqual(torch.tidy(() => batch.image.index(":", 0, 0).tolist()), [0, 1, 2]);
   assert.equal(batch.label.dtype, "int64");

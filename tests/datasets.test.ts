@@ -200,7 +200,7 @@ test("ImageFolder bad input: empty root, empty class folder (or skipped), unread
   writeFileSync(path.join(root, "dogs", "2.png"), full.subarray(0, full.length >> 1));
   const truncated = new ImageFolder({ root, onError: "skip", verify: true });
   assert.equal(truncated.length, 2);
-  await rejectsFlare(truncated.get(1), /dogs\/2\.png: .*(truncated|corrupt)/, "E_FORMAT");
+  await rejectsFlare(truncated.get(1), /dogs\/2\.png: truncated or corrupt/, "E_FORMAT");
   assertFlareError(() => new ImageFolder({ root, onError: "maybe" as "skip" }), /onError must be "raise" or "skip"/);
 });
 
@@ -324,7 +324,7 @@ test("VOCSegmentation bad input: colour outside the colormap, label size differs
   const [ix, lx] = await byIndex.get(1);
   assert.deepEqual(Array.from(lx.data() as BigInt64Array, Number), [...idsB]);
   torch.dispose([ix, lx]);
-  await rejectsFlare(ds.get(1), /b\.png: pixel \(x=0, y=0\) has colour \(0, 0, 0\)|b\.png: pixel .* has colour/, "E_FORMAT");
+  await rejectsFlare(ds.get(1), /b\.png: pixel \(x=6, y=0\) has colour \(15, 15, 15\), which is not in the colormap/, "E_FORMAT");
   idsB[3] = 40;
   await writePng(path.join(root, "SegmentationClass", "b.png"), torch.fromTypedArray(idsB, [1, 12, 10]));
   await rejectsFlare(byIndex.get(1), /b\.png: pixel \(x=3, y=0\) has value 40, which is not a class id \(0\.\.20\) or 255/, "E_FORMAT");

@@ -19,7 +19,11 @@ function run(rank: number, port: number): Promise<string> {
     child.stdout.on("data", (d) => (out += d));
     child.stderr.on("data", (d) => (err += d));
     const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`rank ${rank} timed out: ${err}`)); }, 60_000);
-    child.on("exit", (code) => { clearTimeout(timer); code === 0 ? resolve(out.trim()) : reject(new Error(`rank ${rank} exited ${code}: ${err}`)); });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(out.trim());
+      else reject(new Error(`rank ${rank} exited ${code}: ${err}`));
+    });
   });
 }
 

@@ -23,32 +23,36 @@ test("libtorch errors arrive as FlareError with libtorch's plain message and no 
   }
 }));
 
-test("bad arguments from JavaScript: wrong types, non-integer and negative sizes", () => torch.tidy(() => {
-  assertFlareError(() => torch.zeros([2, 1.5]), /shape\[1\] must be a non-negative integer, got 1.5/);
-  assertFlareError(() => torch.zeros([2, -1]), /shape\[1\] must be a non-negative integer, got -1/);
-  assertFlareError(() => torch.zeros("3" as never), /shape must be an array of sizes/);
-  assertFlareError(() => torch.ones([4]).reshape(2, 2.5), /argument 'shape' of aten::reshape must be an array of integers/);
-  assertFlareError(() => torch.ones([4]).sum(0.5), /argument 'dim' of aten::sum.dim_IntList must be an array of integers|must be an integer/);
-  assertFlareError(() => torch.ones([4]).add("x" as never), /argument 'other' of aten::add.Scalar must be a number, got x/);
-  assertFlareError(() => torch.ones([4]).matmul({} as never), /matmul\(\): other must be a Tensor/);
-  assertFlareError(() => torch.cat([torch.ones([1]), 3 as never]), /cat\(\): tensors\[1\] must be a Tensor/);
-  assertFlareError(() => torch.tensor([[1, 2], [3]]), /ragged nested array/, "E_SHAPE");
-  assertFlareError(() => torch.tensor(["a"]), /elements must be numbers or booleans/);
-  assertFlareError(() => torch.ones([2]).index("1:2:0"), /slice step must be positive/, "E_INDEX");
-  assertFlareError(() => torch.ones([2]).index(0, 0), /too many indices/, "E_INDEX");
-  assertFlareError(() => torch.fromTypedArray(new Float32Array(3), [2, 2]), /data has 12 bytes but shape \[2, 2\] of float32 needs 16/, "E_SHAPE");
-  assertFlareError(() => torch.arange(0, 1, 0), /step must be nonzero/);
-  assertFlareError(() => torch.tidy(async () => 1 as never), /tidy\(\) needs a synchronous function/);
-}));
+for (const [i, [fn, pattern, code]] of ([
+  [() => torch.zeros([2, 1.5]), /shape\[1\] must be a non-negative integer, got 1.5/],
+  [() => torch.zeros([2, -1]), /shape\[1\] must be a non-negative integer, got -1/],
+  [() => torch.zeros("3" as never), /shape must be an array of sizes/],
+  [() => torch.ones([4]).reshape(2, 2.5), /argument 'shape' of aten::reshape must be an array of integers/],
+  [() => torch.ones([4]).sum(0.5), /argument 'dim' of aten::sum\.dim_IntList must be an array of integers, got 0\.5/],
+  [() => torch.ones([4]).add("x" as never), /argument 'other' of aten::add.Scalar must be a number, got x/],
+  [() => torch.ones([4]).matmul({} as never), /matmul\(\): other must be a Tensor/],
+  [() => torch.cat([torch.ones([1]), 3 as never]), /cat\(\): tensors\[1\] must be a Tensor/],
+  [() => torch.tensor([[1, 2], [3]]), /ragged nested array/, "E_SHAPE"],
+  [() => torch.tensor(["a"]), /elements must be numbers or booleans/],
+  [() => torch.ones([2]).index("1:2:0"), /slice step must be positive/, "E_INDEX"],
+  [() => torch.ones([2]).index(0, 0), /too many indices/, "E_INDEX"],
+  [() => torch.fromTypedArray(new Float32Array(3), [2, 2]), /data has 12 bytes but shape \[2, 2\] of float32 needs 16/, "E_SHAPE"],
+  [() => torch.arange(0, 1, 0), /step must be nonzero/],
+  [() => torch.tidy(async () => 1 as never), /tidy\(\) needs a synchronous function/],
+] as [() => unknown, RegExp, string?][]).entries()) {
+  test(`bad arguments from JavaScript #${i + 1}: ${pattern.source.slice(0, 60)}`, () => torch.tidy(() => assertFlareError(fn, pattern, code)));
+}
 
-test("dtypes and devices that are unknown or rejected by an op", () => torch.tidy(() => {
-  assertFlareError(() => torch.zeros([2], { dtype: "float8" as never }), /unknown dtype 'float8'/);
-  assertFlareError(() => torch.tensor([1], { dtype: "complex64" as never }), /dtype must be one of/, "E_DTYPE");
-  assertFlareError(() => torch.ones([2]).to("cuda:0"), /CUDA|cuda/);
-  assertFlareError(() => torch.ones([2]).to({ device: "tpu" }), /unknown device 'tpu'/);
-  assertFlareError(() => torch.ones([2], { dtype: "int64" }).bitwiseAnd(torch.ones([2])), /bitwise_and|not implemented for 'Float'/);
-  assertFlareError(() => torch.ones([2, 2], { dtype: "int64" }).mean(), /mean\(\): could not infer output dtype|Long/);
-}));
+for (const [i, [fn, pattern, code]] of ([
+  [() => torch.zeros([2], { dtype: "float8" as never }), /unknown dtype 'float8'/],
+  [() => torch.tensor([1], { dtype: "complex64" as never }), /dtype must be one of/, "E_DTYPE"],
+  [() => torch.ones([2]).to("cuda:0"), /CUDA|cuda/],
+  [() => torch.ones([2]).to({ device: "tpu" }), /unknown device 'tpu'/],
+  [() => torch.ones([2], { dtype: "int64" }).bitwiseAnd(torch.ones([2])), /"bitwise_and_cpu" not implemented for 'Float'/, "E_TORCH"],
+  [() => torch.ones([2, 2], { dtype: "int64" }).mean(), /mean\(\): could not infer output dtype\. Input dtype must be either a floating point or complex dtype\. Got: Long/, "E_TORCH"],
+] as [() => unknown, RegExp, string?][]).entries()) {
+  test(`dtypes and devices #${i + 1}: ${pattern.source.slice(0, 60)}`, () => torch.tidy(() => assertFlareError(fn, pattern, code)));
+}
 
 test("a disposed tensor cannot be used, by ops or by metadata", () => {
   const a = torch.ones([2]);

@@ -490,7 +490,7 @@ test("bad inputs give FlareErrors that name the argument", () => torch.tidy(() =
   assertFlareError(() => new nn.Conv2d(3, 8, 3, { padding: "same", stride: 2 }), /padding="same" is not supported for strided convolutions/);
   assertFlareError(() => new nn.Conv2d(3, 8, 3, { paddingMode: "mirror" as never }), /paddingMode must be one of/);
   assertFlareError(() => new nn.Conv2d(3, 8, 3).forward(torch.randn([1, 2, 5, 5])), /expected input\[1, 2, 5, 5\] to have 3 channels, but got 2 channels/);
-  assertFlareError(() => new nn.Linear(3, 2).forward(torch.randn([4, 5])), /cannot be multiplied|shapes/);
+  assertFlareError(() => new nn.Linear(3, 2).forward(torch.randn([4, 5])), /mat1 and mat2 shapes cannot be multiplied \(4x5 and 3x2\)/);
   assertFlareError(() => new nn.Linear(3, 2).forward([1, 2, 3] as never), /linear\(\): input must be a Tensor, got an array/);
   assertFlareError(() => new nn.Linear(3.5, 2), /inFeatures must be an integer/);
   assertFlareError(() => new nn.BatchNorm2d(3).forward(torch.randn([2, 3, 4])), /BatchNorm2d: expected 4D input \(got 3D input\)/, "E_SHAPE");
@@ -510,7 +510,7 @@ test("bad inputs give FlareErrors that name the argument", () => torch.tidy(() =
   assertFlareError(() => F.crossEntropy(torch.randn([2, 3]), torch.tensor([0, 1], { dtype: "int64" }), { reduction: "avg" as never }),
     /crossEntropy\(\): reduction must be one of "none", "mean", "sum", got "avg"/);
   assertFlareError(() => F.crossEntropy(torch.randn([2, 3]), torch.tensor([0, 1], { dtype: "int64" }), { labelSmoothing: 2 }), /labelSmoothing must be between/);
-  assertFlareError(() => F.crossEntropy(torch.randn([2, 3]), torch.tensor([0, 7], { dtype: "int64" })), /out of bounds|Target 7/);
+  assertFlareError(() => F.crossEntropy(torch.randn([2, 3]), torch.tensor([0, 7], { dtype: "int64" })), /Target 7 is out of bounds/);
   assertFlareError(() => F.binaryCrossEntropy(torch.rand([2, 3]), torch.rand([3])), /target size \[3\] must be the same as input size \[2, 3\]/, "E_SHAPE");
   assertFlareError(() => F.binaryCrossEntropyWithLogits(torch.rand([2, 3]), torch.rand([2])), /must be the same as input size/);
   assertFlareError(() => F.smoothL1Loss(x, x, { beta: -1 }), /beta must be non-negative/);

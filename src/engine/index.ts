@@ -1,6 +1,8 @@
-// engine: the Trainer loop, metrics, progress, run folder, atomic checkpoints, resume.
-export { Trainer, type TrainerOptions, type DataSource, type Batch, type Callbacks, type EpochMetrics } from "./trainer.js";
+// engine: one Trainer for every task through a step protocol; metrics, progress,
+// the run folder, atomic checkpoints, resume.
+export { Trainer, envRank, type TrainerOptions, type DataSource, type Callbacks, type EpochMetrics } from "./trainer.js";
+export { supervisedStep, type Step, type StepResult, type StepInfo } from "./step.js";
 export { saveCheckpoint, loadCheckpoint, type CheckpointState, type TrainingParts } from "./checkpoint.js";
-export { correctTopK, Averages } from "./metrics.js";
-export { makeProgress, type OutputMode, type Progress } from "./progress.js";
+export { type Metric, TopKAccuracy, topKName, correctTopK, Averages } from "./metrics.js";
+export { makeProgress, formatDuration, type OutputMode, type Progress, type ProgressStream } from "./progress.js";
 export { RunFolder, plotSvg } from "./run.js";

@@ -1,15 +1,24 @@
 // A run folder, runs/<name>/: config.json, metrics.jsonl (one line per epoch),
-// checkpoints/last.safetensors and best.safetensors (full training state),
-// model.safetensors (the best weights alone) and curves.svg.
+// steps.jsonl (one line per optimizer step), checkpoints/last.safetensors and
+// best.safetensors (full training state), model.safetensors (the best weights
+// alone) and curves.svg.
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import * as path from "node:path";
+import { FlareError } from "../errors.js";
 import { writeFileAtomic } from "../io/index.js";
 
 export class RunFolder {
   readonly dir: string;
-  constructor(dir: string) {
+  /** Read-only folders (the other ranks of a distributed run) may read checkpoints but never write. */
+  readonly readOnly: boolean;
+  constructor(dir: string, { readOnly = false }: { readOnly?: boolean } = {}) {
     this.dir = dir;
-    mkdirSync(path.join(dir, "checkpoints"), { recursive: true });
+    this.readOnly = readOnly;
+    if (!readOnly) mkdirSync(path.join(dir, "checkpoints"), { recursive: true });
+  }
+  /** Throws unless this process may write the folder (the rank-0 guard's backstop). */
+  checkWritable(what: string): void {
+    if (this.readOnly) throw new FlareError(`RunFolder: ${what} in ${this.dir} from a process that is not the main one (rank 0)`, "E_STATE");
   }
   get lastCheckpoint(): string { return path.join(this.dir, "checkpoints", "last.safetensors"); }
   get bestCheckpoint(): string { return path.join(this.dir, "checkpoints", "best.safetensors"); }
@@ -18,28 +27,55 @@ export class RunFolder {
   hasCheckpoint(): boolean { return existsSync(this.lastCheckpoint); }
 
   writeConfig(config: Record<string, unknown>): void {
+    this.checkWritable("writing config.json");
     writeFileAtomic(path.join(this.dir, "config.json"), Buffer.from(JSON.stringify(config, null, 2) + "\n"));
   }
 
   /** Appends one epoch's metrics; a resumed run first drops lines past its checkpoint. */
   appendMetrics(row: Record<string, number>): void {
+    this.checkWritable("writing metrics.jsonl");
     appendFileSync(path.join(this.dir, "metrics.jsonl"), JSON.stringify(row) + "\n");
   }
 
-  readMetrics(): Record<string, number>[] {
-    const file = path.join(this.dir, "metrics.jsonl");
-    if (!existsSync(file)) return [];
-    return readFileSync(file, "utf8").split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l));
-  }
+  readMetrics(): Record<string, number>[] { return this.readLines("metrics.jsonl"); }
 
   /** Keeps the metrics of epochs up to `lastEpoch` (used when resuming). */
   truncateMetrics(lastEpoch: number): void {
-    const kept = this.readMetrics().filter((row) => row.epoch <= lastEpoch);
-    writeFileAtomic(path.join(this.dir, "metrics.jsonl"), Buffer.from(kept.map((r) => JSON.stringify(r) + "\n").join("")));
+    this.checkWritable("rewriting metrics.jsonl");
+    this.keepLines("metrics.jsonl", (row) => row.epoch <= lastEpoch);
+  }
+
+  /** Appends one optimizer step's losses, so curves exist before the first epoch ends. */
+  appendStep(row: Record<string, number>): void {
+    this.checkWritable("writing steps.jsonl");
+    appendFileSync(path.join(this.dir, "steps.jsonl"), JSON.stringify(row) + "\n");
+  }
+
+  readSteps(): Record<string, number>[] { return this.readLines("steps.jsonl"); }
+
+  /** Keeps the steps up to global step `lastStep` (used when resuming). */
+  truncateSteps(lastStep: number): void {
+    this.checkWritable("rewriting steps.jsonl");
+    this.keepLines("steps.jsonl", (row) => row.step <= lastStep);
+  }
+
+  private readLines(name: string): Record<string, number>[] {
+    const file = path.join(this.dir, name);
+    if (!existsSync(file)) return [];
+    // A line cut short by kill -9 in the middle of an append is dropped.
+    return readFileSync(file, "utf8").split("\n").filter((l) => l.trim()).flatMap((l) => {
+      try { return [JSON.parse(l)]; } catch { return []; }
+    });
+  }
+
+  private keepLines(name: string, keep: (row: Record<string, number>) => boolean): void {
+    const kept = this.readLines(name).filter(keep);
+    writeFileAtomic(path.join(this.dir, name), Buffer.from(kept.map((r) => JSON.stringify(r) + "\n").join("")));
   }
 
   /** Plots every metric against the epoch as an SVG line chart. */
   writePlot(): void {
+    this.checkWritable("writing curves.svg");
     writeFileAtomic(path.join(this.dir, "curves.svg"), Buffer.from(plotSvg(this.readMetrics())));
   }
 }

@@ -1,140 +1,235 @@
-// The training loop (d2l's train_ch13 grown up): epochs, gradient clipping and
-// accumulation, lr scheduling per step or epoch, metrics, evaluation, a run
-// folder with atomic checkpoints, exact resume, early stopping, callbacks.
+// The training loop (d2l's train_ch13 grown up), for any task: the task's Step
+// turns a batch into a loss and predictions; the Trainer does the rest —
+// epochs, gradient accumulation and clipping, lr scheduling per step or epoch,
+// metrics with epoch-level reduction, evaluation, a run folder written by rank 0
+// only (atomic checkpoints, per-epoch and per-step logs), exact resume, early
+// stopping, callbacks and hooks.
 import { FlareError } from "../errors.js";
+import { checkOptions } from "../options.js";
 import * as torch from "../tensor/index.js";
-import type { Tensor } from "../tensor/index.js";
-import { crossEntropy } from "../nn/functional.js";
+import { Tensor } from "../tensor/index.js";
 import { clipGradNorm_ } from "../nn/clip.js";
 import type { Module } from "../nn/index.js";
 import type { Optimizer } from "../optim/index.js";
 import type { LRScheduler } from "../optim/lr_scheduler.js";
-import { saveCheckpoint, loadCheckpoint } from "./checkpoint.js";
-import { Averages, correctTopK } from "./metrics.js";
-import { makeProgress, type OutputMode, type Progress } from "./progress.js";
-import { RunFolder } from "./run.js";
 import { save } from "../io/index.js";
+import { saveCheckpoint, loadCheckpoint } from "./checkpoint.js";
+import { Averages, type Metric } from "./metrics.js";
+import { makeProgress, type OutputMode, type Progress, type ProgressStream } from "./progress.js";
+import { RunFolder } from "./run.js";
+import { type Step, type StepResult, type StepInfo, totalLoss, sizeOf } from "./step.js";
 
-export type Batch = [Tensor, Tensor] | { input: Tensor; target: Tensor };
-type Batches = Iterable<Batch> | AsyncIterable<Batch>;
-/** Batches for one pass; a function of the epoch (or a loader with setEpoch) makes the order reproducible. */
-export type DataSource = Batches | ((epoch: number) => Batches) | (Batches & { setEpoch(epoch: number): void });
+type Batches<B = unknown> = Iterable<B> | AsyncIterable<B>;
+/**
+ * Batches for one pass: an iterable (arrays and DataLoaders tell their length to
+ * the progress bar), a function of the epoch, or a loader with setEpoch; the
+ * last two make the order reproducible on resume.
+ */
+export type DataSource<B = unknown> = Batches<B> | ((epoch: number) => Batches<B>) | (Batches<B> & { setEpoch(epoch: number): void });
 
 export type EpochMetrics = Record<string, number> & { epoch: number };
 
 export interface Callbacks {
-  onStepEnd?(info: { epoch: number; step: number; loss: number }, trainer: Trainer): void;
+  /** After each batch's step (`step` is the number of optimizer steps so far). */
+  onStepEnd?(info: { epoch: number; index: number; step: number; loss: number }, trainer: Trainer): void;
   /** Return true to stop training after this epoch. */
   onEpochEnd?(metrics: EpochMetrics, trainer: Trainer): boolean | void;
+  /**
+   * After each backward pass (each micro-batch), with the gradients in place.
+   * `willStep`: the optimizer steps after this batch (exact when the data has a
+   * length; otherwise the last partial accumulation of an epoch is only seen by
+   * beforeOptimizerStep). Data-parallel training reduces gradients here.
+   */
+  afterBackward?(info: StepInfo & { willStep: boolean }, trainer: Trainer): void;
+  /** Just before gradient clipping and optimizer.step(). */
+  beforeOptimizerStep?(info: { epoch: number; step: number }, trainer: Trainer): void;
 }
 
-export interface TrainerOptions {
+export interface TrainerOptions<B = unknown> {
   model: Module;
   optimizer: Optimizer;
   epochs: number;
-  /** loss(output, target); cross-entropy by default. */
-  loss?: (output: Tensor, target: Tensor) => Tensor;
-  /** Top-k accuracies reported for classification (default [1, 5]; [] for none). */
-  topK?: number[];
+  /** What a batch means: its loss in training, its predictions in evaluation (see step.ts). */
+  step: Step<B>;
+  /** Metrics fed with each step's { preds, target }, reduced per epoch (train_ and val_ prefixes). */
+  metrics?: Metric[];
   scheduler?: LRScheduler;
   schedulerInterval?: "step" | "epoch";
   /** Clip the gradients' total 2-norm to this value before each optimizer step. */
   gradClip?: number;
   /** Optimizer step every `accumulate` batches (gradients summed, loss scaled by 1/accumulate). */
   accumulate?: number;
-  /** A run folder (config.json, metrics.jsonl, checkpoints/, curves.svg); none if unset. */
+  /** A run folder (config.json, metrics.jsonl, steps.jsonl, checkpoints/, curves.svg); none if unset. */
   runDir?: string;
   config?: Record<string, unknown>;
   output?: OutputMode;
-  /** The metric that picks the best checkpoint and drives early stopping. */
+  /** Where progress goes (default process.stdout). */
+  progressStream?: ProgressStream;
+  /** The metric that picks the best checkpoint and drives early stopping (default val_loss, else train_loss). */
   monitor?: string;
+  /** Default: "max" for a metric with higherIsBetter, else "min". */
   monitorMode?: "min" | "max";
   earlyStopping?: { patience: number; minDelta?: number };
   callbacks?: Callbacks;
-  /** Dispose each batch's tensors after its step (default true: loaders make new tensors per batch). */
+  /** Dispose every tensor of each batch after its step (default true: loaders make new tensors per batch). */
   disposeBatches?: boolean;
+  /**
+   * This process's rank in a distributed run (default: env RANK, else 0). Only
+   * rank 0 writes the run folder and prints progress; every rank may resume from it.
+   */
+  rank?: number;
 }
 
-function unpack(batch: Batch): [Tensor, Tensor] {
-  if (Array.isArray(batch)) return batch;
-  if (batch && typeof batch === "object" && "input" in batch) return [batch.input, batch.target];
-  throw new FlareError("Trainer: a batch must be [input, target] or { input, target }", "E_ARGUMENT");
-}
+const OPTION_KEYS = ["model", "optimizer", "epochs", "step", "metrics", "scheduler", "schedulerInterval", "gradClip", "accumulate",
+  "runDir", "config", "output", "progressStream", "monitor", "monitorMode", "earlyStopping", "callbacks", "disposeBatches", "rank"];
+const OUTPUT_MODES = ["auto", "tty", "plain", "json", "silent"];
+const CALLBACKS = ["onStepEnd", "onEpochEnd", "afterBackward", "beforeOptimizerStep"];
 
-function batchesFor(source: DataSource, epoch: number): Batches {
+function batchesFor<B>(source: DataSource<B>, epoch: number): Batches<B> {
   if (typeof source === "function") return source(epoch);
   if (typeof (source as { setEpoch?: unknown }).setEpoch === "function") (source as { setEpoch(e: number): void }).setEpoch(epoch);
-  return source as Batches;
+  return source as Batches<B>;
 }
 
-export class Trainer {
-  readonly options: TrainerOptions;
+function lengthOf(batches: unknown): number | undefined {
+  const n = (batches as { length?: unknown }).length;
+  return typeof n === "number" && Number.isInteger(n) && n >= 0 ? n : undefined;
+}
+
+/** The rank from the environment (torchrun's RANK), 0 when unset. */
+export function envRank(env: NodeJS.ProcessEnv = process.env): number {
+  const text = env.RANK;
+  if (text === undefined || text === "") return 0;
+  const rank = Number(text);
+  if (!Number.isInteger(rank) || rank < 0) throw new FlareError(`Trainer: the environment variable RANK must be a non-negative integer, got '${text}'`, "E_ARGUMENT");
+  return rank;
+}
+
+function validate(options: TrainerOptions): void {
+  if (!options || typeof options !== "object") throw new FlareError("Trainer(): needs an options object { model, optimizer, epochs, step, ... }", "E_ARGUMENT");
+  checkOptions(options, OPTION_KEYS, "Trainer()");
+  const fail = (message: string) => { throw new FlareError(`Trainer(): ${message}`, "E_ARGUMENT"); };
+  if (!options.model || typeof options.model.forward !== "function") fail("model must be an nn.Module");
+  if (!options.optimizer || typeof options.optimizer.step !== "function") fail("optimizer must be an optimizer (optim.SGD, ...)");
+  if (!Number.isInteger(options.epochs) || options.epochs < 1) fail(`epochs must be a positive integer, got ${options.epochs}`);
+  if (!options.step || typeof options.step.trainStep !== "function") fail("step must be an object with trainStep(model, batch, info) (and optionally evalStep)");
+  if (options.step.evalStep !== undefined && typeof options.step.evalStep !== "function") fail("step.evalStep must be a function");
+  if (options.metrics !== undefined && (!Array.isArray(options.metrics) || options.metrics.some((m) => !m || ["update", "compute", "reset"].some((f) => typeof (m as unknown as Record<string, unknown>)[f] !== "function"))))
+    fail("metrics must be an array of objects with update(preds, target), compute() and reset()");
+  if (options.accumulate !== undefined && (!Number.isInteger(options.accumulate) || options.accumulate < 1)) fail(`accumulate must be a positive integer, got ${options.accumulate}`);
+  if (options.gradClip !== undefined && !(typeof options.gradClip === "number" && options.gradClip > 0)) fail(`gradClip must be a positive number, got ${options.gradClip}`);
+  if (options.schedulerInterval !== undefined && !["step", "epoch"].includes(options.schedulerInterval)) fail(`schedulerInterval must be "step" or "epoch", got ${JSON.stringify(options.schedulerInterval)}`);
+  if (options.monitorMode !== undefined && !["min", "max"].includes(options.monitorMode)) fail(`monitorMode must be "min" or "max", got ${JSON.stringify(options.monitorMode)}`);
+  if (options.output !== undefined && !OUTPUT_MODES.includes(options.output)) fail(`output must be one of ${OUTPUT_MODES.join(", ")}, got ${JSON.stringify(options.output)}`);
+  if (options.earlyStopping !== undefined) {
+    const { patience, minDelta } = checkOptions(options.earlyStopping, ["patience", "minDelta"], "Trainer(): earlyStopping");
+    if (!Number.isInteger(patience) || patience < 0) fail(`earlyStopping.patience must be a non-negative integer, got ${patience}`);
+    if (minDelta !== undefined && !(minDelta >= 0)) fail(`earlyStopping.minDelta must be a non-negative number, got ${minDelta}`);
+  }
+  if (options.rank !== undefined && (!Number.isInteger(options.rank) || options.rank < 0)) fail(`rank must be a non-negative integer, got ${options.rank}`);
+  if (options.callbacks !== undefined) {
+    for (const [name, fn] of Object.entries(checkOptions(options.callbacks, CALLBACKS, "Trainer(): callbacks")))
+      if (typeof fn !== "function") fail(`callbacks.${name} must be a function`);
+  }
+}
+
+/** Loss parts and logs as plain numbers (inside the step's tidy scope). */
+function scalars(result: StepResult, parts: Record<string, Tensor>, where: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, t] of Object.entries(parts)) {
+    if (name === "loss") throw new FlareError(`${where}: a loss part may not be called 'loss' (that is their sum)`, "E_ARGUMENT");
+    out[name] = t.item();
+  }
+  for (const [name, value] of Object.entries(result.logs ?? {})) {
+    const v = value instanceof Tensor ? value.item() : value;
+    if (typeof v !== "number") throw new FlareError(`${where}: logs.${name} must be a number or a scalar tensor`, "E_TYPE");
+    out[name] = v;
+  }
+  return out;
+}
+
+export class Trainer<B = unknown> {
+  readonly options: TrainerOptions<B>;
   readonly run: RunFolder | null;
+  readonly rank: number;
   private readonly progress: Progress;
+  /** Which metric produced each reported name (for the monitor's default mode). */
+  private readonly higherIsBetter = new Map<string, boolean>();
   epoch = 0;
   globalStep = 0;
 
-  constructor(options: TrainerOptions) {
-    if (!Number.isInteger(options.epochs) || options.epochs < 1) throw new FlareError(`Trainer: epochs must be a positive integer, got ${options.epochs}`, "E_ARGUMENT");
-    if (options.accumulate !== undefined && (!Number.isInteger(options.accumulate) || options.accumulate < 1))
-      throw new FlareError(`Trainer: accumulate must be a positive integer, got ${options.accumulate}`, "E_ARGUMENT");
+  constructor(options: TrainerOptions<B>) {
+    validate(options as TrainerOptions);
     this.options = options;
-    this.run = options.runDir ? new RunFolder(options.runDir) : null;
-    this.progress = makeProgress(options.output ?? "auto");
+    this.rank = options.rank ?? envRank();
+    this.run = options.runDir ? new RunFolder(options.runDir, { readOnly: !this.isMainProcess }) : null;
+    this.progress = makeProgress(this.isMainProcess ? options.output ?? "auto" : "silent", options.progressStream);
   }
 
-  private lossOf(output: Tensor, target: Tensor): Tensor {
-    return (this.options.loss ?? ((o, t) => crossEntropy(o, t)))(output, target);
-  }
+  /** Rank 0: the process that writes the run folder and prints. */
+  get isMainProcess(): boolean { return this.rank === 0; }
 
   /** Trains for the configured epochs; with `resume`, continues from the run folder's last checkpoint. */
-  async fit(train: DataSource, val?: DataSource, { resume = false } = {}): Promise<EpochMetrics[]> {
+  async fit(train: DataSource<B>, val?: DataSource<B>, { resume = false } = {}): Promise<EpochMetrics[]> {
     const { model, optimizer, scheduler, epochs } = this.options;
     const parts = { model, optimizer, scheduler };
+    const run = this.run, main = this.isMainProcess;
     let start = 0;
+    let history: EpochMetrics[] = [];
     if (resume) {
-      if (!this.run || !this.run.hasCheckpoint()) throw new FlareError(`Trainer: nothing to resume in ${this.options.runDir ?? "(no runDir)"}`, "E_STATE");
-      const saved = loadCheckpoint(this.run.lastCheckpoint, parts);
+      if (!run || !run.hasCheckpoint()) throw new FlareError(`Trainer: nothing to resume in ${this.options.runDir ?? "(no runDir)"}`, "E_STATE");
+      const saved = loadCheckpoint(run.lastCheckpoint, parts);
       start = saved.epoch + 1;
       this.globalStep = saved.globalStep;
-      this.run.truncateMetrics(saved.epoch);
-      this.progress.message(`resumed from ${this.run.lastCheckpoint} after epoch ${saved.epoch + 1}`);
-    } else if (this.run) {
+      history = run.readMetrics().filter((row) => row.epoch <= saved.epoch) as EpochMetrics[];
+      if (main) { run.truncateMetrics(saved.epoch); run.truncateSteps(saved.globalStep); }
+      this.progress.message(`resumed from ${run.lastCheckpoint} after epoch ${saved.epoch + 1}`);
+    } else if (run && main) {
       // A new run in an existing folder starts its own history.
-      this.run.writeConfig({ epochs, ...this.options.config });
-      this.run.truncateMetrics(-1);
+      run.writeConfig({ epochs, ...this.options.config });
+      run.truncateMetrics(-1);
+      run.truncateSteps(-1);
     }
-    const history: EpochMetrics[] = this.run ? (this.run.readMetrics() as EpochMetrics[]) : [];
-    const monitor = this.options.monitor ?? (val ? "val_loss" : "train_loss");
-    const better = (a: number, b: number) => ((this.options.monitorMode ?? (monitor.includes("acc") ? "max" : "min")) === "min" ? a < b : a > b);
-    let best = history.reduce((b, row) => (Number.isFinite(row[monitor]) && (b === undefined || better(row[monitor], b)) ? row[monitor] : b), undefined as number | undefined);
+    let monitor = this.options.monitor;
+    let better: ((a: number, b: number) => boolean) | undefined;
+    let best: number | undefined;
     let sinceBest = 0;
 
     for (this.epoch = start; this.epoch < epochs; this.epoch++) {
       const metrics: EpochMetrics = { epoch: this.epoch, ...(await this.trainEpoch(batchesFor(train, this.epoch))) };
-      if (val) Object.assign(metrics, Object.fromEntries(Object.entries(await this.evaluate(batchesFor(val, this.epoch))).map(([k, v]) => [`val_${k}`, v])));
+      if (val) {
+        for (const [k, v] of Object.entries(await this.evaluate(batchesFor(val, this.epoch)))) metrics[`val_${k}`] = v;
+      }
       if (scheduler && (this.options.schedulerInterval ?? "epoch") === "epoch") scheduler.step();
       metrics.lr = optimizer.paramGroups[0].lr;
+      if (better === undefined) {
+        // Known after the first epoch: which names exist and which metric made them.
+        monitor ??= "val_loss" in metrics ? "val_loss" : "train_loss";
+        if (!(monitor in metrics)) throw new FlareError(`Trainer: monitor '${monitor}' is not among the epoch's values (${Object.keys(metrics).filter((k) => k !== "epoch").join(", ")})`, "E_ARGUMENT");
+        const mode = this.options.monitorMode ?? (this.higherIsBetter.get(monitor.replace(/^(train|val)_/, "")) ? "max" : "min");
+        better = mode === "min" ? (a, b) => a < b : (a, b) => a > b;
+        for (const row of history) if (Number.isFinite(row[monitor]) && (best === undefined || better(row[monitor], best))) best = row[monitor];
+      }
+      const name = monitor as string;
       history.push(metrics);
-      const { epoch: _, ...shown } = metrics;
-      this.progress.epoch(this.epoch, shown);
-      const value = metrics[monitor];
-      const improved = Number.isFinite(value) && (best === undefined || better(value, best) &&
-        Math.abs(value - best) > (this.options.earlyStopping?.minDelta ?? 0));
-      if (this.run) {
-        this.run.appendMetrics(metrics);
-        saveCheckpoint(this.run.lastCheckpoint, parts, { epoch: this.epoch, globalStep: this.globalStep });
+      this.progress.epoch(this.epoch, Object.fromEntries(Object.entries(metrics).filter(([k]) => k !== "epoch")));
+      const value = metrics[name];
+      const improved = Number.isFinite(value) && (best === undefined || (better(value, best) &&
+        Math.abs(value - best) > (this.options.earlyStopping?.minDelta ?? 0)));
+      if (run && main) {
+        run.appendMetrics(metrics);
+        saveCheckpoint(run.lastCheckpoint, parts, { epoch: this.epoch, globalStep: this.globalStep });
         if (improved) {
-          saveCheckpoint(this.run.bestCheckpoint, parts, { epoch: this.epoch, globalStep: this.globalStep, extra: { [monitor]: value } });
-          torch.tidy(() => save(model.stateDict(), this.run!.bestModel, { epoch: String(this.epoch), [monitor]: String(value) }));
+          saveCheckpoint(run.bestCheckpoint, parts, { epoch: this.epoch, globalStep: this.globalStep, extra: { [name]: value } });
+          torch.tidy(() => save(model.stateDict(), run.bestModel, { epoch: String(this.epoch), [name]: String(value) }));
         }
-        this.run.writePlot();
+        run.writePlot();
       }
       if (improved) { best = value; sinceBest = 0; } else sinceBest++;
       const stopByCallback = this.options.callbacks?.onEpochEnd?.(metrics, this) === true;
       const patience = this.options.earlyStopping?.patience;
       if (stopByCallback || (patience !== undefined && sinceBest > patience)) {
-        this.progress.message(`stopping after epoch ${this.epoch + 1}: ${stopByCallback ? "a callback asked" : `${monitor} did not improve for ${sinceBest} epochs`}`);
+        this.progress.message(`stopping after epoch ${this.epoch + 1}: ${stopByCallback ? "a callback asked" : `${name} did not improve for ${sinceBest} epochs`}`);
         this.epoch++;
         break;
       }
@@ -142,75 +237,129 @@ export class Trainer {
     return history;
   }
 
-  private async trainEpoch(batches: Batches): Promise<Record<string, number>> {
-    const { model, optimizer, scheduler } = this.options;
+  /** Updates each metric with a step's predictions (without gradients, in the step's scope). */
+  private updateMetrics(result: StepResult): void {
+    if (result.preds === undefined || !this.options.metrics?.length) return;
+    torch.noGrad(() => { for (const m of this.options.metrics!) m.update(result.preds, result.target); });
+  }
+
+  /** Computes and resets the metrics, remembering which names are better when higher. */
+  private computeMetrics(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const m of this.options.metrics ?? []) {
+      for (const [k, v] of Object.entries(m.compute())) {
+        out[k] = v;
+        this.higherIsBetter.set(k, m.higherIsBetter === true);
+      }
+      m.reset();
+    }
+    return out;
+  }
+
+  private disposeBatch(batch: unknown): void {
+    if (this.options.disposeBatches ?? true) torch.dispose(batch);
+  }
+
+  private async trainEpoch(batches: Batches<B>): Promise<Record<string, number>> {
+    const { model, optimizer, scheduler, step, callbacks } = this.options;
     const accumulate = this.options.accumulate ?? 1;
-    const topK = this.options.topK ?? [1, 5];
+    const total = lengthOf(batches);
     const averages = new Averages();
+    let pendingLoss = new Averages();   // the micro-batches of the coming optimizer step
     model.train();
+    for (const m of this.options.metrics ?? []) m.reset();
+    this.progress.start(this.epoch, this.options.epochs, total);
     const started = performance.now();
-    let batchIndex = 0, pending = 0, examples = 0;
+    let index = 0, pending = 0, examples = 0;
     optimizer.zeroGrad();
     const stepOptimizer = () => {
+      callbacks?.beforeOptimizerStep?.({ epoch: this.epoch, step: this.globalStep }, this);
       if (this.options.gradClip !== undefined) clipGradNorm_(model.parameters(), this.options.gradClip);
+      const lr = optimizer.paramGroups[0].lr;
       optimizer.step();
       optimizer.zeroGrad();
       if (scheduler && this.options.schedulerInterval === "step") scheduler.step();
       this.globalStep++;
       pending = 0;
+      if (this.run && this.isMainProcess) this.run.appendStep({ epoch: this.epoch, step: this.globalStep, ...pendingLoss.means(), lr });
+      pendingLoss = new Averages();
     };
     for await (const batch of batches) {
-      const [input, target] = unpack(batch);
-      const n = input.shape[0];
-      const { loss, correct } = torch.tidy(() => {
-        const output = model.forward(input);
-        const lossTensor = this.lossOf(output, target);
-        const value = lossTensor.item();
-        if (!Number.isFinite(value)) {
-          throw new FlareError(`Trainer: the loss became ${value} at epoch ${this.epoch + 1}, batch ${batchIndex + 1}; ` +
-            (this.run ? `the last good checkpoint is ${this.run.lastCheckpoint}` : "no checkpoint was kept (no runDir)"), "E_STATE");
-        }
-        (accumulate > 1 ? lossTensor.div(accumulate) : lossTensor).backward();
-        const correct = topK.length && output.dim() === 2 && target.dim() === 1 ? correctTopK(output, target, topK) : [];
-        return { loss: value, correct };
-      });
-      if (this.options.disposeBatches ?? true) { input.dispose(); target.dispose(); }
-      averages.add("loss", loss * n, n);
-      topK.forEach((k, i) => { if (correct[i] !== undefined) averages.add(`acc${k === 1 ? "" : `_top${k}`}`, correct[i], n); });
-      examples += n;
-      batchIndex++;
+      const info: StepInfo = { epoch: this.epoch, index };
+      let loss: number, size: number, values: Record<string, number>;
+      try {
+        ({ loss, size, values } = torch.tidy(() => {
+          const result = step.trainStep(model, batch, info);
+          if (!result || typeof result !== "object") throw new FlareError(`trainStep must return { loss, size?, preds?, target?, logs? }, got ${String(result)}`, "E_TYPE");
+          const { total: lossTensor, parts } = totalLoss(result.loss, "trainStep");
+          const value = lossTensor.item();
+          if (!Number.isFinite(value)) {
+            throw new FlareError(`Trainer: the loss became ${value} at epoch ${this.epoch + 1}, batch ${index + 1}; ` +
+              (this.run ? `the last good checkpoint is ${this.run.lastCheckpoint}` : "no checkpoint was kept (no runDir)"), "E_STATE");
+          }
+          (accumulate > 1 ? lossTensor.div(accumulate) : lossTensor).backward();
+          this.updateMetrics(result);
+          return { loss: value, size: sizeOf(result, batch, "trainStep"), values: scalars(result, parts, "trainStep") };
+        }));
+      } finally {
+        this.disposeBatch(batch);
+      }
+      const willStep = pending + 1 === accumulate || (total !== undefined && index + 1 === total);
+      callbacks?.afterBackward?.({ ...info, willStep }, this);
+      for (const [name, v] of [["loss", loss], ...Object.entries(values)] as [string, number][]) {
+        averages.add(name, v * size, size);
+        pendingLoss.add(name, v * size, size);
+      }
+      examples += size;
+      index++;
       if (++pending === accumulate) stepOptimizer();
-      this.options.callbacks?.onStepEnd?.({ epoch: this.epoch, step: this.globalStep, loss }, this);
-      this.progress.step(this.epoch, batchIndex, undefined, { loss: averages.mean("loss") });
+      callbacks?.onStepEnd?.({ epoch: this.epoch, index: index - 1, step: this.globalStep, loss }, this);
+      this.progress.step(index, { loss: averages.mean("loss") });
     }
     if (pending > 0) stepOptimizer();
     const seconds = (performance.now() - started) / 1000;
-    return { ...Object.fromEntries(Object.entries(averages.means()).map(([k, v]) => [`train_${k}`, v])), examples_per_s: examples / seconds };
+    const means = { ...averages.means(), ...this.computeMetrics() };
+    return { ...Object.fromEntries(Object.entries(means).map(([k, v]) => [`train_${k}`, v])), examples_per_s: examples / seconds };
   }
 
-  /** Mean loss and top-k accuracy over a dataset, in eval mode without gradients. */
-  async evaluate(data: DataSource): Promise<Record<string, number>> {
-    const { model } = this.options;
-    const topK = this.options.topK ?? [1, 5];
+  /** Mean loss (when the step gives one), logs and metrics over a dataset, in eval mode without gradients. */
+  async evaluate(data: DataSource<B>): Promise<Record<string, number>> {
+    const { model, step } = this.options;
+    const evalStep = (step.evalStep ?? step.trainStep).bind(step);
     const averages = new Averages();
     const wasTraining = model.training;
+    for (const m of this.options.metrics ?? []) m.reset();
     model.eval();
     try {
-      for await (const batch of batchesFor(data, this.epoch)) {
-        const [input, target] = unpack(batch);
-        const n = input.shape[0];
-        const { loss, correct } = torch.tidy(() => torch.noGrad(() => {
-          const output = model.forward(input);
-          const correct = topK.length && output.dim() === 2 && target.dim() === 1 ? correctTopK(output, target, topK) : [];
-          return { loss: this.lossOf(output, target).item(), correct };
-        }));
-        if (this.options.disposeBatches ?? true) { input.dispose(); target.dispose(); }
-        averages.add("loss", loss * n, n);
-        topK.forEach((k, i) => { if (correct[i] !== undefined) averages.add(`acc${k === 1 ? "" : `_top${k}`}`, correct[i], n); });
+      let index = 0;
+      const batches = batchesFor(data, this.epoch);
+      this.progress.start(this.epoch, this.options.epochs, lengthOf(batches), "val");
+      for await (const batch of batches) {
+        const info: StepInfo = { epoch: this.epoch, index: index++ };
+        let size: number, values: Record<string, number>;
+        try {
+          ({ size, values } = torch.tidy(() => torch.noGrad(() => {
+            const result = evalStep(model, batch, info);
+            if (!result || typeof result !== "object") throw new FlareError(`evalStep must return { loss?, size?, preds?, target?, logs? }, got ${String(result)}`, "E_TYPE");
+            const values: Record<string, number> = {};
+            let parts: Record<string, Tensor> = {};
+            if (result.loss !== undefined) {
+              const reduced = totalLoss(result.loss, "evalStep");
+              values.loss = reduced.total.item();
+              parts = reduced.parts;
+            }
+            this.updateMetrics(result);
+            return { size: sizeOf(result, batch, "evalStep"), values: { ...values, ...scalars(result, parts, "evalStep") } };
+          })));
+        } finally {
+          this.disposeBatch(batch);
+        }
+        for (const [name, v] of Object.entries(values)) averages.add(name, v * size, size);
+        this.progress.step(index, "loss" in values ? { loss: averages.mean("loss") } : {});
       }
     } finally {
       model.train(wasTraining);
     }
-    return averages.means();
+    return { ...averages.means(), ...this.computeMetrics() };
   }
 }

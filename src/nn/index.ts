@@ -6,7 +6,7 @@ export { Parameter, isParameter } from "./parameter.js";
 export { Sequential, ModuleList, ModuleDict } from "./containers.js";
 export { Linear, Identity } from "./layers/linear.js";
 export { Conv2d, ConvTranspose2d, type Conv2dOptions, type ConvTranspose2dOptions, type PaddingMode } from "./layers/conv.js";
-export { BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, type BatchNormOptions } from "./layers/normalization.js";
+export { BatchNorm1d, BatchNorm2d, FrozenBatchNorm2d, LayerNorm, GroupNorm, type BatchNormOptions } from "./layers/normalization.js";
 export { ReLU, LeakyReLU, GELU, SiLU, Sigmoid, Tanh, Softmax, LogSoftmax } from "./layers/activation.js";
 export { Dropout, Dropout2d } from "./layers/dropout.js";
 export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d } from "./layers/pooling.js";

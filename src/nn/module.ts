@@ -190,13 +190,11 @@ export class Module {
   /** The module at a dotted path ("layer1.0.conv1"); "" is this module. */
   getSubmodule(target: string): Module {
     if (target === "") return this;
-    let module: Module = this;
-    for (const part of target.split(".")) {
+    return target.split(".").reduce<Module>((module, part) => {
       const child = module.#child(part);
       if (!child) throw new FlareError(`${module.constructor.name} has no submodule "${part}" (looking up "${target}")`, "E_ARGUMENT");
-      module = child;
-    }
-    return module;
+      return child;
+    }, this);
   }
 
   #child(name: string): Module | undefined {
@@ -318,10 +316,12 @@ export class Module {
     const strict = options.strict ?? true;
     if (stateDict === null || typeof stateDict !== "object")
       throw new FlareError(`loadStateDict(): expected a Map or an object of tensors, got ${describe(stateDict)}`, "E_ARGUMENT");
-    const entries: Map<string, unknown> = stateDict instanceof Map ? stateDict : new Map(Object.entries(stateDict));
+    // A copy: a module's loadStateDictPreHook may drop keys (as PyTorch's load_state_dict copies too).
+    const entries: Map<string, unknown> = new Map(stateDict instanceof Map ? stateDict : Object.entries(stateDict));
     const missingKeys: string[] = [], unexpectedKeys: string[] = [], errors: string[] = [];
     const copies: [Tensor, Tensor][] = [];
     const visit = (module: Module, prefix: string) => {
+      module.loadStateDictPreHook(entries, prefix);
       const local = new Map([...module.#localParameters(), ...module.#localBuffers(true)]);
       for (const [name, target] of local) {
         const key = prefix + name;
@@ -356,6 +356,13 @@ export class Module {
     noGrad(() => { for (const [target, value] of copies) target.copy_(value); });
     return { missingKeys, unexpectedKeys };
   }
+
+  /**
+   * Called by loadStateDict() on each module before its keys (prefix + name) are
+   * matched, with a private copy of the state dict: PyTorch's _load_from_state_dict
+   * override point (FrozenBatchNorm2d drops `num_batches_tracked` here).
+   */
+  protected loadStateDictPreHook(stateDict: Map<string, unknown>, prefix: string): void { void stateDict; void prefix; }
 
   // ---- printing -------------------------------------------------------------
 

@@ -1,12 +1,15 @@
-// Classification training as a task: data, model, optimizer and the engine's
-// Trainer put together (what `flare train classify` runs).
+// Classification as a task: its step (cross-entropy on [images, labels]) and
+// metrics (top-k accuracy) for the engine's Trainer, and the data, model and
+// optimizer put together (what `flare train classify` runs).
 import * as path from "node:path";
 import { FlareError } from "../errors.js";
+import { checkOptions } from "../options.js";
 import * as torch from "../tensor/index.js";
 import type { Tensor } from "../tensor/index.js";
 import { SGD } from "../optim/index.js";
 import { CosineAnnealingLR } from "../optim/lr_scheduler.js";
-import { Trainer, type EpochMetrics, type DataSource, type OutputMode } from "../engine/index.js";
+import { crossEntropy, type CrossEntropyOptions } from "../nn/functional.js";
+import { Trainer, TopKAccuracy, supervisedStep, type Step, type EpochMetrics, type DataSource, type OutputMode } from "../engine/index.js";
 import { loadFashionMnist, FASHION_MNIST_ROOT, FASHION_MNIST_CLASSES } from "../vision/datasets/fashion_mnist.js";
 import { CIFAR10 } from "../vision/datasets/cifar.js";
 import { get as getModel } from "../vision/models/registry.js";
@@ -40,20 +43,34 @@ export interface ClassifyOptions {
 }
 
 
+/** The classification step: cross-entropy of the model's logits against the labels, on [images, labels] batches. */
+export function classificationStep(options: CrossEntropyOptions = {}): Step {
+  return supervisedStep((logits, labels) => crossEntropy(logits, labels, options));
+}
+
+/** Classification's metrics: top-1 accuracy ("acc") and top-k ("acc_top5", ...). */
+export function classificationMetrics(topK: number[] = [1, 5]): TopKAccuracy[] {
+  return [new TopKAccuracy(topK)];
+}
+
 /** Batches of a tensor split (uint8 N×C×H×W), normalised, in an order fixed by (seed, epoch). */
 function batches(images: Tensor, labels: Tensor, batchSize: number, shuffle: boolean, seed: number, stats = DATASET_STATS["fashion-mnist"]) {
   const n = labels.shape[0];
-  // A generator: each batch is made when the trainer asks for it (and freed after its step).
-  return function* (epoch: number): Generator<[Tensor, Tensor]> {
-    const order = shuffle ? new torch.Generator(seed * 1000 + epoch).permutation(n) : Array.from({ length: n }, (_, i) => i);
-    for (let start = 0; start < n; start += batchSize) {
-      yield torch.tidy(() => {
-        const index = torch.tensor(order.slice(start, start + batchSize), { dtype: "int64" });
-        const x = normalize(images.indexSelect(0, index).float().div(255), stats.mean, stats.std);
-        return [x, labels.indexSelect(0, index)] as [Tensor, Tensor];
-      });
-    }
-  };
+  // Each batch is made when the trainer asks for it (and freed after its step);
+  // the length lets the progress bar draw.
+  return (epoch: number): Iterable<[Tensor, Tensor]> & { length: number } => ({
+    length: Math.ceil(n / batchSize),
+    *[Symbol.iterator]() {
+      const order = shuffle ? new torch.Generator(seed * 1000 + epoch).permutation(n) : Array.from({ length: n }, (_, i) => i);
+      for (let start = 0; start < n; start += batchSize) {
+        yield torch.tidy(() => {
+          const index = torch.tensor(order.slice(start, start + batchSize), { dtype: "int64" });
+          const x = normalize(images.indexSelect(0, index).float().div(255), stats.mean, stats.std);
+          return [x, labels.indexSelect(0, index)] as [Tensor, Tensor];
+        });
+      }
+    },
+  });
 }
 
 /** The first `limit` rows of t (all of it without a limit), kept out of tidy scopes. */
@@ -79,7 +96,11 @@ function tensorSplits(options: ClassifyOptions): { train: [Tensor, Tensor]; test
   }) as never;
 }
 
+/** The options trainClassifier takes (anything else is an error). */
+export const CLASSIFY_OPTIONS = ["data", "dataRoot", "model", "width", "size", "epochs", "batchSize", "lr", "momentum", "weightDecay", "limit", "seed", "runsDir", "name", "resume", "output"];
+
 export async function trainClassifier(options: ClassifyOptions): Promise<{ history: EpochMetrics[]; runDir: string; classes: string[] }> {
+  checkOptions(options, CLASSIFY_OPTIONS, "trainClassifier()");
   if (!["fashion-mnist", "cifar10", "imagefolder"].includes(options.data))
     throw new FlareError(`train classify: unknown dataset '${options.data}' (fashion-mnist, cifar10 DIR or imagefolder DIR)`, "E_ARGUMENT");
   const seed = options.seed ?? 0;
@@ -110,6 +131,7 @@ export async function trainClassifier(options: ClassifyOptions): Promise<{ histo
   const runDir = path.join(options.runsDir ?? "runs", options.name ?? `classify-${options.data}`);
   const trainer = new Trainer({
     model, optimizer, scheduler, epochs, runDir, output: options.output ?? "auto", monitor: "val_acc",
+    step: classificationStep(), metrics: classificationMetrics(),
     config: { task: "classify", ...options, model: arch, classes },
   });
   try {
@@ -123,15 +145,18 @@ export async function trainClassifier(options: ClassifyOptions): Promise<{ histo
   }
 }
 
+export const EVALUATE_OPTIONS = ["arch", "weights", "dataRoot", "limit", "batchSize"];
+
 /** Test accuracy and loss of saved weights on the Fashion-MNIST test split. */
 export async function evaluateClassifier(options: { arch?: string; weights: string; dataRoot?: string; limit?: number; batchSize?: number }): Promise<Record<string, number>> {
+  checkOptions(options, EVALUATE_OPTIONS, "evaluateClassifier()");
   const model = getModel(options.arch ?? "resnet18-small", { weights: options.weights });
   const [x, y] = torch.tidy(() => {
     const test = loadFashionMnist({ root: options.dataRoot ?? FASHION_MNIST_ROOT, train: false });
     return [limited(test.images, options.limit), limited(test.labels, options.limit)];
   });
   try {
-    const trainer = new Trainer({ model, optimizer: new SGD(model.parameters(), { lr: 0 }), epochs: 1, output: "silent" });
+    const trainer = new Trainer({ model, optimizer: new SGD(model.parameters(), { lr: 0 }), epochs: 1, output: "silent", step: classificationStep(), metrics: classificationMetrics() });
     return await trainer.evaluate(batches(x, y, options.batchSize ?? 500, false, 0, DATASET_STATS["fashion-mnist"]));
   } finally {
     torch.dispose([x, y]);

@@ -3,8 +3,10 @@
 // normalisation and augmentation, a frozen or slower body, fewer epochs.
 import * as path from "node:path";
 import * as torch from "../tensor/index.js";
+import { checkOptions } from "../options.js";
 import { SGD } from "../optim/index.js";
 import { Trainer, type EpochMetrics } from "../engine/index.js";
+import { classificationStep, classificationMetrics } from "./classify.js";
 import type { OutputMode } from "../engine/progress.js";
 import { get as getModel } from "../vision/models/registry.js";
 import { presetFor } from "./presets.js";
@@ -28,7 +30,11 @@ export interface FinetuneOptions {
   output?: OutputMode;
 }
 
+/** The options finetuneClassifier takes (anything else is an error). */
+export const FINETUNE_OPTIONS = ["weights", "arch", "data", "headLrMult", "freeze", "lr", "epochs", "batchSize", "weightDecay", "seed", "runsDir", "name", "resume", "output"];
+
 export async function finetuneClassifier(options: FinetuneOptions): Promise<{ history: EpochMetrics[]; runDir: string; classes: string[] }> {
+  checkOptions(options, FINETUNE_OPTIONS, "finetuneClassifier()");
   const seed = options.seed ?? 0;
   torch.manualSeed(seed);
   torch.defaultGenerator.manualSeed(seed);
@@ -43,7 +49,8 @@ export async function finetuneClassifier(options: FinetuneOptions): Promise<{ hi
   const optimizer = new SGD(finetuneParamGroups(model, lr, options.headLrMult ?? 10) as never, { lr, weightDecay: options.weightDecay ?? 1e-3 });
   const runDir = path.join(options.runsDir ?? "runs", options.name ?? `finetune-${options.arch}`);
   const trainer = new Trainer({
-    model, optimizer, epochs: options.epochs ?? 5, runDir, output: options.output ?? "auto", monitor: "val_acc", topK: [1],
+    model, optimizer, epochs: options.epochs ?? 5, runDir, output: options.output ?? "auto", monitor: "val_acc",
+    step: classificationStep(), metrics: classificationMetrics([1]),
     config: { task: "finetune", ...options, classes },
   });
   try {

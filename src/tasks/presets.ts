@@ -1,17 +1,22 @@
-// How each model family expects its input: channels, resize and crop sizes,
-// normalisation, and the class names of the data it was trained on.
+// The tasks' view of a model's input preset (src/vision/models/presets.ts, carried
+// by each registry entry): gray or RGB, resize and crop sizes, normalisation,
+// and the class names of the data it was trained on.
 import { FASHION_MNIST_CLASSES } from "../vision/datasets/fashion_mnist.js";
+import { getPreset } from "../vision/models/index.js";
+
+export { DATASET_STATS } from "../vision/models/index.js";
 
 export interface Preset { gray: boolean; resize: number; crop: number; mean: number[]; std: number[]; classes?: string[] }
 
-/** Per-channel mean and std of each dataset's training images, for normalisation. */
-export const DATASET_STATS: Record<"fashion-mnist" | "cifar10", { mean: number[]; std: number[] }> = {
-  "fashion-mnist": { mean: [0.2860], std: [0.3530] },
-  cifar10: { mean: [0.4914, 0.4822, 0.4465], std: [0.2470, 0.2435, 0.2616] },
-};
+/** Class names by the dataset a preset names. */
+const CLASSES: Record<string, string[]> = { "fashion-mnist": FASHION_MNIST_CLASSES };
 
-const FASHION_MNIST: Preset = { gray: true, resize: 28, crop: 28, ...DATASET_STATS["fashion-mnist"], classes: FASHION_MNIST_CLASSES };
-const IMAGENET: Preset = { gray: false, resize: 256, crop: 224, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
-
-/** d2l's small ResNet-18 is a Fashion-MNIST model; the torchvision models are ImageNet models. */
-export const presetFor = (arch: string): Preset => (arch === "resnet18-small" ? FASHION_MNIST : IMAGENET);
+/** The preset of a registered model (d2l's small ResNet-18: Fashion-MNIST's; the torchvision models: ImageNet's). */
+export function presetFor(arch: string): Preset {
+  const p = getPreset(arch);
+  const crop = p.cropSize ?? 224;
+  return {
+    gray: p.channels === 1, resize: p.resizeSize ?? crop, crop, mean: p.mean, std: p.std,
+    ...(p.dataset !== undefined && Object.hasOwn(CLASSES, p.dataset) ? { classes: CLASSES[p.dataset] } : {}),
+  };
+}

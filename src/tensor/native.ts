@@ -1,7 +1,8 @@
 // Loads the C++ addon (native/) and gives it a type. Everything above this file
 // talks to libtorch through `native` and `op()`.
 import { createRequire } from "node:module";
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
+import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { FlareError } from "../errors.js";
 
@@ -50,6 +51,19 @@ export interface Native {
   schema(index: number): string;
   adjustHue(img: Handle, shifts: number | number[]): Handle;
   hwcToChw(data: Uint8Array, height: number, width: number, channels: number): Handle;
+  setHookDispatcher(dispatch: (id: number, grad?: Handle) => number): void;
+  releasedHooks(): number[];
+  registerHook(h: Handle, id: number): number;
+  removeHook(h: Handle, position: number): void;
+  registerPostAccumulateGradHook(h: Handle, id: number): object;
+  removePostAccumulateGradHook(keeper: object): void;
+  shareHandle(h: Handle): number;
+  exampleCube(x: Handle): Handle;
+  roiAlign(input: Handle, rois: Handle, spatialScale: number, pooledHeight: number, pooledWidth: number, samplingRatio: number, aligned: boolean): Handle;
+  roiPool(input: Handle, rois: Handle, spatialScale: number, pooledHeight: number, pooledWidth: number): Handle;
+  nms(boxes: Handle, scores: Handle, iouThreshold: number, name?: string): Handle;
+  batchedNms(boxes: Handle, scores: Handle, idxs: Handle, iouThreshold: number): Handle;
+  boxIou(boxes1: Handle, boxes2: Handle): Handle | null;
   newGroup?(host: string, port: number, rank: number, worldSize: number, timeoutMs: number): GroupHandle;
   allReduce?(group: GroupHandle, tensors: Handle[], op: string): void;
   broadcast?(group: GroupHandle, tensors: Handle[], root: number): void;
@@ -57,19 +71,54 @@ export interface Native {
   destroyGroup?(group: GroupHandle): void;
 }
 
+/**
+ * Where the addon may be, first found first: FLARE_ADDON; a local build (a clone, or
+ * `flare setup` having built from source); then the prebuilt addons shipped in the npm
+ * package (prebuilds/<platform>-<arch>-libtorch-<version>/flare.node, made by `npm pack`).
+ * A prebuilt loads only where its libtorch is installed, so each is tried in turn.
+ */
+export function addonCandidates(): string[] {
+  const root = fileURLToPath(new URL("../../..", import.meta.url));
+  const prebuilds = path.join(root, "prebuilds");
+  const shipped = existsSync(prebuilds)
+    ? readdirSync(prebuilds).filter((d) => d.startsWith(`${process.platform}-${process.arch}-`)).sort().reverse()
+      .map((d) => path.join(prebuilds, d, "flare.node"))
+    : [];
+  return [
+    process.env.FLARE_ADDON,
+    path.join(root, "build/Release/flare.node"),
+    fileURLToPath(new URL("../../build/Release/flare.node", import.meta.url)),
+    ...shipped,
+  ].filter((p, i, all): p is string => !!p && all.indexOf(p) === i && existsSync(p));
+}
+
+const SETUP_HINT = "Run `npx flare setup` (`npm run setup` in a clone): it installs what is missing (Debian's " +
+  "libtorch-dev) and builds the addon; for another libtorch, `FLARE_LIBTORCH=/path/to/libtorch npx flare setup`.";
+
+/** The file the addon was loaded from. */
+export let addonPath = "";
+
 function load(): Native {
   const require = createRequire(import.meta.url);
-  const candidates = [
-    process.env.FLARE_ADDON,
-    fileURLToPath(new URL("../../../build/Release/flare.node", import.meta.url)),
-    fileURLToPath(new URL("../../build/Release/flare.node", import.meta.url)),
-  ].filter((p): p is string => !!p && existsSync(p));
+  const candidates = addonCandidates();
   if (candidates.length === 0) {
-    throw new FlareError("flare's native addon is not built: run `npm run setup` (it installs libtorch-dev and builds native/)", "E_IO");
+    throw new FlareError(`flare's native addon is not built, and no prebuilt addon ships for ${process.platform}-${process.arch}. ${SETUP_HINT}`, "E_IO");
   }
-  const addon = require(candidates[0]) as Native;
-  addon.setErrorClass(FlareError);
-  return addon;
+  const failures: string[] = [];
+  for (const candidate of candidates) {
+    let addon: Native;
+    try {
+      addon = require(candidate) as Native;
+    } catch (error) {
+      // Typically a libtorch the addon was built against is not installed here (dlopen's message says which).
+      failures.push(`${candidate}: ${String((error as Error).message).split("\n")[0]}`);
+      continue;
+    }
+    addon.setErrorClass(FlareError);
+    addonPath = candidate;
+    return addon;
+  }
+  throw new FlareError(`flare's native addon does not load on this machine:\n  ${failures.join("\n  ")}\n${SETUP_HINT}`, "E_IO");
 }
 
 export const native: Native = load();

@@ -6,3 +6,4 @@ export * as transforms from "./transforms/index.js";
 export * as ops from "./ops/index.js";
 export * as models from "./models/index.js";
 export * as datasets from "./datasets/index.js";
+export * as metrics from "./metrics/index.js";

@@ -1,8 +1,10 @@
 // A tiny classification problem for the engine tests: 2-D points in 3 classes,
 // a small MLP with dropout (so the RNG state matters on resume), SGD with
-// momentum and a step schedule. The batch order is a function of the epoch.
+// momentum and a step schedule, cross-entropy through the supervised step and
+// top-1 accuracy. The batch order is a function of the epoch.
 import * as torch from "../../src/index.js";
-import { nn, optim } from "../../src/index.js";
+import { nn, optim, F } from "../../src/index.js";
+import { supervisedStep, TopKAccuracy } from "../../src/engine/index.js";
 
 export function makeProblem(seed: number) {
   torch.manualSeed(seed);
@@ -24,5 +26,13 @@ export function makeProblem(seed: number) {
       return batch;
     });
   };
-  return { model, optimizer, scheduler, data };
+  const step = supervisedStep((out, target) => F.crossEntropy(out, target));
+  const metrics = [new TopKAccuracy([1])];
+  return { model, optimizer, scheduler, data, step, metrics };
+}
+
+/** The Trainer options of a problem (everything but its data). */
+export function parts(p: ReturnType<typeof makeProblem>) {
+  const { model, optimizer, scheduler, step, metrics } = p;
+  return { model, optimizer, scheduler, step, metrics };
 }

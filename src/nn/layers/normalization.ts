@@ -183,3 +183,58 @@ export class GroupNorm extends Module {
     return `${this.numGroups}, ${this.numChannels}, eps=${pyFloat(this.eps)}, affine=${pyRepr(this.affine)}`;
   }
 }
+
+/**
+ * torchvision.ops.FrozenBatchNorm2d: batch norm whose statistics and affine
+ * parameters are fixed (the detection models' norm layer, where batches are too
+ * small for batch statistics). All four are buffers with PyTorch's keys (weight,
+ * bias, running_mean, running_var), so nothing trains and the optimiser never
+ * sees them; loading drops a checkpoint's `num_batches_tracked`, so BatchNorm2d
+ * weights load as they are. forward is torchvision's formula, op for op.
+ */
+export class FrozenBatchNorm2d extends Module {
+  readonly numFeatures: number;
+  readonly eps: number;
+  declare weight: Tensor;
+  declare bias: Tensor;
+  declare running_mean: Tensor;
+  declare running_var: Tensor;
+
+  constructor(numFeatures: number, options: { eps?: number } = {}) {
+    super();
+    if (options === null || typeof options !== "object") throw new FlareError(`FrozenBatchNorm2d(): options must be an object, got ${String(options)}`, "E_ARGUMENT");
+    for (const key of Object.keys(options)) {
+      if (key !== "eps") throw new FlareError(`FrozenBatchNorm2d(): unknown option "${key}" (options: eps)`, "E_ARGUMENT");
+    }
+    this.numFeatures = intArg(numFeatures, "FrozenBatchNorm2d(): numFeatures", 1);
+    this.eps = numberArg(options.eps ?? 1e-5, "FrozenBatchNorm2d(): eps");
+    this.registerBuffer("weight", keptTensor(() => ones([numFeatures])));
+    this.registerBuffer("bias", keptTensor(() => zeros([numFeatures])));
+    this.registerBuffer("running_mean", keptTensor(() => zeros([numFeatures])));
+    this.registerBuffer("running_var", keptTensor(() => ones([numFeatures])));
+  }
+
+  get runningMean(): Tensor { return this.running_mean; }
+  get runningVar(): Tensor { return this.running_var; }
+
+  protected override loadStateDictPreHook(stateDict: Map<string, unknown>, prefix: string): void {
+    stateDict.delete(`${prefix}num_batches_tracked`);
+  }
+
+  override forward(x: Tensor): Tensor {
+    if (!(x instanceof Tensor)) throw new FlareError("FrozenBatchNorm2d.forward(): input must be a Tensor", "E_ARGUMENT");
+    if (x.dim() !== 4) throw new FlareError(`FrozenBatchNorm2d: expected 4D input (got ${x.dim()}D input)`, "E_SHAPE");
+    if (x.shape[1] !== this.numFeatures)
+      throw new FlareError(`FrozenBatchNorm2d: input has ${x.shape[1]} channels, expected ${this.numFeatures}`, "E_SHAPE");
+    const w = this.weight.reshape([1, -1, 1, 1]);
+    const b = this.bias.reshape([1, -1, 1, 1]);
+    const rv = this.running_var.reshape([1, -1, 1, 1]);
+    const rm = this.running_mean.reshape([1, -1, 1, 1]);
+    const scale = w.mul(rv.add(this.eps).rsqrt());
+    const bias = b.sub(rm.mul(scale));
+    return x.mul(scale).add(bias);
+  }
+
+  // torchvision's __repr__: FrozenBatchNorm2d(64, eps=1e-05)
+  override extraRepr(): string { return `${this.numFeatures}, eps=${pyFloat(this.eps)}`; }
+}

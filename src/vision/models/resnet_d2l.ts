@@ -1,6 +1,7 @@
 // d2l's small ResNet-18 (8.6 / 13.6): a 3x3 stem without max-pool, for 28x28
 // and 32x32 inputs. Module names match d2l's PyTorch code, so its state dicts
 // load as they are. `width` scales every channel count (64 in the book).
+import { FlareError } from "../../errors.js";
 import * as nn from "../../nn/index.js";
 import type { Tensor } from "../../tensor/index.js";
 
@@ -38,11 +39,23 @@ function resnetBlock(inChannels: number, outChannels: number, numResiduals: numb
   return new nn.Sequential(...blocks);
 }
 
-/** d2l.resnet18(num_classes, in_channels); `width` 64 is the book's network. */
-export function resnet18Small(numClasses = 10, options: { inChannels?: number; width?: number } = {}): nn.Sequential {
+/**
+ * d2l.resnet18(num_classes, in_channels); `width` 64 is the book's network.
+ * headless keeps modules 0-6 (the stem and the four stages, under the same
+ * names, so the keys are a subset of the full model's): forward returns the
+ * last stage's feature map (N, 8 x width, H/8, W/8).
+ */
+export function resnet18Small(numClasses = 10, options: { inChannels?: number; width?: number; headless?: boolean } = {}): nn.Sequential {
+  if (options === null || typeof options !== "object") throw new FlareError(`resnet18Small(): options must be an object, got ${String(options)}`, "E_ARGUMENT");
+  for (const key of Object.keys(options)) {
+    if (!["inChannels", "width", "headless"].includes(key)) throw new FlareError(`resnet18Small(): unknown option "${key}" (options: inChannels, width, headless)`, "E_ARGUMENT");
+  }
+  const headless = options.headless ?? false;
+  if (typeof headless !== "boolean") throw new FlareError(`resnet18Small(): headless must be true or false, got ${String(headless)}`, "E_ARGUMENT");
   const w = options.width ?? 64;
-  return new nn.Sequential(
+  const body = [
     new nn.Conv2d(options.inChannels ?? 1, w, 3, { stride: 1, padding: 1 }), new nn.BatchNorm2d(w), new nn.ReLU(),
-    resnetBlock(w, w, 2, true), resnetBlock(w, 2 * w, 2), resnetBlock(2 * w, 4 * w, 2), resnetBlock(4 * w, 8 * w, 2),
-    new nn.AdaptiveAvgPool2d([1, 1]), new nn.Flatten(), new nn.Linear(8 * w, numClasses));
+    resnetBlock(w, w, 2, true), resnetBlock(w, 2 * w, 2), resnetBlock(2 * w, 4 * w, 2), resnetBlock(4 * w, 8 * w, 2)];
+  if (headless) return new nn.Sequential(...body);
+  return new nn.Sequential(...body, new nn.AdaptiveAvgPool2d([1, 1]), new nn.Flatten(), new nn.Linear(8 * w, numClasses));
 }

@@ -43,23 +43,47 @@ export interface VGGOptions {
   initWeights?: boolean;
   /** Dropout probability in the classifier (0.5). */
   dropout?: number;
+  /** Without avgpool and classifier: forward returns the features' output (N, 512, H/32, W/32). */
+  headless?: boolean;
 }
 
-/** torchvision.models.VGG: new VGG(makeLayers(cfgs.D, { batchNorm: true }), { numClasses }). */
-export class VGG extends nn.Module {
-  features: nn.Module;
-  avgpool: nn.AdaptiveAvgPool2d;
-  classifier: nn.Sequential;
+const VGG_OPTIONS = ["numClasses", "initWeights", "dropout", "headless"];
 
-  constructor(features: nn.Module, options: VGGOptions = {}) {
+function checkKeys(options: object, allowed: string[], what: string): void {
+  if (options === null || typeof options !== "object") throw new FlareError(`${what}: options must be an object, got ${String(options)}`, "E_ARGUMENT");
+  for (const key of Object.keys(options)) {
+    if (!allowed.includes(key)) throw new FlareError(`${what}: unknown option "${key}" (options: ${allowed.join(", ")})`, "E_ARGUMENT");
+  }
+}
+
+/**
+ * torchvision.models.VGG: new VGG(makeLayers(cfgs.D, { batchNorm: true }), { numClasses }).
+ * `features` is the Sequential torchvision indexes (features.get(25) is
+ * torchvision's features[25], and features.slice(0, 23) its features[:23]),
+ * which style transfer and SSD's backbone take apart.
+ */
+export class VGG<F extends nn.Module = nn.Sequential> extends nn.Module {
+  features: F;
+  /** null when headless. */
+  avgpool: nn.AdaptiveAvgPool2d | null;
+  /** null when headless. */
+  classifier: nn.Sequential | null;
+
+  constructor(features: F, options: VGGOptions = {}) {
     super();
+    checkKeys(options, VGG_OPTIONS, "VGG()");
+    if (!(features instanceof nn.Module)) throw new FlareError(`VGG(): features must be a Module, got ${String(features)}`, "E_ARGUMENT");
+    const headless = options.headless ?? false;
+    if (typeof headless !== "boolean") throw new FlareError(`VGG(): headless must be true or false, got ${String(headless)}`, "E_ARGUMENT");
+    if (headless && (options.numClasses !== undefined || options.dropout !== undefined))
+      throw new FlareError("VGG(): numClasses and dropout belong to the classifier, which a headless VGG does not have", "E_ARGUMENT");
     const numClasses = options.numClasses ?? 1000;
     if (typeof numClasses !== "number" || !Number.isInteger(numClasses) || numClasses < 1)
       throw new FlareError(`VGG(): numClasses must be a positive integer, got ${String(numClasses)}`, "E_ARGUMENT");
     const dropout = options.dropout ?? 0.5;
     this.features = features;
-    this.avgpool = new nn.AdaptiveAvgPool2d([7, 7]);
-    this.classifier = new nn.Sequential(
+    this.avgpool = headless ? null : new nn.AdaptiveAvgPool2d([7, 7]);
+    this.classifier = headless ? null : new nn.Sequential(
       new nn.Linear(512 * 7 * 7, 4096), new nn.ReLU(), new nn.Dropout(dropout),
       new nn.Linear(4096, 4096), new nn.ReLU(), new nn.Dropout(dropout),
       new nn.Linear(4096, numClasses));
@@ -81,6 +105,7 @@ export class VGG extends nn.Module {
 
   override forward(x: Tensor): Tensor {
     const features = this.features.forward(x) as Tensor;
+    if (!this.avgpool || !this.classifier) return features;
     return this.classifier.forward(this.avgpool.forward(features).flatten(1)) as Tensor;
   }
 }
@@ -91,6 +116,7 @@ export interface VGGBuildOptions extends VGGOptions {
 }
 
 function vgg(cfg: keyof typeof cfgs, batchNorm: boolean, options: VGGBuildOptions): VGG {
+  checkKeys(options, [...VGG_OPTIONS, "inChannels"], "vgg()");
   const { inChannels, ...rest } = options;
   return new VGG(makeLayers(cfgs[cfg], { batchNorm, inChannels }), rest);
 }

@@ -1,0 +1,241 @@
+// The flare commands: each one's flags (a typed table, also its --help), its
+// positional arguments, and the task it calls.
+import { FlareError } from "../errors.js";
+import { buildInfo } from "../tensor/index.js";
+import { trainClassifier, evaluateClassifier, type ClassifyData } from "../tasks/classify.js";
+import { predict } from "../tasks/predict.js";
+import { finetuneClassifier } from "../tasks/finetune_task.js";
+import { augment } from "../tasks/augment.js";
+import { makeBananas, makeShapes } from "../vision/datasets/generators/index.js";
+import { evaluateCocoFiles, cocoEvaluationJson } from "../vision/metrics/index.js";
+import { parseFlags, formatHelp, type FlagSpecs, type FlagValue, type PositionalSpec, type ParsedFlags } from "./flags.js";
+
+type Values = Record<string, FlagValue>;
+
+export interface Command {
+  /** The words after `flare` ("train classify"). */
+  name: string;
+  summary: string;
+  flags: FlagSpecs;
+  positional?: PositionalSpec;
+  run(values: Values, positionals: string[], print: (line: string) => void): Promise<void>;
+}
+
+const json: FlagSpecs = { json: { type: "boolean", description: "print JSON (lines: progress events, then the result) instead of text" } };
+const runFolder: FlagSpecs = {
+  "runs-dir": { type: "string", default: "runs", placeholder: "DIR", description: "where run folders go" },
+  name: { type: "string", placeholder: "NAME", description: "the run folder's name under the runs dir" },
+  resume: { type: "boolean", description: "continue the run from its last checkpoint" },
+};
+
+/** Options for a task: the flags given (and defaulted), without the CLI's own. */
+function taskOptions(values: Values, drop: string[] = []): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(values).filter(([k]) => !["json", ...drop].includes(k)));
+}
+
+export const COMMANDS: Command[] = [
+  {
+    name: "info",
+    summary: "What flare was built against (libtorch, ABI, threads, CUDA, Gloo), as JSON.",
+    flags: {},
+    async run(_values, _positionals, print) { print(JSON.stringify(buildInfo(), null, 2)); },
+  },
+  {
+    name: "train classify",
+    summary: "Trains an image classifier; writes runs/NAME/ (config.json, metrics.jsonl, steps.jsonl, checkpoints/, model.safetensors, curves.svg).",
+    positional: { name: "DIR", min: 0, max: 1, description: "the dataset folder, after --data cifar10 or --data imagefolder (same as --data-root)" },
+    flags: {
+      data: { type: "choice", choices: ["fashion-mnist", "cifar10", "imagefolder"], required: true, description: "the dataset" },
+      "data-root": { type: "string", placeholder: "DIR", description: "the dataset folder (Fashion-MNIST's default: Debian's dataset-fashion-mnist)" },
+      model: { type: "string", default: "resnet18-small", placeholder: "NAME", description: "a model name models.get knows" },
+      width: { type: "int", min: 1, description: "the model's width (resnet18-small: channels of the first stage)" },
+      size: { type: "int", min: 1, description: "image side for imagefolder data (default: the model's crop size)" },
+      epochs: { type: "int", min: 1, default: 10, description: "training epochs" },
+      "batch-size": { type: "int", min: 1, default: 256, description: "images per batch" },
+      lr: { type: "number", min: 0, exclusiveMin: true, default: 0.1, description: "SGD learning rate (cosine schedule)" },
+      momentum: { type: "number", min: 0, default: 0, description: "SGD momentum" },
+      "weight-decay": { type: "number", min: 0, default: 0, description: "SGD weight decay" },
+      limit: { type: "int", min: 1, description: "use only the first N training and test images (tensor datasets)" },
+      seed: { type: "int", min: 0, default: 0, description: "the seed of weights, shuffling and augmentation" },
+      ...runFolder,
+      ...json,
+    },
+    async run(values, positionals, print) {
+      if (positionals.length && values.dataRoot !== undefined) throw new FlareError("flare train classify: give the dataset folder once (after --data or as --data-root)", "E_ARGUMENT");
+      const dataRoot = (positionals[0] ?? values.dataRoot) as string | undefined;
+      const { history, runDir } = await trainClassifier({
+        ...taskOptions(values, ["dataRoot"]), data: values.data as ClassifyData, ...(dataRoot !== undefined ? { dataRoot } : {}),
+        output: values.json ? "json" : "auto",
+      });
+      const last = history[history.length - 1];
+      print(values.json ? JSON.stringify({ event: "done", runDir, ...last })
+        : `done: ${runDir}  ${last ? `val_acc ${last.val_acc?.toFixed(4)}  val_loss ${last.val_loss?.toFixed(4)}` : ""}`);
+    },
+  },
+  {
+    name: "finetune",
+    summary: "Fine-tunes pretrained weights on an image folder (DIR/train/<class>/*, DIR/test/<class>/*), as d2l 14.2: a new head, a slower or frozen body.",
+    flags: {
+      weights: { type: "string", required: true, placeholder: "W.safetensors", description: "the pretrained weights" },
+      arch: { type: "string", required: true, placeholder: "NAME", description: "their architecture (resnet18, resnet18-small, ...)" },
+      data: { type: "string", required: true, placeholder: "DIR", description: "the image folder" },
+      "head-lr-mult": { type: "number", min: 0, default: 10, description: "the new head's lr as a multiple of the body's" },
+      freeze: { type: "list", placeholder: "A,B", description: "module-name prefixes whose parameters stay fixed (layer1,layer2 or 0,1)" },
+      lr: { type: "number", min: 0, exclusiveMin: true, default: 5e-4, description: "the body's SGD learning rate" },
+      epochs: { type: "int", min: 1, default: 5, description: "training epochs" },
+      "batch-size": { type: "int", min: 1, default: 32, description: "images per batch" },
+      "weight-decay": { type: "number", min: 0, default: 1e-3, description: "SGD weight decay" },
+      seed: { type: "int", min: 0, default: 0, description: "the seed of the head, shuffling and augmentation" },
+      ...runFolder,
+      ...json,
+    },
+    async run(values, _positionals, print) {
+      const { history, runDir, classes } = await finetuneClassifier({
+        ...taskOptions(values), weights: values.weights as string, arch: values.arch as string, data: values.data as string,
+        freeze: (values.freeze as string[] | undefined) ?? [], output: values.json ? "json" : "auto",
+      });
+      const last = history[history.length - 1];
+      print(values.json ? JSON.stringify({ event: "done", runDir, classes, ...last })
+        : `done: ${runDir}  classes ${classes.join(", ")}  val_acc ${last?.val_acc?.toFixed(4)}`);
+    },
+  },
+  {
+    name: "augment",
+    summary: "Draws an image through a transform pipeline n times, as one grid picture (d2l 14.1's figures).",
+    positional: { name: "IMAGE", min: 1, max: 1, description: "the image file" },
+    flags: {
+      transform: { type: "string", required: true, placeholder: "SPEC", description: `the pipeline, e.g. "RandomResizedCrop(200, scale=(0.1, 1)) | ColorJitter(0.5, 0, 0, 0)"` },
+      out: { type: "string", required: true, placeholder: "FILE", description: "the grid image to write (.png, .jpg)" },
+      n: { type: "int", min: 1, default: 8, description: "how many augmentations" },
+      nrow: { type: "int", min: 1, description: "images per row (default min(n, 4))" },
+      seed: { type: "int", min: 0, default: 0, description: "the seed of the random transforms" },
+      ...json,
+    },
+    async run(values, [image], print) {
+      const result = await augment(image, {
+        transform: values.transform as string, out: values.out as string, n: values.n as number, seed: values.seed as number,
+        ...(values.nrow !== undefined ? { nrow: values.nrow as number } : {}),
+      });
+      print(values.json ? JSON.stringify(result) : `wrote ${result.n} augmentations of ${image} to ${result.out}`);
+    },
+  },
+  {
+    name: "data make",
+    summary: "Writes a generated data set that the dataset loaders read: bananas (detection: d2l banana, VOC and COCO layouts) or shapes (segmentation, VOC layout).",
+    positional: { name: "KIND", min: 1, max: 1, description: "bananas or shapes" },
+    flags: {
+      out: { type: "string", required: true, placeholder: "DIR", description: "the folder to write" },
+      count: { type: "int", min: 1, description: "training images (default 1000 bananas, 500 shapes)" },
+      "val-count": { type: "int", min: 1, description: "validation images (default 100)" },
+      size: { type: "int", min: 8, description: "the image side (default 256)" },
+      seed: { type: "int", min: 0, description: "the generator's seed" },
+      ...json,
+    },
+    async run(values, [kind], print) {
+      if (kind !== "bananas" && kind !== "shapes") throw new FlareError(`flare data make: unknown set '${kind}' (bananas or shapes)`, "E_ARGUMENT");
+      const options = { ...taskOptions(values), out: values.out as string };
+      const manifest = kind === "bananas" ? await makeBananas(options) : await makeShapes(options);
+      print(values.json ? JSON.stringify(manifest) : `wrote ${kind} to ${options.out}`);
+    },
+  },
+  {
+    name: "eval detect",
+    summary: "COCO box evaluation (COCOeval's 12 numbers, in its layout) of a COCO results list against COCO ground truth.",
+    flags: {
+      gt: { type: "string", required: true, placeholder: "instances.json", description: "ground truth: a COCO instances file" },
+      dt: { type: "string", required: true, placeholder: "detections.json", description: "detections: a COCO results list ([{ image_id, category_id, bbox, score }, ...])" },
+      ...json,
+    },
+    async run(values, _positionals, print) {
+      const result = evaluateCocoFiles(values.gt as string, values.dt as string);
+      print(values.json ? JSON.stringify(cocoEvaluationJson(result)) : result.text);
+    },
+  },
+  {
+    name: "eval",
+    summary: "Test loss and accuracy of saved weights on Fashion-MNIST's test split.",
+    flags: {
+      weights: { type: "string", required: true, placeholder: "W.safetensors", description: "the weights (a run's model.safetensors)" },
+      arch: { type: "string", default: "resnet18-small", placeholder: "NAME", description: "their architecture" },
+      limit: { type: "int", min: 1, description: "the first N test images only" },
+      "batch-size": { type: "int", min: 1, default: 500, description: "images per batch" },
+      "data-root": { type: "string", placeholder: "DIR", description: "Fashion-MNIST's folder (default: Debian's dataset-fashion-mnist)" },
+      ...json,
+    },
+    async run(values, _positionals, print) {
+      const result = await evaluateClassifier({ ...taskOptions(values), weights: values.weights as string });
+      print(values.json ? JSON.stringify(result) : Object.entries(result).map(([k, v]) => `${k} ${v.toFixed(4)}`).join("  "));
+    },
+  },
+  {
+    name: "predict",
+    summary: "The top-k classes of images under saved weights.",
+    positional: { name: "IMAGE...", min: 1, max: Infinity, description: "image files" },
+    flags: {
+      weights: { type: "string", required: true, placeholder: "W.safetensors", description: "the weights" },
+      arch: { type: "string", default: "resnet18-small", placeholder: "NAME", description: "their architecture" },
+      topk: { type: "int", min: 1, default: 5, description: "classes to show per image" },
+      classes: { type: "string", placeholder: "names.json", description: "a JSON array of class names (default: the model's preset, else indices)" },
+      ...json,
+    },
+    async run(values, files, print) {
+      const results = await predict(files, {
+        arch: values.arch as string, weights: values.weights as string, topk: values.topk as number,
+        ...(values.classes !== undefined ? { classesFile: values.classes as string } : {}),
+      });
+      for (const r of results) print(values.json ? JSON.stringify(r) : `${r.file}: ${r.top.map((t) => `${t.name} ${(t.probability * 100).toFixed(1)}%`).join(", ")}`);
+    },
+  },
+];
+
+/** The general usage: every command's usage line and summary. */
+export function usage(): string {
+  const lines = COMMANDS.map((c) => `  ${`flare ${c.name}`.padEnd(22)}${c.summary}`);
+  // setup runs before the addon loads, so bin.ts handles it (src/cli/setup.ts).
+  lines.unshift(`  ${"flare setup".padEnd(22)}Installs what is missing (libtorch) and makes the native addon loadable: the shipped prebuilt, or a build.`);
+  return `usage: flare <command> [flags]    (flare <command> --help: that command's flags)\n\ncommands:\n${lines.join("\n")}\n`;
+}
+
+/** Finds the command named by the first words of argv; the rest are its arguments. */
+export function findCommand(argv: string[]): { command: Command; rest: string[] } | undefined {
+  for (const command of COMMANDS) {
+    const words = command.name.split(" ");
+    if (words.every((w, i) => argv[i] === w)) return { command, rest: argv.slice(words.length) };
+  }
+  return undefined;
+}
+
+export type Parsed =
+  | { kind: "help"; text: string }
+  | { kind: "run"; command: Command; flags: ParsedFlags };
+
+/**
+ * What argv asks for: a help text (flare --help, flare help [COMMAND],
+ * flare COMMAND --help, a bare group such as `flare train`) or a command with its
+ * parsed flags. Unknown commands and bad flags are FlareErrors.
+ */
+export function parseCommandLine(argv: string[]): Parsed {
+  if (argv.length === 0 || argv[0] === "--help" || argv[0] === "-h") return { kind: "help", text: usage() };
+  if (argv[0] === "help") {
+    if (argv.length === 1) return { kind: "help", text: usage() };
+    const found = findCommand(argv.slice(1));
+    if (!found || found.rest.length) throw new FlareError(`flare help: unknown command '${argv.slice(1).join(" ")}'\n\n${usage()}`, "E_ARGUMENT");
+    return { kind: "help", text: helpOf(found.command) };
+  }
+  const found = findCommand(argv);
+  if (!found) {
+    const group = COMMANDS.filter((c) => c.name.startsWith(`${argv[0]} `));
+    if (group.length && (argv.length === 1 || argv[1] === "--help" || argv[1] === "-h"))
+      return { kind: "help", text: `usage: flare ${argv[0]} <${group.map((c) => c.name.split(" ")[1]).join("|")}> [flags]\n\n${group.map((c) => `  flare ${c.name}: ${c.summary}`).join("\n")}\n` };
+    const what = group.length ? `'${argv[0]} ${argv[1]}'` : `'${argv[0]}'`;
+    throw new FlareError(`flare: unknown command ${what}\n\n${usage()}`, "E_ARGUMENT");
+  }
+  const name = `flare ${found.command.name}`;
+  const flags = parseFlags(name, found.command.flags, found.rest, found.command.positional);
+  if (flags.help) return { kind: "help", text: helpOf(found.command) };
+  return { kind: "run", command: found.command, flags };
+}
+
+export function helpOf(command: Command): string {
+  return formatHelp(`flare ${command.name}`, command.summary, command.flags, command.positional);
+}

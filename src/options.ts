@@ -1,0 +1,102 @@
+// Options objects and positional arguments, checked the same way everywhere:
+// an option flare does not take is a FlareError that names it and suggests the
+// right one (the camelCase form of a snake_case name, or the closest name by
+// edit distance), never silently ignored. PyTorch code that passes optional
+// arguments by position (`nn.MaxPool2d(3, 2)`) maps onto the same names.
+import { FlareError } from "./errors.js";
+
+/** "weight_decay" → "weightDecay". */
+export function camelCase(name: string): string {
+  return name.replace(/_+([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** Levenshtein distance, for suggestions (names are short). */
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length];
+}
+
+/** The allowed name a misspelt or snake_case `name` most likely meant, if any. */
+export function suggestName(name: string, allowed: readonly string[]): string | undefined {
+  const camel = camelCase(name);
+  if (camel !== name && allowed.includes(camel)) return camel;
+  const lower = name.toLowerCase();
+  const caseless = allowed.find((a) => a.toLowerCase() === lower || a.toLowerCase() === camel.toLowerCase());
+  if (caseless) return caseless;
+  let best: string | undefined, bestDistance = Infinity;
+  for (const candidate of allowed) {
+    const d = editDistance(camel.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) { best = candidate; bestDistance = d; }
+  }
+  // A suggestion only when it is plausibly the same word.
+  return best !== undefined && bestDistance <= Math.max(1, Math.floor(best.length / 3)) ? best : undefined;
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  return typeof value === "object" ? `a ${value.constructor?.name ?? "object"}` : `${typeof value} ${String(value)}`;
+}
+
+/**
+ * Checks that `options` is undefined or a plain object whose own keys are all
+ * in `allowed`; returns it (or {}). `what` names the function for the message:
+ * `new optim.SGD(): unknown option "weight_decay" (did you mean "weightDecay"?)`.
+ */
+export function checkOptions<T extends object>(options: T | undefined | null, allowed: readonly string[], what: string): T {
+  if (options === undefined || options === null) return {} as T;
+  const proto = Object.getPrototypeOf(options);
+  if (typeof options !== "object" || Array.isArray(options) || (proto !== Object.prototype && proto !== null))
+    throw new FlareError(`${what}: options must be a plain object, got ${describeValue(options)}`, "E_ARGUMENT");
+  for (const key of Object.keys(options)) {
+    if (allowed.includes(key)) continue;
+    const hint = suggestName(key, allowed);
+    throw new FlareError(
+      `${what}: unknown option "${key}"${hint ? ` (did you mean "${hint}"?)` : ""}; it takes ${allowed.length ? allowed.map((a) => `"${a}"`).join(", ") : "no options"}`,
+      "E_ARGUMENT");
+  }
+  return options;
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === "object" && !Array.isArray(value) &&
+  (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null);
+
+/**
+ * PyTorch's calling convention for the optional arguments after the required
+ * ones: `args` are what follows the required arguments — values by position in
+ * PyTorch's order (`positional`, camelCase names), then at most one options
+ * object. Returns the merged options; an argument given both ways, too many
+ * positions, or an unknown option is a FlareError.
+ *
+ *   new nn.MaxPool2d(3, 2)                  → positionalOptions([2], ["stride", ...]) = { stride: 2 }
+ *   new nn.MaxPool2d(3, { stride: 2 })      → { stride: 2 }
+ *   new nn.MaxPool2d(3, 2, { padding: 1 })  → { stride: 2, padding: 1 }
+ */
+export function positionalOptions<T extends object>(args: readonly unknown[], positional: readonly string[], allowed: readonly string[], what: string): T {
+  let values = args;
+  while (values.length > 0 && values[values.length - 1] === undefined) values = values.slice(0, -1);
+  let options: Record<string, unknown> = {};
+  if (values.length > 0 && isPlainObject(values[values.length - 1])) {
+    options = { ...checkOptions(values[values.length - 1] as Record<string, unknown>, allowed, what) };
+    values = values.slice(0, -1);
+  }
+  if (values.length > positional.length)
+    throw new FlareError(`${what}: takes at most ${positional.length} optional argument${positional.length === 1 ? "" : "s"} by position (${positional.join(", ")}), got ${values.length}; pass the rest in an options object`, "E_ARGUMENT");
+  values.forEach((value, i) => {
+    const name = positional[i];
+    if (value === undefined) return;
+    if (name in options) throw new FlareError(`${what}: "${name}" given both by position and in the options`, "E_ARGUMENT");
+    options[name] = value;
+  });
+  return options as T;
+}
