@@ -84,7 +84,7 @@ function lookup(name: string): Entry | undefined {
 export const MAX_SPEC_DEPTH = 64;
 
 /** The longest spec parseTransforms reads, in characters. */
-export const MAX_SPEC_LENGTH = 100_000;
+export const MAX_SPEC_LENGTH = 1_000_000;
 
 /** The largest image side a spec may ask for (sharp's own default bound on input images). */
 export const MAX_SPEC_SIDE = 16384;
