@@ -40,10 +40,11 @@ function convert(command: string, flag: string, spec: FlagSpec, text: string): F
       if (text === "") throw bad("a non-empty string");
       return text;
     case "int": {
-      const range = spec.min !== undefined && spec.max !== undefined ? ` in ${spec.min}..${spec.max}` : spec.min !== undefined ? ` ≥ ${spec.min}` : spec.max !== undefined ? ` ≤ ${spec.max}` : "";
-      if (!/^[+-]?\d+$/.test(text.trim())) throw bad(`an integer${range}`);
+      const atLeast = `an integer${spec.min !== undefined ? ` ≥ ${spec.min}` : ""}`;
+      if (!/^[+-]?\d+$/.test(text.trim())) throw bad(atLeast);
       const value = Number(text);
-      if (!Number.isSafeInteger(value) || (spec.min !== undefined && value < spec.min) || (spec.max !== undefined && value > spec.max)) throw bad(`an integer${range}`);
+      if (!Number.isSafeInteger(value) || (spec.min !== undefined && value < spec.min)) throw bad(atLeast);
+      if (spec.max !== undefined && value > spec.max) throw bad(`an integer ≤ ${spec.max} (flare's limit)`);
       return value;
     }
     case "number": {
