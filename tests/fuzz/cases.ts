@@ -318,6 +318,16 @@ const COMMAND_FLAGS: Record<string, string[]> = {
 const FLAG_VALUES = ["0", "-1", "1", "2", "1e9", "1000000000", "99999999999999999999", "", "abc", "NaN", "Infinity", "1.5", "-0", "@fifo", "@dir", "/dev/zero", "@missing", "@photo", "@coco", "--json", "=x", "RandomHorizontalFlip()", "RandAugment(100000)", "constructor()", "resnet18-small", "fashion-mnist", "__proto__"];
 
 function cliCase(rng: Rng): Omit<Case, "target" | "index"> {
+  if (rng.chance(0.2)) {
+    // A plausible command line, so the commands themselves run.
+    const argv = rng.pick([
+      () => ["augment", rng.pick(["@photo", "@photo", "/dev/zero", "@fifo"]), "--transform", Array.from({ length: rng.int(1, 3) }, () => plausibleStage(rng)).join(" | "), "--out", "x.png", "--n", String(rng.int(1, 5))],
+      () => ["eval", "detect", "--gt", rng.pick(["@coco", "@coco", "@fifo", "/dev/zero"]), "--dt", rng.pick(["@cocodt", "@cocodt", "@dir"]), ...(rng.chance(0.5) ? ["--json"] : [])],
+      () => ["info"],
+      () => ["predict", "@photo", "--weights", rng.pick(["@fifo", "/dev/zero", "@missing", "@photo"]), "--topk", String(rng.int(1, 4))],
+    ])();
+    return { kind: `${argv[0]}${argv[0] === "eval" ? " detect" : ""} (plausible)`, label: argv.join(" "), input: { argv } };
+  }
   const names = Object.keys(COMMAND_FLAGS);
   const command = rng.chance(0.95) ? rng.pick(names) : rng.pick(["train", "bogus", "help", "--help", "eval bogus", "data"]);
   const argv = command.split(" ");
@@ -349,7 +359,8 @@ function tensorCase(rng: Rng): Omit<Case, "target" | "index"> {
     case "threads": input.n = rng.pick([0, -1, 1.5, 2048, 1e9]); break;
   }
   // Tensor creation and threads are the cases that may crash or stall the process.
-  return { kind, label: JSON.stringify(input).slice(0, 160), input, isolate: ["deep-nesting", "cyclic", "shape", "threads"].includes(kind) };
+  // Huge shapes may allocate and thread counts may stall the process: alone, so the memory cap and timeout name them.
+  return { kind, label: JSON.stringify(input).slice(0, 160), input, isolate: ["shape", "threads"].includes(kind) };
 }
 
 // ---------- DataLoader options ----------

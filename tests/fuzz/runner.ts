@@ -27,9 +27,10 @@ const photo = path.join(work, "photo.png");
 const cocoRoot = path.join(work, "coco");
 const validCheckpoint = path.join(work, "valid.safetensors");
 const cocoGt = fileURLToPath(new URL("../../../tests/fixtures/cocoeval/float_gt.json", import.meta.url));
+const cocoDt = fileURLToPath(new URL("../../../tests/fixtures/cocoeval/float_dt.json", import.meta.url));
 
 function resolvePath(p: string): string {
-  return ({ "@fifo": fifo, "@dir": dir, "@missing": path.join(work, "missing"), "@photo": photo, "@coco": cocoGt } as Record<string, string>)[p] ?? p;
+  return ({ "@fifo": fifo, "@dir": dir, "@missing": path.join(work, "missing"), "@photo": photo, "@coco": cocoGt, "@cocodt": cocoDt } as Record<string, string>)[p] ?? p;
 }
 
 async function setup(target: Target): Promise<void> {
