@@ -8,7 +8,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as torch from "../src/index.js";
@@ -184,6 +184,12 @@ test("a second run in the same folder is refused while the first lives; a killed
   await exited(second);
   // SIGTERM skips 'exit' handlers; its lock is stale and is taken over.
   new RunFolder(dir).release();
+  // A live pid that started at another time is a reused pid, not the lock's owner.
+  writeFileSync(path.join(dir, ".lock"), JSON.stringify({ pid: process.ppid, host: hostname(), start: "1" }));
+  new RunFolder(dir).release();
+  // A live pid with no start time recorded counts as the owner.
+  writeFileSync(path.join(dir, ".lock"), JSON.stringify({ pid: process.ppid, host: hostname() }));
+  assertFlareError(() => new RunFolder(dir), /in use by another run/, "E_STATE");
   // Garbage in the lock file is not a live run.
   writeFileSync(path.join(dir, ".lock"), "garbage");
   new RunFolder(dir).release();

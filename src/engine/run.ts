@@ -2,7 +2,7 @@
 // steps.jsonl (one line per optimizer step), checkpoints/last.safetensors and
 // best.safetensors (full training state), model.safetensors (the best weights
 // alone) and curves.svg.
-import { appendFileSync, closeSync, mkdirSync, openSync, readdirSync, statSync, unlinkSync, writeSync } from "node:fs";
+import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import * as path from "node:path";
 import { FlareError } from "../errors.js";
@@ -42,6 +42,14 @@ function alive(pid: number): boolean {
   try { process.kill(pid, 0); return true; } catch (error) { return (error as NodeJS.ErrnoException).code === "EPERM"; }
 }
 
+/** When process `pid` started (Linux: /proc/PID/stat field 22), to tell a reused pid from the lock's owner; undefined elsewhere. */
+function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
+  } catch { return undefined; }
+}
+
 /** Lock files this process holds, removed on exit so they do not outlive a normal run. */
 const heldLocks = new Set<string>();
 let exitHook = false;
@@ -76,7 +84,7 @@ export class RunFolder {
    */
   private lock(): void {
     const file = path.join(this.dir, LOCK);
-    const mine = JSON.stringify({ pid: process.pid, host: hostname() });
+    const mine = JSON.stringify({ pid: process.pid, host: hostname(), start: startTime(process.pid) });
     for (let attempt = 0; attempt < 3; attempt++) {
       let fd: number | undefined;
       try {
@@ -90,11 +98,13 @@ export class RunFolder {
         if ((error as NodeJS.ErrnoException).code !== "EEXIST")
           throw new FlareError(`RunFolder: cannot make the lock file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, "E_IO");
       }
-      let holder: { pid?: unknown; host?: unknown } = {};
+      let holder: { pid?: unknown; host?: unknown; start?: unknown } = {};
       try { holder = JSON.parse(readTextFile(file, { maxBytes: 4096, what: "RunFolder" })) ?? {}; } catch { /* unreadable or half-written: judged stale below */ }
       const pid = holder.pid;
       if (pid === process.pid && holder.host === hostname()) { releaseAtExit(file); return; }
-      if (Number.isSafeInteger(pid) && (pid as number) > 0 && holder.host === hostname() && alive(pid as number))
+      // Alive and the same process (not a later one that reuses the pid).
+      const same = (p: number) => alive(p) && (typeof holder.start !== "string" || startTime(p) === undefined || startTime(p) === holder.start);
+      if (Number.isSafeInteger(pid) && (pid as number) > 0 && holder.host === hostname() && same(pid as number))
         throw new FlareError(`RunFolder: ${this.dir} is in use by another run (process ${pid}); wait for it, use another --name, or delete ${file} if no such run exists`, "E_STATE");
       if (Number.isSafeInteger(pid) && typeof holder.host === "string" && holder.host !== hostname())
         throw new FlareError(`RunFolder: ${this.dir} is locked by process ${pid} on host ${holder.host}; delete ${file} if that run is over`, "E_STATE");

@@ -372,7 +372,8 @@ function dataloaderCase(rng: Rng): Omit<Case, "target" | "index"> {
     options[key] = rng.pick([0, -1, 1, 2, 1.5, 1e9, NaN, "x", null, true, {}]);
   }
   const length = rng.chance(0.8) ? 8 : rng.pick([0, -1, 1.5, NaN, 1e9, "8"]);
-  const kind = length === 1e9 && options.shuffle === true ? "huge-shuffle" : "options";
+  // Any truthy shuffle shuffles (the DataLoader does not yet insist on a boolean).
+  const kind = length === 1e9 && Boolean(options.shuffle) ? "huge-shuffle" : "options";
   return { kind, label: JSON.stringify({ length, options }), input: { length, options }, isolate: kind === "huge-shuffle" };
 }
 
