@@ -273,49 +273,43 @@ static std::vector<int64_t> toShape(const Napi::Value& value, const char* what) 
 // fromBuffer(typedArray, shape, dtype): copies the bytes into a new CPU tensor.
 static Napi::Value fromBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(env, [&]() -> Napi::Value {
-    if (!info[0].IsTypedArray()) throwFlare(env, "E_ARGUMENT", "data must be a TypedArray");
-    auto array = info[0].As<Napi::TypedArray>();
-    auto shape = toShape(info[1], "shape");
-    at::ScalarType dtype = parseDtype(info[2].As<Napi::String>().Utf8Value(), "dtype");
-    at::Tensor tensor = at::empty(shape, at::TensorOptions().dtype(dtype));
-    size_t bytes = tensor.nbytes();
-    if (array.ByteLength() != bytes)
-      throwFlare(env, "E_SHAPE", "data has " + std::to_string(array.ByteLength()) + " bytes but shape " +
-                                     c10::str(c10::IntArrayRef(shape)) + " of " + dtypeName(dtype) +
-                                     " needs " + std::to_string(bytes));
-    auto* bytesIn = static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
-    if (bytes > 0) std::memcpy(tensor.data_ptr(), bytesIn, bytes);
-    return wrapTensor(env, tensor);
-  });
+  if (!info[0].IsTypedArray()) throwFlare(env, "E_ARGUMENT", "data must be a TypedArray");
+  auto array = info[0].As<Napi::TypedArray>();
+  auto shape = toShape(info[1], "shape");
+  at::ScalarType dtype = parseDtype(info[2].As<Napi::String>().Utf8Value(), "dtype");
+  at::Tensor tensor = at::empty(shape, at::TensorOptions().dtype(dtype));
+  size_t bytes = tensor.nbytes();
+  if (array.ByteLength() != bytes)
+    throwFlare(env, "E_SHAPE", "data has " + std::to_string(array.ByteLength()) + " bytes but shape " +
+                                   c10::str(c10::IntArrayRef(shape)) + " of " + dtypeName(dtype) +
+                                   " needs " + std::to_string(bytes));
+  auto* bytesIn = static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
+  if (bytes > 0) std::memcpy(tensor.data_ptr(), bytesIn, bytes);
+  return wrapTensor(env, tensor);
 }
 
 // toBuffer(h): a copy of the tensor's values as an ArrayBuffer in its own dtype
 // (float16/bfloat16 come back as float32, which JS can read).
 static Napi::Value toBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(env, [&]() -> Napi::Value {
-    at::Tensor tensor = unwrapTensor(info[0], "tensor");
-    c10::NoGradGuard noGrad;
-    if (tensor.scalar_type() == at::kHalf || tensor.scalar_type() == at::kBFloat16) tensor = tensor.to(at::kFloat);
-    tensor = tensor.to(at::kCPU).contiguous();
-    auto buffer = Napi::ArrayBuffer::New(env, tensor.nbytes());
-    if (tensor.nbytes() > 0) std::memcpy(buffer.Data(), tensor.data_ptr(), tensor.nbytes());
-    return buffer;
-  });
+  at::Tensor tensor = unwrapTensor(info[0], "tensor");
+  c10::NoGradGuard noGrad;
+  if (tensor.scalar_type() == at::kHalf || tensor.scalar_type() == at::kBFloat16) tensor = tensor.to(at::kFloat);
+  tensor = tensor.to(at::kCPU).contiguous();
+  auto buffer = Napi::ArrayBuffer::New(env, tensor.nbytes());
+  if (tensor.nbytes() > 0) std::memcpy(buffer.Data(), tensor.data_ptr(), tensor.nbytes());
+  return buffer;
 }
 
 static Napi::Value item(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(env, [&]() -> Napi::Value {
-    const at::Tensor& tensor = unwrapTensor(info[0], "tensor");
-    if (tensor.numel() != 1)
-      throwFlare(env, "E_SHAPE", "item() needs a tensor with one element, got " + std::to_string(tensor.numel()));
-    at::Scalar scalar = tensor.item();
-    if (scalar.isBoolean()) return Napi::Boolean::New(env, scalar.toBool());
-    if (scalar.isIntegral(false)) return Napi::Number::New(env, static_cast<double>(scalar.toLong()));
-    return Napi::Number::New(env, scalar.toDouble());
-  });
+  const at::Tensor& tensor = unwrapTensor(info[0], "tensor");
+  if (tensor.numel() != 1)
+    throwFlare(env, "E_SHAPE", "item() needs a tensor with one element, got " + std::to_string(tensor.numel()));
+  at::Scalar scalar = tensor.item();
+  if (scalar.isBoolean()) return Napi::Boolean::New(env, scalar.toBool());
+  if (scalar.isIntegral(false)) return Napi::Number::New(env, static_cast<double>(scalar.toLong()));
+  return Napi::Number::New(env, scalar.toDouble());
 }
 
 // ---- metadata ---------------------------------------------------------------
@@ -366,11 +360,9 @@ static Napi::Value dispose(const Napi::CallbackInfo& info) {
 // autograd metadata); the handle's storage is counted anew.
 static Napi::Value setData(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(env, [&]() -> Napi::Value {
-    unwrapTensor(info[0], "tensor");  // the right error for a bad or disposed handle
-    setHandleData(env, info[0], unwrapTensor(info[1], "source"));
-    return env.Undefined();
-  });
+  unwrapTensor(info[0], "tensor");  // the right error for a bad or disposed handle
+  setHandleData(env, info[0], unwrapTensor(info[1], "source"));
+  return env.Undefined();
 }
 
 // sameTensor(a, b): whether two handles hold the same TensorImpl.
@@ -387,11 +379,9 @@ static Napi::Value requiresGrad(const Napi::CallbackInfo& info) {
 
 static Napi::Value setRequiresGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(env, [&]() -> Napi::Value {
-    at::Tensor tensor = unwrapTensor(info[0], "tensor");
-    tensor.set_requires_grad(info[1].ToBoolean());
-    return env.Undefined();
-  });
+  at::Tensor tensor = unwrapTensor(info[0], "tensor");
+  tensor.set_requires_grad(info[1].ToBoolean());
+  return env.Undefined();
 }
 
 static Napi::Value isLeaf(const Napi::CallbackInfo& info) {
@@ -421,23 +411,19 @@ static Napi::Value grad(const Napi::CallbackInfo& info) {
 
 static Napi::Value setGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(env, [&]() -> Napi::Value {
-    at::Tensor tensor = unwrapTensor(info[0], "tensor");
-    if (info[1].IsNull() || info[1].IsUndefined()) {
-      tensor.mutable_grad().reset();
-    } else {
-      tensor.mutable_grad() = unwrapTensor(info[1], "grad");
-    }
-    return env.Undefined();
-  });
+  at::Tensor tensor = unwrapTensor(info[0], "tensor");
+  if (info[1].IsNull() || info[1].IsUndefined()) {
+    tensor.mutable_grad().reset();
+  } else {
+    tensor.mutable_grad() = unwrapTensor(info[1], "grad");
+  }
+  return env.Undefined();
 }
 
 static Napi::Value retainGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(env, [&]() -> Napi::Value {
-    unwrapTensor(info[0], "tensor").retain_grad();
-    return env.Undefined();
-  });
+  unwrapTensor(info[0], "tensor").retain_grad();
+  return env.Undefined();
 }
 
 static std::vector<at::Tensor> tensorList(const Napi::Value& value, const char* what) {
@@ -454,33 +440,29 @@ static std::vector<at::Tensor> tensorList(const Napi::Value& value, const char* 
 // backward(outputs[], grads[] | null, retainGraph, createGraph, inputs[] | null)
 static Napi::Value backward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(env, [&]() -> Napi::Value {
-    auto outputs = tensorList(info[0], "tensor");
-    auto grads = tensorList(info[1], "gradient");
-    c10::optional<bool> retain;
-    if (info[2].IsBoolean()) retain = info[2].ToBoolean().Value();
-    bool create = info[3].ToBoolean();
-    auto inputs = tensorList(info[4], "inputs");
-    torch::autograd::backward(outputs, grads, retain, create, inputs);
-    return env.Undefined();
-  });
+  auto outputs = tensorList(info[0], "tensor");
+  auto grads = tensorList(info[1], "gradient");
+  c10::optional<bool> retain;
+  if (info[2].IsBoolean()) retain = info[2].ToBoolean().Value();
+  bool create = info[3].ToBoolean();
+  auto inputs = tensorList(info[4], "inputs");
+  torch::autograd::backward(outputs, grads, retain, create, inputs);
+  return env.Undefined();
 }
 
 // grad(outputs[], inputs[], gradOutputs[] | null, retainGraph, createGraph, allowUnused)
 static Napi::Value autogradGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(env, [&]() -> Napi::Value {
-    auto outputs = tensorList(info[0], "outputs");
-    auto inputs = tensorList(info[1], "inputs");
-    auto gradOutputs = tensorList(info[2], "gradOutputs");
-    c10::optional<bool> retain;
-    if (info[3].IsBoolean()) retain = info[3].ToBoolean().Value();
-    auto grads = torch::autograd::grad(outputs, inputs, gradOutputs, retain, info[4].ToBoolean(),
-                                       info[5].ToBoolean());
-    Napi::Array result = Napi::Array::New(env, grads.size());
-    for (size_t i = 0; i < grads.size(); i++) result.Set(i, wrapTensor(env, grads[i]));
-    return result;
-  });
+  auto outputs = tensorList(info[0], "outputs");
+  auto inputs = tensorList(info[1], "inputs");
+  auto gradOutputs = tensorList(info[2], "gradOutputs");
+  c10::optional<bool> retain;
+  if (info[3].IsBoolean()) retain = info[3].ToBoolean().Value();
+  auto grads = torch::autograd::grad(outputs, inputs, gradOutputs, retain, info[4].ToBoolean(),
+                                     info[5].ToBoolean());
+  Napi::Array result = Napi::Array::New(env, grads.size());
+  for (size_t i = 0; i < grads.size(); i++) result.Set(i, wrapTensor(env, grads[i]));
+  return result;
 }
 
 static Napi::Value setGradEnabled(const Napi::CallbackInfo& info) {
@@ -504,22 +486,18 @@ static Napi::Value manualSeed(const Napi::CallbackInfo& info) {
 // tensor (torch.get_rng_state / set_rng_state), for checkpoints and replays.
 static Napi::Value getRngState(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(env, [&]() -> Napi::Value {
-    at::Generator generator = at::detail::getDefaultCPUGenerator();
-    std::lock_guard<std::mutex> lock(generator.mutex());
-    return wrapTensor(env, generator.get_state());
-  });
+  at::Generator generator = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(generator.mutex());
+  return wrapTensor(env, generator.get_state());
 }
 
 static Napi::Value setRngState(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(env, [&]() -> Napi::Value {
-    at::Tensor state = unwrapTensor(info[0], "state");
-    at::Generator generator = at::detail::getDefaultCPUGenerator();
-    std::lock_guard<std::mutex> lock(generator.mutex());
-    generator.set_state(state);
-    return env.Undefined();
-  });
+  at::Tensor state = unwrapTensor(info[0], "state");
+  at::Generator generator = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(generator.mutex());
+  generator.set_state(state);
+  return env.Undefined();
 }
 
 static Napi::Value setNumThreads(const Napi::CallbackInfo& info) {

@@ -2,24 +2,12 @@
 // batching of leading dimensions, per-image factors and ATen ops that the
 // tensor layer does not wrap.
 import { FlareError } from "../../errors.js";
-import { op } from "../../tensor/native.js";
+import { aten } from "../../tensor/aten.js";
 import { Tensor, wrap } from "../../tensor/tensor.js";
 import { isFloating, type DType } from "../../tensor/dtype.js";
 import { fromTypedArray } from "../../tensor/creation.js";
 
-export const aten = {
-  rsubScalar: op("aten::rsub", "Scalar"),
-  gridSampler: op("aten::grid_sampler"),
-  bilinear: op("aten::upsample_bilinear2d", "vec"),
-  bilinearAA: op("aten::_upsample_bilinear2d_aa", "vec"),
-  bicubic: op("aten::upsample_bicubic2d", "vec"),
-  bicubicAA: op("aten::_upsample_bicubic2d_aa", "vec"),
-  nearest: op("aten::upsample_nearest2d", "vec"),
-  pad: op("aten::pad"),
-  conv2d: op("aten::conv2d"),
-  lstsq: op("aten::linalg_lstsq"),
-  indexCopy: op("aten::index_copy"),
-};
+export { aten };
 
 export type Interpolation = "nearest" | "bilinear" | "bicubic";
 export type Fill = number | number[] | null;

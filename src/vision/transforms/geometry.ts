@@ -9,6 +9,8 @@ import { stack, cat } from "../../tensor/ops/shape.js";
 import { where } from "../../tensor/ops/indexing.js";
 import { linspace, ones, onesLike, arange } from "../../tensor/creation.js";
 import { isFloating, type DType } from "../../tensor/dtype.js";
+import { meshgrid } from "../../tensor/functional.js";
+import { gridSample } from "../../nn/functional.js";
 import {
   aten, checkImage, dims, castSqueezeIn, intArg, numArg, sizeArg, interpolationArg, floats, longs, rsub, pyRound, describe,
   type Interpolation, type Fill,
@@ -93,8 +95,8 @@ export function resizedOutputSize(imageSize: [number, number], size: number | nu
 
 /** Interpolates an [N, C, H, W] float tensor to [oh, ow] (align_corners false). */
 export function interpolate(x: Tensor, size: [number, number], mode: Interpolation, antialias: boolean): Tensor {
-  if (mode === "nearest") return wrap(aten.nearest(x.handle, size, null));
-  const f = mode === "bilinear" ? (antialias ? aten.bilinearAA : aten.bilinear) : (antialias ? aten.bicubicAA : aten.bicubic);
+  if (mode === "nearest") return wrap(aten.upsampleNearest2d(x.handle, size, null));
+  const f = mode === "bilinear" ? (antialias ? aten.upsampleBilinear2dAA : aten.upsampleBilinear2d) : (antialias ? aten.upsampleBicubic2dAA : aten.upsampleBicubic2d);
   return wrap(f(x.handle, size, false, null));
 }
 
@@ -202,8 +204,8 @@ export function affineMatrix(center: [number, number], angle: number, translate:
 export function affineGrid(matrices: number[][], w: number, h: number, ow: number, oh: number, dtype: DType = "float32", device = "cpu"): Tensor {
   const n = matrices.length;
   const theta = floats(matrices.flat(), [n, 2, 3], dtype, device);
-  const x = linspace(-ow * 0.5 + 0.5, ow * 0.5 + 0.5 - 1, ow, { device }).to(dtype).expand(oh, ow);
-  const y = linspace(-oh * 0.5 + 0.5, oh * 0.5 + 0.5 - 1, oh, { device }).to(dtype).unsqueeze(-1).expand(oh, ow);
+  const [y, x] = meshgrid([linspace(-oh * 0.5 + 0.5, oh * 0.5 + 0.5 - 1, oh, { device }).to(dtype),
+    linspace(-ow * 0.5 + 0.5, ow * 0.5 + 0.5 - 1, ow, { device }).to(dtype)], { indexing: "ij" });
   const base = stack([x, y, onesLike(x)], -1).view(1, oh * ow, 3).expand(n, oh * ow, 3);
   const rescaled = theta.transpose(1, 2).div(floats([0.5 * w, 0.5 * h], [2], dtype, device));
   return base.bmm(rescaled).view(n, oh, ow, 2);
@@ -214,8 +216,8 @@ export function perspectiveGrid(coeffs: number[][], ow: number, oh: number, dtyp
   const n = coeffs.length;
   const theta1 = floats(coeffs.flatMap((c) => [c[0], c[1], c[2], c[3], c[4], c[5]]), [n, 2, 3], dtype, device);
   const theta2 = floats(coeffs.flatMap((c) => [c[6], c[7], 1.0, c[6], c[7], 1.0]), [n, 2, 3], dtype, device);
-  const x = linspace(0.5, ow * 1.0 + 0.5 - 1.0, ow, { device }).to(dtype).expand(oh, ow);
-  const y = linspace(0.5, oh * 1.0 + 0.5 - 1.0, oh, { device }).to(dtype).unsqueeze(-1).expand(oh, ow);
+  const [y, x] = meshgrid([linspace(0.5, oh * 1.0 + 0.5 - 1.0, oh, { device }).to(dtype),
+    linspace(0.5, ow * 1.0 + 0.5 - 1.0, ow, { device }).to(dtype)], { indexing: "ij" });
   const base = stack([x, y, onesLike(x)], -1).view(1, oh * ow, 3).expand(n, oh * ow, 3);
   const g1 = base.bmm(theta1.transpose(1, 2).div(floats([0.5 * ow, 0.5 * oh], [2], dtype, device)));
   const g2 = base.bmm(theta2.transpose(1, 2));
@@ -247,8 +249,7 @@ export function applyGrid(img: Tensor, grid: Tensor, mode: Interpolation, fill: 
     grid = grid.expand(n, grid.shape[1], grid.shape[2], grid.shape[3]);
   }
   if (fills) x = cat([x, ones([n, 1, x.shape[2], x.shape[3]], { dtype: x.dtype, device: x.device })], 1);
-  const modeId = mode === "bilinear" ? 0 : mode === "nearest" ? 1 : 2;
-  let y = wrap(aten.gridSampler(x.handle, grid.handle, modeId, 0, false));
+  let y = gridSample(x, grid, { mode, paddingMode: "zeros", alignCorners: false });
   if (fills) {
     const c = y.shape[1] - 1;
     const mask = y.index(":", `${c}:`).expandAs(y.index(":", `:${c}`));

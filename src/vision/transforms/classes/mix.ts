@@ -7,12 +7,12 @@ import { Tensor, wrap } from "../../../tensor/tensor.js";
 import { tidy } from "../../../tensor/scope.js";
 import { where } from "../../../tensor/ops/indexing.js";
 import { arange } from "../../../tensor/creation.js";
-import { op } from "../../../tensor/native.js";
+import { aten } from "../../../tensor/aten.js";
 import { Generator, defaultGenerator } from "../../../tensor/random.js";
 import { isFloating } from "../../../tensor/dtype.js";
 import { describe, floats, perImageTensor } from "../_utils.js";
 
-const oneHotOp = op("aten::one_hot");
+const oneHotOp = aten.oneHot;
 
 /** A Gamma(shape, 1) draw (Marsaglia and Tsang). */
 function gamma(g: Generator, shape: number): number {
