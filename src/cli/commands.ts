@@ -5,7 +5,7 @@ import { buildInfo } from "../tensor/index.js";
 import { trainClassifier, evaluateClassifier, type ClassifyData } from "../tasks/classify.js";
 import { predict } from "../tasks/predict.js";
 import { finetuneClassifier } from "../tasks/finetune_task.js";
-import { augment } from "../tasks/augment.js";
+import { augment, MAX_AUGMENT_N } from "../tasks/augment.js";
 import { makeBananas, makeShapes } from "../vision/datasets/generators/index.js";
 import { evaluateCocoFiles, cocoEvaluationJson } from "../vision/metrics/index.js";
 import { parseFlags, formatHelp, type FlagSpecs, type FlagValue, type PositionalSpec, type ParsedFlags } from "./flags.js";
@@ -20,6 +20,9 @@ export interface Command {
   positional?: PositionalSpec;
   run(values: Values, positionals: string[], print: (line: string) => void): Promise<void>;
 }
+
+/** Upper bounds of the count flags (README: reliability). */
+const LIMITS = { width: 4096, side: 16384, epochs: 1_000_000, batchSize: 65_536, count: 1_000_000, topk: 100_000 };
 
 const json: FlagSpecs = { json: { type: "boolean", description: "print JSON (lines: progress events, then the result) instead of text" } };
 const runFolder: FlagSpecs = {
@@ -48,10 +51,10 @@ export const COMMANDS: Command[] = [
       data: { type: "choice", choices: ["fashion-mnist", "cifar10", "imagefolder"], required: true, description: "the dataset" },
       "data-root": { type: "string", placeholder: "DIR", description: "the dataset folder (Fashion-MNIST's default: Debian's dataset-fashion-mnist)" },
       model: { type: "string", default: "resnet18-small", placeholder: "NAME", description: "a model name models.get knows" },
-      width: { type: "int", min: 1, description: "the model's width (resnet18-small: channels of the first stage)" },
-      size: { type: "int", min: 1, description: "image side for imagefolder data (default: the model's crop size)" },
-      epochs: { type: "int", min: 1, default: 10, description: "training epochs" },
-      "batch-size": { type: "int", min: 1, default: 256, description: "images per batch" },
+      width: { type: "int", min: 1, max: LIMITS.width, description: "the model's width (resnet18-small: channels of the first stage)" },
+      size: { type: "int", min: 1, max: LIMITS.side, description: "image side for imagefolder data (default: the model's crop size)" },
+      epochs: { type: "int", min: 1, max: LIMITS.epochs, default: 10, description: "training epochs" },
+      "batch-size": { type: "int", min: 1, max: LIMITS.batchSize, default: 256, description: "images per batch" },
       lr: { type: "number", min: 0, exclusiveMin: true, default: 0.1, description: "SGD learning rate (cosine schedule)" },
       momentum: { type: "number", min: 0, default: 0, description: "SGD momentum" },
       "weight-decay": { type: "number", min: 0, default: 0, description: "SGD weight decay" },
@@ -82,8 +85,8 @@ export const COMMANDS: Command[] = [
       "head-lr-mult": { type: "number", min: 0, default: 10, description: "the new head's lr as a multiple of the body's" },
       freeze: { type: "list", placeholder: "A,B", description: "module-name prefixes whose parameters stay fixed (layer1,layer2 or 0,1)" },
       lr: { type: "number", min: 0, exclusiveMin: true, default: 5e-4, description: "the body's SGD learning rate" },
-      epochs: { type: "int", min: 1, default: 5, description: "training epochs" },
-      "batch-size": { type: "int", min: 1, default: 32, description: "images per batch" },
+      epochs: { type: "int", min: 1, max: LIMITS.epochs, default: 5, description: "training epochs" },
+      "batch-size": { type: "int", min: 1, max: LIMITS.batchSize, default: 32, description: "images per batch" },
       "weight-decay": { type: "number", min: 0, default: 1e-3, description: "SGD weight decay" },
       seed: { type: "int", min: 0, default: 0, description: "the seed of the head, shuffling and augmentation" },
       ...runFolder,
@@ -106,8 +109,8 @@ export const COMMANDS: Command[] = [
     flags: {
       transform: { type: "string", required: true, placeholder: "SPEC", description: `the pipeline, e.g. "RandomResizedCrop(200, scale=(0.1, 1)) | ColorJitter(0.5, 0, 0, 0)"` },
       out: { type: "string", required: true, placeholder: "FILE", description: "the grid image to write (.png, .jpg)" },
-      n: { type: "int", min: 1, default: 8, description: "how many augmentations" },
-      nrow: { type: "int", min: 1, description: "images per row (default min(n, 4))" },
+      n: { type: "int", min: 1, max: MAX_AUGMENT_N, default: 8, description: "how many augmentations" },
+      nrow: { type: "int", min: 1, max: MAX_AUGMENT_N, description: "images per row (default min(n, 4))" },
       seed: { type: "int", min: 0, default: 0, description: "the seed of the random transforms" },
       ...json,
     },
@@ -125,9 +128,9 @@ export const COMMANDS: Command[] = [
     positional: { name: "KIND", min: 1, max: 1, description: "bananas or shapes" },
     flags: {
       out: { type: "string", required: true, placeholder: "DIR", description: "the folder to write" },
-      count: { type: "int", min: 1, description: "training images (default 1000 bananas, 500 shapes)" },
-      "val-count": { type: "int", min: 1, description: "validation images (default 100)" },
-      size: { type: "int", min: 8, description: "the image side (default 256)" },
+      count: { type: "int", min: 1, max: LIMITS.count, description: "training images (default 1000 bananas, 500 shapes)" },
+      "val-count": { type: "int", min: 1, max: LIMITS.count, description: "validation images (default 100)" },
+      size: { type: "int", min: 8, max: LIMITS.side, description: "the image side (default 256)" },
       seed: { type: "int", min: 0, description: "the generator's seed" },
       ...json,
     },
@@ -158,7 +161,7 @@ export const COMMANDS: Command[] = [
       weights: { type: "string", required: true, placeholder: "W.safetensors", description: "the weights (a run's model.safetensors)" },
       arch: { type: "string", default: "resnet18-small", placeholder: "NAME", description: "their architecture" },
       limit: { type: "int", min: 1, description: "the first N test images only" },
-      "batch-size": { type: "int", min: 1, default: 500, description: "images per batch" },
+      "batch-size": { type: "int", min: 1, max: LIMITS.batchSize, default: 500, description: "images per batch" },
       "data-root": { type: "string", placeholder: "DIR", description: "Fashion-MNIST's folder (default: Debian's dataset-fashion-mnist)" },
       ...json,
     },
@@ -174,7 +177,7 @@ export const COMMANDS: Command[] = [
     flags: {
       weights: { type: "string", required: true, placeholder: "W.safetensors", description: "the weights" },
       arch: { type: "string", default: "resnet18-small", placeholder: "NAME", description: "their architecture" },
-      topk: { type: "int", min: 1, default: 5, description: "classes to show per image" },
+      topk: { type: "int", min: 1, max: LIMITS.topk, default: 5, description: "classes to show per image" },
       classes: { type: "string", placeholder: "names.json", description: "a JSON array of class names (default: the model's preset, else indices)" },
       ...json,
     },

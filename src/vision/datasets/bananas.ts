@@ -2,9 +2,9 @@
 // images/<img_name> and label.csv with the header img_name,label,xmin,ymin,xmax,ymax
 // (pixel coordinates). d2l's set has one banana per image; rows that share an
 // img_name are several objects of one image.
-import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { FlareError } from "../../errors.js";
+import { FILE_LIMITS, readTextFile } from "../../io/files.js";
 import { fromTypedArray, type Tensor } from "../../tensor/index.js";
 import {
   applyTransform, checkIndex, checkOnError, checkRoot, checkTransform, isFile, loadImage, Problems,
@@ -86,11 +86,7 @@ export class BananaDetection<U = Tensor> {
     this.transform = options.transform;
     this.dir = path.join(this.root, this.train ? "bananas_train" : "bananas_val");
     this.csv = path.join(this.dir, "label.csv");
-    let text: string;
-    try { text = readFileSync(this.csv, "utf8"); } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new FlareError(`${what}: could not read ${this.csv}: ${code === "ENOENT" ? "no such file (expected d2l's layout: bananas_train/label.csv and bananas_train/images/)" : code}`, "E_IO");
-    }
+    const text = readTextFile(this.csv, { maxBytes: FILE_LIMITS.text, what, missingHint: "(expected d2l's layout: bananas_train/label.csv and bananas_train/images/)" });
     const problems = new Problems(checkOnError(options.onError, what), what);
     this.skipped = problems.skipped;
     this.entries = parseBananaCsv(text, `${what}: ${this.csv}`).filter((e) => {

@@ -3,9 +3,9 @@
 // test_batch.bin, each record one label byte then 3072 pixel bytes (1024 red,
 // 1024 green, 1024 blue, row-major 32×32), and batches.meta.txt with the class
 // names one a line.
-import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { FlareError } from "../../errors.js";
+import { FILE_LIMITS, readRegularFile } from "../../io/files.js";
 import { fromTypedArray, type Tensor } from "../../tensor/index.js";
 import { applyTransform, checkIndex, checkRoot, checkTransform, isFile, type DatasetTransform } from "./_common.js";
 
@@ -49,16 +49,12 @@ export class CIFAR10<U = number> {
     this.files = names.map((f) => path.join(this.root, f));
 
     const meta = path.join(this.root, "batches.meta.txt");
-    this.classes = isFile(meta) ? readFileSync(meta, "latin1").split(/\r?\n/).map((s) => s.trim()).filter((s) => s.length > 0) : CIFAR10_CLASSES;
+    this.classes = isFile(meta) ? readRegularFile(meta, { maxBytes: FILE_LIMITS.text, what }).toString("latin1").split(/\r?\n/).map((s) => s.trim()).filter((s) => s.length > 0) : CIFAR10_CLASSES;
     if (this.classes.length === 0) throw new FlareError(`${what}: ${meta} names no classes`, "E_FORMAT");
 
     const chunks: Buffer[] = [];
     for (const file of this.files) {
-      let bytes: Buffer;
-      try { bytes = readFileSync(file); } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        throw new FlareError(`${what}: could not read ${file}: ${code === "ENOENT" ? "no such file (expected the binary version, cifar-10-batches-bin)" : code}`, "E_IO");
-      }
+      const bytes = readRegularFile(file, { maxBytes: FILE_LIMITS.cifar, what, missingHint: "(expected the binary version, cifar-10-batches-bin)" });
       if (bytes.length === 0 || bytes.length % RECORD !== 0)
         throw new FlareError(`${what}: ${file} has ${bytes.length} bytes, not a whole number of ${RECORD}-byte records (1 label byte + 3072 pixel bytes): truncated or not a CIFAR-10 binary batch`, "E_FORMAT");
       for (let r = 0; r < bytes.length / RECORD; r++) {

@@ -2,9 +2,9 @@
 // SegmentationClass/*.png palette labels, d2l's VOCSegDataset) and detection
 // (Annotations/*.xml, torchvision's VOCDetection). Split lists live in
 // ImageSets/Segmentation/<set>.txt and ImageSets/Main/<set>.txt.
-import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { FlareError } from "../../errors.js";
+import { FILE_LIMITS, readTextFile } from "../../io/files.js";
 import { defaultGenerator, fromTypedArray, tidy, type Generator, type Tensor } from "../../tensor/index.js";
 import { VOC_CLASSES, VOC_COLORMAP } from "../utils/colormap.js";
 import {
@@ -22,11 +22,7 @@ function vocDir(root: string, marker: string): string {
 }
 
 function readSplit(file: string, what: string): string[] {
-  let text: string;
-  try { text = readFileSync(file, "utf8"); } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new FlareError(`${what}: could not read the split list ${file}: ${code === "ENOENT" ? "no such file" : code}`, "E_IO");
-  }
+  const text = readTextFile(file, { maxBytes: FILE_LIMITS.text, what, role: "split list" });
   const ids = readIdList(text);
   if (ids.length === 0) throw new FlareError(`${what}: the split list ${file} names no images`, "E_FORMAT");
   for (const id of ids) if (id.includes("/") || id.includes("\\") || id === "..") throw new FlareError(`${what}: ${file}: "${id}" is not an image id`, "E_FORMAT");
@@ -369,10 +365,7 @@ export class VOCDetection<U = VOCDetectionTarget> {
   /** The parsed, checked annotation of sample i (no image read). */
   annotation(index: number): VocAnnotation {
     const file = this.annotationPath(this.ids[checkIndex(index, this.length, "VOCDetection.annotation()")]);
-    let text: string;
-    try { text = readFileSync(file, "utf8"); } catch (error) {
-      throw new FlareError(`VOCDetection: could not read ${file}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as NodeJS.ErrnoException).code}`, "E_IO");
-    }
+    const text = readTextFile(file, { maxBytes: FILE_LIMITS.xml, what: "VOCDetection" });
     return parseVocAnnotation(text, `VOCDetection: ${file}`, this.classes);
   }
 
