@@ -1,6 +1,7 @@
 // The Optimizer base class: parameter groups with their own hyper-parameters,
 // per-parameter state, zeroGrad, step, and PyTorch-shaped state dicts.
 import { FlareError } from "../errors.js";
+import { suggestName } from "../options.js";
 import { Tensor, tidy, keep, noGrad, enableGrad } from "../tensor/index.js";
 
 /** One entry of an optimizer's per-parameter state: a tensor (momentum_buffer, exp_avg, ...) or a number (step). */
@@ -118,7 +119,15 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
       else if (value === REQUIRED) throw new FlareError(`parameter group didn't specify a value of required optimization parameter ${key}`, "E_ARGUMENT");
       else group[key] = copyValue(value);
     }
-    for (const [key, value] of Object.entries(input)) if (!(key in group) && key !== "params" && value !== undefined) group[key] = copyValue(value);
+    for (const [key, value] of Object.entries(input)) {
+      if (key in group || key === "params" || value === undefined) continue;
+      // Extra keys are kept (PyTorch lets a group carry its own tags), but a misspelt
+      // hyper-parameter would be silently ignored: refuse names close to a default's.
+      const hint = suggestName(key, Object.keys(this.defaults));
+      if (hint !== undefined)
+        throw new FlareError(`parameter group: unknown hyper-parameter "${key}" (did you mean "${hint}"?)`, "E_ARGUMENT");
+      group[key] = copyValue(value);
+    }
     group.params = tensors;
     this.checkGroup(group as G);
     this.paramGroups.push(group as G);
