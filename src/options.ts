@@ -155,3 +155,12 @@ export function pytorchOptions<T extends object>(name: SignatureName, args: read
   }
   return options as T;
 }
+
+/**
+ * The option names of an options interface, checked by the compiler both ways
+ * (a name missing from the list or not in `T` is a type error), so an allowed
+ * list cannot drift from its interface: `optionNames<SGDOptions>({ lr: 1, momentum: 1, ... })`.
+ */
+export function optionNames<T>(names: { readonly [K in keyof Required<T>]: 1 }): string[] {
+  return Object.keys(names);
+}
