@@ -11,6 +11,7 @@ import {
   type DatasetTransform, type OnError, type Skipped,
 } from "./_common.js";
 import { datasetOptions } from "./_options.js";
+import { optionNames } from "../../options.js";
 import { datasetTransform, type TransformArg } from "./_transform.js";
 import { Transform } from "../transforms/transform.js";
 
@@ -89,7 +90,7 @@ export class BananaDetection<U = Tensor> {
   constructor(root: string, options?: Omit<BananaDetectionOptions<U>, "root">);
   constructor(rootOrOptions: string | BananaDetectionOptions<U>, maybeOptions?: Omit<BananaDetectionOptions<U>, "root">) {
     const what = "BananaDetection()";
-    const options = datasetOptions<BananaDetectionOptions<U>>(rootOrOptions, maybeOptions, ["root", "train", "normalize", "transform", "targetTransform", "onError"], what);
+    const options = datasetOptions<BananaDetectionOptions<U>>(rootOrOptions, maybeOptions, optionNames<BananaDetectionOptions<U>>({ root: 1, train: 1, normalize: 1, transform: 1, targetTransform: 1, onError: 1 }), what);
     this.root = checkRoot(options.root, what);
     this.train = options.train ?? true;
     this.normalize = options.normalize ?? false;

@@ -9,6 +9,7 @@ import { FlareError } from "../../errors.js";
 import { fromTypedArray, type Tensor } from "../../tensor/index.js";
 import { applyTransform, checkIndex, checkRoot, isFile, type DatasetTransform } from "./_common.js";
 import { datasetOptions } from "./_options.js";
+import { optionNames } from "../../options.js";
 import { datasetTransform, type TransformArg } from "./_transform.js";
 
 export const CIFAR10_CLASSES: readonly string[] = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
@@ -45,7 +46,7 @@ export class CIFAR10<U = number> {
   constructor(root: string, options?: Omit<CIFAR10Options<U>, "root">);
   constructor(rootOrOptions: string | CIFAR10Options<U>, maybeOptions?: Omit<CIFAR10Options<U>, "root">) {
     const what = "CIFAR10()";
-    const options = datasetOptions<CIFAR10Options<U>>(rootOrOptions, maybeOptions, ["root", "train", "transform", "targetTransform"], what);
+    const options = datasetOptions<CIFAR10Options<U>>(rootOrOptions, maybeOptions, optionNames<CIFAR10Options<U>>({ root: 1, train: 1, transform: 1, targetTransform: 1 }), what);
     const given = checkRoot(options.root, what);
     this.transform = datasetTransform(options.transform, options.targetTransform, "label", what);
     this.train = options.train ?? true;

@@ -12,10 +12,10 @@ import {
   type DatasetTransform, type OnError, type Skipped,
 } from "./_common.js";
 import { datasetOptions } from "./_options.js";
+import { optionNames } from "../../options.js";
 import { datasetTransform, type TransformArg } from "./_transform.js";
 
 /** torchvision's IMG_EXTENSIONS. */
-const IMAGE_FOLDER_OPTIONS = ["root", "extensions", "transform", "targetTransform", "mode", "verify", "onError"];
 
 export const IMG_EXTENSIONS: readonly string[] = [".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp"];
 
@@ -59,7 +59,8 @@ export class ImageFolder<U = number> {
   constructor(root: string, options?: Omit<ImageFolderOptions<U>, "root">);
   constructor(rootOrOptions: string | ImageFolderOptions<U>, maybeOptions?: Omit<ImageFolderOptions<U>, "root">) {
     const what = "ImageFolder()";
-    const options = datasetOptions<ImageFolderOptions<U>>(rootOrOptions, maybeOptions, IMAGE_FOLDER_OPTIONS, what);
+    const options = datasetOptions<ImageFolderOptions<U>>(rootOrOptions, maybeOptions,
+      optionNames<ImageFolderOptions<U>>({ root: 1, extensions: 1, transform: 1, targetTransform: 1, mode: 1, verify: 1, onError: 1 }), what);
     this.root = checkRoot(options.root, what);
     this.transform = datasetTransform(options.transform, options.targetTransform, "label", what);
     this.mode = options.mode ?? "rgb";
