@@ -2,6 +2,8 @@
 // leave boxes and masks as they are.
 import { FlareError } from "../../../errors.js";
 import { Tensor } from "../../../tensor/tensor.js";
+import { tidy } from "../../../tensor/scope.js";
+import { fromTypedArray } from "../../../tensor/creation.js";
 import { checkDtype, isFloating, type DType } from "../../../tensor/dtype.js";
 import * as C from "../color.js";
 import * as M from "../misc.js";
@@ -312,4 +314,57 @@ export class RandomErasing extends RandomTransform<EraseParams> {
     return [x, targets];
   }
   override toString(): string { return `RandomErasing(p=${this.p}, scale=[${this.scale.join(", ")}], ratio=[${this.ratio.join(", ")}], value=${JSON.stringify(this.value)})`; }
+}
+
+/** Raw interleaved pixels as sharp gives them (`.raw().toBuffer({ resolveWithObject: true })`): HWC uint8. */
+export interface RawImage { data: Uint8Array; info: { width: number; height: number; channels: number } }
+
+/**
+ * torchvision's ToTensor: uint8 pixels in [0, 255] → a float32 [C, H, W] image in
+ * [0, 1]. It accepts flare's images — uint8 tensors [C, H, W] (readImage's),
+ * batches [N, C, H, W] and single-channel [H, W] (→ [1, H, W]) — and raw HWC
+ * pixels from sharp ({ data, info: { width, height, channels } }), the Node
+ * counterpart of the PIL image / HWC ndarray torchvision takes. A tensor that
+ * is not uint8 comes back unscaled, as torchvision leaves non-uint8 arrays.
+ * A HWC *tensor* is not guessed at: permute it to CHW first (x.permute([2, 0, 1])).
+ */
+export class ToTensor extends Transform {
+  constructor(...args: PyArgs<"transforms.ToTensor", Record<never, never>>) {
+    super();
+    pytorchOptions("transforms.ToTensor", args, []);
+  }
+  override forward(img: Tensor | RawImage): Tensor;
+  override forward<T extends TargetArg>(img: Tensor | RawImage, target: T): [Tensor, T];
+  override forward(img: Tensor | RawImage, target?: TargetArg): Tensor | [Tensor, TargetArg];
+  override forward(img: Tensor | RawImage, target?: TargetArg): Tensor | [Tensor, TargetArg] {
+    let x: Tensor;
+    if (img instanceof Tensor) x = img.ndim === 2 ? img.unsqueeze(0) : img;
+    else x = rawToTensor(img);
+    if (x === img) return target === undefined ? super.forward(x) : super.forward(x, target);
+    try {
+      const out = target === undefined ? super.forward(x) : super.forward(x, target);
+      const image = out instanceof Tensor ? out : out[0];
+      if (image === x) x = img as Tensor;  // a non-uint8 [H, W] came back as its [1, H, W] view: keep it
+      return out;
+    } finally {
+      if (x !== img) x.dispose();
+    }
+  }
+  protected apply(img: Tensor, target: TargetArg | undefined): [Tensor, TargetArg | undefined] {
+    return [img.dtype === "uint8" ? M.toDtype(img, "float32", { scale: true }) : img, target];
+  }
+  override toString(): string { return "ToTensor()"; }
+}
+
+function rawToTensor(raw: unknown): Tensor {
+  const r = raw as Partial<RawImage> | null;
+  const info = r?.info;
+  if (r === null || typeof r !== "object" || !(r.data instanceof Uint8Array) || !info || typeof info !== "object")
+    throw new FlareError(`ToTensor: img must be a uint8 image tensor [C, H, W] or sharp's raw pixels { data, info: { width, height, channels } }, got ${describe(raw)}`, "E_ARGUMENT");
+  const { width, height, channels } = info;
+  for (const [name, v] of [["width", width], ["height", height], ["channels", channels]] as const)
+    if (!Number.isInteger(v) || (v as number) < 1) throw new FlareError(`ToTensor: info.${name} must be a positive integer, got ${describe(v)}`, "E_ARGUMENT");
+  if (r.data.length !== width * height * channels)
+    throw new FlareError(`ToTensor: ${r.data.length} bytes of data for ${height}×${width}×${channels} pixels (${width * height * channels} expected)`, "E_SHAPE");
+  return tidy(() => fromTypedArray(new Uint8Array(r.data!.buffer, r.data!.byteOffset, r.data!.length), [height, width, channels]).permute([2, 0, 1]).contiguous());
 }
