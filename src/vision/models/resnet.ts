@@ -37,6 +37,7 @@ export function makeNorm(normLayer: NormLayer, numFeatures: number): nn.Module {
 }
 
 /** Options of the blocks beyond torchvision's positional ones. */
+const BLOCK_OPTIONS = ["groups", "baseWidth", "dilation", "normLayer"];
 export interface BlockOptions {
   groups?: number;
   baseWidth?: number;
@@ -57,6 +58,7 @@ export class BasicBlock extends nn.Module {
 
   constructor(inplanes: number, planes: number, stride = 1, downsample: nn.Module | null = null, options: BlockOptions = {}) {
     super();
+    checkOptions(options, BLOCK_OPTIONS, `new ${new.target.name}()`);
     const normLayer = options.normLayer ?? nn.BatchNorm2d;
     if ((options.groups ?? 1) !== 1 || (options.baseWidth ?? 64) !== 64)
       throw new FlareError("BasicBlock only supports groups=1 and baseWidth=64", "E_ARGUMENT");
@@ -96,6 +98,7 @@ export class Bottleneck extends nn.Module {
 
   constructor(inplanes: number, planes: number, stride = 1, downsample: nn.Module | null = null, options: BlockOptions = {}) {
     super();
+    checkOptions(options, BLOCK_OPTIONS, `new ${new.target.name}()`);
     const normLayer = options.normLayer ?? nn.BatchNorm2d;
     const groups = options.groups ?? 1;
     const width = Math.floor(planes * ((options.baseWidth ?? 64) / 64.0)) * groups;

@@ -15,6 +15,7 @@ export class Residual extends nn.Module {
 
   constructor(inChannels: number, numChannels: number, options: { use1x1conv?: boolean; strides?: number } = {}) {
     super();
+    checkOptions(options, ["use1x1conv", "strides"], "new Residual()");
     const strides = options.strides ?? 1;
     this.conv1 = new nn.Conv2d(inChannels, numChannels, 3, { padding: 1, stride: strides });
     this.conv2 = new nn.Conv2d(numChannels, numChannels, 3, { padding: 1 });

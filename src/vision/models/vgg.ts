@@ -23,6 +23,7 @@ export const cfgs: Record<"A" | "B" | "D" | "E", VggConfig> = {
 
 /** torchvision's make_layers: conv 3x3 (padding 1) [+ BatchNorm2d] + ReLU per number, MaxPool2d(2, 2) per "M". */
 export function makeLayers(cfg: VggConfig, options: { batchNorm?: boolean; inChannels?: number } = {}): nn.Sequential {
+  checkOptions(options, ["batchNorm", "inChannels"], "models.makeLayers()");
   const layers: nn.Module[] = [];
   let inChannels = options.inChannels ?? 3;
   for (const v of cfg) {
