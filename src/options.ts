@@ -59,7 +59,7 @@ export function checkOptions<T extends object>(options: T | undefined | null, al
   if (options === undefined || options === null) return {} as T;
   const proto = Object.getPrototypeOf(options);
   if (typeof options !== "object" || Array.isArray(options) || (proto !== Object.prototype && proto !== null))
-    throw new FlareError(`${what}: options must be a plain object, got ${describeValue(options)}`, "E_ARGUMENT");
+    throw new FlareError(`${what}: options must be a plain object, got ${describeValue(options)}`, "E_TYPE");
   for (const key of Object.keys(options)) {
     if (allowed.includes(key)) continue;
     const hint = suggestName(key, allowed);

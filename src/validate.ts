@@ -27,18 +27,20 @@ export function invalidParameterError(name: string, expected: string, actual: un
 }
 
 export function intArg(value: unknown, what: string, min = -Infinity): number {
-  if (typeof value !== "number" || !Number.isInteger(value)) throw invalidParameterError(what, "an integer", value);
+  if (typeof value !== "number") throw invalidParameterError(what, "an integer", value, "E_TYPE");
+  if (!Number.isInteger(value)) throw invalidParameterError(what, "an integer", value);
   if (value < min) throw new FlareError(`${what} must be ${min === 1 ? "positive" : `at least ${min}`}, got ${value}`, "E_ARGUMENT");
   return value;
 }
 
 export function numberArg(value: unknown, what: string): number {
-  if (typeof value !== "number" || Number.isNaN(value)) throw invalidParameterError(what, "a number", value);
+  if (typeof value !== "number") throw invalidParameterError(what, "a number", value, "E_TYPE");
+  if (Number.isNaN(value)) throw invalidParameterError(what, "a number", value);
   return value;
 }
 
 export function boolArg(value: unknown, what: string): boolean {
-  if (typeof value !== "boolean") throw invalidParameterError(what, "true or false", value);
+  if (typeof value !== "boolean") throw invalidParameterError(what, "true or false", value, "E_TYPE");
   return value;
 }
 
@@ -49,7 +51,7 @@ export function tupleArg(value: unknown, n: number, what: string, min = -Infinit
     if (value.length !== n) throw new FlareError(`${what} must be an integer or ${n} integers, got [${value.join(", ")}]`, "E_ARGUMENT");
     return value.map((v, i) => intArg(v, `${what}[${i}]`, min));
   }
-  throw invalidParameterError(what, `an integer or an array of ${n} integers`, value);
+  throw invalidParameterError(what, `an integer or an array of ${n} integers`, value, "E_TYPE");
 }
 
 export function pairArg(value: unknown, what: string, min = -Infinity): [number, number] {
@@ -58,12 +60,14 @@ export function pairArg(value: unknown, what: string, min = -Infinity): [number,
 
 export function oneOf<T extends string>(value: unknown, allowed: readonly T[], what: string): T {
   if (typeof value !== "string" || !allowed.includes(value as T))
-    throw new FlareError(`${what} must be one of ${allowed.map((a) => `"${a}"`).join(", ")}, got ${typeof value === "string" ? `"${value}"` : describe(value)}`, "E_ARGUMENT");
+    // A non-string is of the wrong kind; a string not in the list is the wrong value.
+    throw new FlareError(`${what} must be one of ${allowed.map((a) => `"${a}"`).join(", ")}, got ${typeof value === "string" ? `"${value}"` : describe(value)}`, typeof value === "string" ? "E_ARGUMENT" : "E_TYPE");
   return value as T;
 }
 
 /** A number in [0, 1]. */
 export function probabilityArg(p: unknown, what: string): number {
-  if (typeof p !== "number" || !(p >= 0 && p <= 1)) throw invalidParameterError(what, "a probability between 0 and 1", p);
+  if (typeof p !== "number") throw invalidParameterError(what, "a probability between 0 and 1", p, "E_TYPE");
+  if (!(p >= 0 && p <= 1)) throw invalidParameterError(what, "a probability between 0 and 1", p);
   return p;
 }

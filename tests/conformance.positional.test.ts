@@ -29,7 +29,7 @@ test("nn.MaxPool2d(3, 2) pools with stride 2; nn.Conv2d(1, 6, 5, 1, 2) has strid
 
 test("CrossEntropyLoss: position 1 is weight, so (\"none\") is refused; PyTorch's full order works; deprecated size_average / reduce only as null", () => {
   assertFlareError(() => new nn.CrossEntropyLoss("none" as never),
-    /^CrossEntropyLoss\(\): weight must be a Tensor or null, got string none \(PyTorch's first optional argument is weight; pass the reduction as \{ reduction: "none" \}\)$/, "E_ARGUMENT");
+    /^CrossEntropyLoss\(\): weight must be a Tensor or null, got string none \(PyTorch's first optional argument is weight; pass the reduction as \{ reduction: "none" \}\)$/, "E_TYPE");
   const loss = new nn.CrossEntropyLoss(null, null, -100, null, "none");
   assert.equal(loss.reduction, "none");
   assert.equal(loss.ignoreIndex, -100);

@@ -2,7 +2,7 @@
 // ordered Map (so "0", "1", ... and any other names keep insertion order) and
 // are reached with get(i) / get(key) rather than brackets.
 import { FlareError } from "../errors.js";
-import { describe } from "../tensor/tensor.js";
+import { describe } from "../validate.js";
 import { Module } from "./module.js";
 
 function checkModule(value: unknown, what: string): Module {

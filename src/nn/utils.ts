@@ -2,7 +2,7 @@
 // name the argument, before anything reaches libtorch.
 import { FlareError } from "../errors.js";
 import { Tensor } from "../tensor/tensor.js";
-import { describe } from "../validate.js";
+import { describe, invalidParameterError } from "../validate.js";
 import type { Handle } from "../tensor/native.js";
 
 export type Pair = number | [number, number];
@@ -10,7 +10,7 @@ export type Pair = number | [number, number];
 /** The handle of a required tensor argument. */
 export function tensorArg(value: unknown, what: string): Handle {
   if (value instanceof Tensor) return value.handle;
-  throw new FlareError(`${what} must be a Tensor, got ${describe(value)}`, "E_ARGUMENT");
+  throw invalidParameterError(what, "a Tensor", value, "E_TYPE");
 }
 
 /** The handle of an optional tensor argument (undefined/null → null). */

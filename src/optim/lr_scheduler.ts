@@ -4,6 +4,7 @@
 import { FlareError } from "../errors.js";
 import { Optimizer, type ParamGroup } from "./optimizer.js";
 import { pytorchOptions, type PyArgs } from "../options.js";
+import { describe } from "../validate.js";
 
 export interface LastEpochOptions { lastEpoch?: number }
 export interface GammaOptions extends LastEpochOptions { gamma?: number }
@@ -34,7 +35,7 @@ function isPositiveInteger(value: unknown): value is number {
 
 function checkOptimizer(optimizer: unknown, who: string): asserts optimizer is Optimizer {
   if (!(optimizer instanceof Optimizer)) {
-    throw new FlareError(`${who}: expected an Optimizer, got ${optimizer === null ? "null" : typeof optimizer === "object" ? (optimizer as object).constructor?.name : typeof optimizer}`, "E_TYPE");
+    throw new FlareError(`${who}: expected an Optimizer, got ${describe(optimizer)}`, "E_TYPE");
   }
 }
 

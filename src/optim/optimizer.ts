@@ -2,6 +2,7 @@
 // per-parameter state, zeroGrad, step, and PyTorch-shaped state dicts.
 import { FlareError } from "../errors.js";
 import { suggestName } from "../options.js";
+import { describe } from "../validate.js";
 import { Tensor, tidy, keep, noGrad, enableGrad } from "../tensor/index.js";
 
 /** One entry of an optimizer's per-parameter state: a tensor (momentum_buffer, exp_avg, ...) or a number (step). */
@@ -47,13 +48,6 @@ const REQUIRED = Symbol("required");
 /** Marks a default that every parameter group must give (PyTorch's `required`). */
 export const required = REQUIRED as unknown as number;
 
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (value === undefined) return "undefined";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "object") return (value as object).constructor?.name ?? "an object";
-  return `${typeof value} ${String(value)}`;
-}
 
 function isIterable(value: unknown): value is Iterable<unknown> {
   return value !== null && typeof value === "object" && typeof (value as Iterable<unknown>)[Symbol.iterator] === "function";

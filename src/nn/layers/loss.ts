@@ -5,7 +5,7 @@ import { Module } from "../module.js";
 import * as F from "../functional.js";
 import { oneOf } from "../utils.js";
 import { FlareError } from "../../errors.js";
-import { describe } from "../../tensor/tensor.js";
+import { describe } from "../../validate.js";
 import { pytorchOptions, type PyArgs } from "../../options.js";
 
 export interface WeightedLossOptions { weight?: Tensor | null; reduction?: F.Reduction }
@@ -17,7 +17,7 @@ export interface SmoothL1LossOptions extends ReductionOptions { beta?: number }
 /** A class-weight tensor or null: a string here is usually a reduction passed where PyTorch has weight. */
 function weightArg(value: unknown, what: string): Tensor | null {
   if (value === undefined || value === null || value instanceof Tensor) return value ?? null;
-  throw new FlareError(`${what} must be a Tensor or null, got ${describe(value)}${typeof value === "string" ? ` (PyTorch's first optional argument is weight; pass the reduction as { reduction: "${value}" })` : ""}`, "E_ARGUMENT");
+  throw new FlareError(`${what} must be a Tensor or null, got ${describe(value)}${typeof value === "string" ? ` (PyTorch's first optional argument is weight; pass the reduction as { reduction: "${value}" })` : ""}`, "E_TYPE");
 }
 
 const REDUCTIONS = ["none", "mean", "sum"] as const;

@@ -6,6 +6,7 @@ import { op } from "../../tensor/native.js";
 import { Tensor, wrap } from "../../tensor/tensor.js";
 import { isFloating, type DType } from "../../tensor/dtype.js";
 import { fromTypedArray } from "../../tensor/creation.js";
+import { describe } from "../../validate.js";
 
 export const aten = {
   rsubScalar: op("aten::rsub", "Scalar"),
@@ -36,13 +37,8 @@ export function checkImage(img: unknown, what: string, minDims = 3): Tensor {
   return img;
 }
 
-export function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (value === undefined) return "undefined";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "object") return (value as object).constructor?.name ?? "an object";
-  return `${typeof value} ${String(value)}`;
-}
+// The one describe() (src/validate.ts), re-exported for the transforms that import it from here.
+export { describe };
 
 /** [channels, height, width] of an image (channels 1 for a 2-D image). */
 export function dims(img: Tensor): [number, number, number] {
