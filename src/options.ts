@@ -139,13 +139,14 @@ const DEPRECATED: Readonly<Record<string, string>> = {
  *   pytorchOptions("nn.CrossEntropyLoss", [null, null, -100, null, "none"], [...], "new nn.CrossEntropyLoss()")
  *     → { ignoreIndex: -100, reduction: "none" }
  */
-export function pytorchOptions<T extends object>(name: SignatureName, args: readonly unknown[], allowed: readonly string[], what = `new ${name}()`): T {
+export function pytorchOptions<T extends object>(name: SignatureName, args: readonly unknown[], allowed: readonly (keyof T & string)[], what = `new ${name}()`): T {
   const signature: PyTorchSignature = PYTORCH_SIGNATURES[name];
   const deprecated = [...signature.positional, ...signature.keyword].filter((n) => n in DEPRECATED);
   const positions = args.map((a) => (a === null ? undefined : a));
-  const options = positionalOptions<Record<string, unknown>>(positions, signature.positional, [...allowed, ...deprecated], what);
+  const known: readonly string[] = allowed;
+  const options = positionalOptions<Record<string, unknown>>(positions, signature.positional, [...known, ...deprecated], what);
   for (const key of Object.keys(options)) {
-    if (allowed.includes(key)) continue;
+    if (known.includes(key)) continue;
     const value = options[key];
     if (key in DEPRECATED) {
       if (value === null || value === undefined) { delete options[key]; continue; }

@@ -178,9 +178,6 @@ function indexable(cls: { prototype: object }, get: (c: NumberedContainer & { ge
       if (typeof key === "string" && INDEX.test(key)) { (receiver as NumberedContainer).set(Number(key), value as Module); return true; }
       return Reflect.set(target, key, value, receiver);
     },
-    has(target, key) {
-      return Reflect.has(target, key);
-    },
   }));
 }
 indexable(Sequential, (c, i) => c.get(i));

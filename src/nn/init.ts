@@ -89,7 +89,7 @@ export function xavierNormal_(tensor: Tensor, ...args: PyArgs<"init.xavierNormal
 }
 
 export interface KaimingOptions { a?: number; mode?: FanMode; nonlinearity?: Nonlinearity }
-const KAIMING_OPTIONS = ["a", "mode", "nonlinearity"];
+const KAIMING_OPTIONS = ["a", "mode", "nonlinearity"] as const;
 
 /** He uniform: U(-bound, bound) with bound = gain·√(3 / fan). */
 export function kaimingUniform_(tensor: Tensor, ...args: PyArgs<"init.kaimingUniform_", KaimingOptions>): Tensor {

@@ -14,7 +14,7 @@ export interface AdamOptions {
   maximize?: boolean;
 }
 
-export const ADAM_OPTIONS = ["lr", "betas", "eps", "weightDecay", "amsgrad", "maximize"];
+export const ADAM_OPTIONS = ["lr", "betas", "eps", "weightDecay", "amsgrad", "maximize"] as const;
 
 export interface AdamParamGroup extends ParamGroup {
   betas: [number, number];

@@ -396,7 +396,7 @@ export interface OneCycleLROptions {
 }
 
 const ONE_CYCLE_OPTIONS = ["totalSteps", "epochs", "stepsPerEpoch", "pctStart", "annealStrategy", "cycleMomentum",
-  "baseMomentum", "maxMomentum", "divFactor", "finalDivFactor", "threePhase", "lastEpoch"];
+  "baseMomentum", "maxMomentum", "divFactor", "finalDivFactor", "threePhase", "lastEpoch"] as const;
 
 type Phase = { endStep: number; startLr: string; endLr: string; startMomentum: string; endMomentum: string };
 

@@ -10,7 +10,7 @@ import { intArg, boolArg, numberArg, pyRepr, pyFloat } from "../utils.js";
 import { emptyParameter, keptTensor, type FactoryOptions } from "./common.js";
 import { pytorchOptions, type PyArgs } from "../../options.js";
 
-const BATCH_NORM_OPTIONS = ["eps", "momentum", "affine", "trackRunningStats", "device", "dtype"];
+const BATCH_NORM_OPTIONS = ["eps", "momentum", "affine", "trackRunningStats", "device", "dtype"] as const;
 export interface LayerNormOptions extends FactoryOptions { eps?: number; elementwiseAffine?: boolean }
 export interface GroupNormOptions extends FactoryOptions { eps?: number; affine?: boolean }
 

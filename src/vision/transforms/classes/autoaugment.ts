@@ -84,7 +84,7 @@ export interface AugmentOptions extends RandomOptions {
   fill?: number | number[] | null;
 }
 
-const AUGMENT_OPTIONS = ["interpolation", "fill", "generator", "perSample"];
+const AUGMENT_OPTIONS = ["interpolation", "fill", "generator", "perSample"] as const;
 
 abstract class AugmentBase extends RandomTransform<AugParams> {
   readonly interpolation: Interpolation;

@@ -12,7 +12,7 @@ import {
 } from "../transform.js";
 import { pytorchOptions, type PyArgs } from "../../../options.js";
 
-const RANDOM_OPTIONS = ["generator", "perSample"];
+const RANDOM_OPTIONS = ["generator", "perSample"] as const;
 
 export interface ResizeOptions { interpolation?: Interpolation; maxSize?: number | null; antialias?: boolean }
 

@@ -16,7 +16,7 @@ import {
 import { pairRange } from "./geometric.js";
 import { checkOptions, pytorchOptions, type PyArgs, type SignatureName } from "../../../options.js";
 
-const RANDOM_OPTIONS = ["generator", "perSample"];
+const RANDOM_OPTIONS = ["generator", "perSample"] as const;
 /** The options of the "with probability p" transforms. */
 export interface PointwiseOptions extends RandomOptions { p?: number }
 export interface ColorJitterOptions extends RandomOptions {
