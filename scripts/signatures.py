@@ -33,7 +33,9 @@ affine_grid""".split()
 
 
 def camel(name):
-    return re.sub(r"_+([a-z0-9])", lambda m: m.group(1).upper(), name)
+    # A leading underscore marks a private parameter (F.softmax's _stacklevel): kept, so it is not taken for a public name.
+    head = re.match(r"^_*", name).group(0)
+    return head + re.sub(r"_+([a-z0-9])", lambda m: m.group(1).upper(), name[len(head):])
 
 
 def docstring_signature(fn):

@@ -754,7 +754,7 @@ export const PYTORCH_SIGNATURES = {
   "F.softmax": {
     "positional": [
       "dim",
-      "Stacklevel",
+      "_stacklevel",
       "dtype"
     ],
     "keyword": []
@@ -762,7 +762,7 @@ export const PYTORCH_SIGNATURES = {
   "F.logSoftmax": {
     "positional": [
       "dim",
-      "Stacklevel",
+      "_stacklevel",
       "dtype"
     ],
     "keyword": []
