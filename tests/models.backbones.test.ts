@@ -90,7 +90,7 @@ test("FrozenBatchNorm2d loads a BatchNorm2d's state dict: num_batches_tracked is
 
 test("FrozenBatchNorm2d rejects bad arguments and inputs", () => torch.tidy(() => {
   assertFlareError(() => new nn.FrozenBatchNorm2d(0), /^FrozenBatchNorm2d\(\): numFeatures must be positive, got 0$/, "E_ARGUMENT");
-  assertFlareError(() => new nn.FrozenBatchNorm2d(4, { momentum: 0.1 } as never), /^FrozenBatchNorm2d\(\): unknown option "momentum" \(options: eps\)$/, "E_ARGUMENT");
+  assertFlareError(() => new nn.FrozenBatchNorm2d(4, { momentum: 0.1 } as never), /^new nn\.FrozenBatchNorm2d\(\): unknown option "momentum"; it takes "eps"$/, "E_ARGUMENT");
   const bn = new nn.FrozenBatchNorm2d(4);
   assertFlareError(() => bn.forward(torch.zeros([2, 4])), /^FrozenBatchNorm2d: expected 4D input \(got 2D input\)$/, "E_SHAPE");
   assertFlareError(() => bn.forward(torch.zeros([1, 3, 2, 2])), /^FrozenBatchNorm2d: input has 3 channels, expected 4$/, "E_SHAPE");
@@ -162,7 +162,7 @@ test("normLayer takes a class or a function; bad normLayer and dilation options 
   assertFlareError(() => resnet18({ replaceStrideWithDilation: [false, true, true] }), /^Dilation > 1 not supported in BasicBlock$/, "E_NOT_IMPLEMENTED");
   assertFlareError(() => resnet50({ replaceStrideWithDilation: [true, true] as never }), /^ResNet\(\): replaceStrideWithDilation should be null or a 3-element array, got \[true,true\]$/, "E_ARGUMENT");
   assertFlareError(() => resnet50({ replaceStrideWithDilation: [false, 1, true] as never }), /^ResNet\(\): replaceStrideWithDilation\[1\] must be true or false, got 1$/, "E_ARGUMENT");
-  assertFlareError(() => resnet50({ dilation: 2 } as never), /^ResNet\(\): unknown option "dilation" \(options: numClasses, /, "E_ARGUMENT");
+  assertFlareError(() => resnet50({ dilation: 2 } as never), /^models\.resnet50\(\): unknown option "dilation"; it takes "numClasses", /, "E_ARGUMENT");
   assertFlareError(() => new ResNet(BasicBlock, [2, 2, 2, 2], { groups: 2 }), /^BasicBlock only supports groups=1 and baseWidth=64$/, "E_ARGUMENT");
 }));
 
@@ -352,5 +352,5 @@ test("models.get builds backbones: normLayer, dilation, headless with a classifi
   assert.ok((model as ResNet).bn1 instanceof nn.FrozenBatchNorm2d);
   assert.deepEqual(evalForward<Tensor>(model, torch.randn([1, 3, 32, 32])).shape, [1, 2048, 4, 4]);
   model.dispose();
-  assertFlareError(() => get("vgg16", { normLayer: nn.FrozenBatchNorm2d }), /^models\.get\("vgg16"\): unknown option "normLayer" \(options: weights, numClasses, inChannels, headless, dropout\)$/, "E_ARGUMENT");
+  assertFlareError(() => get("vgg16", { normLayer: nn.FrozenBatchNorm2d }), /^models\.get\("vgg16"\): unknown option "normLayer"; it takes "weights", "numClasses", "inChannels", "headless", "dropout"$/, "E_ARGUMENT");
 }));

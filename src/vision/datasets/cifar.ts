@@ -7,7 +7,10 @@ import * as path from "node:path";
 import { FlareError } from "../../errors.js";
 import { FILE_LIMITS, readRegularFile } from "../../io/files.js";
 import { fromTypedArray, type Tensor } from "../../tensor/index.js";
-import { applyTransform, checkIndex, checkRoot, checkTransform, isFile, type DatasetTransform } from "./_common.js";
+import { applyTransform, checkIndex, checkRoot, isFile, type DatasetTransform } from "./_common.js";
+import { datasetOptions } from "./_options.js";
+import { optionNames } from "../../options.js";
+import { datasetTransform, type TransformArg } from "./_transform.js";
 
 export const CIFAR10_CLASSES: readonly string[] = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
 const RECORD = 1 + 3 * 32 * 32;
@@ -16,11 +19,13 @@ const TEST_FILES = ["test_batch.bin"];
 
 export interface CIFAR10Options<U = number> {
   /** The folder holding cifar-10-batches-bin (or that folder itself). */
-  root: string;
+  root?: string;
   /** The training batches (default) or the test batch. */
   train?: boolean;
-  /** (image uint8 3×32×32, label) → [image, target]. */
-  transform?: DatasetTransform<number, U>;
+  /** (image uint8 3×32×32, label) → [image, target], or a transforms.Transform (a Compose, ...) applied to the image. */
+  transform?: TransformArg<number, U>;
+  /** torchvision's target_transform: label → target. */
+  targetTransform?: (target: number) => U;
 }
 
 /** CIFAR-10 from its binary batches: get(i) gives [image uint8 3×32×32, label 0..9]. */
@@ -36,12 +41,14 @@ export class CIFAR10<U = number> {
   private readonly pixels: Uint8Array;
   private readonly transform?: DatasetTransform<number, U>;
 
-  constructor(options: CIFAR10Options<U>) {
+  /** new CIFAR10(root, { train: false }) as torchvision; new CIFAR10({ root, train }) works too. */
+  constructor(options: CIFAR10Options<U> & { root: string });
+  constructor(root: string, options?: Omit<CIFAR10Options<U>, "root">);
+  constructor(rootOrOptions: string | CIFAR10Options<U>, maybeOptions?: Omit<CIFAR10Options<U>, "root">) {
     const what = "CIFAR10()";
-    if (options === null || typeof options !== "object") throw new FlareError(`${what}: expected options {root, train}`, "E_ARGUMENT");
+    const options = datasetOptions<CIFAR10Options<U>>(rootOrOptions, maybeOptions, optionNames<CIFAR10Options<U>>({ root: 1, train: 1, transform: 1, targetTransform: 1 }), what);
     const given = checkRoot(options.root, what);
-    checkTransform(options.transform, what);
-    this.transform = options.transform;
+    this.transform = datasetTransform(options.transform, options.targetTransform, "label", what);
     this.train = options.train ?? true;
     const names = this.train ? TRAIN_FILES : TEST_FILES;
     const nested = path.join(given, "cifar-10-batches-bin");

@@ -8,6 +8,7 @@ import { FlareError } from "../../errors.js";
 import { FILE_LIMITS, readTextFile } from "../../io/files.js";
 import { fromTypedArray, type Tensor } from "../../tensor/index.js";
 import { applyTransform, boxTensor, checkIndex, checkRoot, checkTransform, loadImage, longTensor, type DatasetTransform } from "./_common.js";
+import { checkOptions, optionNames } from "../../options.js";
 
 export interface CocoImage { id: number; file_name: string; width: number; height: number; [key: string]: unknown }
 export interface CocoAnnotation { id?: number; image_id: number; category_id: number; bbox: [number, number, number, number]; area?: number; iscrowd?: number; [key: string]: unknown }
@@ -62,6 +63,7 @@ export class CocoDetection<U = CocoTarget> {
   constructor(options: CocoDetectionOptions<U>) {
     const what = "CocoDetection()";
     if (options === null || typeof options !== "object") throw new FlareError(`${what}: expected options {root, annFile}`, "E_ARGUMENT");
+    checkOptions(options, optionNames<CocoDetectionOptions<U>>({ root: 1, annFile: 1, transform: 1, boxTolerance: 1 }), what);
     this.root = checkRoot(options.root, what);
     checkTransform(options.transform, what);
     this.transform = options.transform;

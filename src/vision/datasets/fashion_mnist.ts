@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { FlareError } from "../../errors.js";
 import { FILE_LIMITS, readRegularFile } from "../../io/files.js";
 import { fromTypedArray, type Tensor } from "../../tensor/index.js";
+import { checkOptions } from "../../options.js";
 
 export const FASHION_MNIST_ROOT = "/usr/share/datasets/fashion-mnist";
 export const FASHION_MNIST_CLASSES = ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot"];
@@ -40,6 +41,7 @@ function find(root: string, stem: string): string {
 
 /** The images (uint8, N×1×28×28) and labels (int64, N) of the train or test split. */
 export function loadFashionMnist(options: { root?: string; train?: boolean } = {}): { images: Tensor; labels: Tensor } {
+  checkOptions(options, ["root", "train"], "loadFashionMnist()");
   const root = options.root ?? FASHION_MNIST_ROOT;
   const split = options.train ?? true ? "train" : "t10k";
   const images = readIdx(find(root, `${split}-images-idx3-ubyte`));

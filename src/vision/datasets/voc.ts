@@ -12,6 +12,7 @@ import {
   longTensor, Problems, readIdList, type DatasetTransform, type OnError, type Skipped,
 } from "./_common.js";
 import { child, childrenNamed, childText, parseXml } from "./xml.js";
+import { checkOptions, optionNames } from "../../options.js";
 
 /** The colour of VOC's object borders and "difficult" regions, read as ignoreIndex. */
 export const VOC_IGNORE_COLOR: readonly [number, number, number] = [224, 224, 192];
@@ -143,6 +144,7 @@ export class VOCSegmentation<U = Tensor> {
   constructor(options: VOCSegmentationOptions<U>) {
     const what = "VOCSegmentation()";
     if (options === null || typeof options !== "object") throw new FlareError(`${what}: expected options {root, imageSet, crop}`, "E_ARGUMENT");
+    checkOptions(options, optionNames<VOCSegmentationOptions<U>>({ root: 1, imageSet: 1, crop: 1, generator: 1, colormap: 1, labelMode: 1, transform: 1, onError: 1 }), what);
     this.root = vocDir(checkRoot(options.root, what), "SegmentationClass");
     this.imageSet = checkImageSet(options.imageSet, what);
     checkTransform(options.transform, what);
@@ -338,6 +340,7 @@ export class VOCDetection<U = VOCDetectionTarget> {
   constructor(options: VOCDetectionOptions<U>) {
     const what = "VOCDetection()";
     if (options === null || typeof options !== "object") throw new FlareError(`${what}: expected options {root, imageSet}`, "E_ARGUMENT");
+    checkOptions(options, optionNames<VOCDetectionOptions<U>>({ root: 1, imageSet: 1, classes: 1, keepDifficult: 1, transform: 1, onError: 1 }), what);
     this.root = vocDir(checkRoot(options.root, what), "Annotations");
     this.imageSet = checkImageSet(options.imageSet, what);
     this.classes = options.classes ?? VOC_CLASSES;

@@ -15,6 +15,7 @@ import {
   aten, checkImage, dims, castSqueezeIn, intArg, numArg, sizeArg, interpolationArg, floats, longs, rsub, pyRound, describe,
   type Interpolation, type Fill,
 } from "./_utils.js";
+import { checkOptions } from "../../options.js";
 
 // ---- flips and crops --------------------------------------------------------------------
 
@@ -62,6 +63,7 @@ export function centerCropOffsets(h: number, w: number, ch: number, cw: number):
 
 // ---- resize -----------------------------------------------------------------------------
 
+const RESIZE_OPTIONS = ["interpolation", "maxSize", "antialias"];
 export interface ResizeOptions {
   /** "bilinear" (default), "nearest" or "bicubic". */
   interpolation?: Interpolation;
@@ -101,6 +103,7 @@ export function interpolate(x: Tensor, size: [number, number], mode: Interpolati
 }
 
 export function resize(img: Tensor, size: number | number[], options: ResizeOptions = {}): Tensor {
+  checkOptions(options, RESIZE_OPTIONS, "resize()");
   checkImage(img, "resize(): img", 2);
   const mode = interpolationArg(options.interpolation ?? "bilinear", "resize(): interpolation");
   const antialias = options.antialias ?? false;
@@ -135,6 +138,7 @@ export function paddingArg(padding: unknown, what: string): [number, number, num
 
 /** Pads the last two dimensions; padding as torchvision (int, [lr, tb] or [l, t, r, b]). */
 export function pad(img: Tensor, padding: number | number[], options: { fill?: number; paddingMode?: PaddingMode } = {}): Tensor {
+  checkOptions(options, ["fill", "paddingMode"], "pad()");
   checkImage(img, "pad(): img", 2);
   const [l, t, r, b] = paddingArg(padding, "pad(): padding");
   const mode = options.paddingMode ?? "constant";
@@ -270,6 +274,7 @@ function pairArg(value: unknown, what: string): [number, number] {
 }
 
 export interface GridOptions { interpolation?: Interpolation; fill?: Fill }
+const GRID_OPTIONS = ["interpolation", "fill"];
 
 /** The size [w, h] that holds the whole image after `matrix` (rotate's expand), torchvision's _compute_affine_output_size. */
 export function affineOutputSize(matrix: number[], w: number, h: number): [number, number] {
@@ -287,6 +292,7 @@ export function affineOutputSize(matrix: number[], w: number, h: number): [numbe
 
 /** Rotates by `angle` degrees counter-clockwise about the centre (or `center`, in pixels). */
 export function rotate(img: Tensor, angle: number, options: GridOptions & { expand?: boolean; center?: [number, number] | null } = {}): Tensor {
+  checkOptions(options, [...GRID_OPTIONS, "expand", "center"], "rotate()");
   checkImage(img, "rotate(): img", 2);
   numArg(angle, "rotate(): angle");
   const mode = gridMode(options.interpolation, "rotate(): interpolation", "nearest");
@@ -318,6 +324,7 @@ export function affineImageMatrix(angle: number, translate: [number, number], sc
 
 /** Rotation (degrees, clockwise), translation (pixels), scale and shear (degrees) about the centre, keeping the size. */
 export function affine(img: Tensor, angle: number, translate: number[], scale: number, shear: number | number[], options: GridOptions & { center?: [number, number] | null } = {}): Tensor {
+  checkOptions(options, [...GRID_OPTIONS, "center"], "affine()");
   checkImage(img, "affine(): img", 2);
   numArg(angle, "affine(): angle");
   const t = pairArg(translate, "affine(): translate");
@@ -354,6 +361,7 @@ export function perspectiveCoeffs(startpoints: Point[], endpoints: Point[]): num
 
 /** Maps the four `startpoints` to `endpoints` (a projective warp), keeping the size. */
 export function perspective(img: Tensor, startpoints: Point[], endpoints: Point[], options: GridOptions = {}): Tensor {
+  checkOptions(options, GRID_OPTIONS, "perspective()");
   checkImage(img, "perspective(): img", 2);
   const coeffs = perspectiveCoeffs(startpoints, endpoints);
   const mode = gridMode(options.interpolation, "perspective(): interpolation", "bilinear");
@@ -368,6 +376,7 @@ function gridDtype(img: Tensor): DType { return img.dtype === "float64" ? "float
 
 /** affine/rotate with one inverse matrix (centred coordinates) per image of an [N, C, H, W] batch. */
 export function affineBatch(img: Tensor, matrices: number[][], options: GridOptions & { outSize?: [number, number] } = {}): Tensor {
+  checkOptions(options, [...GRID_OPTIONS, "outSize"], "affineBatch()");
   const [, h, w] = dims(img);
   const [oh, ow] = options.outSize ?? [h, w];
   const mode = gridMode(options.interpolation, "affineBatch(): interpolation", "nearest");
@@ -376,6 +385,7 @@ export function affineBatch(img: Tensor, matrices: number[][], options: GridOpti
 
 /** perspective with one coefficient octuple per image of an [N, C, H, W] batch. */
 export function perspectiveBatch(img: Tensor, coeffs: number[][], options: GridOptions = {}): Tensor {
+  checkOptions(options, GRID_OPTIONS, "perspectiveBatch()");
   const [, h, w] = dims(img);
   const mode = gridMode(options.interpolation, "perspectiveBatch(): interpolation", "bilinear");
   return applyGrid(img, perspectiveGrid(coeffs, w, h, gridDtype(img), img.device), mode, options.fill ?? null, "perspectiveBatch()");
