@@ -417,3 +417,4 @@ export function smoothL1Loss(input: Tensor, target: Tensor, options: { reduction
   if (beta < 0) throw new FlareError(`smoothL1Loss(): beta must be non-negative, got ${beta}`, "E_ARGUMENT");
   return pointwiseLoss(ops.smoothL1Loss, "smoothL1Loss()", input, target, options.reduction, beta);
 }
+export { convMatrix, type ConvMatrixOptions } from "./conv_matrix.js";

@@ -107,3 +107,4 @@ export function kaimingNormal_(tensor: Tensor, options: KaimingOptions = {}): Te
   const std = calculateGain(nonlinearity, a) / Math.sqrt(fan);
   return inPlace(tensor, "kaimingNormal_()", () => tensor.normal_(0, std));
 }
+export { bilinearKernel } from "./bilinear.js";
