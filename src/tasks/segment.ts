@@ -404,7 +404,7 @@ export async function segmentImages(files: string[], options: SegmentImageOption
         const colours = VOC_COLORMAP.slice(0, numClasses).map((c) => [...c] as [number, number, number]);
         // Background stays unpainted in the overlay: only the objects are tinted.
         const blended = drawSegmentationMasks(image, masks.narrow(0, 1, numClasses - 1), { alpha, colors: colours.slice(1) });
-        return [torch.keep(colorizeLabelMap(labels)), torch.keep(blended), labels.bincount({ minlength: numClasses }).tolist() as number[]];
+        return [torch.keep(colorizeLabelMap(labels)), torch.keep(blended), labels.flatten().bincount({ minlength: numClasses }).tolist() as number[]];
       });
       const [, height, width] = coloured.shape;
       try {
