@@ -140,3 +140,13 @@ test("segmentationStep: cross entropy ignoring 255; torchvision's aux head weigh
   assert.throws(() => segmentationStep().trainStep(fcn, [x.narrow(2, 0, 20), y.narrow(1, 0, 20)], { epoch: 0, index: 0 }), /multiples of 32/);
   fcn.dispose();
 }));
+
+test("every flag of train segment and eval segment reaches its task", async () => {
+  const { COMMANDS } = await import("../src/cli/commands.js");
+  const { camelCase } = await import("../src/cli/flags.js");
+  const { SEGMENT_OPTIONS, EVALUATE_SEGMENT_OPTIONS } = await import("../src/tasks/segment.js");
+  for (const [name, allowed] of [["train segment", [...SEGMENT_OPTIONS, "crop"]], ["eval segment", EVALUATE_SEGMENT_OPTIONS]] as const) {
+    const flags = Object.keys(COMMANDS.find((c) => c.name === name)!.flags).map(camelCase).filter((f) => f !== "json");
+    for (const flag of flags) assert.ok(allowed.includes(flag), `${name}: --${flag} reaches the task`);
+  }
+});
