@@ -2,10 +2,10 @@
 // (run folder, per-epoch pixel accuracy and mIoU, exact resume), `flare eval
 // segment`, `flare segment` (label maps and overlays), the book's VOC recipe on
 // a tiny written VOC folder (crop filter counted), the step's losses, and bad input.
-import { test, before } from "node:test";
+import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -28,6 +28,7 @@ const shapes = path.join(tmp, "shapes"), runs = path.join(tmp, "runs");
 before(() => {
   flare("data", "make", "shapes", "--out", shapes, "--count", "8", "--val-count", "4", "--size", "64", "--seed", "3", "--json");
 });
+after(() => rmSync(tmp, { recursive: true, force: true }));
 
 test("flare train segment: a run folder with per-epoch pixel_acc and miou; --resume continues exactly; eval and segment use its weights", async () => {
   const common = ["train", "segment", shapes, "--epochs", "2", "--batch-size", "4", "--lr", "0.02", "--schedule", "constant", "--runs-dir", runs, "--json"];

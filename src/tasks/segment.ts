@@ -95,6 +95,8 @@ export interface SegmentDataOptions {
   batchSize?: number;
   seed?: number;
   runsDir?: string;
+  /** Load only the validation split (evaluation): train then yields no batches. */
+  valOnly?: boolean;
 }
 
 export interface SegmentSplits {
@@ -206,8 +208,8 @@ export async function segmentationData(o: SegmentDataOptions): Promise<SegmentSp
   const trainSet = open("train"), valSet = open("val");
   const limit = (ds: VOCSegmentation) => Math.min(ds.length, o.limit ?? Infinity);
   const [nTrain, nVal] = [limit(trainSet), limit(valSet)];
-  if (nTrain === 0 || nVal === 0) throw new FlareError(`${what}: ${root} has ${nTrain} training and ${nVal} validation images (after the crop filter); both splits need some`, "E_ARGUMENT");
-  if (crop && nTrain < batchSize) throw new FlareError(`${what}: ${nTrain} training images make no full batch of ${batchSize} (the book drops the last partial batch); lower --batch-size`, "E_ARGUMENT");
+  if ((nTrain === 0 && !o.valOnly) || nVal === 0) throw new FlareError(`${what}: ${root} has ${nTrain} training and ${nVal} validation images (after the crop filter); both splits need some`, "E_ARGUMENT");
+  if (crop && nTrain < batchSize && !o.valOnly) throw new FlareError(`${what}: ${nTrain} training images make no full batch of ${batchSize} (the book drops the last partial batch); lower --batch-size`, "E_ARGUMENT");
   const filtered = { train: trainSet.filtered.length, val: valSet.filtered.length };
   if (crop) {
     return {
@@ -215,6 +217,11 @@ export async function segmentationData(o: SegmentDataOptions): Promise<SegmentSp
       val: cropBatches(valSet, generator, nVal, Math.min(batchSize, nVal), false, seed),
       classes, root, filtered, dispose() {},
     };
+  }
+  if (o.valOnly) {
+    const [vx, vy] = await loadAll(valSet, nVal);
+    const none = () => ({ length: 0, async *[Symbol.asyncIterator](): AsyncGenerator<[Tensor, Tensor]> { /* no training batches */ } });
+    return { train: none, val: memoryBatches(vx, vy, batchSize, false, seed, false), classes, root, filtered, dispose() { torch.dispose([vx, vy]); } };
   }
   const [tx, ty] = await loadAll(trainSet, nTrain);
   const [vx, vy] = await loadAll(valSet, nVal).catch((error) => { torch.dispose([tx, ty]); throw error; });
@@ -305,7 +312,7 @@ export async function evaluateSegmenter(options: { weights: string; model?: stri
   const arch = options.model ?? "fcn-resnet18";
   checkSegmentationModel(arch, "eval segment");
   if (options.data === "shapes" && !options.dataRoot) throw new FlareError("eval segment: give the shapes folder (--data shapes DIR)", "E_ARGUMENT");
-  const data = await segmentationData({ ...options, batchSize: options.batchSize ?? 16, seed: 0 });
+  const data = await segmentationData({ ...options, batchSize: options.batchSize ?? 16, seed: 0, valOnly: true });
   const model = getModel(arch, { weights: options.weights });
   try {
     const trainer = new Trainer({
