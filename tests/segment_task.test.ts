@@ -151,3 +151,14 @@ test("every flag of train segment and eval segment reaches its task", async () =
     for (const flag of flags) assert.ok(allowed.includes(flag), `${name}: --${flag} reaches the task`);
   }
 });
+
+test("without a folder, train segment generates the shapes set under the runs dir (and reuses it)", () => {
+  const dir = path.join(tmp, "default-runs");
+  const args = ["train", "segment", "--size", "64", "--count", "4", "--val-count", "2", "--epochs", "1", "--batch-size", "2", "--runs-dir", dir, "--json"];
+  const done = lastJson(flare(...args, "--name", "first"));
+  assert.equal(done.event, "done");
+  const manifest = JSON.parse(readFileSync(path.join(dir, "shapes-data-64", "manifest.json"), "utf8"));
+  assert.equal(manifest.splits.train.length, 4);
+  assert.deepEqual(manifest.size, [64, 64]);
+  assert.equal(JSON.parse(readFileSync(path.join(dir, "first", "config.json"), "utf8")).dataRoot, path.join(dir, "shapes-data-64"));
+});
