@@ -5,7 +5,9 @@
 // ignored). flare trains through `trainSegmenter` (what `flare train segment`
 // runs); PyTorch through bench/segment_torch.py. Prints seconds per epoch,
 // validation pixel accuracy and mIoU per epoch, and inference images per second.
-// Usage: node dist/bench/segment.js [--dir /tmp/flare-shapes-128] [--epochs 5] [--size 128] [--count 500] [--skip-torch]
+// Usage: node dist/bench/segment.js [--dir /tmp/flare-shapes-128] [--epochs 5] [--size 128] [--count 500] [--lr 0.05] [--skip-torch]
+//        node dist/bench/segment.js --time ROUNDS [--dir ...]: seconds per training step only, flare and
+//        PyTorch interleaved round by round (medians), on the first batch of a set the full run wrote.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
@@ -79,4 +81,35 @@ async function main(): Promise<void> {
   console.log(JSON.stringify({ bench: "segment", threads: torch.getNumThreads(), model: "fcn-resnet18", size, train: n, epochs, batchSize, lr, flare: { epochs: flare, inference_images_per_s: flareInference }, pytorch }));
 }
 
-await main();
+/** Seconds per training step, flare then PyTorch in each round (the same batch, weights and optimizer). */
+async function timeSteps(rounds: number, steps = 3): Promise<void> {
+  const work = path.join(dir, "bench");
+  const { load } = await import("../src/io/index.js");
+  const { F, optim } = await import("../src/index.js");
+  const data = load(path.join(work, "data.safetensors"));
+  const x = torch.keep(data.get("train_x")!.index(`:${batchSize}`).float().div(255)
+    .sub(torch.tensor([0.485, 0.456, 0.406]).reshape(1, 3, 1, 1)).div(torch.tensor([0.229, 0.224, 0.225]).reshape(1, 3, 1, 1)));
+  const y = torch.keep(data.get("train_y")!.index(`:${batchSize}`));
+  const result: { flare: number[]; pytorch: number[] } = { flare: [], pytorch: [] };
+  for (let r = 0; r < rounds; r++) {
+    const net = models.get("fcn-resnet18", { weights: path.join(work, "init.safetensors") });
+    const opt = new optim.SGD(net.parameters(), { lr, momentum, weightDecay });
+    const times: number[] = [];
+    for (let i = 0; i <= steps; i++) {
+      const start = performance.now();
+      torch.tidy(() => { const loss = F.crossEntropy(net.forward(x) as torch.Tensor, y, { ignoreIndex: 255 }); opt.zeroGrad(); loss.backward(); opt.step(); });
+      if (i > 0) times.push((performance.now() - start) / 1000);
+    }
+    net.dispose(); opt.dispose();
+    result.flare.push(times.sort((a, b) => a - b)[times.length >> 1]);
+    const out = spawnSync(python, [script, "time", work, String(steps), String(batchSize), String(lr), String(momentum), String(weightDecay), String(torch.getNumThreads())], { encoding: "utf8" });
+    if (out.status !== 0) throw new Error(`PyTorch side failed: ${out.stderr}`);
+    result.pytorch.push(JSON.parse(out.stdout.trim().split("\n").pop()!).s_per_step);
+  }
+  const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1];
+  console.log(JSON.stringify({ bench: "segment-step", threads: torch.getNumThreads(), batch: batchSize, size, rounds: result,
+    flare_s: median(result.flare), pytorch_s: median(result.pytorch), ratio: median(result.flare) / median(result.pytorch) }));
+}
+
+if (process.argv.includes("--time")) await timeSteps(Number(flag("time", "3")));
+else await main();

@@ -30,7 +30,32 @@ def confusion(target, pred, n):
     return torch.bincount(n * target[k] + pred[k], minlength=n * n).reshape(n, n)
 
 
+def time_steps(work, steps, batch, lr, momentum, wd, threads):
+    """Seconds per training step (median of `steps`, after one warm-up) on the first batch."""
+    torch.set_num_threads(threads)
+    data = load_file(os.path.join(work, "data.safetensors"))
+    init = load_file(os.path.join(work, "init.safetensors"))
+    net = d2l_fcn(init["final_conv.weight"].shape[0])
+    net.load_state_dict(init)
+    net.train()
+    opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum, weight_decay=wd)
+    x, y = (data["train_x"][:batch].float() / 255 - MEAN) / STD, data["train_y"][:batch]
+    times = []
+    for i in range(steps + 1):
+        start = time.perf_counter()
+        loss = F.cross_entropy(net(x), y, ignore_index=255)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if i > 0:
+            times.append(time.perf_counter() - start)
+    print(json.dumps({"s_per_step": sorted(times)[len(times) // 2]}))
+
+
 def main():
+    if sys.argv[1] == "time":
+        a = sys.argv[2:]
+        return time_steps(a[0], int(a[1]), int(a[2]), float(a[3]), float(a[4]), float(a[5]), int(a[6]))
     work, epochs, batch, lr, momentum, wd = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6])
     torch.set_num_threads(int(sys.argv[7]))  # flare's libtorch thread count
     data = load_file(os.path.join(work, "data.safetensors"))
