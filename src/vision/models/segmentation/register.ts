@@ -32,7 +32,7 @@ register("fcn8s-resnet18", {
   build: (o) => fcn8sResnet18({ numClasses: numClasses(o) ?? 21, ...(o.backboneWeights !== undefined ? { backbone: body(o.backboneWeights) } : {}) }),
   options: ["numClasses", "backboneWeights"], preset: SEGMENTATION_PRESET,
   fromWeights: { numClasses: ["score32.weight", 0] },
-  description: "FCN-8s on ResNet-18: scores from layer2/3/4 fused by bilinear-initialised transposed convs (11.2M parameters for 21 classes)",
+  description: "FCN-8s on ResNet-18: scores from layer2/3/4 fused by bilinear-initialised transposed convs (11.3M parameters for 21 classes)",
 });
 
 register("fcn-resnet50", {
@@ -40,5 +40,5 @@ register("fcn-resnet50", {
   build: (o) => fcnResnet50({ numClasses: numClasses(o) ?? 21, auxLoss: o.auxLoss === 1 ? true : (o.auxLoss as boolean | undefined) ?? false, ...(o.normLayer ? { normLayer: o.normLayer as never } : {}) }),
   options: ["numClasses", "auxLoss", "normLayer"], preset: SEGMENTATION_PRESET,
   fromWeights: { numClasses: ["classifier.4.weight", 0], auxLoss: (w) => (w.has("aux_classifier.0.weight") ? 1 : undefined) },
-  description: "torchvision's fcn_resnet50: dilated ResNet-50 (output stride 8), FCNHead, optional aux head on layer3 (35.3M parameters with aux)",
+  description: "torchvision's fcn_resnet50: dilated ResNet-50 (output stride 8), FCNHead, optional aux head on layer3 (33.0M parameters for 21 classes, 35.3M with aux)",
 });
