@@ -8,6 +8,7 @@ import { finetuneClassifier } from "../tasks/finetune_task.js";
 import { augment, MAX_AUGMENT_N } from "../tasks/augment.js";
 import { makeBananas, makeShapes } from "../vision/datasets/generators/index.js";
 import { evaluateCocoFiles, cocoEvaluationJson } from "../vision/metrics/index.js";
+import { trainSegmenter, evaluateSegmenter, segmentImages, type SegmentData } from "../tasks/segment.js";
 import { parseFlags, formatHelp, type FlagSpecs, type FlagValue, type PositionalSpec, type ParsedFlags } from "./flags.js";
 
 type Values = Record<string, FlagValue>;
@@ -34,6 +35,15 @@ const runFolder: FlagSpecs = {
 /** Options for a task: the flags given (and defaulted), without the CLI's own. */
 function taskOptions(values: Values, drop: string[] = []): Record<string, unknown> {
   return Object.fromEntries(Object.entries(values).filter(([k]) => !["json", ...drop].includes(k)));
+}
+
+/** --crop H,W as [height, width]. */
+function cropFlag(value: FlagValue | undefined, command: string): [number, number] | undefined {
+  if (value === undefined) return undefined;
+  const parts = (value as string[]).map((v) => Number(v));
+  if (parts.length !== 2 || !parts.every((v) => Number.isInteger(v) && v > 0))
+    throw new FlareError(`${command}: --crop must be two positive integers H,W (such as 320,480), got '${(value as string[]).join(",")}'`, "E_ARGUMENT");
+  return [parts[0], parts[1]];
 }
 
 export const COMMANDS: Command[] = [
@@ -73,6 +83,42 @@ export const COMMANDS: Command[] = [
       const last = history[history.length - 1];
       print(values.json ? JSON.stringify({ event: "done", runDir, ...last })
         : `done: ${runDir}  ${last ? `val_acc ${last.val_acc?.toFixed(4)}  val_loss ${last.val_loss?.toFixed(4)}` : ""}`);
+    },
+  },
+  {
+    name: "train segment",
+    summary: "Trains a semantic segmentation model (d2l 14.11's FCN by default) on the generated shapes set or Pascal VOC; writes runs/NAME/ with per-epoch pixel accuracy and mIoU.",
+    positional: { name: "DIR", min: 0, max: 1, description: "the dataset folder: shapes (generated there if missing; default RUNS/shapes-data-SIZE) or VOC2012" },
+    flags: {
+      data: { type: "choice", choices: ["shapes", "voc"], default: "shapes", description: "the dataset" },
+      model: { type: "string", default: "fcn-resnet18", placeholder: "NAME", description: "fcn-resnet18, fcn8s-resnet18 or fcn-resnet50" },
+      "backbone-weights": { type: "string", placeholder: "R18.safetensors", description: "resnet18 classification weights for the FCN body (the book starts from ImageNet's)" },
+      "aux-loss": { type: "boolean", description: "fcn-resnet50: train the auxiliary head on layer3 too (loss weight 0.5)" },
+      crop: { type: "list", placeholder: "H,W", description: "the book's joint random crop (voc default 320,480; images smaller are skipped and counted)" },
+      size: { type: "int", min: 32, description: "generated shapes: the image side (default 128)" },
+      count: { type: "int", min: 1, description: "generated shapes: training images (default 500)" },
+      "val-count": { type: "int", min: 1, description: "generated shapes: validation images (default 100)" },
+      limit: { type: "int", min: 1, description: "use only the first N training and validation images" },
+      epochs: { type: "int", min: 1, default: 5, description: "training epochs" },
+      "batch-size": { type: "int", min: 1, default: 16, description: "images per batch" },
+      lr: { type: "number", min: 0, exclusiveMin: true, default: 0.05, description: "SGD learning rate" },
+      momentum: { type: "number", min: 0, default: 0.9, description: "SGD momentum" },
+      "weight-decay": { type: "number", min: 0, default: 1e-4, description: "SGD weight decay" },
+      schedule: { type: "choice", choices: ["cosine", "constant"], default: "cosine", description: "the learning-rate schedule (the book's: constant)" },
+      loss: { type: "choice", choices: ["mean", "book"], default: "mean", description: "mean: over the batch's labelled pixels; book: each image's mean, summed over the batch (train_ch13)" },
+      seed: { type: "int", min: 0, default: 0, description: "the seed of weights, shuffling, crops and generated data" },
+      ...runFolder,
+      ...json,
+    },
+    async run(values, positionals, print) {
+      const crop = cropFlag(values.crop, "flare train segment");
+      const { history, runDir, filtered } = await trainSegmenter({
+        ...taskOptions(values, ["crop"]), data: values.data as SegmentData, ...(positionals[0] !== undefined ? { dataRoot: positionals[0] } : {}),
+        ...(crop ? { crop } : {}), output: values.json ? "json" : "auto",
+      });
+      const last = history[history.length - 1];
+      print(values.json ? JSON.stringify({ event: "done", runDir, filtered, ...last })
+        : `done: ${runDir}  ${last ? `val_pixel_acc ${last.val_pixel_acc?.toFixed(4)}  val_miou ${last.val_miou?.toFixed(4)}` : ""}${filtered.train + filtered.val ? `  (skipped as smaller than the crop: ${filtered.train} train, ${filtered.val} val)` : ""}`);
     },
   },
   {
@@ -152,6 +198,45 @@ export const COMMANDS: Command[] = [
     async run(values, _positionals, print) {
       const result = evaluateCocoFiles(values.gt as string, values.dt as string);
       print(values.json ? JSON.stringify(cocoEvaluationJson(result)) : result.text);
+    },
+  },
+  {
+    name: "eval segment",
+    summary: "Loss, pixel accuracy and mIoU (torchvision's confusion matrix, 255 ignored) of saved segmentation weights on a set's validation split.",
+    positional: { name: "DIR", min: 1, max: 1, description: "the shapes or VOC2012 folder" },
+    flags: {
+      weights: { type: "string", required: true, placeholder: "W.safetensors", description: "the weights (a run's model.safetensors)" },
+      data: { type: "choice", choices: ["shapes", "voc"], default: "shapes", description: "the dataset" },
+      model: { type: "string", default: "fcn-resnet18", placeholder: "NAME", description: "their architecture" },
+      crop: { type: "list", placeholder: "H,W", description: "the crop (voc default 320,480, as the book tests)" },
+      limit: { type: "int", min: 1, description: "the first N validation images only" },
+      "batch-size": { type: "int", min: 1, default: 16, description: "images per batch" },
+      "per-class": { type: "boolean", description: "also report each class's IoU" },
+      ...json,
+    },
+    async run(values, [dir], print) {
+      const crop = cropFlag(values.crop, "flare eval segment");
+      const result = await evaluateSegmenter({ ...taskOptions(values, ["crop"]), weights: values.weights as string, data: values.data as SegmentData, dataRoot: dir, ...(crop ? { crop } : {}) });
+      print(values.json ? JSON.stringify(result) : Object.entries(result).map(([k, v]) => `${k} ${v.toFixed(4)}`).join("  "));
+    },
+  },
+  {
+    name: "segment",
+    summary: "Segments images with saved weights: writes each one's label map in the VOC palette (NAME_labels.png) and an overlay on the image (NAME_overlay.png).",
+    positional: { name: "IMAGE...", min: 1, max: Infinity, description: "image files" },
+    flags: {
+      weights: { type: "string", required: true, placeholder: "W.safetensors", description: "the weights (a run's model.safetensors)" },
+      out: { type: "string", required: true, placeholder: "DIR", description: "the folder to write the pictures to" },
+      model: { type: "string", default: "fcn-resnet18", placeholder: "NAME", description: "their architecture" },
+      alpha: { type: "number", min: 0, default: 0.6, description: "the overlay's opacity (at most 1)" },
+      ...json,
+    },
+    async run(values, files, print) {
+      const results = await segmentImages(files, { weights: values.weights as string, out: values.out as string, model: values.model as string, alpha: values.alpha as number });
+      for (const r of results) {
+        const found = Object.entries(r.pixels).filter(([, n]) => n > 0).map(([c, n]) => `${c} ${((100 * n) / (r.width * r.height)).toFixed(1)}%`);
+        print(values.json ? JSON.stringify(r) : `${r.file}: ${found.join(", ")} -> ${r.labels}, ${r.overlay}`);
+      }
     },
   },
   {

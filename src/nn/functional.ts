@@ -449,3 +449,4 @@ export function affineGrid(theta: Tensor, size: number[], options: { alignCorner
     throw new FlareError(`${what}: theta must be [${sizes[0]}, ${rows}, ${cols}] for size [${sizes.join(", ")}], got [${shape.join(", ")}]`, "E_SHAPE");
   return wrap(aten.affineGridGenerator(t, sizes, alignCorners));
 }
+export { convMatrix, type ConvMatrixOptions } from "./conv_matrix.js";

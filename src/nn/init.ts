@@ -111,3 +111,4 @@ export function kaimingNormal_(tensor: Tensor, ...args: PyArgs<"init.kaimingNorm
   const std = calculateGain(nonlinearity, a) / Math.sqrt(fan);
   return inPlace(tensor, "kaimingNormal_()", () => tensor.normal_(0, std));
 }
+export { bilinearKernel } from "./bilinear.js";
