@@ -119,6 +119,7 @@ const SKIPPED: Record<string, Record<string, string>> = {
   "nn.init": {
     calculateGain: "positional only", calculateFanInAndFanOut: "positional only", constant_: "positional only (tensor, value)",
     zeros_: "takes only the tensor", ones_: "takes only the tensor",
+    bilinearKernel: "positional only (inChannels, outChannels, kernelSize), as the book's bilinear_kernel",
   },
   optim: {
     Optimizer: "the abstract base (subclasses pass their defaults)", AdamBase: "the abstract base of Adam and AdamW",
