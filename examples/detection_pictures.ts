@@ -37,10 +37,14 @@ const sizes = [0.75, 0.5, 0.25], ratios = [1, 2, 0.5];
 const [px, py] = [190, 140];   // on the cat's face
 const onePixel = torch.tidy(() => anchorsAt(h, w, h, w, sizes, ratios).select(0, py).select(0, px));
 const labels = ["s=0.75, r=1", "s=0.5, r=1", "s=0.25, r=1", "s=0.75, r=2", "s=0.75, r=0.5"];
-// Anchors reach past the image; drawBoundingBoxes clips what it draws.
-const drawn = utils.drawBoundingBoxes(cat, onePixel, { labels, colors: COLORS, width: 2, fontSize: 20 });
+// Anchors reach past the image (drawBoundingBoxes clips what it draws), so the
+// labels go into a legend: white-washed rows with each anchor's label in its colour.
+const boxed = utils.drawBoundingBoxes(cat, onePixel, { colors: COLORS, width: 2 });
+const rows = labels.map((_, k) => [0, 22 * k, 170, 22 * k + 21]);
+const washed = utils.drawBoundingBoxes(utils.drawBoundingBoxes(boxed, rows, { colors: "white", fill: true, width: 0 }), rows, { colors: "white", fill: true, width: 0 });
+const drawn = utils.drawBoundingBoxes(washed, rows, { labels, colors: COLORS, width: 0, fontSize: 20 });
 await writeImage(drawn, path.join(out, "anchors-chelsea.png"));
-torch.dispose([drawn, onePixel]);
+torch.dispose([boxed, washed, drawn, onePixel]);
 
 // ---- d2l 14.5: multiscale anchors ----
 const panels: Tensor[] = [];
