@@ -14,6 +14,7 @@ import { get as getModel } from "../vision/models/registry.js";
 import { multiboxTarget, multiboxDetection } from "../vision/ops/anchors.js";
 import { calcLoss, clsEval, bboxEval } from "../vision/models/detection/tiny_ssd_loss.js";
 import { MeanAveragePrecision, type MeanAveragePrecisionResult } from "../vision/metrics/mean_average_precision.js";
+import type { CocoEvalResult } from "../vision/metrics/coco_eval.js";
 import { summarizeCoco } from "../vision/metrics/coco_summary.js";
 import { loadDetectionData, detectionBatches, disposeSplit, DETECT_DATA, type DetectData, type DetectionBatch, type DetectionSplit } from "./detect_data.js";
 
@@ -129,11 +130,14 @@ export function detectionStep(options: DetectOptions = {}): Step {
 export class DetectionMAP implements Metric<Detections[], { boxes: Tensor; labels: Tensor }[]> {
   readonly higherIsBetter = true;
   readonly inner = new MeanAveragePrecision();
+  /** COCOeval's arrays behind the last compute() (for the 12 numbers), if it saw images. */
+  lastEvaluation: CocoEvalResult | undefined;
   update(preds: Detections[], targets: { boxes: Tensor; labels: Tensor }[]): void { this.inner.update(preds, targets); }
   compute(): Record<string, number> {
     if (this.inner.numImages === 0) return {};
-    const r = this.inner.compute();
-    return { map: r.map, map50: r.map50 };
+    this.lastEvaluation = this.inner.evaluate();
+    const { map, map50 } = summarizeCoco(this.lastEvaluation).named;
+    return { map, map50 };
   }
   reset(): void { this.inner.reset(); }
 }
@@ -239,14 +243,9 @@ export async function evaluateDetector(options: EvaluateDetectorOptions): Promis
       throw new FlareError(`eval detect: ${options.weights} predicts ${numClasses} classes, the data has ${data.classes.length} (${data.classes.join(", ")})`, "E_ARGUMENT");
     const metric = new DetectionMAP();
     const trainer = new Trainer({ model, optimizer: new SGD(model.parameters(), { lr: 0 }), epochs: 1, output: "silent", step: detectionStep(), metrics: [metric] });
-    // evaluate() resets the metric when it computes; keep the inner state by evaluating through it once more.
-    let result: ReturnType<MeanAveragePrecision["evaluate"]> | undefined;
-    const inner = metric.inner;
-    const compute = metric.compute.bind(metric);
-    metric.compute = () => { if (inner.numImages) result = inner.evaluate(); return compute(); };
     const numImages = val.names.length;
     const logs = await trainer.evaluate(detectionBatches(val, options.batchSize ?? 32, false, 0));
-    const summary = summarizeCoco(result!);
+    const summary = summarizeCoco(metric.lastEvaluation!);
     return { stats: summary.stats, named: summary.named as MeanAveragePrecisionResult, text: summary.text, numImages, classErr: logs.class_err, bboxMae: logs.bbox_mae };
   } finally {
     if (val) disposeSplit(val);
