@@ -101,11 +101,15 @@ test("flare train detect on generated bananas: run folder, metrics, exact resume
 test("images with no objects train (every anchor is background) and are scored; more objects than --max-objects is an error", async () => {
   // COCO layout, 0 to 2 fruit per image: some images have no annotation at all.
   const root = path.join(tmp, "sparse");
-  const manifest = await makeBananas({ out: root, count: 8, valCount: 4, size: 64, seed: 3, formats: ["coco"], objectsPerImage: [0, 2] });
+  const manifest = await makeBananas({ out: root, count: 8, valCount: 4, size: 64, seed: 3, formats: ["coco", "voc"], objectsPerImage: [0, 2] });
   const counts = manifest.splits.train.map((m) => m.boxes.length);
   assert.ok(counts.includes(0) && counts.some((c) => c === 2), `the set has empty and two-object images: ${counts}`);
   const { history } = await trainDetector({ data: "coco", dataRoot: path.join(root, "coco"), size: 64, epochs: 1, batchSize: 4, runsDir: path.join(tmp, "runs"), name: "sparse", output: "silent" });
   assert.ok(Number.isFinite(history[0].train_loss) && Number.isFinite(history[0].val_map50));
+  // The same images through the VOC layout (JPEG, XML; the class list from the generator's manifest).
+  const voc = await trainDetector({ data: "voc", dataRoot: path.join(root, "voc"), size: 64, epochs: 1, batchSize: 4, runsDir: path.join(tmp, "runs"), name: "sparse-voc", output: "silent" });
+  assert.deepEqual(voc.classes, ["banana"]);
+  assert.ok(Number.isFinite(voc.history[0].train_loss) && Number.isFinite(voc.history[0].val_map50));
   await assert.rejects(
     trainDetector({ data: "coco", dataRoot: path.join(root, "coco"), size: 64, epochs: 1, maxObjects: 1, runsDir: path.join(tmp, "runs"), name: "sparse2", output: "silent" }),
     /has 2 objects, more than maxObjects 1/);
