@@ -9,7 +9,9 @@
 //   - COCO mAP@0.5 and mAP on the validation images (both sides' detections
 //     scored by flare's MeanAveragePrecision, COCOeval's definition);
 //   - inference images per second (forward + detections, batches of 32).
-// Usage: node dist/bench/detect.js [--epochs 20] [--threads 2] [--count 1000] [--val-count 100]
+// With --time-steps K, first R rounds (--rounds) of K training steps and one
+// inference batch on each side, interleaved, so both sides meet the same machine load.
+// Usage: node dist/bench/detect.js [--epochs 20] [--threads 2] [--count 1000] [--val-count 100] [--time-steps 0 --rounds 2]
 import { spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import * as path from "node:path";
@@ -25,7 +27,7 @@ function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 }
-const epochs = flag("epochs", 20), threads = flag("threads", 2), count = flag("count", 1000), valCount = flag("val-count", 100);
+const epochs = flag("epochs", 20), timeSteps = flag("time-steps", 0), rounds = flag("rounds", 2), threads = flag("threads", 2), count = flag("count", 1000), valCount = flag("val-count", 100);
 const batchSize = 32, seed = 0;
 const python = process.env.FLARE_BENCH_PYTHON ?? "/usr/bin/python3";
 const script = fileURLToPath(new URL("../../bench/detect_torch.py", import.meta.url));
@@ -38,9 +40,11 @@ const data = await loadDetectionData({ data: "bananas", dataRoot: root });
 const n = data.train.names.length;
 const side = data.val.images.shape[3];
 // The exact batch order trainDetector uses, one row per epoch.
-const orders = torch.tensor(Array.from({ length: epochs }, (_, e) => epochOrder(n, seed, e, true)), { dtype: "int64" });
+const orders = torch.tensor(Array.from({ length: Math.max(1, epochs) }, (_, e) => epochOrder(n, seed, e, true)), { dtype: "int64" });
 save({ train_images: data.train.images, train_labels: data.train.labels, val_images: data.val.images, val_labels: data.val.labels, orders }, path.join(dir, "data.safetensors"));
 orders.dispose();
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** COCO mAP of per-image detections (pixels) against the validation labels. */
 function score(found: { boxes: Tensor; scores: Tensor; labels: Tensor }[]): { map: number; map50: number } {
@@ -55,6 +59,60 @@ function score(found: { boxes: Tensor; scores: Tensor; labels: Tensor }[]): { ma
   });
   const r = m.compute();
   return { map: r.map, map50: r.map50 };
+}
+
+// ---- interleaved timing: K steps from the same initial weights on each side, round by round ----
+const timing = { flareStep: [] as number[], torchStep: [] as number[], flareInfer: [] as number[], torchInfer: [] as number[] };
+if (timeSteps > 0) {
+  const { SGD } = await import("../src/optim/index.js");
+  const { detectionStep } = await import("../src/tasks/detect.js");
+  torch.manualSeed(seed);
+  const initial = models.get("tiny-ssd", { numClasses: 1 });
+  torch.tidy(() => save(initial.stateDict(), path.join(dir, "init.safetensors")));
+  initial.dispose();
+  const order = epochOrder(n, seed, 0, true);
+  for (let r = 0; r < rounds; r++) {
+    const net = models.get("tiny-ssd", { weights: path.join(dir, "init.safetensors") });
+    const opt = new SGD(net.parameters(), { lr: 0.2, weightDecay: 5e-4 });
+    const step = detectionStep();
+    net.train();
+    for (let i = 0; i < timeSteps; i++) {
+      const t0 = performance.now();
+      torch.tidy(() => {
+        const index = torch.tensor(order.slice(i * batchSize, (i + 1) * batchSize), { dtype: "int64" });
+        const batch = { images: data.train.images.indexSelect(0, index).float(), labels: data.train.labels.indexSelect(0, index) };
+        opt.zeroGrad();
+        (step.trainStep(net, batch, { epoch: 0, index: i }).loss as Tensor).backward();
+        opt.step();
+      });
+      timing.flareStep.push((performance.now() - t0) / 1000);
+    }
+    net.eval();
+    const t1 = performance.now();
+    torch.tidy(() => torch.noGrad(() => {
+      const [anchors, cls, bbox] = net.forward(data.val.images.index(`0:${batchSize}`).float()) as [Tensor, Tensor, Tensor];
+      detectionsFromOutput(anchors, cls, bbox);
+    }));
+    timing.flareInfer.push((performance.now() - t1) / 1000);
+    net.dispose(); opt.dispose();
+    const t = spawnSync(python, [script, dir, String(threads), "time", String(timeSteps)], { encoding: "utf8", maxBuffer: 1 << 24, stdio: ["ignore", "pipe", "inherit"] });
+    if (t.status !== 0) throw new Error(`PyTorch timing failed (status ${t.status})`);
+    const pt = JSON.parse(t.stdout.trim().split("\n").pop()!) as { step_seconds: number[]; inference_seconds: number };
+    timing.torchStep.push(...pt.step_seconds);
+    timing.torchInfer.push(pt.inference_seconds);
+    process.stderr.write(`timing round ${r + 1}/${rounds}: flare ${JSON.stringify(timing.flareStep.slice(-timeSteps))} PyTorch ${JSON.stringify(pt.step_seconds)}\n`);
+  }
+}
+
+if (epochs === 0) {
+  // Timing only.
+  console.log(JSON.stringify({
+    threads, timeSteps, rounds, batchSize, flareStepSeconds: median(timing.flareStep), pytorchStepSeconds: median(timing.torchStep),
+    stepRatio: median(timing.flareStep) / median(timing.torchStep),
+    flareInferenceImagesPerS: batchSize / median(timing.flareInfer), pytorchInferenceImagesPerS: batchSize / median(timing.torchInfer),
+    inferenceRatio: median(timing.torchInfer) / median(timing.flareInfer), raw: timing,
+  }, null, 2));
+  process.exit(0);
 }
 
 // ---- flare: `flare train detect --data bananas DIR --epochs E` ----
@@ -101,7 +159,6 @@ const torchFound = counts.map((c) => {
 });
 const torchScore = score(torchFound);
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const pyLast = py.history[py.history.length - 1];
 console.log(JSON.stringify({
   recipe: { epochs, batchSize, lr: 0.2, weightDecay: 5e-4, train: n, val: data.val.names.length, side, threads },
@@ -115,5 +172,10 @@ console.log(JSON.stringify({
     epochSeconds: median(py.epoch_seconds), inferenceImagesPerS: py.inference_images_per_s,
   },
   epochRatio: median(epochSeconds) / median(py.epoch_seconds),
+  ...(timeSteps > 0 ? { interleaved: {
+    flareStepSeconds: median(timing.flareStep), pytorchStepSeconds: median(timing.torchStep), stepRatio: median(timing.flareStep) / median(timing.torchStep),
+    flareInferenceImagesPerS: batchSize / median(timing.flareInfer), pytorchInferenceImagesPerS: batchSize / median(timing.torchInfer),
+    inferenceRatio: median(timing.torchInfer) / median(timing.flareInfer), raw: timing,
+  } } : {}),
   perEpoch: { flare: history.map((h) => ({ seconds: n / (h as Record<string, number>).examples_per_s, classErr: h.train_class_err, bboxMae: h.train_bbox_mae, valMap50: h.val_map50 })), pytorch: py.history.map((h, e) => ({ seconds: py.epoch_seconds[e], ...h })) }
 }, null, 2));

@@ -5,7 +5,9 @@ weight decay 5e-4, batch 32). flare writes its data, permutations and initial
 weights as safetensors; this script prints one JSON line and writes its final
 validation detections for flare to score with the same COCO mAP code.
 
-Usage: python3 bench/detect_torch.py DIR THREADS
+Usage: python3 bench/detect_torch.py DIR THREADS          (train)
+       python3 bench/detect_torch.py DIR THREADS time K   (seconds of K training steps on epoch 0's first
+                                                          batches, then of one inference batch)
   DIR/data.safetensors   train_images uint8 [N,3,S,S], train_labels [N,M,5], val_images, val_labels, orders int64 [E,N]
   DIR/init.safetensors   TinySSD's initial state dict (flare's keys are PyTorch's)
   writes DIR/torch_detections.safetensors: boxes [K,4] (pixels), scores [K], labels [K], counts [V]
@@ -54,6 +56,26 @@ def detections(anchors, cls_preds, bbox_preds, candidates=400, pos_threshold=0.0
     return out
 
 
+def time_steps(net, trainer, images, labels, order, val, steps, batch=32):
+    times = []
+    net.train()
+    for i in range(steps):
+        index = order[i * batch:(i + 1) * batch]
+        start = time.perf_counter()
+        X, Y = images[index].float(), labels[index]
+        trainer.zero_grad()
+        anchors, cls_preds, bbox_preds = net(X)
+        bbox_labels, bbox_masks, cls_labels = multibox_target(anchors, Y)
+        calc_loss(cls_preds, cls_labels, bbox_preds, bbox_labels, bbox_masks).mean().backward()
+        trainer.step()
+        times.append(time.perf_counter() - start)
+    net.eval()
+    start = time.perf_counter()
+    with torch.no_grad():
+        detections(*net(val[:batch].float()))
+    return {"step_seconds": times, "inference_seconds": time.perf_counter() - start}
+
+
 def main():
     folder, threads = sys.argv[1], int(sys.argv[2])
     torch.set_num_threads(threads)
@@ -63,6 +85,9 @@ def main():
     trainer = torch.optim.SGD(net.parameters(), lr=0.2, weight_decay=5e-4)
     images, labels, orders = data["train_images"], data["train_labels"], data["orders"]
     batch = 32
+    if len(sys.argv) > 3 and sys.argv[3] == "time":
+        print(json.dumps(time_steps(net, trainer, images, labels, orders[0], data["val_images"], int(sys.argv[4]))))
+        return
     epoch_seconds, history = [], []
     for epoch in range(orders.shape[0]):
         # d2l 14.7's loop: metric = (correct classes, anchors, abs offset error, offsets)
