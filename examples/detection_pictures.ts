@@ -2,14 +2,14 @@
 //   docs/anchors-chelsea.png     d2l 14.4: the five anchors at one pixel (sizes 0.75, 0.5, 0.25; ratios 1, 2, 0.5)
 //   docs/multiscale-anchors.png  d2l 14.5: anchors centred on 4×4, 2×2 and 1×1 feature maps (sizes 0.15, 0.4, 0.8)
 //   docs/tinyssd-bananas.png     d2l 14.7: TinySSD's detections (score ≥ 0.9) on validation bananas
-// Usage: node dist/examples/detection_pictures.js [--weights runs/NAME/model.safetensors] [--bananas DIR] [--out docs]
+// Usage: node dist/examples/detection_pictures.js [--weights runs/NAME/model.safetensors] [--bananas DIR] [--threshold 0.9] [--out docs]
 // Without --weights only the two anchor pictures are made.
 import { mkdirSync } from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as torch from "../src/index.js";
 import type { Tensor } from "../src/index.js";
-import { ops, models, readImage, writeImage, utils } from "../src/vision/index.js";
+import { ops, models, readImage, writeImage, utils, transforms } from "../src/vision/index.js";
 import { detectionsFromOutput } from "../src/tasks/detect.js";
 import { generatedBananas } from "../src/tasks/detect_data.js";
 
@@ -60,6 +60,8 @@ torch.dispose([...panels, cat]);
 
 // ---- d2l 14.7: TinySSD on validation bananas ----
 const weights = arg("weights");
+// The book draws the detections whose confidence is at least 0.9.
+const threshold = Number(arg("threshold") ?? 0.9);
 if (weights) {
   const bananas = arg("bananas") ?? await generatedBananas();
   const model = models.get("tiny-ssd", { weights });
@@ -68,14 +70,17 @@ if (weights) {
   for (let i = 0; i < 8; i++) {
     const image = await readImage(path.join(bananas, "bananas_val", "images", `${i}.png`), { mode: "rgb" });
     const [, ih, iw] = image.shape;
+    // Small images are shown at 256 pixels (the model still sees them at their own size).
+    const show = Math.max(1, Math.round(256 / Math.max(ih, iw)));
     const found = torch.tidy(() => torch.noGrad(() => {
       const [anchors, cls, bbox] = model.forward(image.float().unsqueeze(0)) as [Tensor, Tensor, Tensor];
-      // The book draws the detections whose confidence is at least 0.9.
-      const [d] = detectionsFromOutput(anchors, cls, bbox, { scoreThreshold: 0.9 });
-      return { boxes: d.boxes.mul(torch.tensor([iw, ih, iw, ih])).clamp(0, Math.max(iw, ih)), scores: d.scores.tolist() as number[] };
+      const [d] = detectionsFromOutput(anchors, cls, bbox, { scoreThreshold: threshold });
+      const scale = torch.tensor([iw, ih, iw, ih]).mul(show);
+      return { boxes: d.boxes.mul(scale).clamp(0, show * Math.max(iw, ih) - 1), scores: d.scores.tolist() as number[] };
     }));
-    images.push(utils.drawBoundingBoxes(image, found.boxes, { labels: found.scores.map((s) => s.toFixed(2)), colors: "white", width: 2, fontSize: 20 }));
-    torch.dispose([image, found.boxes]);
+    const big = show > 1 ? transforms.functional.resize(image, [ih * show, iw * show], { interpolation: "nearest" }) : image.clone();
+    images.push(utils.drawBoundingBoxes(big, found.boxes, { labels: found.scores.map((s) => s.toFixed(2)), colors: "white", width: 2, fontSize: 20 }));
+    torch.dispose([image, big, found.boxes]);
   }
   await utils.saveImage(images, path.join(out, "tinyssd-bananas.png"), { nrow: 4, padding: 4, padValue: 255 });
   torch.dispose(images);
