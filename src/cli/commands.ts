@@ -9,6 +9,9 @@ import { augment, MAX_AUGMENT_N } from "../tasks/augment.js";
 import { makeBananas, makeShapes } from "../vision/datasets/generators/index.js";
 import { evaluateCocoFiles, cocoEvaluationJson } from "../vision/metrics/index.js";
 import { trainSegmenter, evaluateSegmenter, segmentImages, type SegmentData } from "../tasks/segment.js";
+import { trainDetector, evaluateDetector } from "../tasks/detect.js";
+import { detectImages } from "../tasks/detect_images.js";
+import type { DetectData } from "../tasks/detect_data.js";
 import { parseFlags, formatHelp, type FlagSpecs, type FlagValue, type PositionalSpec, type ParsedFlags } from "./flags.js";
 
 type Values = Record<string, FlagValue>;
@@ -122,6 +125,39 @@ export const COMMANDS: Command[] = [
     },
   },
   {
+    name: "train detect",
+    summary: "Trains a detector (d2l 14.7's TinySSD) on bananas (generated when no folder is given), VOC or COCO; writes runs/NAME/ as train classify.",
+    positional: { name: "DIR", min: 0, max: 1, description: "the dataset folder after --data (bananas: d2l's layout, generated into the cache when absent; voc: the VOC2012 folder; coco: DIR/{train,val}/ and DIR/annotations/instances_{train,val}.json)" },
+    flags: {
+      data: { type: "choice", choices: ["bananas", "voc", "coco"], required: true, description: "the dataset" },
+      model: { type: "string", default: "tiny-ssd", placeholder: "NAME", description: "a detection model models.get knows" },
+      size: { type: "int", min: 8, default: 256, description: "images are resized to SIZE×SIZE (the model's input)" },
+      epochs: { type: "int", min: 1, default: 20, description: "training epochs" },
+      "batch-size": { type: "int", min: 1, default: 32, description: "images per batch" },
+      lr: { type: "number", min: 0, exclusiveMin: true, default: 0.2, description: "SGD learning rate (constant, as the book)" },
+      momentum: { type: "number", min: 0, default: 0, description: "SGD momentum" },
+      "weight-decay": { type: "number", min: 0, default: 5e-4, description: "SGD weight decay" },
+      count: { type: "int", min: 1, description: "generated bananas: training images (default 1000)" },
+      "val-count": { type: "int", min: 1, description: "generated bananas: validation images (default 100)" },
+      "image-size": { type: "int", min: 8, description: "generated bananas: the images' side (default 256)" },
+      "max-objects": { type: "int", min: 1, description: "padding rows per image (default: the most objects an image has)" },
+      limit: { type: "int", min: 1, description: "use only the first N training and validation images" },
+      seed: { type: "int", min: 0, default: 0, description: "the seed of weights, shuffling and generated data" },
+      ...runFolder,
+      ...json,
+    },
+    async run(values, [dataRoot], print) {
+      const { history, runDir } = await trainDetector({
+        ...taskOptions(values), data: values.data as DetectData, ...(dataRoot !== undefined ? { dataRoot } : {}),
+        output: values.json ? "json" : "auto",
+      });
+      const last = history[history.length - 1];
+      const f = (v: number | undefined) => (v === undefined ? "-" : v.toExponential(2));
+      print(values.json ? JSON.stringify({ event: "done", runDir, ...last })
+        : `done: ${runDir}  class err ${f(last?.train_class_err)}, bbox mae ${f(last?.train_bbox_mae)}, val mAP@0.5 ${last?.val_map50?.toFixed(3)}, val mAP ${last?.val_map?.toFixed(3)}`);
+    },
+  },
+  {
     name: "finetune",
     summary: "Fine-tunes pretrained weights on an image folder (DIR/train/<class>/*, DIR/test/<class>/*), as d2l 14.2: a new head, a slower or frozen body.",
     flags: {
@@ -189,15 +225,38 @@ export const COMMANDS: Command[] = [
   },
   {
     name: "eval detect",
-    summary: "COCO box evaluation (COCOeval's 12 numbers, in its layout) of a COCO results list against COCO ground truth.",
+    summary: "COCO box evaluation (COCOeval's 12 numbers, in its layout): of a COCO results list against COCO ground truth (--gt --dt), or of trained weights on a data set's validation images (--weights --data).",
+    positional: { name: "DIR", min: 0, max: 1, description: "with --data: the dataset folder (as train detect)" },
     flags: {
-      gt: { type: "string", required: true, placeholder: "instances.json", description: "ground truth: a COCO instances file" },
-      dt: { type: "string", required: true, placeholder: "detections.json", description: "detections: a COCO results list ([{ image_id, category_id, bbox, score }, ...])" },
+      gt: { type: "string", placeholder: "instances.json", description: "ground truth: a COCO instances file (with --dt)" },
+      dt: { type: "string", placeholder: "detections.json", description: "detections: a COCO results list ([{ image_id, category_id, bbox, score }, ...])" },
+      weights: { type: "string", placeholder: "W.safetensors", description: "trained weights to evaluate (with --data)" },
+      data: { type: "choice", choices: ["bananas", "voc", "coco"], description: "the data set whose validation images to evaluate on" },
+      model: { type: "string", default: "tiny-ssd", placeholder: "NAME", description: "the weights' architecture" },
+      size: { type: "int", min: 8, default: 256, description: "images are resized to SIZE×SIZE" },
+      "batch-size": { type: "int", min: 1, default: 32, description: "images per batch" },
+      limit: { type: "int", min: 1, description: "the first N validation images only" },
+      count: { type: "int", min: 1, description: "generated bananas: training images (default 1000)" },
+      "val-count": { type: "int", min: 1, description: "generated bananas: validation images (default 100)" },
+      "image-size": { type: "int", min: 8, description: "generated bananas: the images' side (default 256)" },
+      seed: { type: "int", min: 0, description: "generated bananas: the generator's seed (default 0)" },
       ...json,
     },
-    async run(values, _positionals, print) {
-      const result = evaluateCocoFiles(values.gt as string, values.dt as string);
-      print(values.json ? JSON.stringify(cocoEvaluationJson(result)) : result.text);
+    async run(values, [dataRoot], print) {
+      const files = values.gt !== undefined || values.dt !== undefined;
+      const trained = values.weights !== undefined || values.data !== undefined;
+      if (files === trained) throw new FlareError("flare eval detect: give either --gt FILE --dt FILE, or --weights W --data bananas|voc|coco [DIR]", "E_ARGUMENT");
+      if (files) {
+        if (values.gt === undefined || values.dt === undefined) throw new FlareError(`flare eval detect: --${values.gt === undefined ? "gt" : "dt"} is missing (--gt and --dt go together)`, "E_ARGUMENT");
+        const result = evaluateCocoFiles(values.gt as string, values.dt as string);
+        print(values.json ? JSON.stringify(cocoEvaluationJson(result)) : result.text);
+        return;
+      }
+      if (values.weights === undefined || values.data === undefined) throw new FlareError(`flare eval detect: --${values.weights === undefined ? "weights" : "data"} is missing (--weights and --data go together)`, "E_ARGUMENT");
+      const result = await evaluateDetector({
+        ...taskOptions(values, ["gt", "dt"]), weights: values.weights as string, data: values.data as DetectData, ...(dataRoot !== undefined ? { dataRoot } : {}),
+      });
+      print(values.json ? JSON.stringify({ stats: result.stats, ...result.named, numImages: result.numImages, classErr: result.classErr, bboxMae: result.bboxMae }) : result.text);
     },
   },
   {
@@ -253,6 +312,36 @@ export const COMMANDS: Command[] = [
     async run(values, _positionals, print) {
       const result = await evaluateClassifier({ ...taskOptions(values), weights: values.weights as string });
       print(values.json ? JSON.stringify(result) : Object.entries(result).map(([k, v]) => `${k} ${v.toFixed(4)}`).join("  "));
+    },
+  },
+  {
+    name: "detect",
+    summary: "Detects objects in images with trained weights: writes each image with its boxes, labels and scores drawn, and OUT/detections.json (COCO results format).",
+    positional: { name: "IMAGE...", min: 1, max: Infinity, description: "image files" },
+    flags: {
+      weights: { type: "string", required: true, placeholder: "W.safetensors", description: "the weights (a run's model.safetensors)" },
+      out: { type: "string", required: true, placeholder: "DIR", description: "where the drawn images and detections.json go" },
+      model: { type: "string", default: "tiny-ssd", placeholder: "NAME", description: "their architecture" },
+      threshold: { type: "number", min: 0, default: 0.5, description: "keep detections at least this confident" },
+      "nms-threshold": { type: "number", min: 0, default: 0.5, description: "NMS IoU threshold" },
+      classes: { type: "string", placeholder: "names.json", description: "a JSON array of class names (default: the run's config.json next to the weights, else indices)" },
+      size: { type: "int", min: 8, description: "images are resized to SIZE×SIZE (default: the run's, else 256)" },
+      ...json,
+    },
+    async run(values, files, print) {
+      const result = await detectImages(files, {
+        weights: values.weights as string, out: values.out as string, model: values.model as string, threshold: values.threshold as number,
+        nmsThreshold: values.nmsThreshold as number, ...(values.classes !== undefined ? { classesFile: values.classes as string } : {}),
+        ...(values.size !== undefined ? { size: values.size as number } : {}),
+      });
+      if (values.json) print(JSON.stringify(result.detections));
+      else {
+        for (const [i, file] of files.entries()) {
+          const found = result.detections.filter((d) => d.image_id === i + 1);
+          print(`${file}: ${found.length ? found.map((d) => `${d.label} ${d.score.toFixed(2)} [${[d.bbox[0], d.bbox[1], d.bbox[0] + d.bbox[2], d.bbox[1] + d.bbox[3]].map((v) => v.toFixed(0)).join(", ")}]`).join("; ") : "nothing"}  -> ${result.written[i]}`);
+        }
+        print(`wrote ${result.json}`);
+      }
     },
   },
   {
