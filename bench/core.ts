@@ -1,7 +1,8 @@
 // flare against PyTorch on the same libtorch, interleaved in one run:
 //   (a) a training step of d2l's small ResNet-18 on 1×28×28 inputs,
 //   (b) a small CNN training step (batch 64, 3×32×32),
-//   (c) 10,000 tiny tensor ops (per-op overhead).
+//   (c) 10,000 tiny tensor ops (per-op overhead), in tidy() scopes and without
+//       (each result left to the garbage collector, as a PyTorch user writes it).
 // PyTorch runs in a child process (bench/torch_side.py) that takes one command
 // at a time, so the two sides alternate round by round on the same machine.
 // Usage: node dist/bench/core.js [--rounds 5] [--resnet-batch 64] [--resnet-steps 3] [--cnn-steps 10] [--ops 10000]
@@ -66,6 +67,15 @@ function tinyOps(n: number): number {
   return seconds;
 }
 
+function tinyOpsUntidy(n: number): number {
+  const a = torch.ones([4]), b = torch.ones([4]);
+  const t0 = performance.now();
+  for (let i = 0; i < n / 4; i++) { a.add(b); a.mul(2); a.exp(); a.sum(); }
+  const seconds = (performance.now() - t0) / 1000;
+  a.dispose(); b.dispose();
+  return seconds;
+}
+
 const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
@@ -73,10 +83,10 @@ async function main(): Promise<void> {
   torch.manualSeed(0);
   const resnet = trainStepTimer(models.resnet18Small(10), torch.randn([resnetBatch, 1, 28, 28]), torch.randint(0, 10, [resnetBatch]), 0.1);
   const cnn = trainStepTimer(smallCnn(), torch.randn([64, 3, 32, 32]), torch.randint(0, 10, [64]), 0.05);
-  resnet(); cnn(); tinyOps(opsCount); // warm up both sides once
+  resnet(); cnn(); tinyOps(opsCount); tinyOpsUntidy(opsCount); // warm up both sides once
   await ask("resnet 1"); await ask("cnn 1"); await ask(`ops ${opsCount}`);
 
-  const times = { resnet: { flare: [] as number[], torch: [] as number[] }, cnn: { flare: [] as number[], torch: [] as number[] }, ops: { flare: [] as number[], torch: [] as number[] } };
+  const times = { resnet: { flare: [] as number[], torch: [] as number[] }, cnn: { flare: [] as number[], torch: [] as number[] }, ops: { flare: [] as number[], torch: [] as number[] }, opsUntidy: { flare: [] as number[], torch: [] as number[] } };
   for (let round = 0; round < rounds; round++) {
     for (let i = 0; i < resnetSteps; i++) times.resnet.flare.push(resnet());
     times.resnet.torch.push(...((await ask(`resnet ${resnetSteps}`)).times as number[]));
@@ -84,6 +94,8 @@ async function main(): Promise<void> {
     times.cnn.torch.push(...((await ask(`cnn ${cnnSteps}`)).times as number[]));
     times.ops.flare.push(tinyOps(opsCount));
     times.ops.torch.push((await ask(`ops ${opsCount}`)).seconds as number);
+    times.opsUntidy.flare.push(tinyOpsUntidy(opsCount));
+    times.opsUntidy.torch.push(times.ops.torch[times.ops.torch.length - 1]);  // PyTorch has one way
     process.stderr.write(`round ${round + 1}/${rounds} done\n`);
   }
   await ask("quit").catch(() => undefined);
@@ -97,6 +109,7 @@ async function main(): Promise<void> {
     row(`d2l ResNet-18 train step, batch ${resnetBatch}x1x28x28`, "ms/step", 1000, times.resnet),
     row("small CNN train step, batch 64x3x32x32", "ms/step", 1000, times.cnn),
     row(`${opsCount} tiny ops (add, mul, exp, sum on 4 floats)`, "us/op", 1e6 / opsCount, times.ops),
+    row(`${opsCount} tiny ops, no tidy (results left to the GC)`, "us/op", 1e6 / opsCount, times.opsUntidy),
   ];
   console.log(JSON.stringify({
     machine: { cores: (await import("node:os")).cpus().length, torchThreads: torch.getNumThreads(), pytorchThreads: info.threads },

@@ -1,10 +1,15 @@
 #include "flare.h"
+#include "autograd.h"
 
 static Napi::Object init(Napi::Env env, Napi::Object exports) {
   flare::initTensor(env, exports);
   flare::initOps(env, exports);
   flare::initDistributed(env, exports);
   flare::initKernels(env, exports);
+  flare::initAutograd(env, exports);
+  flare::initRoiAlign(env, exports);
+  flare::initRoiPool(env, exports);
+  flare::initNms(env, exports);
   return exports;
 }
 

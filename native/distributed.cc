@@ -27,27 +27,25 @@ static GroupBox* groupOf(const Napi::Value& value) {
 // newGroup(host, port, rank, worldSize, timeoutMs)
 static Napi::Value newGroup(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(env, [&]() -> Napi::Value {
-    std::string host = info[0].As<Napi::String>().Utf8Value();
-    int port = info[1].As<Napi::Number>().Int32Value();
-    int rank = info[2].As<Napi::Number>().Int32Value();
-    int world = info[3].As<Napi::Number>().Int32Value();
-    auto timeout = std::chrono::milliseconds(info[4].As<Napi::Number>().Int64Value());
-    if (world < 1 || rank < 0 || rank >= world)
-      throwFlare(env, "E_ARGUMENT", "rank " + std::to_string(rank) + " is outside world size " + std::to_string(world));
-    c10d::TCPStoreOptions options;
-    options.port = static_cast<uint16_t>(port);
-    options.isServer = rank == 0;
-    options.numWorkers = world;
-    options.timeout = timeout;
-    auto store = c10::make_intrusive<c10d::TCPStore>(host, options);
-    auto prefixed = c10::make_intrusive<c10d::PrefixStore>("flare/default_pg", store);
-    auto glooOptions = c10d::ProcessGroupGloo::Options::create(timeout);
-    glooOptions->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(host));
-    auto group = c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, rank, world, glooOptions);
-    auto* box = new GroupBox{store, group};
-    return Napi::External<GroupBox>::New(env, box, [](Napi::Env, GroupBox* box) { delete box; });
-  });
+  std::string host = info[0].As<Napi::String>().Utf8Value();
+  int port = info[1].As<Napi::Number>().Int32Value();
+  int rank = info[2].As<Napi::Number>().Int32Value();
+  int world = info[3].As<Napi::Number>().Int32Value();
+  auto timeout = std::chrono::milliseconds(info[4].As<Napi::Number>().Int64Value());
+  if (world < 1 || rank < 0 || rank >= world)
+    throwFlare(env, "E_ARGUMENT", "rank " + std::to_string(rank) + " is outside world size " + std::to_string(world));
+  c10d::TCPStoreOptions options;
+  options.port = static_cast<uint16_t>(port);
+  options.isServer = rank == 0;
+  options.numWorkers = world;
+  options.timeout = timeout;
+  auto store = c10::make_intrusive<c10d::TCPStore>(host, options);
+  auto prefixed = c10::make_intrusive<c10d::PrefixStore>("flare/default_pg", store);
+  auto glooOptions = c10d::ProcessGroupGloo::Options::create(timeout);
+  glooOptions->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(host));
+  auto group = c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, rank, world, glooOptions);
+  auto* box = new GroupBox{store, group};
+  return Napi::External<GroupBox>::New(env, box, [](Napi::Env, GroupBox* box) { delete box; });
 }
 
 static std::vector<at::Tensor> tensorsOf(const Napi::Value& value) {
@@ -68,35 +66,29 @@ static c10d::ReduceOp reduceOp(const std::string& name) {
 // allReduce(group, tensors, op): in place, blocking.
 static Napi::Value allReduce(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(env, [&]() -> Napi::Value {
-    GroupBox* box = groupOf(info[0]);
-    auto tensors = tensorsOf(info[1]);
-    c10d::AllreduceOptions options;
-    options.reduceOp = reduceOp(info[2].As<Napi::String>().Utf8Value());
-    box->group->allreduce(tensors, options)->wait();
-    return env.Undefined();
-  });
+  GroupBox* box = groupOf(info[0]);
+  auto tensors = tensorsOf(info[1]);
+  c10d::AllreduceOptions options;
+  options.reduceOp = reduceOp(info[2].As<Napi::String>().Utf8Value());
+  box->group->allreduce(tensors, options)->wait();
+  return env.Undefined();
 }
 
 // broadcast(group, tensors, root): in place, blocking.
 static Napi::Value broadcast(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(env, [&]() -> Napi::Value {
-    GroupBox* box = groupOf(info[0]);
-    auto tensors = tensorsOf(info[1]);
-    c10d::BroadcastOptions options;
-    options.rootRank = info[2].As<Napi::Number>().Int32Value();
-    box->group->broadcast(tensors, options)->wait();
-    return env.Undefined();
-  });
+  GroupBox* box = groupOf(info[0]);
+  auto tensors = tensorsOf(info[1]);
+  c10d::BroadcastOptions options;
+  options.rootRank = info[2].As<Napi::Number>().Int32Value();
+  box->group->broadcast(tensors, options)->wait();
+  return env.Undefined();
 }
 
 static Napi::Value barrier(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(env, [&]() -> Napi::Value {
-    groupOf(info[0])->group->barrier()->wait();
-    return env.Undefined();
-  });
+  groupOf(info[0])->group->barrier()->wait();
+  return env.Undefined();
 }
 
 static Napi::Value destroyGroup(const Napi::CallbackInfo& info) {

@@ -73,5 +73,6 @@ void initTensor(Napi::Env env, Napi::Object exports);
 void initOps(Napi::Env env, Napi::Object exports);
 void initDistributed(Napi::Env env, Napi::Object exports);
 void initKernels(Napi::Env env, Napi::Object exports);
+void initNms(Napi::Env env, Napi::Object exports);
 
 }  // namespace flare

@@ -54,28 +54,26 @@ static void adjustHueKernel(const T* in, T* out, int64_t images, int64_t plane, 
 // in [0, 1]; shifts one number, or one per image.
 static Napi::Value adjustHue(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(env, [&]() -> Napi::Value {
-    at::Tensor img = unwrapTensor(info[0], "img");
-    if (!img.is_cpu() || !(img.scalar_type() == at::kFloat || img.scalar_type() == at::kDouble) || img.dim() < 3 || img.size(-3) != 3)
-      throwFlare(env, "E_ARGUMENT", "adjustHue kernel: img must be a float32/float64 CPU tensor [..., 3, H, W]");
-    std::vector<double> shifts;
-    if (info[1].IsNumber()) {
-      shifts.push_back(info[1].As<Napi::Number>().DoubleValue());
-    } else {
-      Napi::Array array = info[1].As<Napi::Array>();
-      for (uint32_t i = 0; i < array.Length(); i++) shifts.push_back(array.Get(i).As<Napi::Number>().DoubleValue());
-    }
-    at::Tensor x = img.contiguous();
-    const int64_t plane = x.size(-1) * x.size(-2);
-    const int64_t images = plane == 0 ? 0 : x.numel() / (3 * plane);
-    if (shifts.size() != 1 && static_cast<int64_t>(shifts.size()) != images)
-      throwFlare(env, "E_ARGUMENT", "adjustHue kernel: " + std::to_string(shifts.size()) + " shifts for " + std::to_string(images) + " images");
-    at::Tensor out = at::empty_like(x);
-    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "adjust_hue", [&] {
-      adjustHueKernel<scalar_t>(x.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(), images, plane, shifts);
-    });
-    return wrapTensor(env, out);
+  at::Tensor img = unwrapTensor(info[0], "img");
+  if (!img.is_cpu() || !(img.scalar_type() == at::kFloat || img.scalar_type() == at::kDouble) || img.dim() < 3 || img.size(-3) != 3)
+    throwFlare(env, "E_ARGUMENT", "adjustHue kernel: img must be a float32/float64 CPU tensor [..., 3, H, W]");
+  std::vector<double> shifts;
+  if (info[1].IsNumber()) {
+    shifts.push_back(info[1].As<Napi::Number>().DoubleValue());
+  } else {
+    Napi::Array array = info[1].As<Napi::Array>();
+    for (uint32_t i = 0; i < array.Length(); i++) shifts.push_back(array.Get(i).As<Napi::Number>().DoubleValue());
+  }
+  at::Tensor x = img.contiguous();
+  const int64_t plane = x.size(-1) * x.size(-2);
+  const int64_t images = plane == 0 ? 0 : x.numel() / (3 * plane);
+  if (shifts.size() != 1 && static_cast<int64_t>(shifts.size()) != images)
+    throwFlare(env, "E_ARGUMENT", "adjustHue kernel: " + std::to_string(shifts.size()) + " shifts for " + std::to_string(images) + " images");
+  at::Tensor out = at::empty_like(x);
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "adjust_hue", [&] {
+    adjustHueKernel<scalar_t>(x.data_ptr<scalar_t>(), out.data_ptr<scalar_t>(), images, plane, shifts);
   });
+  return wrapTensor(env, out);
 }
 
 // hwcToChw(data: Uint8Array, height, width, channels): a decoder's interleaved
@@ -83,22 +81,20 @@ static Napi::Value adjustHue(const Napi::CallbackInfo& info) {
 // takes ~5× longer on these strides).
 static Napi::Value hwcToChw(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(env, [&]() -> Napi::Value {
-    if (!info[0].IsTypedArray()) throwFlare(env, "E_ARGUMENT", "hwcToChw: data must be a Uint8Array");
-    auto array = info[0].As<Napi::TypedArray>();
-    const int64_t h = info[1].As<Napi::Number>().Int64Value(), w = info[2].As<Napi::Number>().Int64Value(),
-                  c = info[3].As<Napi::Number>().Int64Value();
-    if (h < 0 || w < 0 || c < 1 || static_cast<int64_t>(array.ByteLength()) != h * w * c)
-      throwFlare(env, "E_SHAPE", "hwcToChw: " + std::to_string(array.ByteLength()) + " bytes do not make " +
-                                     std::to_string(h) + "x" + std::to_string(w) + "x" + std::to_string(c));
-    const uint8_t* in = static_cast<const uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
-    at::Tensor out = at::empty({c, h, w}, at::kByte);
-    uint8_t* planes = out.data_ptr<uint8_t>();
-    const int64_t plane = h * w;
-    for (int64_t p = 0; p < plane; p++)
-      for (int64_t k = 0; k < c; k++) planes[k * plane + p] = in[p * c + k];
-    return wrapTensor(env, out);
-  });
+  if (!info[0].IsTypedArray()) throwFlare(env, "E_ARGUMENT", "hwcToChw: data must be a Uint8Array");
+  auto array = info[0].As<Napi::TypedArray>();
+  const int64_t h = info[1].As<Napi::Number>().Int64Value(), w = info[2].As<Napi::Number>().Int64Value(),
+                c = info[3].As<Napi::Number>().Int64Value();
+  if (h < 0 || w < 0 || c < 1 || static_cast<int64_t>(array.ByteLength()) != h * w * c)
+    throwFlare(env, "E_SHAPE", "hwcToChw: " + std::to_string(array.ByteLength()) + " bytes do not make " +
+                                   std::to_string(h) + "x" + std::to_string(w) + "x" + std::to_string(c));
+  const uint8_t* in = static_cast<const uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
+  at::Tensor out = at::empty({c, h, w}, at::kByte);
+  uint8_t* planes = out.data_ptr<uint8_t>();
+  const int64_t plane = h * w;
+  for (int64_t p = 0; p < plane; p++)
+    for (int64_t k = 0; k < c; k++) planes[k * plane + p] = in[p * c + k];
+  return wrapTensor(env, out);
 }
 
 void initKernels(Napi::Env env, Napi::Object exports) {

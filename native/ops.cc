@@ -77,37 +77,35 @@ static Kind kindOf(const c10::TypePtr& type, const c10::TypePtr& realType) {
 
 static Napi::Value lookup(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(env, [&]() -> Napi::Value {
-    std::string name = info[0].As<Napi::String>().Utf8Value();
-    std::string overload = info.Length() > 1 && info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
-    std::lock_guard<std::mutex> lock(registryMutex);
-    auto known = registryIndex.find(name + "." + overload);
-    if (known != registryIndex.end()) return Napi::Number::New(env, static_cast<double>(known->second));
-    auto handle = c10::Dispatcher::singleton().findSchema({name, overload});
-    if (!handle) throwFlare(env, "E_NOT_IMPLEMENTED", "libtorch has no operator " + name + (overload.empty() ? "" : "." + overload));
-    OpInfo op{name + (overload.empty() ? "" : "." + overload), *handle, {}, {}};
-    const c10::FunctionSchema& schema = handle->schema();
-    for (const c10::Argument& argument : schema.arguments()) {
-      c10::TypePtr type = argument.type();
-      c10::TypePtr realType = argument.real_type();
-      bool optional = false;
-      if (type->kind() == c10::TypeKind::OptionalType) {
-        optional = true;
-        type = type->castRaw<c10::OptionalType>()->getElementType();
-        if (realType->kind() == c10::TypeKind::OptionalType)
-          realType = realType->castRaw<c10::OptionalType>()->getElementType();
-      }
-      op.args.push_back(ArgSpec{argument.name(), kindOf(type, realType), optional,
-                                argument.N() ? c10::optional<int>(*argument.N()) : c10::nullopt,
-                                argument.default_value()});
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  std::string overload = info.Length() > 1 && info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
+  std::lock_guard<std::mutex> lock(registryMutex);
+  auto known = registryIndex.find(name + "." + overload);
+  if (known != registryIndex.end()) return Napi::Number::New(env, static_cast<double>(known->second));
+  auto handle = c10::Dispatcher::singleton().findSchema({name, overload});
+  if (!handle) throwFlare(env, "E_NOT_IMPLEMENTED", "libtorch has no operator " + name + (overload.empty() ? "" : "." + overload));
+  OpInfo op{name + (overload.empty() ? "" : "." + overload), *handle, {}, {}};
+  const c10::FunctionSchema& schema = handle->schema();
+  for (const c10::Argument& argument : schema.arguments()) {
+    c10::TypePtr type = argument.type();
+    c10::TypePtr realType = argument.real_type();
+    bool optional = false;
+    if (type->kind() == c10::TypeKind::OptionalType) {
+      optional = true;
+      type = type->castRaw<c10::OptionalType>()->getElementType();
+      if (realType->kind() == c10::TypeKind::OptionalType)
+        realType = realType->castRaw<c10::OptionalType>()->getElementType();
     }
-    for (const c10::Argument& result : schema.returns())
-      op.returnAliasesInput.push_back(result.alias_info() != nullptr && result.alias_info()->isWrite());
-    registry.push_back(std::move(op));
-    registryIndex.emplace(name + "." + overload, registry.size() - 1);
-    registrySize.store(registry.size(), std::memory_order_release);
-    return Napi::Number::New(env, static_cast<double>(registry.size() - 1));
-  });
+    op.args.push_back(ArgSpec{argument.name(), kindOf(type, realType), optional,
+                              argument.N() ? c10::optional<int>(*argument.N()) : c10::nullopt,
+                              argument.default_value()});
+  }
+  for (const c10::Argument& result : schema.returns())
+    op.returnAliasesInput.push_back(result.alias_info() != nullptr && result.alias_info()->isWrite());
+  registry.push_back(std::move(op));
+  registryIndex.emplace(name + "." + overload, registry.size() - 1);
+  registrySize.store(registry.size(), std::memory_order_release);
+  return Napi::Number::New(env, static_cast<double>(registry.size() - 1));
 }
 
 // ---- JS -> IValue ------------------------------------------------------------
@@ -267,41 +265,39 @@ static Napi::Value toJs(Napi::Env env, const c10::IValue& value) {
 // call(index, ...args): `undefined` takes the schema's default; `null` is None.
 static Napi::Value call(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(env, [&]() -> Napi::Value {
-    uint32_t index = info[0].As<Napi::Number>().Uint32Value();
-    if (index >= registrySize.load(std::memory_order_acquire)) throwFlare(env, "E_INTERNAL", "unknown operator index");
-    const OpInfo& op = registry[index];
-    size_t given = info.Length() - 1;
-    while (given > 0 && info[given].IsUndefined()) given--;  // trailing undefined = not given
-    if (given > op.args.size())
-      throwFlare(env, "E_ARGUMENT", op.name + " takes " + std::to_string(op.args.size()) + " arguments, got " +
-                                        std::to_string(given));
-    // One stack per thread, reused: no allocation per call. Emptied on every
-    // exit so it never keeps a tensor alive.
-    static thread_local torch::jit::Stack stack;
-    struct Clear { ~Clear() { stack.clear(); } } clearOnExit;
-    stack.clear();
-    for (size_t i = 0; i < op.args.size(); i++) {
-      const ArgSpec& arg = op.args[i];
-      Napi::Value value = i < given ? info[i + 1] : env.Undefined();
-      if (value.IsUndefined() && arg.defaultValue) {
-        stack.push_back(*arg.defaultValue);
-      } else if (value.IsUndefined() || value.IsNull()) {
-        if (!arg.optional) badArgument(env, op, arg, "given", value);
-        stack.emplace_back();
-      } else {
-        stack.push_back(toIValue(env, op, arg, value));
-      }
+  uint32_t index = info[0].As<Napi::Number>().Uint32Value();
+  if (index >= registrySize.load(std::memory_order_acquire)) throwFlare(env, "E_INTERNAL", "unknown operator index");
+  const OpInfo& op = registry[index];
+  size_t given = info.Length() - 1;
+  while (given > 0 && info[given].IsUndefined()) given--;  // trailing undefined = not given
+  if (given > op.args.size())
+    throwFlare(env, "E_ARGUMENT", op.name + " takes " + std::to_string(op.args.size()) + " arguments, got " +
+                                      std::to_string(given));
+  // One stack per thread, reused: no allocation per call. Emptied on every
+  // exit so it never keeps a tensor alive.
+  static thread_local torch::jit::Stack stack;
+  struct Clear { ~Clear() { stack.clear(); } } clearOnExit;
+  stack.clear();
+  for (size_t i = 0; i < op.args.size(); i++) {
+    const ArgSpec& arg = op.args[i];
+    Napi::Value value = i < given ? info[i + 1] : env.Undefined();
+    if (value.IsUndefined() && arg.defaultValue) {
+      stack.push_back(*arg.defaultValue);
+    } else if (value.IsUndefined() || value.IsNull()) {
+      if (!arg.optional) badArgument(env, op, arg, "given", value);
+      stack.emplace_back();
+    } else {
+      stack.push_back(toIValue(env, op, arg, value));
     }
-    op.handle.callBoxed(stack);
-    if (stack.size() == 1) {
-      if (op.returnAliasesInput[0]) return env.Undefined();
-      return toJs(env, stack[0]);
-    }
-    Napi::Array results = Napi::Array::New(env, stack.size());
-    for (size_t i = 0; i < stack.size(); i++) results.Set(i, toJs(env, stack[i]));
-    return results;
-  });
+  }
+  op.handle.callBoxed(stack);
+  if (stack.size() == 1) {
+    if (op.returnAliasesInput[0]) return env.Undefined();
+    return toJs(env, stack[0]);
+  }
+  Napi::Array results = Napi::Array::New(env, stack.size());
+  for (size_t i = 0; i < stack.size(); i++) results.Set(i, toJs(env, stack[i]));
+  return results;
 }
 
 // schema(index): the op's schema as libtorch prints it, for error messages and docs.

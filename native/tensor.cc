@@ -8,9 +8,13 @@
 #include <ATen/Parallel.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/csrc/api/include/torch/version.h>
+#include <v8.h>
+#include <malloc.h>  // malloc_trim
 
 #include <cstring>
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <mutex>
 #include <unordered_map>
@@ -19,9 +23,9 @@ namespace flare {
 
 // ---- handles and external-memory accounting ---------------------------------
 // A handle is a number: slot + generation * 2^22 in a process-wide table of
-// tensors. Numbers cost JS nothing to pass, need no per-handle finalizer (the
-// JS side keeps a FinalizationRegistry as the safety net) and mean the same in
-// every worker thread, so a tensor moves between threads as its handle. The
+// tensors. Numbers cost JS nothing to pass and mean the same in every worker
+// thread, so a tensor moves between threads as its handle. Its JS wrapper (the
+// Tensor object) is tied to it by a GC guard (below) as the safety net. The
 // generation catches use after dispose() even when the slot was reused. One
 // mutex guards the table; lookups hand out a copy (a refcount), never a
 // reference into it.
@@ -29,10 +33,13 @@ constexpr uint64_t kSlotBits = 22;
 constexpr uint64_t kSlotMask = (uint64_t{1} << kSlotBits) - 1;
 constexpr uint32_t kGenerationLimit = uint32_t{1} << 30;  // keeps ids below 2^53
 
+struct Guard;
+
 struct Slot {
   TensorBox box;
   uint32_t generation = 0;
   uint32_t owner = 0;  // the JS environment (thread) whose wrapper frees it; 0 = in transit
+  Guard* guard = nullptr;  // the GC guard of its wrapper, cancelled by release()
 };
 
 // Each environment (the main thread, each worker) gets an owner id; when one
@@ -97,8 +104,11 @@ static int64_t untrack(TensorBox* box) {
   return box->tensor.is_cpu() ? -bytes : 0;
 }
 
+static void freeCollected(Napi::Env env);
+
 Napi::Value wrapTensor(Napi::Env env, at::Tensor tensor) {
   if (!tensor.defined()) return env.Null();
+  freeCollected(env);
   uint64_t id;
   int64_t delta;
   {
@@ -170,6 +180,7 @@ bool disposeHandle(Napi::Env env, const Napi::Value& value) {
     delta = untrack(&slot->box);
     released = std::move(slot->box.tensor);
     slot->box.tensor.reset();
+    slot->guard = nullptr;  // the wrapper's guard now names a dead generation: harmless
     freeSlots.push_back(index);
   }
   if (delta != 0) reportExternal(env, delta);
@@ -201,17 +212,204 @@ static void freeOwnedBy(void* arg) {
     untrack(&slot.box);
     released.push_back(std::move(slot.box.tensor));
     slot.box.tensor.reset();
+    slot.guard = nullptr;
     freeSlots.push_back(static_cast<uint32_t>(i));
   }
 }
 
 // setOwner(h, adopt): adopt = true makes this environment the owner (adopt());
 // false leaves the tensor to whichever thread adopts it next (release()).
+static void cancelGuard(Slot* slot);
+
 static Napi::Value setOwner(const Napi::CallbackInfo& info) {
   std::lock_guard<std::mutex> lock(tableMutex);
   Slot* slot = slotOf(info[0], nullptr);
-  if (slot != nullptr) slot->owner = info[1].ToBoolean() ? currentOwner : 0;
+  if (slot != nullptr) {
+    bool adopt = info[1].ToBoolean();
+    slot->owner = adopt ? currentOwner : 0;
+    if (!adopt) cancelGuard(slot);  // the released wrapper no longer frees it
+  }
   return Napi::Boolean::New(info.Env(), slot != nullptr);
+}
+
+// ---- GC guards: freeing what user code dropped, without an event-loop turn ---
+// A JS FinalizationRegistry (and Node-API finalizers, in Node 20) call back only
+// when the event loop gets a turn, which a synchronous training loop, or a
+// `for await` over an in-process DataLoader (microtasks only), never gives it:
+// such loops grew by every tensor they made. A guard is a V8 weak handle on the
+// Tensor wrapper whose first-pass callback runs inside the garbage collection
+// itself (scavenges included, so a short-lived wrapper is noticed within a few
+// MiB of JS allocation). The callback only queues the guard: the tensor is
+// freed at this thread's next wrapTensor() (or memory()), i.e. inside a native
+// call whose own arguments were already unwrapped, so a call never loses an
+// argument halfway (V8 may find a wrapper dead while its bare handle number is
+// still on its way into the addon). Chosen over Node-API finalizers (queued for
+// the event loop in Node 20 unless the whole addon opts into NAPI_EXPERIMENTAL)
+// and over a DataLoader freeing the previous batch (which frees tensors the user
+// may still hold). Relies on a napi_value being a v8::Local, as in every Node.
+struct Guard {
+  v8::Global<v8::Object> wrapper;
+  uint64_t id = 0;  // the handle; 0 once cancelled
+  bool graph = false;  // its tensor was made by autograd (has a grad_fn)
+  Guard* prev = nullptr;
+  Guard* next = nullptr;
+};
+
+struct ThreadGuards {
+  Guard* live = nullptr;          // armed guards of this thread's wrappers
+  int64_t liveGraph = 0;          // of which guard autograd outputs
+  std::vector<Guard*> collected;  // wrappers the GC found dead, tensors not yet freed
+  int64_t armedSinceGC = 0;       // guards of graph outputs armed since the last collection
+  v8::Isolate* hooked = nullptr;  // the isolate whose GC epilogue resets armedSinceGC
+};
+static thread_local ThreadGuards threadGuards;
+// Collected guards waiting in any thread: wrapTensor checks this plain global
+// first, so the common path costs no thread-local lookup.
+static std::atomic<int64_t> pendingGuards{0};
+
+static void unlinkGuard(Guard* guard) {
+  if (guard->prev) guard->prev->next = guard->next; else threadGuards.live = guard->next;
+  if (guard->next) guard->next->prev = guard->prev;
+  guard->prev = guard->next = nullptr;
+  if (guard->graph) threadGuards.liveGraph--;
+}
+
+static void onCollection(v8::Isolate*, v8::GCType, v8::GCCallbackFlags) { threadGuards.armedSinceGC = 0; }
+
+// A dead wrapper of a tensor made by autograd (a training step's output, its
+// loss) holds more native memory than V8 sees: the step's autograd graph, whose
+// small long-lived blocks also fragment glibc's heap while they wait (RSS rose
+// ~30 KiB per waiting step). When many such wrappers were made since the last
+// collection (256, or a quarter of those that survived it if more), ask V8 for one as
+// the embedder API intends: moderate memory pressure starts incremental marking,
+// finished during the allocations that follow (no event-loop turn needed).
+// Tensors without a graph (tiny ops, batches) leave it to the scavenges and to
+// the external-memory count of their bytes.
+constexpr int64_t kGraphGuardsPerCollection = 256;
+static void maybeRequestCollection(v8::Isolate* isolate) {
+  if (threadGuards.hooked != isolate) {
+    isolate->AddGCEpilogueCallback(onCollection);
+    threadGuards.hooked = isolate;
+  }
+  int64_t armed = ++threadGuards.armedSinceGC;
+  if (armed < std::max(kGraphGuardsPerCollection, (threadGuards.liveGraph - armed) / 4)) return;
+  threadGuards.armedSinceGC = 0;
+  isolate->MemoryPressureNotification(v8::MemoryPressureLevel::kModerate);
+}
+
+// Runs during GC: no JS, no locks, no freeing; Reset() is what V8 requires.
+static void onWrapperCollected(const v8::WeakCallbackInfo<Guard>& info) {
+  Guard* guard = info.GetParameter();
+  guard->wrapper.Reset();
+  unlinkGuard(guard);
+  threadGuards.collected.push_back(guard);
+  pendingGuards.fetch_add(1, std::memory_order_relaxed);
+}
+
+// tableMutex held.
+static void cancelGuard(Slot* slot) {
+  if (slot->guard != nullptr) slot->guard->id = 0;
+  slot->guard = nullptr;
+}
+
+// The slot a guard's handle names, if that tensor is still alive (tableMutex held).
+static Slot* liveSlotOf(uint64_t id) {
+  uint64_t index = id & kSlotMask;
+  if (index >= slots.size()) return nullptr;
+  Slot& slot = slots[index];
+  if (slot.generation != (id >> kSlotBits) || !slot.box.tensor.defined()) return nullptr;
+  return &slot;
+}
+
+static void freeCollected(Napi::Env env) {
+  if (pendingGuards.load(std::memory_order_relaxed) == 0 || threadGuards.collected.empty()) return;
+  std::vector<Guard*> guards;
+  guards.swap(threadGuards.collected);
+  pendingGuards.fetch_sub(static_cast<int64_t>(guards.size()), std::memory_order_relaxed);
+  std::vector<at::Tensor> released;  // freed after the lock is dropped
+  released.reserve(guards.size());
+  int64_t delta = 0;
+  {
+    std::lock_guard<std::mutex> lock(tableMutex);
+    for (Guard* guard : guards) {
+      Slot* slot = guard->id != 0 ? liveSlotOf(guard->id) : nullptr;
+      if (slot != nullptr) {
+        delta += untrack(&slot->box);
+        released.push_back(std::move(slot->box.tensor));
+        slot->box.tensor.reset();
+        slot->guard = nullptr;
+        freeSlots.push_back(static_cast<uint32_t>(guard->id & kSlotMask));
+      }
+      delete guard;
+    }
+  }
+  if (delta != 0) reportExternal(env, delta);
+  // Tensors freed by the GC go in bursts, each after a few hundred steps of
+  // interleaved allocations: glibc keeps the holes they leave (RSS climbs while
+  // the bytes in use do not). After a burst, hand those pages back to the system
+  // (at most every 100 ms, as a scan of the free lists is not free).
+  if (guards.size() >= 64) {
+    static thread_local std::chrono::steady_clock::time_point lastTrim;
+    auto now = std::chrono::steady_clock::now();
+    if (now - lastTrim >= std::chrono::milliseconds(100)) {
+      lastTrim = now;
+      malloc_trim(0);
+    }
+  }
+}
+
+// guard(wrapper, h): frees h's tensor once `wrapper` is garbage. False if h is not live.
+static Napi::Value guardWrapper(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) throwFlare(env, "E_ARGUMENT", "guard(): wrapper must be an object");
+  auto guard = std::make_unique<Guard>();
+  bool hasGraph;
+  {
+    std::lock_guard<std::mutex> lock(tableMutex);
+    Slot* slot = slotOf(info[1], nullptr);
+    if (slot == nullptr) return Napi::Boolean::New(env, false);
+    guard->id = static_cast<uint64_t>(info[1].As<Napi::Number>().DoubleValue());
+    slot->guard = guard.get();
+    hasGraph = slot->box.tensor.grad_fn() != nullptr;
+  }
+  // A napi_value is a v8::Local<v8::Value> (Node's v8impl::V8LocalValueFromJsValue).
+  napi_value value = info[0];
+  v8::Local<v8::Value> local;
+  static_assert(sizeof(local) == sizeof(value), "napi_value is a v8::Local");
+  std::memcpy(static_cast<void*>(&local), &value, sizeof(value));
+  Guard* raw = guard.release();
+  v8::Isolate* isolate = v8::Isolate::GetCurrent();
+  raw->wrapper.Reset(isolate, local.As<v8::Object>());
+  raw->wrapper.SetWeak(raw, onWrapperCollected, v8::WeakCallbackType::kParameter);
+  raw->next = threadGuards.live;
+  if (raw->next) raw->next->prev = raw;
+  threadGuards.live = raw;
+  if (hasGraph) {
+    raw->graph = true;
+    threadGuards.liveGraph++;
+    maybeRequestCollection(isolate);
+  }
+  return Napi::Boolean::New(env, true);
+}
+
+// At an environment's shutdown (its isolate still alive): drop its guards.
+static void dropGuards(void*) {
+  if (threadGuards.hooked != nullptr) threadGuards.hooked->RemoveGCEpilogueCallback(onCollection);
+  threadGuards.hooked = nullptr;
+  std::lock_guard<std::mutex> lock(tableMutex);
+  auto forget = [](Guard* guard) {
+    Slot* slot = guard->id != 0 ? liveSlotOf(guard->id) : nullptr;
+    if (slot != nullptr && slot->guard == guard) slot->guard = nullptr;
+    delete guard;
+  };
+  while (Guard* guard = threadGuards.live) {
+    unlinkGuard(guard);
+    guard->wrapper.Reset();
+    forget(guard);
+  }
+  for (Guard* guard : threadGuards.collected) forget(guard);
+  pendingGuards.fetch_sub(static_cast<int64_t>(threadGuards.collected.size()), std::memory_order_relaxed);
+  threadGuards.collected.clear();
 }
 
 MemoryStats memoryStats() {
@@ -273,49 +471,43 @@ static std::vector<int64_t> toShape(const Napi::Value& value, const char* what) 
 // fromBuffer(typedArray, shape, dtype): copies the bytes into a new CPU tensor.
 static Napi::Value fromBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(env, [&]() -> Napi::Value {
-    if (!info[0].IsTypedArray()) throwFlare(env, "E_ARGUMENT", "data must be a TypedArray");
-    auto array = info[0].As<Napi::TypedArray>();
-    auto shape = toShape(info[1], "shape");
-    at::ScalarType dtype = parseDtype(info[2].As<Napi::String>().Utf8Value(), "dtype");
-    at::Tensor tensor = at::empty(shape, at::TensorOptions().dtype(dtype));
-    size_t bytes = tensor.nbytes();
-    if (array.ByteLength() != bytes)
-      throwFlare(env, "E_SHAPE", "data has " + std::to_string(array.ByteLength()) + " bytes but shape " +
-                                     c10::str(c10::IntArrayRef(shape)) + " of " + dtypeName(dtype) +
-                                     " needs " + std::to_string(bytes));
-    auto* bytesIn = static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
-    if (bytes > 0) std::memcpy(tensor.data_ptr(), bytesIn, bytes);
-    return wrapTensor(env, tensor);
-  });
+  if (!info[0].IsTypedArray()) throwFlare(env, "E_ARGUMENT", "data must be a TypedArray");
+  auto array = info[0].As<Napi::TypedArray>();
+  auto shape = toShape(info[1], "shape");
+  at::ScalarType dtype = parseDtype(info[2].As<Napi::String>().Utf8Value(), "dtype");
+  at::Tensor tensor = at::empty(shape, at::TensorOptions().dtype(dtype));
+  size_t bytes = tensor.nbytes();
+  if (array.ByteLength() != bytes)
+    throwFlare(env, "E_SHAPE", "data has " + std::to_string(array.ByteLength()) + " bytes but shape " +
+                                   c10::str(c10::IntArrayRef(shape)) + " of " + dtypeName(dtype) +
+                                   " needs " + std::to_string(bytes));
+  auto* bytesIn = static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
+  if (bytes > 0) std::memcpy(tensor.data_ptr(), bytesIn, bytes);
+  return wrapTensor(env, tensor);
 }
 
 // toBuffer(h): a copy of the tensor's values as an ArrayBuffer in its own dtype
 // (float16/bfloat16 come back as float32, which JS can read).
 static Napi::Value toBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(env, [&]() -> Napi::Value {
-    at::Tensor tensor = unwrapTensor(info[0], "tensor");
-    c10::NoGradGuard noGrad;
-    if (tensor.scalar_type() == at::kHalf || tensor.scalar_type() == at::kBFloat16) tensor = tensor.to(at::kFloat);
-    tensor = tensor.to(at::kCPU).contiguous();
-    auto buffer = Napi::ArrayBuffer::New(env, tensor.nbytes());
-    if (tensor.nbytes() > 0) std::memcpy(buffer.Data(), tensor.data_ptr(), tensor.nbytes());
-    return buffer;
-  });
+  at::Tensor tensor = unwrapTensor(info[0], "tensor");
+  c10::NoGradGuard noGrad;
+  if (tensor.scalar_type() == at::kHalf || tensor.scalar_type() == at::kBFloat16) tensor = tensor.to(at::kFloat);
+  tensor = tensor.to(at::kCPU).contiguous();
+  auto buffer = Napi::ArrayBuffer::New(env, tensor.nbytes());
+  if (tensor.nbytes() > 0) std::memcpy(buffer.Data(), tensor.data_ptr(), tensor.nbytes());
+  return buffer;
 }
 
 static Napi::Value item(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(env, [&]() -> Napi::Value {
-    const at::Tensor& tensor = unwrapTensor(info[0], "tensor");
-    if (tensor.numel() != 1)
-      throwFlare(env, "E_SHAPE", "item() needs a tensor with one element, got " + std::to_string(tensor.numel()));
-    at::Scalar scalar = tensor.item();
-    if (scalar.isBoolean()) return Napi::Boolean::New(env, scalar.toBool());
-    if (scalar.isIntegral(false)) return Napi::Number::New(env, static_cast<double>(scalar.toLong()));
-    return Napi::Number::New(env, scalar.toDouble());
-  });
+  const at::Tensor& tensor = unwrapTensor(info[0], "tensor");
+  if (tensor.numel() != 1)
+    throwFlare(env, "E_SHAPE", "item() needs a tensor with one element, got " + std::to_string(tensor.numel()));
+  at::Scalar scalar = tensor.item();
+  if (scalar.isBoolean()) return Napi::Boolean::New(env, scalar.toBool());
+  if (scalar.isIntegral(false)) return Napi::Number::New(env, static_cast<double>(scalar.toLong()));
+  return Napi::Number::New(env, scalar.toDouble());
 }
 
 // ---- metadata ---------------------------------------------------------------
@@ -366,11 +558,9 @@ static Napi::Value dispose(const Napi::CallbackInfo& info) {
 // autograd metadata); the handle's storage is counted anew.
 static Napi::Value setData(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(env, [&]() -> Napi::Value {
-    unwrapTensor(info[0], "tensor");  // the right error for a bad or disposed handle
-    setHandleData(env, info[0], unwrapTensor(info[1], "source"));
-    return env.Undefined();
-  });
+  unwrapTensor(info[0], "tensor");  // the right error for a bad or disposed handle
+  setHandleData(env, info[0], unwrapTensor(info[1], "source"));
+  return env.Undefined();
 }
 
 // sameTensor(a, b): whether two handles hold the same TensorImpl.
@@ -387,11 +577,9 @@ static Napi::Value requiresGrad(const Napi::CallbackInfo& info) {
 
 static Napi::Value setRequiresGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(env, [&]() -> Napi::Value {
-    at::Tensor tensor = unwrapTensor(info[0], "tensor");
-    tensor.set_requires_grad(info[1].ToBoolean());
-    return env.Undefined();
-  });
+  at::Tensor tensor = unwrapTensor(info[0], "tensor");
+  tensor.set_requires_grad(info[1].ToBoolean());
+  return env.Undefined();
 }
 
 static Napi::Value isLeaf(const Napi::CallbackInfo& info) {
@@ -421,23 +609,19 @@ static Napi::Value grad(const Napi::CallbackInfo& info) {
 
 static Napi::Value setGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(env, [&]() -> Napi::Value {
-    at::Tensor tensor = unwrapTensor(info[0], "tensor");
-    if (info[1].IsNull() || info[1].IsUndefined()) {
-      tensor.mutable_grad().reset();
-    } else {
-      tensor.mutable_grad() = unwrapTensor(info[1], "grad");
-    }
-    return env.Undefined();
-  });
+  at::Tensor tensor = unwrapTensor(info[0], "tensor");
+  if (info[1].IsNull() || info[1].IsUndefined()) {
+    tensor.mutable_grad().reset();
+  } else {
+    tensor.mutable_grad() = unwrapTensor(info[1], "grad");
+  }
+  return env.Undefined();
 }
 
 static Napi::Value retainGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(env, [&]() -> Napi::Value {
-    unwrapTensor(info[0], "tensor").retain_grad();
-    return env.Undefined();
-  });
+  unwrapTensor(info[0], "tensor").retain_grad();
+  return env.Undefined();
 }
 
 static std::vector<at::Tensor> tensorList(const Napi::Value& value, const char* what) {
@@ -454,33 +638,29 @@ static std::vector<at::Tensor> tensorList(const Napi::Value& value, const char* 
 // backward(outputs[], grads[] | null, retainGraph, createGraph, inputs[] | null)
 static Napi::Value backward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(env, [&]() -> Napi::Value {
-    auto outputs = tensorList(info[0], "tensor");
-    auto grads = tensorList(info[1], "gradient");
-    c10::optional<bool> retain;
-    if (info[2].IsBoolean()) retain = info[2].ToBoolean().Value();
-    bool create = info[3].ToBoolean();
-    auto inputs = tensorList(info[4], "inputs");
-    torch::autograd::backward(outputs, grads, retain, create, inputs);
-    return env.Undefined();
-  });
+  auto outputs = tensorList(info[0], "tensor");
+  auto grads = tensorList(info[1], "gradient");
+  c10::optional<bool> retain;
+  if (info[2].IsBoolean()) retain = info[2].ToBoolean().Value();
+  bool create = info[3].ToBoolean();
+  auto inputs = tensorList(info[4], "inputs");
+  torch::autograd::backward(outputs, grads, retain, create, inputs);
+  return env.Undefined();
 }
 
 // grad(outputs[], inputs[], gradOutputs[] | null, retainGraph, createGraph, allowUnused)
 static Napi::Value autogradGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(env, [&]() -> Napi::Value {
-    auto outputs = tensorList(info[0], "outputs");
-    auto inputs = tensorList(info[1], "inputs");
-    auto gradOutputs = tensorList(info[2], "gradOutputs");
-    c10::optional<bool> retain;
-    if (info[3].IsBoolean()) retain = info[3].ToBoolean().Value();
-    auto grads = torch::autograd::grad(outputs, inputs, gradOutputs, retain, info[4].ToBoolean(),
-                                       info[5].ToBoolean());
-    Napi::Array result = Napi::Array::New(env, grads.size());
-    for (size_t i = 0; i < grads.size(); i++) result.Set(i, wrapTensor(env, grads[i]));
-    return result;
-  });
+  auto outputs = tensorList(info[0], "outputs");
+  auto inputs = tensorList(info[1], "inputs");
+  auto gradOutputs = tensorList(info[2], "gradOutputs");
+  c10::optional<bool> retain;
+  if (info[3].IsBoolean()) retain = info[3].ToBoolean().Value();
+  auto grads = torch::autograd::grad(outputs, inputs, gradOutputs, retain, info[4].ToBoolean(),
+                                     info[5].ToBoolean());
+  Napi::Array result = Napi::Array::New(env, grads.size());
+  for (size_t i = 0; i < grads.size(); i++) result.Set(i, wrapTensor(env, grads[i]));
+  return result;
 }
 
 static Napi::Value setGradEnabled(const Napi::CallbackInfo& info) {
@@ -504,22 +684,18 @@ static Napi::Value manualSeed(const Napi::CallbackInfo& info) {
 // tensor (torch.get_rng_state / set_rng_state), for checkpoints and replays.
 static Napi::Value getRngState(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(env, [&]() -> Napi::Value {
-    at::Generator generator = at::detail::getDefaultCPUGenerator();
-    std::lock_guard<std::mutex> lock(generator.mutex());
-    return wrapTensor(env, generator.get_state());
-  });
+  at::Generator generator = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(generator.mutex());
+  return wrapTensor(env, generator.get_state());
 }
 
 static Napi::Value setRngState(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  return guarded(env, [&]() -> Napi::Value {
-    at::Tensor state = unwrapTensor(info[0], "state");
-    at::Generator generator = at::detail::getDefaultCPUGenerator();
-    std::lock_guard<std::mutex> lock(generator.mutex());
-    generator.set_state(state);
-    return env.Undefined();
-  });
+  at::Tensor state = unwrapTensor(info[0], "state");
+  at::Generator generator = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(generator.mutex());
+  generator.set_state(state);
+  return env.Undefined();
 }
 
 static Napi::Value setNumThreads(const Napi::CallbackInfo& info) {
@@ -537,6 +713,7 @@ static Napi::Value cudaDeviceCount(const Napi::CallbackInfo& info) {
 
 static Napi::Value memory(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  freeCollected(env);
   MemoryStats stats = memoryStats();
   Napi::Object result = Napi::Object::New(env);
   result.Set("numTensors", Napi::Number::New(env, stats.numTensors));
@@ -567,13 +744,15 @@ static Napi::Value setErrorClassBinding(const Napi::CallbackInfo& info) {
 
 void initTensor(Napi::Env env, Napi::Object exports) {
   currentOwner = nextOwner++;
+  // Hooks run in reverse order of registration: the guards go first, then the tensors.
   napi_add_env_cleanup_hook(env, freeOwnedBy, reinterpret_cast<void*>(static_cast<uintptr_t>(currentOwner)));
+  napi_add_env_cleanup_hook(env, dropGuards, nullptr);
   struct Entry { const char* name; Napi::Function::Callback fn; };
   const Entry entries[] = {
       {"fromBuffer", fromBuffer}, {"toBuffer", toBuffer}, {"item", item},
       {"shape", shape}, {"strides", strides}, {"dtype", dtype}, {"device", device},
       {"numel", numel}, {"dim", dim}, {"isDisposed", isDisposed}, {"dispose", dispose},
-      {"sameTensor", sameTensor}, {"setData", setData}, {"setOwner", setOwner},
+      {"sameTensor", sameTensor}, {"setData", setData}, {"setOwner", setOwner}, {"guard", guardWrapper},
       {"requiresGrad", requiresGrad}, {"setRequiresGrad", setRequiresGrad}, {"isLeaf", isLeaf},
       {"gradFn", gradFn}, {"grad", grad}, {"setGrad", setGrad}, {"retainGrad", retainGrad},
       {"backward", backward}, {"autogradGrad", autogradGrad},

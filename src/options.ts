@@ -4,6 +4,9 @@
 // edit distance), never silently ignored. PyTorch code that passes optional
 // arguments by position (`nn.MaxPool2d(3, 2)`) maps onto the same names.
 import { FlareError } from "./errors.js";
+import { PYTORCH_SIGNATURES, type PyTorchSignature, type SignatureName } from "./pytorch_signatures.js";
+
+export type { SignatureName };
 
 /** "weight_decay" → "weightDecay". */
 export function camelCase(name: string): string {
@@ -56,7 +59,7 @@ export function checkOptions<T extends object>(options: T | undefined | null, al
   if (options === undefined || options === null) return {} as T;
   const proto = Object.getPrototypeOf(options);
   if (typeof options !== "object" || Array.isArray(options) || (proto !== Object.prototype && proto !== null))
-    throw new FlareError(`${what}: options must be a plain object, got ${describeValue(options)}`, "E_ARGUMENT");
+    throw new FlareError(`${what}: options must be a plain object, got ${describeValue(options)}`, "E_TYPE");
   for (const key of Object.keys(options)) {
     if (allowed.includes(key)) continue;
     const hint = suggestName(key, allowed);
@@ -99,4 +102,66 @@ export function positionalOptions<T extends object>(args: readonly unknown[], po
     options[name] = value;
   });
   return options as T;
+}
+
+// ---- PyTorch's own signatures (src/pytorch_signatures.ts, generated) -------
+
+type Signatures = typeof PYTORCH_SIGNATURES;
+
+/** Each PyTorch position typed from flare's options `O`; a parameter flare lacks takes only null. */
+type PositionTypes<Names extends readonly string[], O> = {
+  -readonly [K in keyof Names]: (Names[K] extends keyof O ? O[Names[K]] : never) | null | undefined
+};
+type Prefixes<T extends readonly unknown[]> = T extends readonly [...infer Init, unknown] ? T | Prefixes<Init> : [];
+type WithOptions<T, O> = T extends readonly unknown[] ? [...T, O?] : never;
+
+/**
+ * The arguments after the required ones of PyTorch's `N` as flare takes them:
+ * any prefix of PyTorch's optional positions (typed from `O`), then an optional
+ * options object `O`. `...args: PyArgs<"nn.MaxPool2d", MaxPool2dOptions>`.
+ */
+export type PyArgs<N extends SignatureName, O> = WithOptions<Prefixes<PositionTypes<Signatures[N]["positional"], O>>, O>;
+
+/** PyTorch parameters deprecated in favour of another, accepted only as null / undefined. */
+const DEPRECATED: Readonly<Record<string, string>> = {
+  sizeAverage: 'use reduction: "mean", "sum" or "none"',
+  reduce: 'use reduction: "mean", "sum" or "none"',
+};
+
+/**
+ * `positionalOptions` with the positions taken from PyTorch's signature of
+ * `name` (a key of PYTORCH_SIGNATURES), so no order is copied by hand.
+ * `allowed` are the option names flare implements. A position passed as null
+ * means PyTorch's None: the default. A PyTorch parameter flare does not
+ * implement (or a deprecated one such as size_average) is accepted only as
+ * null / undefined, otherwise it is a FlareError that says so.
+ *
+ *   pytorchOptions("nn.CrossEntropyLoss", [null, null, -100, null, "none"], [...], "new nn.CrossEntropyLoss()")
+ *     → { ignoreIndex: -100, reduction: "none" }
+ */
+export function pytorchOptions<T extends object>(name: SignatureName, args: readonly unknown[], allowed: readonly (keyof T & string)[], what = `new ${name}()`): T {
+  const signature: PyTorchSignature = PYTORCH_SIGNATURES[name];
+  const deprecated = [...signature.positional, ...signature.keyword].filter((n) => n in DEPRECATED);
+  const positions = args.map((a) => (a === null ? undefined : a));
+  const known: readonly string[] = allowed;
+  const options = positionalOptions<Record<string, unknown>>(positions, signature.positional, [...known, ...deprecated], what);
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const value = options[key];
+    if (key in DEPRECATED) {
+      if (value === null || value === undefined) { delete options[key]; continue; }
+      throw new FlareError(`${what}: "${key}" is deprecated in PyTorch and not supported; ${DEPRECATED[key]}`, "E_ARGUMENT");
+    }
+    throw new FlareError(`${what}: PyTorch's "${key}" (position ${signature.positional.indexOf(key) + 1} of its optional arguments) is not supported by flare; pass null or leave it out`, "E_ARGUMENT");
+  }
+  return options as T;
+}
+
+/**
+ * The option names of an options interface, checked by the compiler both ways
+ * (a name missing from the list or not in `T` is a type error), so an allowed
+ * list cannot drift from its interface: `optionNames<SGDOptions>({ lr: 1, momentum: 1, ... })`.
+ */
+export function optionNames<T>(names: { readonly [K in keyof Required<T>]: 1 }): string[] {
+  return Object.keys(names);
 }

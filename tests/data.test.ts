@@ -6,7 +6,7 @@ import {
   BatchSampler, ConcatDataset, DataLoader, DistributedSampler, RandomSampler, SequentialSampler, Subset,
   SubsetRandomSampler, TensorDataset, defaultCollate, detectionCollate, randomSplit, torchRandperm, type Dataset,
 } from "../src/data/index.js";
-import { assertFlareError } from "./helpers.js";
+import { assertFlareError, settledTensors } from "./helpers.js";
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
@@ -47,7 +47,7 @@ test("Subset, ConcatDataset and TensorDataset index like PyTorch's", async () =>
   assertFlareError(() => cat.get(6), /out of range/, "E_INDEX");
   assertFlareError(() => new ConcatDataset([]), /at least one dataset/);
 
-  const before = torch.memory().numTensors;
+  const before = settledTensors();
   const x = torch.tidy(() => torch.arange(12).reshape([4, 3])), y = torch.tensor([10, 11, 12, 13]);
   const ds = new TensorDataset(x, y);
   assert.equal(ds.length, 4);
@@ -169,7 +169,7 @@ test("DistributedSampler gives PyTorch's partition for each seed, epoch and drop
 });
 
 test("defaultCollate stacks tensors, makes tensors of numbers and recurses like PyTorch's", () => {
-  const before = torch.memory().numTensors;
+  const before = settledTensors();
   const samples = [0, 1, 2].map((i) => ({
     image: torch.full([2, 2], i), label: i, weight: i + 0.5, flag: i % 2 === 0, name: `n${i}`,
     pair: [torch.tensor([i]), i * 10], meta: { id: i },
@@ -204,7 +204,7 @@ test("defaultCollate stacks tensors, makes tensors of numbers and recurses like 
 });
 
 test("detectionCollate pads boxes to maxObjects with class -1 (d2l's banana batches)", () => {
-  const before = torch.memory().numTensors;
+  const before = settledTensors();
   const img = () => torch.zeros([3, 4, 4]);
   const samples = [
     [img(), torch.tensor([[0, 0.1, 0.1, 0.5, 0.5]])],
@@ -239,7 +239,7 @@ test("detectionCollate pads boxes to maxObjects with class -1 (d2l's banana batc
 });
 
 test("DataLoader: batches, length, dropLast, unbatched, custom sampler and collate", async () => {
-  const before = torch.memory().numTensors;
+  const before = settledTensors();
   const [x, y] = torch.tidy(() => [torch.arange(10).float(), torch.arange(10).mul(2)]);
   const ds = new TensorDataset(x, y);
   const loader = new DataLoader(ds, { batchSize: 4 });

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import * as torch from "../src/index.js";
 import { DataLoader, detectionCollate, type DataLoaderOptions } from "../src/data/index.js";
 import { RangeDataset, type RangeArgs } from "./workers/data_range.js";
+import { settledTensors } from "./helpers.js";
 
 const RANGE = new URL("./workers/data_range.js", import.meta.url);
 const COLLATE = new URL("./workers/data_collate.js", import.meta.url);
@@ -29,7 +30,7 @@ async function values(l: AsyncIterable<Batch>): Promise<number[][][]> {
 }
 
 test("2 workers give the same batches, in sampler order, as the main thread", T, async () => {
-  const before = torch.memory().numTensors;
+  const before = settledTensors();
   const args: RangeArgs = { n: 23, async: true, jitter: true };
   for (const shuffle of [false, true]) {
     const options = { batchSize: 3, shuffle, generator: new torch.Generator(5) };
@@ -58,7 +59,7 @@ test("each worker seeds flare's generator with the loader's base seed + its id, 
 });
 
 test("an error at dataset index k in a worker reaches the main thread as a FlareError naming k", T, async () => {
-  const before = torch.memory().numTensors;
+  const before = settledTensors();
   for (const async of [false, true]) {
     const l = loader({ n: 30, failAt: [13], async }, { batchSize: 4, numWorkers: 2 });
     await assert.rejects(values(l), (e: Error & { index?: number; code?: string; workerId?: number }) => {
@@ -83,7 +84,7 @@ test("onError 'skip' in workers leaves failing samples out and counts them", T, 
 });
 
 test("break out of the loop shuts the workers down without a hang or a leak", T, async () => {
-  const before = torch.memory().numTensors;
+  const before = settledTensors();
   // A whole epoch would take each worker 10 s; break must not wait for it.
   const l = loader({ n: 4000, delayMs: 5 }, { batchSize: 2, numWorkers: 2, prefetchFactor: 4 });
   const started = Date.now();
@@ -100,7 +101,7 @@ test("break out of the loop shuts the workers down without a hang or a leak", T,
 });
 
 test("persistent workers serve several epochs (one after a break) until close()", T, async () => {
-  const before = torch.memory().numTensors;
+  const before = settledTensors();
   const l = loader({ n: 10, async: true, jitter: true }, { batchSize: 4, numWorkers: 2, persistentWorkers: true, shuffle: true });
   const one = await values(l);
   for await (const b of l) { torch.dispose(b); break; }
@@ -112,7 +113,7 @@ test("persistent workers serve several epochs (one after a break) until close()"
 });
 
 test("detectionCollate runs in the workers with its options (maxObjects)", T, async () => {
-  const before = torch.memory().numTensors;
+  const before = settledTensors();
   const args: RangeArgs = { n: 7, detection: true };
   const options = { batchSize: 3, collateFn: detectionCollate({ maxObjects: 4 }) };
   const main = await values(loader(args, options));
@@ -161,7 +162,7 @@ test("a module that cannot build its dataset, or a worker that exits, is a Flare
 });
 
 test("close() during a pass ends it", T, async () => {
-  const before = torch.memory().numTensors;
+  const before = settledTensors();
   const l = loader({ n: 100, delayMs: 10 }, { batchSize: 1, numWorkers: 2 });
   let seen = 0;
   for await (const b of l) {

@@ -18,7 +18,7 @@ import { encodePalettePng, vocPalette } from "../src/vision/datasets/palette_png
 import { parseXml } from "../src/vision/datasets/xml.js";
 import { imageSizeFromHeader } from "../src/vision/datasets/_common.js";
 import { DataLoader, detectionCollate } from "../src/data/index.js";
-import { assertFlareError } from "./helpers.js";
+import { assertFlareError, settledTensors } from "./helpers.js";
 
 let dir = "";
 before(() => { dir = mkdtempSync(path.join(tmpdir(), "flare-datasets-")); });
@@ -63,7 +63,7 @@ function sameTensor(a: torch.Tensor, b: torch.Tensor): boolean {
 }
 
 function leakCheck(): () => void {
-  const before = torch.memory().numTensors;
+  const before = settledTensors();
   return () => assert.equal(torch.memory().numTensors, before, "tensors left alive");
 }
 

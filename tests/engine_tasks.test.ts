@@ -12,6 +12,7 @@ import * as torch from "../src/index.js";
 import { nn, optim, F } from "../src/index.js";
 import type { Tensor } from "../src/index.js";
 import { Trainer, type Metric, type Step } from "../src/engine/index.js";
+import { settledTensors } from "./helpers.js";
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), "flare-tasks-"));
 
@@ -101,7 +102,7 @@ test("a detection-shaped task: a dict of losses on { images, boxes, labels } bat
   const metric = new HitRate();
   const dir = tmp();
   const train = squares(64, 1), val = squares(32, 2);
-  const before = torch.memory().numTensors;
+  const before = settledTensors();
   const history = await new Trainer({ model, optimizer, step: detectionStep, metrics: [metric], epochs: 12, output: "silent", runDir: dir, monitor: "val_hit_rate" })
     .fit(train, val);
   assert.equal(torch.memory().numTensors, before + optimizerStateTensors(optimizer), "every batch and step tensor was freed");

@@ -14,7 +14,7 @@ import { CocoDetection } from "../src/vision/datasets/coco.js";
 import { DataLoader, detectionCollate } from "../src/data/index.js";
 import { makeBananas, drawBananaImage, makeShapes, drawShapesImage, SHAPE_CLASSES, FRUIT_CLASSES } from "../src/vision/datasets/generators/index.js";
 import { loadSources, defaultAssetDir } from "../src/vision/datasets/generators/raster.js";
-import { ROOT } from "./helpers.js";
+import { ROOT, settledTensors } from "./helpers.js";
 
 let dir = "";
 before(() => { dir = mkdtempSync(path.join(tmpdir(), "flare-generators-")); });
@@ -50,7 +50,7 @@ test("makeBananas round trip: d2l's layout, VOC and COCO read back with the boxe
     assert.ok(m.labels[k] >= 0 && m.labels[k] < 3);
   }
 
-  const start = torch.memory().numTensors;
+  const start = settledTensors();
   // d2l's layout.
   const train = new BananaDetection({ root: out });
   assert.equal(train.length, 8);
@@ -128,7 +128,7 @@ test("makeShapes round trip: VOC layout with palette labels that VOCSegmentation
   const manifest = await makeShapes({ out, count: 6, valCount: 2, seed: 11, size: [40, 56], backgrounds: [ASSETS] });
   assert.deepEqual(manifest.classes, [...SHAPE_CLASSES]);
   const sources = await loadSources([ASSETS], "test");
-  const start = torch.memory().numTensors;
+  const start = settledTensors();
   const ds = new VOCSegmentation({ root: out, imageSet: "train" });
   assert.deepEqual(ds.ids, manifest.splits.train.map((m) => m.id));
   const seen = new Set<number>();

@@ -2,7 +2,9 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import * as path from "node:path";
-import { Tensor } from "../src/index.js";
+import v8 from "node:v8";
+import vm from "node:vm";
+import { Tensor, memory } from "../src/index.js";
 import { load } from "../src/io/index.js";
 
 /** The repository root (FLARE_ROOT overrides, for builds into another folder). */
@@ -41,4 +43,19 @@ export function assertFlareError(fn: () => unknown, pattern: RegExp, code?: stri
     if (code) assert.equal((error as { code: string }).code, code);
     return true;
   });
+}
+
+v8.setFlagsFromString("--expose-gc");
+const collectGarbage = vm.runInNewContext("gc") as () => void;
+
+/**
+ * The live tensor count after a full collection, for a test's baseline: the GC
+ * frees dropped tensors at any allocation (not only between tests), so garbage
+ * left by earlier code must be gone before counts are compared. Later counts stay
+ * plain torch.memory() reads, so a tensor that tidy()/dispose() should have freed
+ * still shows.
+ */
+export function settledTensors(): number {
+  collectGarbage();
+  return memory().numTensors;
 }

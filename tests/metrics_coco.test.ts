@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as torch from "../src/index.js";
 import { metrics } from "../src/vision/index.js";
-import { assertFlareError, fixturePath } from "./helpers.js";
+import { assertFlareError, fixturePath, settledTensors } from "./helpers.js";
 
 const { evaluateCoco, summarizeCoco, evaluateCocoFiles, MeanAveragePrecision, formatFixed3, pairwiseSum, STAT_NAMES } = metrics;
 
@@ -270,7 +270,7 @@ test("MeanAveragePrecision on tensors (xyxy) equals the Python COCOeval port", (
   const metric = new MeanAveragePrecision({ classMetrics: true });
   const ids = (gt.images as { id: number }[]).map((m) => m.id).sort((a, b) => a - b);
   const xyxy = (b: number[]) => [b[0], b[1], b[0] + b[2], b[1] + b[3]];
-  const before = torch.memory().numTensors;
+  const before = settledTensors();
   for (let start = 0; start < ids.length; start += 8) {            // batches of 8 images
     torch.tidy(() => {
       const batch = ids.slice(start, start + 8);

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import * as torch from "../src/index.js";
 import * as nn from "../src/nn/index.js";
 import * as F from "../src/nn/functional.js";
-import { assertClose, assertFlareError } from "./helpers.js";
+import { assertClose, assertFlareError, settledTensors } from "./helpers.js";
 
 // torchvision's BasicBlock, shrunk.
 class Block extends nn.Module {
@@ -269,10 +269,10 @@ test("to('float64') converts parameters and floating buffers in place, keeping t
 }));
 
 test("parameters and buffers survive tidy(); forward/backward in tidy leaks nothing; dispose() frees the module", () => {
-  const start = torch.memory().numTensors;
+  const start = settledTensors();
   const net = torch.tidy(() => new Net());
   assert.ok(!net.fc.weight.isDisposed && !net.bn1.runningMean!.isDisposed);
-  const afterBuild = torch.memory().numTensors;
+  const afterBuild = settledTensors();
   const x = torch.randn([2, 3, 8, 8]);
   for (let i = 0; i < 3; i++) {
     torch.tidy(() => {

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import * as torch from "../src/index.js";
 import * as optim from "../src/optim/index.js";
 import { save, safetensors } from "../src/io/index.js";
-import { assertClose, assertFlareError } from "./helpers.js";
+import { assertClose, assertFlareError, settledTensors } from "./helpers.js";
 
 const { SGD, Adam, AdamW, lrScheduler: S } = optim;
 type Tensor = torch.Tensor;
@@ -232,10 +232,10 @@ for (const [name, make] of [
 ] as const) {
   test(`memory: 200 steps of ${name} inside torch.tidy keep the live tensor count constant; dispose frees the state`, () => {
     const { params, loss, free } = problem();
-    const before = torch.memory().numTensors;
+    const before = settledTensors();
     const opt = make(params);
     train(opt, loss, 2);
-    const afterWarmup = torch.memory().numTensors;
+    const afterWarmup = settledTensors();
     assert.ok(afterWarmup > before, "the state was created");
     train(opt, loss, 200);
     assert.equal(torch.memory().numTensors, afterWarmup);

@@ -4,7 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as torch from "../src/index.js";
-import { assertClose, assertFlareError } from "./helpers.js";
+import { assertClose, assertFlareError, settledTensors } from "./helpers.js";
 
 const t = (data: unknown, dtype?: torch.DType) => torch.tensor(data, dtype ? { dtype } : {});
 
@@ -322,7 +322,7 @@ test("toString prints like PyTorch", () => torch.tidy(() => {
 }));
 
 test("memory: tidy frees what it does not return; dispose and using free at once", () => {
-  const before = torch.memory().numTensors;
+  const before = settledTensors();
   const kept = torch.tidy(() => {
     const a = torch.ones([100]);
     const b = a.mul(2);

@@ -4,10 +4,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Worker } from "node:worker_threads";
 import * as torch from "../src/index.js";
-import { assertFlareError } from "./helpers.js";
+import { assertFlareError, settledTensors } from "./helpers.js";
 
 test("tensors made in two worker threads are adopted on the main thread", async () => {
-  const before = torch.memory().numTensors;
+  const before = settledTensors();
   const url = new URL("./workers/tensor_worker.js", import.meta.url);
   const received: torch.Tensor[] = [];
   const runWorker = () => new Promise<void>((resolve, reject) => {
@@ -32,7 +32,7 @@ test("tensors made in two worker threads are adopted on the main thread", async 
 });
 
 test("tensors a worker still owns when it exits are freed", async () => {
-  const before = torch.memory().numTensors;
+  const before = settledTensors();
   const url = new URL("./workers/tensor_worker.js", import.meta.url);
   // The messages (handles released to us) are ignored on purpose except the count:
   // released tensors nobody adopts stay alive, so adopt and free them.

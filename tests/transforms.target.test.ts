@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import * as torch from "../src/index.js";
 import * as T from "../src/vision/transforms/index.js";
 import * as TF from "../src/vision/transforms/functional.js";
+import { ops } from "../src/vision/index.js";
+import { detectionCollate, type DetectionBatch } from "../src/data/index.js";
 import { assertClose, assertFlareError } from "./helpers.js";
 
 const H = 10, W = 20;
@@ -18,12 +20,7 @@ const run = (fn: () => void) => torch.tidy(fn);
 
 /** Tight boxes of instance masks [N, H, W] in continuous coordinates ([x1, y1, x2 + 1, y2 + 1] of the pixels). */
 function masksToBoxes(masks: torch.Tensor): number[][] {
-  const m = masks.tolist() as number[][][];
-  return m.map((mask) => {
-    let x1 = Infinity, y1 = Infinity, x2 = -Infinity, y2 = -Infinity;
-    mask.forEach((row, y) => row.forEach((v, x) => { if (v) { x1 = Math.min(x1, x); y1 = Math.min(y1, y); x2 = Math.max(x2, x + 1); y2 = Math.max(y2, y + 1); } }));
-    return [x1, y1, x2, y2];
-  });
+  return ops.masksToBoxes(masks).add(torch.tensor([0, 0, 1, 1])).tolist() as number[][];
 }
 
 /** Instance masks [N, H, W] (uint8) filling each integer box. */
@@ -151,6 +148,63 @@ describe("box arithmetic of the geometric transforms", () => {
     assertFlareError(() => crop.forward(image()), /RandomIoUCrop needs a target with boxes/);
   }));
 
+  test("RandomIoUCrop accepts only crops that overlap a kept box by the drawn minimum IoU", () => run(() => {
+    const list = [[2, 2, 8, 8], [12, 1, 19, 9], [0, 7, 3, 10]];
+    const t = { boxes: boxes(list), labels: torch.tensor([1, 2, 3], { dtype: "int64" }) };
+    const crop = new T.RandomIoUCrop({ samplerOptions: [0.5], generator: new torch.Generator(3) });
+    const iou = (b: number[], c: number[]) => {
+      const iw = Math.max(0, Math.min(b[2], c[2]) - Math.max(b[0], c[0])), ih = Math.max(0, Math.min(b[3], c[3]) - Math.max(b[1], c[1]));
+      return (iw * ih) / ((b[2] - b[0]) * (b[3] - b[1]) + (c[2] - c[0]) * (c[3] - c[1]) - iw * ih);
+    };
+    for (let k = 0; k < 10; k++) {
+      crop.forward(image(), t);
+      const p = crop.lastParams as { top: number; left: number; height: number; width: number };
+      const c = [p.left, p.top, p.left + p.width, p.top + p.height];
+      const inside = list.filter((b) => { const cx = (b[0] + b[2]) / 2, cy = (b[1] + b[3]) / 2; return c[0] < cx && cx < c[2] && c[1] < cy && cy < c[3]; });
+      assert.ok(Math.max(...inside.map((b) => iou(b, c))) >= 0.5, `crop ${JSON.stringify(p)}`);
+    }
+  }));
+
+  test("RandomIoUCrop draws as torchvision's one-trial-at-a-time loop: the same crops, the generator left in the same state", () => run(() => {
+    const list = [[2, 2, 8, 8], [12, 1, 19, 9], [0, 7, 3, 10]];
+    const t = { boxes: boxes(list), labels: torch.tensor([1, 2, 3], { dtype: "int64" }) };
+    // torchvision v2's RandomIoUCrop sampling, written out on plain numbers.
+    const reference = (g: torch.Generator, options: number[], trials = 40) => {
+      for (let round = 0; round < 1000; round++) {
+        const minIoU = options[g.randint(0, options.length)];
+        if (minIoU >= 1.0) return null;
+        for (let trial = 0; trial < trials; trial++) {
+          const newW = Math.trunc(W * (0.3 + (1.0 - 0.3) * g.random())), newH = Math.trunc(H * (0.3 + (1.0 - 0.3) * g.random()));
+          if (!(0.5 <= newW / newH && newW / newH <= 2)) continue;
+          const left = Math.trunc((W - newW) * g.random()), top = Math.trunc((H - newH) * g.random());
+          const right = left + newW, bottom = top + newH;
+          if (left === right || top === bottom) continue;
+          const ious = list.filter(([x1, y1, x2, y2]) => {
+            const cx = (x1 + x2) / 2, cy = (y1 + y2) / 2;
+            return left < cx && cx < right && top < cy && cy < bottom;
+          }).map(([x1, y1, x2, y2]) => {
+            const inter = Math.max(0, Math.min(x2, right) - Math.max(x1, left)) * Math.max(0, Math.min(y2, bottom) - Math.max(y1, top));
+            return inter / ((x2 - x1) * (y2 - y1) + newW * newH - inter);
+          });
+          if (ious.length === 0 || Math.max(...ious) < minIoU) continue;
+          return { top, left, height: newH, width: newW };
+        }
+      }
+      return null;
+    };
+    for (const options of [[0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0], [0.7, 1.0], [0.6]]) {
+      for (let seed = 0; seed < 8; seed++) {
+        const mine = new torch.Generator(seed), theirs = new torch.Generator(seed);
+        const crop = new T.RandomIoUCrop({ samplerOptions: options, generator: mine });
+        for (let call = 0; call < 3; call++) {
+          crop.forward(image(), t);
+          assert.deepEqual(crop.lastParams, reference(theirs, options), `options ${options}, seed ${seed}, call ${call}`);
+          assert.equal(mine.getState(), theirs.getState());
+        }
+      }
+    }
+  }));
+
   test("photometric transforms pass targets through untouched", () => run(() => {
     const t = { boxes: boxes([[1, 2, 5, 7]]), masks: torch.zeros([H, W], { dtype: "int64" }) };
     const [, out] = new T.ColorJitter(0.5, 0.5, 0.5, 0.2).forward(image(), t);
@@ -223,6 +277,19 @@ describe("SanitizeBoundingBoxes and box bookkeeping", () => {
     const [, f] = new T.ConvertBoundingBoxFormat("cxcywh").forward(image(), { boxes: T.boundingBoxes(xyxy, { canvasSize: [H, W] }) });
     assert.equal(f.boxes!.format, "cxcywh");
     close(f.boxes!.data, [[3, 5, 4, 6], [11, 6.5, 28, 11]]);
+  }));
+});
+
+describe("transformed targets in a detection batch", () => {
+  test("detectionCollate takes the transforms' xyxy BoundingBoxes and refuses other formats", () => run(() => {
+    const flip = new T.RandomHorizontalFlip({ p: 1 });
+    const a = flip.forward(image(), { boxes: boxes([[1, 2, 5, 7]]), labels: torch.tensor([3], { dtype: "int64" }) });
+    const b = flip.forward(image(), { boxes: boxes([[0, 0, 2, 2], [4, 4, 6, 8]]), labels: torch.tensor([1, 2], { dtype: "int64" }) });
+    const batch = detectionCollate()([a, b]) as DetectionBatch;
+    assert.deepEqual(batch.boxes.tolist(), [[[15, 2, 19, 7], [-1, -1, -1, -1]], [[18, 0, 20, 2], [14, 4, 16, 8]]]);
+    assert.deepEqual(batch.labels.tolist(), [[3, -1], [1, 2]]);
+    const c = new T.ConvertBoundingBoxFormat("cxcywh").forward(a[0], a[1]);
+    assertFlareError(() => detectionCollate()([a, c]), /^detectionCollate\(\): the boxes of sample 1 are in cxcywh format, but batches hold xyxy boxes: convert them first \(transforms\.ConvertBoundingBoxFormat\("xyxy"\)\)$/, "E_ARGUMENT");
   }));
 });
 

@@ -5,10 +5,14 @@ import { buildInfo } from "../tensor/index.js";
 import { trainClassifier, evaluateClassifier, type ClassifyData } from "../tasks/classify.js";
 import { predict } from "../tasks/predict.js";
 import { finetuneClassifier } from "../tasks/finetune_task.js";
-import { augment } from "../tasks/augment.js";
+import { augment, MAX_AUGMENT_N } from "../tasks/augment.js";
 import { stylize } from "../tasks/stylize.js";
 import { makeBananas, makeShapes } from "../vision/datasets/generators/index.js";
 import { evaluateCocoFiles, cocoEvaluationJson } from "../vision/metrics/index.js";
+import { trainSegmenter, evaluateSegmenter, segmentImages, type SegmentData } from "../tasks/segment.js";
+import { trainDetector, evaluateDetector } from "../tasks/detect.js";
+import { detectImages } from "../tasks/detect_images.js";
+import type { DetectData } from "../tasks/detect_data.js";
 import { parseFlags, formatHelp, type FlagSpecs, type FlagValue, type PositionalSpec, type ParsedFlags } from "./flags.js";
 
 type Values = Record<string, FlagValue>;
@@ -22,6 +26,9 @@ export interface Command {
   run(values: Values, positionals: string[], print: (line: string) => void): Promise<void>;
 }
 
+/** Upper bounds of the count flags (README: reliability). */
+const LIMITS = { width: 4096, side: 16384, epochs: 1_000_000, batchSize: 65_536, count: 1_000_000, topk: 100_000 };
+
 const json: FlagSpecs = { json: { type: "boolean", description: "print JSON (lines: progress events, then the result) instead of text" } };
 const runFolder: FlagSpecs = {
   "runs-dir": { type: "string", default: "runs", placeholder: "DIR", description: "where run folders go" },
@@ -32,6 +39,15 @@ const runFolder: FlagSpecs = {
 /** Options for a task: the flags given (and defaulted), without the CLI's own. */
 function taskOptions(values: Values, drop: string[] = []): Record<string, unknown> {
   return Object.fromEntries(Object.entries(values).filter(([k]) => !["json", ...drop].includes(k)));
+}
+
+/** --crop H,W as [height, width]. */
+function cropFlag(value: FlagValue | undefined, command: string): [number, number] | undefined {
+  if (value === undefined) return undefined;
+  const parts = (value as string[]).map((v) => Number(v));
+  if (parts.length !== 2 || !parts.every((v) => Number.isInteger(v) && v > 0))
+    throw new FlareError(`${command}: --crop must be two positive integers H,W (such as 320,480), got '${(value as string[]).join(",")}'`, "E_ARGUMENT");
+  return [parts[0], parts[1]];
 }
 
 export const COMMANDS: Command[] = [
@@ -49,10 +65,10 @@ export const COMMANDS: Command[] = [
       data: { type: "choice", choices: ["fashion-mnist", "cifar10", "imagefolder"], required: true, description: "the dataset" },
       "data-root": { type: "string", placeholder: "DIR", description: "the dataset folder (Fashion-MNIST's default: Debian's dataset-fashion-mnist)" },
       model: { type: "string", default: "resnet18-small", placeholder: "NAME", description: "a model name models.get knows" },
-      width: { type: "int", min: 1, description: "the model's width (resnet18-small: channels of the first stage)" },
-      size: { type: "int", min: 1, description: "image side for imagefolder data (default: the model's crop size)" },
-      epochs: { type: "int", min: 1, default: 10, description: "training epochs" },
-      "batch-size": { type: "int", min: 1, default: 256, description: "images per batch" },
+      width: { type: "int", min: 1, max: LIMITS.width, description: "the model's width (resnet18-small: channels of the first stage)" },
+      size: { type: "int", min: 1, max: LIMITS.side, description: "image side for imagefolder data (default: the model's crop size)" },
+      epochs: { type: "int", min: 1, max: LIMITS.epochs, default: 10, description: "training epochs" },
+      "batch-size": { type: "int", min: 1, max: LIMITS.batchSize, default: 256, description: "images per batch" },
       lr: { type: "number", min: 0, exclusiveMin: true, default: 0.1, description: "SGD learning rate (cosine schedule)" },
       momentum: { type: "number", min: 0, default: 0, description: "SGD momentum" },
       "weight-decay": { type: "number", min: 0, default: 0, description: "SGD weight decay" },
@@ -74,6 +90,75 @@ export const COMMANDS: Command[] = [
     },
   },
   {
+    name: "train segment",
+    summary: "Trains a semantic segmentation model (d2l 14.11's FCN by default) on the generated shapes set or Pascal VOC; writes runs/NAME/ with per-epoch pixel accuracy and mIoU.",
+    positional: { name: "DIR", min: 0, max: 1, description: "the dataset folder: shapes (generated there if missing; default RUNS/shapes-data-SIZE) or VOC2012" },
+    flags: {
+      data: { type: "choice", choices: ["shapes", "voc"], default: "shapes", description: "the dataset" },
+      model: { type: "string", default: "fcn-resnet18", placeholder: "NAME", description: "fcn-resnet18, fcn8s-resnet18 or fcn-resnet50" },
+      "backbone-weights": { type: "string", placeholder: "R18.safetensors", description: "resnet18 classification weights for the FCN body (the book starts from ImageNet's)" },
+      "aux-loss": { type: "boolean", description: "fcn-resnet50: train the auxiliary head on layer3 too (loss weight 0.5)" },
+      crop: { type: "list", placeholder: "H,W", description: "the book's joint random crop (voc default 320,480; images smaller are skipped and counted)" },
+      size: { type: "int", min: 32, description: "generated shapes: the image side (default 128)" },
+      count: { type: "int", min: 1, description: "generated shapes: training images (default 500)" },
+      "val-count": { type: "int", min: 1, description: "generated shapes: validation images (default 100)" },
+      limit: { type: "int", min: 1, description: "use only the first N training and validation images" },
+      epochs: { type: "int", min: 1, default: 5, description: "training epochs" },
+      "batch-size": { type: "int", min: 1, default: 16, description: "images per batch" },
+      lr: { type: "number", min: 0, exclusiveMin: true, default: 0.05, description: "SGD learning rate" },
+      momentum: { type: "number", min: 0, default: 0.9, description: "SGD momentum" },
+      "weight-decay": { type: "number", min: 0, default: 1e-4, description: "SGD weight decay" },
+      schedule: { type: "choice", choices: ["cosine", "constant"], default: "cosine", description: "the learning-rate schedule (the book's: constant)" },
+      loss: { type: "choice", choices: ["mean", "book"], default: "mean", description: "mean: over the batch's labelled pixels; book: each image's mean, summed over the batch (train_ch13)" },
+      seed: { type: "int", min: 0, default: 0, description: "the seed of weights, shuffling, crops and generated data" },
+      ...runFolder,
+      ...json,
+    },
+    async run(values, positionals, print) {
+      const crop = cropFlag(values.crop, "flare train segment");
+      const { history, runDir, filtered } = await trainSegmenter({
+        ...taskOptions(values, ["crop"]), data: values.data as SegmentData, ...(positionals[0] !== undefined ? { dataRoot: positionals[0] } : {}),
+        ...(crop ? { crop } : {}), output: values.json ? "json" : "auto",
+      });
+      const last = history[history.length - 1];
+      print(values.json ? JSON.stringify({ event: "done", runDir, filtered, ...last })
+        : `done: ${runDir}  ${last ? `val_pixel_acc ${last.val_pixel_acc?.toFixed(4)}  val_miou ${last.val_miou?.toFixed(4)}` : ""}${filtered.train + filtered.val ? `  (skipped as smaller than the crop: ${filtered.train} train, ${filtered.val} val)` : ""}`);
+    },
+  },
+  {
+    name: "train detect",
+    summary: "Trains a detector (d2l 14.7's TinySSD) on bananas (generated when no folder is given), VOC or COCO; writes runs/NAME/ as train classify.",
+    positional: { name: "DIR", min: 0, max: 1, description: "the dataset folder after --data (bananas: d2l's layout, generated into the cache when absent; voc: the VOC2012 folder; coco: DIR/{train,val}/ and DIR/annotations/instances_{train,val}.json)" },
+    flags: {
+      data: { type: "choice", choices: ["bananas", "voc", "coco"], required: true, description: "the dataset" },
+      model: { type: "string", default: "tiny-ssd", placeholder: "NAME", description: "a detection model models.get knows" },
+      size: { type: "int", min: 8, default: 256, description: "images are resized to SIZE×SIZE (the model's input)" },
+      epochs: { type: "int", min: 1, default: 20, description: "training epochs" },
+      "batch-size": { type: "int", min: 1, default: 32, description: "images per batch" },
+      lr: { type: "number", min: 0, exclusiveMin: true, default: 0.2, description: "SGD learning rate (constant, as the book)" },
+      momentum: { type: "number", min: 0, default: 0, description: "SGD momentum" },
+      "weight-decay": { type: "number", min: 0, default: 5e-4, description: "SGD weight decay" },
+      count: { type: "int", min: 1, description: "generated bananas: training images (default 1000)" },
+      "val-count": { type: "int", min: 1, description: "generated bananas: validation images (default 100)" },
+      "image-size": { type: "int", min: 8, description: "generated bananas: the images' side (default 256)" },
+      "max-objects": { type: "int", min: 1, description: "padding rows per image (default: the most objects an image has)" },
+      limit: { type: "int", min: 1, description: "use only the first N training and validation images" },
+      seed: { type: "int", min: 0, default: 0, description: "the seed of weights, shuffling and generated data" },
+      ...runFolder,
+      ...json,
+    },
+    async run(values, [dataRoot], print) {
+      const { history, runDir } = await trainDetector({
+        ...taskOptions(values), data: values.data as DetectData, ...(dataRoot !== undefined ? { dataRoot } : {}),
+        output: values.json ? "json" : "auto",
+      });
+      const last = history[history.length - 1];
+      const f = (v: number | undefined) => (v === undefined ? "-" : v.toExponential(2));
+      print(values.json ? JSON.stringify({ event: "done", runDir, ...last })
+        : `done: ${runDir}  class err ${f(last?.train_class_err)}, bbox mae ${f(last?.train_bbox_mae)}, val mAP@0.5 ${last?.val_map50?.toFixed(3)}, val mAP ${last?.val_map?.toFixed(3)}`);
+    },
+  },
+  {
     name: "finetune",
     summary: "Fine-tunes pretrained weights on an image folder (DIR/train/<class>/*, DIR/test/<class>/*), as d2l 14.2: a new head, a slower or frozen body.",
     flags: {
@@ -83,8 +168,8 @@ export const COMMANDS: Command[] = [
       "head-lr-mult": { type: "number", min: 0, default: 10, description: "the new head's lr as a multiple of the body's" },
       freeze: { type: "list", placeholder: "A,B", description: "module-name prefixes whose parameters stay fixed (layer1,layer2 or 0,1)" },
       lr: { type: "number", min: 0, exclusiveMin: true, default: 5e-4, description: "the body's SGD learning rate" },
-      epochs: { type: "int", min: 1, default: 5, description: "training epochs" },
-      "batch-size": { type: "int", min: 1, default: 32, description: "images per batch" },
+      epochs: { type: "int", min: 1, max: LIMITS.epochs, default: 5, description: "training epochs" },
+      "batch-size": { type: "int", min: 1, max: LIMITS.batchSize, default: 32, description: "images per batch" },
       "weight-decay": { type: "number", min: 0, default: 1e-3, description: "SGD weight decay" },
       seed: { type: "int", min: 0, default: 0, description: "the seed of the head, shuffling and augmentation" },
       ...runFolder,
@@ -107,8 +192,8 @@ export const COMMANDS: Command[] = [
     flags: {
       transform: { type: "string", required: true, placeholder: "SPEC", description: `the pipeline, e.g. "RandomResizedCrop(200, scale=(0.1, 1)) | ColorJitter(0.5, 0, 0, 0)"` },
       out: { type: "string", required: true, placeholder: "FILE", description: "the grid image to write (.png, .jpg)" },
-      n: { type: "int", min: 1, default: 8, description: "how many augmentations" },
-      nrow: { type: "int", min: 1, description: "images per row (default min(n, 4))" },
+      n: { type: "int", min: 1, max: MAX_AUGMENT_N, default: 8, description: "how many augmentations" },
+      nrow: { type: "int", min: 1, max: MAX_AUGMENT_N, description: "images per row (default min(n, 4))" },
       seed: { type: "int", min: 0, default: 0, description: "the seed of the random transforms" },
       ...json,
     },
@@ -126,9 +211,9 @@ export const COMMANDS: Command[] = [
     positional: { name: "KIND", min: 1, max: 1, description: "bananas or shapes" },
     flags: {
       out: { type: "string", required: true, placeholder: "DIR", description: "the folder to write" },
-      count: { type: "int", min: 1, description: "training images (default 1000 bananas, 500 shapes)" },
-      "val-count": { type: "int", min: 1, description: "validation images (default 100)" },
-      size: { type: "int", min: 8, description: "the image side (default 256)" },
+      count: { type: "int", min: 1, max: LIMITS.count, description: "training images (default 1000 bananas, 500 shapes)" },
+      "val-count": { type: "int", min: 1, max: LIMITS.count, description: "validation images (default 100)" },
+      size: { type: "int", min: 8, max: LIMITS.side, description: "the image side (default 256)" },
       seed: { type: "int", min: 0, description: "the generator's seed" },
       ...json,
     },
@@ -141,15 +226,77 @@ export const COMMANDS: Command[] = [
   },
   {
     name: "eval detect",
-    summary: "COCO box evaluation (COCOeval's 12 numbers, in its layout) of a COCO results list against COCO ground truth.",
+    summary: "COCO box evaluation (COCOeval's 12 numbers, in its layout): of a COCO results list against COCO ground truth (--gt --dt), or of trained weights on a data set's validation images (--weights --data).",
+    positional: { name: "DIR", min: 0, max: 1, description: "with --data: the dataset folder (as train detect)" },
     flags: {
-      gt: { type: "string", required: true, placeholder: "instances.json", description: "ground truth: a COCO instances file" },
-      dt: { type: "string", required: true, placeholder: "detections.json", description: "detections: a COCO results list ([{ image_id, category_id, bbox, score }, ...])" },
+      gt: { type: "string", placeholder: "instances.json", description: "ground truth: a COCO instances file (with --dt)" },
+      dt: { type: "string", placeholder: "detections.json", description: "detections: a COCO results list ([{ image_id, category_id, bbox, score }, ...])" },
+      weights: { type: "string", placeholder: "W.safetensors", description: "trained weights to evaluate (with --data)" },
+      data: { type: "choice", choices: ["bananas", "voc", "coco"], description: "the data set whose validation images to evaluate on" },
+      model: { type: "string", default: "tiny-ssd", placeholder: "NAME", description: "the weights' architecture" },
+      size: { type: "int", min: 8, default: 256, description: "images are resized to SIZE×SIZE" },
+      "batch-size": { type: "int", min: 1, default: 32, description: "images per batch" },
+      limit: { type: "int", min: 1, description: "the first N validation images only" },
+      count: { type: "int", min: 1, description: "generated bananas: training images (default 1000)" },
+      "val-count": { type: "int", min: 1, description: "generated bananas: validation images (default 100)" },
+      "image-size": { type: "int", min: 8, description: "generated bananas: the images' side (default 256)" },
+      seed: { type: "int", min: 0, description: "generated bananas: the generator's seed (default 0)" },
       ...json,
     },
-    async run(values, _positionals, print) {
-      const result = evaluateCocoFiles(values.gt as string, values.dt as string);
-      print(values.json ? JSON.stringify(cocoEvaluationJson(result)) : result.text);
+    async run(values, [dataRoot], print) {
+      const files = values.gt !== undefined || values.dt !== undefined;
+      const trained = values.weights !== undefined || values.data !== undefined;
+      if (files === trained) throw new FlareError("flare eval detect: give either --gt FILE --dt FILE, or --weights W --data bananas|voc|coco [DIR]", "E_ARGUMENT");
+      if (files) {
+        if (values.gt === undefined || values.dt === undefined) throw new FlareError(`flare eval detect: --${values.gt === undefined ? "gt" : "dt"} is missing (--gt and --dt go together)`, "E_ARGUMENT");
+        const result = evaluateCocoFiles(values.gt as string, values.dt as string);
+        print(values.json ? JSON.stringify(cocoEvaluationJson(result)) : result.text);
+        return;
+      }
+      if (values.weights === undefined || values.data === undefined) throw new FlareError(`flare eval detect: --${values.weights === undefined ? "weights" : "data"} is missing (--weights and --data go together)`, "E_ARGUMENT");
+      const result = await evaluateDetector({
+        ...taskOptions(values, ["gt", "dt"]), weights: values.weights as string, data: values.data as DetectData, ...(dataRoot !== undefined ? { dataRoot } : {}),
+      });
+      print(values.json ? JSON.stringify({ stats: result.stats, ...result.named, numImages: result.numImages, classErr: result.classErr, bboxMae: result.bboxMae }) : result.text);
+    },
+  },
+  {
+    name: "eval segment",
+    summary: "Loss, pixel accuracy and mIoU (torchvision's confusion matrix, 255 ignored) of saved segmentation weights on a set's validation split.",
+    positional: { name: "DIR", min: 1, max: 1, description: "the shapes or VOC2012 folder" },
+    flags: {
+      weights: { type: "string", required: true, placeholder: "W.safetensors", description: "the weights (a run's model.safetensors)" },
+      data: { type: "choice", choices: ["shapes", "voc"], default: "shapes", description: "the dataset" },
+      model: { type: "string", default: "fcn-resnet18", placeholder: "NAME", description: "their architecture" },
+      crop: { type: "list", placeholder: "H,W", description: "the crop (voc default 320,480, as the book tests)" },
+      limit: { type: "int", min: 1, description: "the first N validation images only" },
+      "batch-size": { type: "int", min: 1, default: 16, description: "images per batch" },
+      "per-class": { type: "boolean", description: "also report each class's IoU" },
+      ...json,
+    },
+    async run(values, [dir], print) {
+      const crop = cropFlag(values.crop, "flare eval segment");
+      const result = await evaluateSegmenter({ ...taskOptions(values, ["crop"]), weights: values.weights as string, data: values.data as SegmentData, dataRoot: dir, ...(crop ? { crop } : {}) });
+      print(values.json ? JSON.stringify(result) : Object.entries(result).map(([k, v]) => `${k} ${v.toFixed(4)}`).join("  "));
+    },
+  },
+  {
+    name: "segment",
+    summary: "Segments images with saved weights: writes each one's label map in the VOC palette (NAME_labels.png) and an overlay on the image (NAME_overlay.png).",
+    positional: { name: "IMAGE...", min: 1, max: Infinity, description: "image files" },
+    flags: {
+      weights: { type: "string", required: true, placeholder: "W.safetensors", description: "the weights (a run's model.safetensors)" },
+      out: { type: "string", required: true, placeholder: "DIR", description: "the folder to write the pictures to" },
+      model: { type: "string", default: "fcn-resnet18", placeholder: "NAME", description: "their architecture" },
+      alpha: { type: "number", min: 0, default: 0.6, description: "the overlay's opacity (at most 1)" },
+      ...json,
+    },
+    async run(values, files, print) {
+      const results = await segmentImages(files, { weights: values.weights as string, out: values.out as string, model: values.model as string, alpha: values.alpha as number });
+      for (const r of results) {
+        const found = Object.entries(r.pixels).filter(([, n]) => n > 0).map(([c, n]) => `${c} ${((100 * n) / (r.width * r.height)).toFixed(1)}%`);
+        print(values.json ? JSON.stringify(r) : `${r.file}: ${found.join(", ")} -> ${r.labels}, ${r.overlay}`);
+      }
     },
   },
   {
@@ -159,7 +306,7 @@ export const COMMANDS: Command[] = [
       weights: { type: "string", required: true, placeholder: "W.safetensors", description: "the weights (a run's model.safetensors)" },
       arch: { type: "string", default: "resnet18-small", placeholder: "NAME", description: "their architecture" },
       limit: { type: "int", min: 1, description: "the first N test images only" },
-      "batch-size": { type: "int", min: 1, default: 500, description: "images per batch" },
+      "batch-size": { type: "int", min: 1, max: LIMITS.batchSize, default: 500, description: "images per batch" },
       "data-root": { type: "string", placeholder: "DIR", description: "Fashion-MNIST's folder (default: Debian's dataset-fashion-mnist)" },
       ...json,
     },
@@ -169,13 +316,43 @@ export const COMMANDS: Command[] = [
     },
   },
   {
+    name: "detect",
+    summary: "Detects objects in images with trained weights: writes each image with its boxes, labels and scores drawn, and OUT/detections.json (COCO results format).",
+    positional: { name: "IMAGE...", min: 1, max: Infinity, description: "image files" },
+    flags: {
+      weights: { type: "string", required: true, placeholder: "W.safetensors", description: "the weights (a run's model.safetensors)" },
+      out: { type: "string", required: true, placeholder: "DIR", description: "where the drawn images and detections.json go" },
+      model: { type: "string", default: "tiny-ssd", placeholder: "NAME", description: "their architecture" },
+      threshold: { type: "number", min: 0, default: 0.5, description: "keep detections at least this confident" },
+      "nms-threshold": { type: "number", min: 0, default: 0.5, description: "NMS IoU threshold" },
+      classes: { type: "string", placeholder: "names.json", description: "a JSON array of class names (default: the run's config.json next to the weights, else indices)" },
+      size: { type: "int", min: 8, description: "images are resized to SIZE×SIZE (default: the run's, else 256)" },
+      ...json,
+    },
+    async run(values, files, print) {
+      const result = await detectImages(files, {
+        weights: values.weights as string, out: values.out as string, model: values.model as string, threshold: values.threshold as number,
+        nmsThreshold: values.nmsThreshold as number, ...(values.classes !== undefined ? { classesFile: values.classes as string } : {}),
+        ...(values.size !== undefined ? { size: values.size as number } : {}),
+      });
+      if (values.json) print(JSON.stringify(result.detections));
+      else {
+        for (const [i, file] of files.entries()) {
+          const found = result.detections.filter((d) => d.image_id === i + 1);
+          print(`${file}: ${found.length ? found.map((d) => `${d.label} ${d.score.toFixed(2)} [${[d.bbox[0], d.bbox[1], d.bbox[0] + d.bbox[2], d.bbox[1] + d.bbox[3]].map((v) => v.toFixed(0)).join(", ")}]`).join("; ") : "nothing"}  -> ${result.written[i]}`);
+        }
+        print(`wrote ${result.json}`);
+      }
+    },
+  },
+  {
     name: "predict",
     summary: "The top-k classes of images under saved weights.",
     positional: { name: "IMAGE...", min: 1, max: Infinity, description: "image files" },
     flags: {
       weights: { type: "string", required: true, placeholder: "W.safetensors", description: "the weights" },
       arch: { type: "string", default: "resnet18-small", placeholder: "NAME", description: "their architecture" },
-      topk: { type: "int", min: 1, default: 5, description: "classes to show per image" },
+      topk: { type: "int", min: 1, max: LIMITS.topk, default: 5, description: "classes to show per image" },
       classes: { type: "string", placeholder: "names.json", description: "a JSON array of class names (default: the model's preset, else indices)" },
       ...json,
     },

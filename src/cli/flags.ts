@@ -8,7 +8,8 @@ import { suggestName } from "../options.js";
 
 export type FlagSpec = { description: string; placeholder?: string; required?: boolean } & (
   | { type: "string"; default?: string }
-  | { type: "int"; min?: number; default?: number }
+  /** `max`: the largest value accepted (counts that reach the OS, V8 or libtorch are bounded). */
+  | { type: "int"; min?: number; max?: number; default?: number }
   | { type: "number"; min?: number; exclusiveMin?: boolean; default?: number }
   | { type: "boolean" }
   /** Comma-separated strings: "--freeze layer1,layer2" (or "--freeze 0"). */
@@ -41,9 +42,11 @@ function convert(command: string, flag: string, spec: FlagSpec, text: string): F
       if (text === "") throw bad("a non-empty string");
       return text;
     case "int": {
-      if (!/^[+-]?\d+$/.test(text.trim())) throw bad(`an integer${spec.min !== undefined ? ` ≥ ${spec.min}` : ""}`);
+      const atLeast = `an integer${spec.min !== undefined ? ` ≥ ${spec.min}` : ""}`;
+      if (!/^[+-]?\d+$/.test(text.trim())) throw bad(atLeast);
       const value = Number(text);
-      if (!Number.isSafeInteger(value) || (spec.min !== undefined && value < spec.min)) throw bad(`an integer${spec.min !== undefined ? ` ≥ ${spec.min}` : ""}`);
+      if (!Number.isSafeInteger(value) || (spec.min !== undefined && value < spec.min)) throw bad(atLeast);
+      if (spec.max !== undefined && value > spec.max) throw bad(`an integer ≤ ${spec.max} (flare's limit)`);
       return value;
     }
     case "number": {

@@ -148,11 +148,26 @@ function padRows(rows: Tensor, count: number, maxObjects: number, padValue: numb
 }
 
 /**
+ * The tensor of a target's boxes: a plain [K, 4] tensor, or the data of a
+ * vision transform's BoundingBoxes (read structurally: data/ sits below
+ * vision/). The batch holds xyxy boxes and the collate does no box math, so
+ * other formats are an error that says how to convert.
+ */
+function xyxyData(boxes: unknown, k: number): unknown {
+  if (boxes instanceof Tensor || boxes === null || typeof boxes !== "object") return boxes;
+  const { data, format } = boxes as { data?: unknown; format?: unknown };
+  if (!(data instanceof Tensor)) return boxes;
+  if (format !== undefined && format !== "xyxy")
+    throw new FlareError(`detectionCollate(): the boxes of sample ${k} are in ${String(format)} format, but batches hold xyxy boxes: convert them first (transforms.ConvertBoundingBoxFormat("xyxy"))`, "E_ARGUMENT");
+  return data;
+}
+
+/**
  * Detection batches with a regular shape, as d2l: each sample is [image, target]
  * where target is either
  * - a K×5 tensor of rows [class, x1, y1, x2, y2] (d2l's banana labels): the batch is
  *   [images N×C×H×W, labels N×maxObjects×5] with padding rows of -1 (class -1); or
- * - an object {boxes: K×4, labels: K, ...}: the batch is {images, boxes N×M×4,
+ * - an object {boxes: K×4 (a tensor, or xyxy BoundingBoxes), labels: K, ...}: the batch is {images, boxes N×M×4,
  *   labels N×M (class -1 in padding), counts N (int64: the real box count per image)}.
  * Images are stacked (they must share a size).
  */
@@ -183,7 +198,8 @@ export function detectionCollate(options: DetectionCollateOptions = {}): Collate
       return [imageBatch, labels];
     }
     const parts = targets.map((t, k) => {
-      const { boxes, labels } = (t ?? {}) as { boxes?: unknown; labels?: unknown };
+      const { boxes: given, labels } = (t ?? {}) as { boxes?: unknown; labels?: unknown };
+      const boxes = xyxyData(given, k);
       if (!(boxes instanceof Tensor) || boxes.ndim !== 2 || boxes.shape[1] !== 4)
         throw new FlareError(`detectionCollate(): the target of sample ${k} must be a K×5 tensor or {boxes: K×4, labels: K}; boxes is ${describe(boxes)}`, "E_SHAPE");
       if (!(labels instanceof Tensor) || labels.ndim !== 1 || labels.shape[0] !== boxes.shape[0])

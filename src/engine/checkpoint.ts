@@ -43,13 +43,35 @@ export function saveCheckpoint(path: string, parts: TrainingParts, state: Checkp
   });
 }
 
+type SavedState = CheckpointState & { scheduler: unknown; jsGenerator: number };
+
+/** The checkpoint's own metadata, checked before anything is restored (a bad file changes nothing). */
+export function readCheckpointMeta(path: string, metadata: Record<string, string>): SavedState {
+  const bad = (problem: string): never => {
+    throw new FlareError(`${path}: corrupt checkpoint: ${problem}; nothing was restored (the file is left as it is)`, "E_FORMAT");
+  };
+  const text = metadata[META];
+  if (text === undefined) throw new FlareError(`${path} is not a flare checkpoint (no "${META}" metadata)`, "E_FORMAT");
+  let saved: unknown;
+  try { saved = JSON.parse(text); } catch (error) {
+    return bad(`its "${META}" metadata is not JSON (${(error as Error).message})`);
+  }
+  if (saved === null || typeof saved !== "object" || Array.isArray(saved)) return bad(`its "${META}" metadata is ${JSON.stringify(saved)}, not an object`);
+  const s = saved as Record<string, unknown>;
+  if (!Number.isSafeInteger(s.epoch) || (s.epoch as number) < -1) bad(`epoch is ${JSON.stringify(s.epoch)}, not an epoch number`);
+  if (!Number.isSafeInteger(s.globalStep) || (s.globalStep as number) < 0) bad(`globalStep is ${JSON.stringify(s.globalStep)}, not a step count`);
+  if (s.jsGenerator !== undefined && !Number.isSafeInteger(s.jsGenerator)) bad(`jsGenerator is ${JSON.stringify(s.jsGenerator)}, not a generator state`);
+  if (s.scheduler !== undefined && s.scheduler !== null && (typeof s.scheduler !== "object" || Array.isArray(s.scheduler)))
+    bad(`scheduler is ${JSON.stringify(s.scheduler)}, not a scheduler state`);
+  if (s.extra !== undefined && (s.extra === null || typeof s.extra !== "object" || Array.isArray(s.extra))) bad(`extra is ${JSON.stringify(s.extra)}, not an object`);
+  return saved as SavedState;
+}
+
 /** Restores everything saveCheckpoint wrote into `parts`; returns the saved state. */
 export function loadCheckpoint(path: string, parts: TrainingParts): CheckpointState {
   const { tensors, metadata } = safetensors.loadFileWithMetadata(path);
   try {
-    const text = metadata[META];
-    if (!text) throw new FlareError(`${path} is not a flare checkpoint (no "${META}" metadata)`, "E_FORMAT");
-    const saved = JSON.parse(text) as CheckpointState & { scheduler: unknown; jsGenerator: number };
+    const saved = readCheckpointMeta(path, metadata);
     const model = new Map<string, torch.Tensor>();
     for (const [key, value] of tensors) if (key.startsWith("model.")) model.set(key.slice(6), value);
     parts.model.loadStateDict(model);
@@ -57,7 +79,7 @@ export function loadCheckpoint(path: string, parts: TrainingParts): CheckpointSt
     if (parts.scheduler && saved.scheduler) parts.scheduler.loadStateDict(saved.scheduler as never);
     const rng = tensors.get("rng.torch");
     if (rng) torch.setRngState(rng);
-    torch.defaultGenerator.setState(saved.jsGenerator);
+    if (saved.jsGenerator !== undefined) torch.defaultGenerator.setState(saved.jsGenerator);
     return { epoch: saved.epoch, globalStep: saved.globalStep, extra: saved.extra };
   } finally {
     torch.dispose([...tensors.values()]);

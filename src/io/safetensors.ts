@@ -2,8 +2,9 @@
 // {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}},
 // then the raw little-endian bytes. The header is checked before any byte is
 // trusted; writes are atomic (temporary file, fsync, rename).
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { FlareError } from "../errors.js";
+import { checkPath, FILE_LIMITS, readRegularFile } from "./files.js";
 import { Tensor, fromTypedArray, type DType } from "../tensor/index.js";
 
 const TO_SAFETENSORS: Record<DType, string> = {
@@ -21,23 +22,58 @@ const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 export type TensorMap = Map<string, Tensor>;
 export type Metadata = Record<string, string>;
 
+const RESERVED = "__metadata__";
+
+/** The (name, tensor) pairs of a Map or a record: own keys only, `__proto__` included. */
+function namedEntries(tensors: unknown): [string, unknown][] {
+  if (tensors instanceof Map) {
+    const entries = [...tensors.entries()];
+    for (const [name] of entries) if (typeof name !== "string") throw new FlareError(`safetensors: tensor names must be strings, got a ${typeof name} key`, "E_ARGUMENT");
+    return entries as [string, unknown][];
+  }
+  if (tensors === null || typeof tensors !== "object" || Array.isArray(tensors) || tensors instanceof Tensor)
+    throw new FlareError(`safetensors: expected a Map or an object of named tensors, got ${tensors === null ? "null" : Array.isArray(tensors) ? "an array" : tensors instanceof Tensor ? "a single Tensor (name it: { weight: t })" : typeof tensors}`, "E_ARGUMENT");
+  return Object.entries(tensors);
+}
+
+/** Checks the metadata the format allows: a flat map of strings to strings. */
+function checkMetadata(metadata: unknown): [string, string][] {
+  if (metadata === undefined || metadata === null) return [];
+  if (typeof metadata !== "object" || Array.isArray(metadata) || metadata instanceof Map)
+    throw new FlareError(`safetensors: metadata must be an object of string values, got ${Array.isArray(metadata) ? "an array" : metadata instanceof Map ? "a Map" : typeof metadata}`, "E_ARGUMENT");
+  const entries = Object.entries(metadata);
+  for (const [key, value] of entries)
+    if (typeof value !== "string") throw new FlareError(`safetensors: metadata values must be strings (the format's rule), but '${key}' is ${value === null ? "null" : typeof value}; write String(value) or JSON.stringify(value)`, "E_ARGUMENT");
+  return entries as [string, string][];
+}
+
+/** A JSON object from entries, written key by key: no key (not even "__proto__") is lost to a plain object's setters. */
+function jsonObject(entries: [string, unknown][]): string {
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(",")}}`;
+}
+
 /** Encodes named tensors as safetensors bytes. */
 export function serialize(tensors: TensorMap | Record<string, Tensor>, metadata?: Metadata): Buffer {
-  const entries = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
-  const header: Record<string, unknown> = {};
-  if (metadata) header.__metadata__ = metadata;
+  const entries = namedEntries(tensors);
+  const meta = checkMetadata(metadata);
+  const header: [string, unknown][] = [];
+  if (meta.length > 0) header.push([RESERVED, jsonObject(meta)]);
   const chunks: Buffer[] = [];
   let offset = 0;
   for (const [name, tensor] of entries) {
+    if (name === RESERVED) throw new FlareError(`safetensors: '${RESERVED}' is reserved for the file's metadata and cannot name a tensor`, "E_ARGUMENT");
     if (!(tensor instanceof Tensor)) throw new FlareError(`safetensors: '${name}' is not a Tensor`, "E_ARGUMENT");
     const dtype = tensor.dtype;
+    const to = TO_SAFETENSORS[dtype];
+    if (!to) throw new FlareError(`safetensors: tensor '${name}' has dtype ${dtype}, which safetensors cannot store`, "E_DTYPE");
     const bytes = rawBytes(tensor);
-    header[name] = { dtype: TO_SAFETENSORS[dtype], shape: tensor.shape, data_offsets: [offset, offset + bytes.length] };
+    header.push([name, { dtype: to, shape: tensor.shape, data_offsets: [offset, offset + bytes.length] }]);
     chunks.push(bytes);
     offset += bytes.length;
   }
-  let json = JSON.stringify(header);
-  json += " ".repeat((8 - (json.length % 8)) % 8); // keeps the data 8-byte aligned, as the reference writer does
+  // The metadata object is already JSON text; splice it in unquoted.
+  let json = `{${header.map(([k, v]) => `${JSON.stringify(k)}:${k === RESERVED ? v : JSON.stringify(v)}`).join(",")}}`;
+  json += " ".repeat((8 - (Buffer.byteLength(json) % 8)) % 8); // keeps the data 8-byte aligned, as the reference writer does
   const head = Buffer.alloc(8);
   head.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
   return Buffer.concat([head, Buffer.from(json, "utf8"), ...chunks] as unknown as Uint8Array[]);
@@ -67,44 +103,107 @@ function fail(source: string, message: string): never {
   throw new FlareError(`${source}: not a valid safetensors file: ${message}`, "E_FORMAT");
 }
 
+/**
+ * The first key that appears twice in one object of (already valid) JSON text,
+ * or undefined. JSON.parse keeps the last silently; the format forbids them.
+ * Iterative, so no nesting depth can overflow the stack.
+ */
+export function duplicateJsonKey(text: string): string | undefined {
+  const stack: (Set<string> | null)[] = []; // one Set per open object, null per open array
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      let j = i + 1;
+      while (j < text.length && text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c /* \ */ ? 2 : 1;
+      const top = stack[stack.length - 1];
+      if (top && expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        if (top.has(key)) return key;
+        top.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === 0x7b /* { */) { stack.push(new Set()); expectKey = true; }
+    else if (c === 0x5b /* [ */) { stack.push(null); expectKey = false; }
+    else if (c === 0x7d /* } */ || c === 0x5d /* ] */) { stack.pop(); expectKey = false; }
+    else if (c === 0x2c /* , */) expectKey = stack[stack.length - 1] != null;
+  }
+  return undefined;
+}
+
+const UTF8 = new TextDecoder("utf-8", { fatal: true });
+
 /** Decodes safetensors bytes into named tensors (and the file's metadata). */
 export function deserialize(bytes: Uint8Array, source = "safetensors data"): { tensors: TensorMap; metadata: Metadata } {
+  const given: unknown = bytes;
+  if (!(given instanceof Uint8Array))
+    throw new FlareError(`safetensors.deserialize(): expected the file's bytes as a Buffer or Uint8Array, got ${given === null ? "null" : given instanceof ArrayBuffer ? "an ArrayBuffer (wrap it: new Uint8Array(buffer))" : typeof given}`, "E_ARGUMENT");
   if (bytes.length < 8) fail(source, `it has ${bytes.length} bytes, fewer than the 8-byte header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = Number(view.getBigUint64(0, true));
   if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > bytes.length)
     fail(source, `header length ${headerLength} runs past the end of the file (${bytes.length} bytes)`);
+  let text: string;
+  try {
+    text = UTF8.decode(bytes.subarray(8, 8 + headerLength));
+  } catch {
+    fail(source, "the header is not valid UTF-8");
+  }
   let header: Record<string, unknown>;
   try {
-    header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, headerLength).toString("utf8"));
+    header = JSON.parse(text);
   } catch (error) {
     fail(source, `the header is not JSON (${(error as Error).message})`);
   }
   if (header === null || typeof header !== "object" || Array.isArray(header)) fail(source, "the header is not a JSON object");
+  const duplicate = duplicateJsonKey(text);
+  if (duplicate !== undefined) fail(source, `the header names ${JSON.stringify(duplicate)} twice`);
   const dataStart = 8 + headerLength;
   const dataLength = bytes.length - dataStart;
+  const metadata = readMetadata(header, source);
+  // Every entry checked, and the byte ranges together, before any tensor is made.
+  const entries: { name: string; dtype: DType; shape: number[]; begin: number; end: number }[] = [];
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === RESERVED) continue;
+    if (entry === null || typeof entry !== "object" || Array.isArray(entry)) fail(source, `tensor '${name}' is described by ${JSON.stringify(entry)}, not an object`);
+    const { dtype, shape, data_offsets: offsets } = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    const kind = typeof dtype === "string" && Object.hasOwn(FROM_SAFETENSORS, dtype) ? FROM_SAFETENSORS[dtype] : undefined;
+    if (!kind) fail(source, `tensor '${name}' has unsupported dtype ${JSON.stringify(dtype)}`);
+    if (!Array.isArray(shape) || !shape.every((s) => Number.isSafeInteger(s) && s >= 0)) fail(source, `tensor '${name}' has a bad shape ${JSON.stringify(shape)}`);
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0))
+      fail(source, `tensor '${name}' has bad data_offsets ${JSON.stringify(offsets)}`);
+    const [begin, end] = offsets as number[];
+    const expected = (shape as number[]).reduce((a, b) => a * b, 1) * kind.bytes;
+    if (end < begin || end > dataLength) fail(source, `tensor '${name}' data [${begin}, ${end}) lies outside the ${dataLength} data bytes`);
+    if (end - begin !== expected) fail(source, `tensor '${name}' has ${end - begin} bytes but ${kind.dtype}${JSON.stringify(shape)} needs ${expected}`);
+    entries.push({ name, dtype: kind.dtype, shape: shape as number[], begin, end });
+  }
+  // The format's rule: the byte ranges tile the data exactly (no overlap, no gap, nothing after).
+  const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let at = 0;
+  for (const e of sorted) {
+    if (e.begin < at) fail(source, `tensor '${e.name}' data [${e.begin}, ${e.end}) overlaps the tensor before it (which ends at ${at})`);
+    if (e.begin > at) fail(source, `there is a gap of ${e.begin - at} unused bytes before tensor '${e.name}' at [${e.begin}, ${e.end})`);
+    at = e.end;
+  }
+  if (at !== dataLength) fail(source, `${dataLength - at} trailing bytes after the last tensor's data`);
   const tensors: TensorMap = new Map();
-  const metadata = (header.__metadata__ ?? {}) as Metadata;
   try {
-    for (const [name, entry] of Object.entries(header)) {
-      if (name === "__metadata__") continue;
-      const { dtype, shape, data_offsets: offsets } = (entry ?? {}) as { dtype?: string; shape?: unknown; data_offsets?: unknown };
-      const kind = FROM_SAFETENSORS[dtype ?? ""];
-      if (!kind) fail(source, `tensor '${name}' has unsupported dtype ${JSON.stringify(dtype)}`);
-      if (!Array.isArray(shape) || !shape.every((s) => Number.isInteger(s) && s >= 0)) fail(source, `tensor '${name}' has a bad shape ${JSON.stringify(shape)}`);
-      if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isInteger(o) && o >= 0))
-        fail(source, `tensor '${name}' has bad data_offsets ${JSON.stringify(offsets)}`);
-      const [begin, end] = offsets as number[];
-      const expected = (shape as number[]).reduce((a, b) => a * b, 1) * kind.bytes;
-      if (end < begin || end > dataLength) fail(source, `tensor '${name}' data [${begin}, ${end}) lies outside the ${dataLength} data bytes`);
-      if (end - begin !== expected) fail(source, `tensor '${name}' has ${end - begin} bytes but ${kind.dtype}${JSON.stringify(shape)} needs ${expected}`);
-      tensors.set(name, fromBytes(bytes.subarray(dataStart + begin, dataStart + end), kind.dtype, shape as number[]));
-    }
+    for (const e of entries) tensors.set(e.name, fromBytes(bytes.subarray(dataStart + e.begin, dataStart + e.end), e.dtype, e.shape));
   } catch (error) {
     for (const t of tensors.values()) t.dispose();
     throw error;
   }
   return { tensors, metadata };
+}
+
+function readMetadata(header: Record<string, unknown>, source: string): Metadata {
+  if (!Object.hasOwn(header, RESERVED)) return {};
+  const value = header[RESERVED];
+  if (value === null || typeof value !== "object" || Array.isArray(value)) fail(source, `"${RESERVED}" must be an object of strings, got ${JSON.stringify(value)}`);
+  for (const [key, v] of Object.entries(value)) if (typeof v !== "string") fail(source, `metadata '${key}' must be a string, got ${JSON.stringify(v)}`);
+  return value as Metadata;
 }
 
 function fromBytes(bytes: Uint8Array, dtype: DType, shape: number[]): Tensor {
@@ -129,6 +228,7 @@ function fromBytes(bytes: Uint8Array, dtype: DType, shape: number[]): Tensor {
 
 /** Writes bytes to `path` atomically: a temporary file beside it, fsync, rename. */
 export function writeFileAtomic(path: string, bytes: Uint8Array): void {
+  checkPath(path, "writeFileAtomic()");
   const temporary = `${path}.${process.pid}.${Date.now()}.tmp`;
   let fd: number | undefined;
   try {
@@ -156,12 +256,6 @@ export function loadFile(path: string): TensorMap {
   return loadFileWithMetadata(path).tensors;
 }
 
-export function loadFileWithMetadata(path: string): { tensors: TensorMap; metadata: Metadata } {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (error) {
-    throw new FlareError(`could not read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, "E_IO");
-  }
-  return deserialize(bytes, path);
+export function loadFileWithMetadata(path: string, { maxBytes = FILE_LIMITS.safetensors }: { maxBytes?: number } = {}): { tensors: TensorMap; metadata: Metadata } {
+  return deserialize(readRegularFile(path, { maxBytes, what: "safetensors" }), path);
 }

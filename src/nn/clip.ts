@@ -4,6 +4,7 @@ import { Tensor } from "../tensor/tensor.js";
 import { stack } from "../tensor/ops/shape.js";
 import { noGrad } from "../tensor/autograd.js";
 import { tidy } from "../tensor/scope.js";
+import { checkOptions } from "../options.js";
 
 function withGrads(parameters: Iterable<Tensor> | Tensor): Tensor[] {
   const list = parameters instanceof Tensor ? [parameters] : [...parameters];
@@ -16,6 +17,7 @@ function withGrads(parameters: Iterable<Tensor> | Tensor): Tensor[] {
  */
 export function clipGradNorm_(parameters: Iterable<Tensor> | Tensor, maxNorm: number,
   options: { normType?: number; errorIfNonfinite?: boolean } = {}): number {
+  checkOptions(options, ["normType", "errorIfNonfinite"], "clipGradNorm_()");
   const normType = options.normType ?? 2;
   if (!(maxNorm > 0)) throw new FlareError(`clipGradNorm_(): maxNorm must be positive, got ${maxNorm}`, "E_ARGUMENT");
   const grads = withGrads(parameters);

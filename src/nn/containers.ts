@@ -2,7 +2,7 @@
 // ordered Map (so "0", "1", ... and any other names keep insertion order) and
 // are reached with get(i) / get(key) rather than brackets.
 import { FlareError } from "../errors.js";
-import { describe } from "../tensor/tensor.js";
+import { describe } from "../validate.js";
 import { Module } from "./module.js";
 
 function checkModule(value: unknown, what: string): Module {
@@ -80,6 +80,9 @@ abstract class NumberedContainer extends Container {
 
 /** Layers applied one after the other: new Sequential(a, b, c) or new Sequential(new Map([["conv", a], ...])). */
 export class Sequential extends NumberedContainer {
+  /** net[i] (negative counts from the end; out of range is a FlareError) and net[i] = module, as in PyTorch. */
+  [index: number]: Module;
+
   constructor(...modules: Module[] | [Map<string, Module>] | [Record<string, Module>]) {
     super();
     const first = modules[0] as unknown;
@@ -110,6 +113,9 @@ export class Sequential extends NumberedContainer {
 
 /** A list of modules, registered as children "0", "1", ... (no forward). */
 export class ModuleList extends NumberedContainer {
+  /** list[i] (negative counts from the end; out of range is a FlareError) and list[i] = module, as in PyTorch. */
+  [index: number]: Module;
+
   constructor(modules: Iterable<Module> = []) {
     super();
     let i = 0;
@@ -150,3 +156,30 @@ export class ModuleDict extends Container {
   }
   [Symbol.iterator](): Iterator<string> { return this.items.keys(); }
 }
+
+const INDEX = /^-?(0|[1-9][0-9]*)$/;
+
+/**
+ * net[0], net[-1] and net[0] = m on Sequential and ModuleList. A Proxy sits in
+ * the prototype chain, just above the class's own prototype, rather than around
+ * each instance: only a name that neither the instance nor the class has reaches
+ * it (a numeric key, or an inherited method), the instance stays a plain object
+ * (its private fields work), and forward(), found on the class itself, never
+ * passes through it. Out-of-range indices are FlareErrors rather than undefined.
+ */
+function indexable(cls: { prototype: object }, get: (c: NumberedContainer & { get(i: number): Module }, i: number) => Module): void {
+  const parent = Object.getPrototypeOf(cls.prototype) as object;
+  Object.setPrototypeOf(cls.prototype, new Proxy(parent, {
+    get(target, key, receiver) {
+      if (typeof key === "string" && INDEX.test(key)) return get(receiver, Number(key));
+      return Reflect.get(target, key, receiver);
+    },
+    set(target, key, value, receiver) {
+      if (typeof key === "string" && INDEX.test(key)) { (receiver as NumberedContainer).set(Number(key), value as Module); return true; }
+      return Reflect.set(target, key, value, receiver);
+    },
+  }));
+}
+indexable(Sequential, (c, i) => c.get(i));
+indexable(ModuleList, (c, i) => c.get(i));
+

@@ -1,55 +1,25 @@
 // torch.nn.functional: one function per layer and the losses, each a checked
 // call of the ATen operator PyTorch's own functional calls.
 import { FlareError } from "../errors.js";
-import { op } from "../tensor/native.js";
+import { aten } from "../tensor/aten.js";
 import { Tensor, wrap, wrapList } from "../tensor/tensor.js";
 import type { DType } from "../tensor/dtype.js";
 import {
   tensorArg, optionalTensorArg, intArg, numberArg, tupleArg, pairArg, oneOf, probabilityArg, type Pair,
 } from "./utils.js";
 
-const ops = {
-  linear: op("aten::linear"),
-  conv2d: op("aten::conv2d"),
-  conv2dPadding: op("aten::conv2d", "padding"),
-  convTranspose2d: op("aten::conv_transpose2d", "input"),
-  batchNorm: op("aten::batch_norm"),
-  layerNorm: op("aten::layer_norm"),
-  groupNorm: op("aten::group_norm"),
-  dropout: op("aten::dropout"), dropoutIn: op("aten::dropout_"),
-  featureDropout: op("aten::feature_dropout"), featureDropoutIn: op("aten::feature_dropout_"),
-  relu: op("aten::relu"), reluIn: op("aten::relu_"),
-  leakyRelu: op("aten::leaky_relu"), leakyReluIn: op("aten::leaky_relu_"),
-  gelu: op("aten::gelu"),
-  silu: op("aten::silu"), siluIn: op("aten::silu_"),
-  sigmoid: op("aten::sigmoid"), tanh: op("aten::tanh"),
-  softmax: op("aten::softmax", "int"), logSoftmax: op("aten::log_softmax", "int"),
-  maxPool2d: op("aten::max_pool2d"), maxPool2dIndices: op("aten::max_pool2d_with_indices"),
-  avgPool2d: op("aten::avg_pool2d"),
-  adaptiveAvgPool2d: op("aten::adaptive_avg_pool2d"), adaptiveMaxPool2d: op("aten::adaptive_max_pool2d"),
-  pad: op("aten::pad"),
-  oneHot: op("aten::one_hot"),
-  crossEntropy: op("aten::cross_entropy_loss"),
-  nllLoss: op("aten::nll_loss_nd"),
-  bce: op("aten::binary_cross_entropy"),
-  bceWithLogits: op("aten::binary_cross_entropy_with_logits"),
-  mseLoss: op("aten::mse_loss"), l1Loss: op("aten::l1_loss"), smoothL1Loss: op("aten::smooth_l1_loss"),
-  broadcastTensors: op("aten::broadcast_tensors"),
-  expand: op("aten::expand"),
-};
-
 // Interpolation ops by (mode, spatial dims): [op, takes alignCorners].
 const UPSAMPLE: Record<string, [(...args: unknown[]) => unknown, boolean]> = {
-  "nearest/1": [op("aten::upsample_nearest1d", "vec"), false],
-  "nearest/2": [op("aten::upsample_nearest2d", "vec"), false],
-  "nearest/3": [op("aten::upsample_nearest3d", "vec"), false],
-  "nearest-exact/1": [op("aten::_upsample_nearest_exact1d", "vec"), false],
-  "nearest-exact/2": [op("aten::_upsample_nearest_exact2d", "vec"), false],
-  "nearest-exact/3": [op("aten::_upsample_nearest_exact3d", "vec"), false],
-  "linear/1": [op("aten::upsample_linear1d", "vec"), true],
-  "bilinear/2": [op("aten::upsample_bilinear2d", "vec"), true],
-  "bicubic/2": [op("aten::upsample_bicubic2d", "vec"), true],
-  "trilinear/3": [op("aten::upsample_trilinear3d", "vec"), true],
+  "nearest/1": [aten.upsampleNearest1d, false],
+  "nearest/2": [aten.upsampleNearest2d, false],
+  "nearest/3": [aten.upsampleNearest3d, false],
+  "nearest-exact/1": [aten.upsampleNearestExact1d, false],
+  "nearest-exact/2": [aten.upsampleNearestExact2d, false],
+  "nearest-exact/3": [aten.upsampleNearestExact3d, false],
+  "linear/1": [aten.upsampleLinear1d, true],
+  "bilinear/2": [aten.upsampleBilinear2d, true],
+  "bicubic/2": [aten.upsampleBicubic2d, true],
+  "trilinear/3": [aten.upsampleTrilinear3d, true],
 };
 
 export type Reduction = "none" | "mean" | "sum";
@@ -62,7 +32,7 @@ function reductionOf(value: unknown, what: string): number {
 
 /** y = x Wᵀ + b. */
 export function linear(input: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
-  return wrap(ops.linear(tensorArg(input, "linear(): input"), tensorArg(weight, "linear(): weight"), optionalTensorArg(bias, "linear(): bias")));
+  return wrap(aten.linear(tensorArg(input, "linear(): input"), tensorArg(weight, "linear(): weight"), optionalTensorArg(bias, "linear(): bias")));
 }
 
 export type Padding2d = Pair | "same" | "valid";
@@ -78,9 +48,9 @@ export function conv2d(input: Tensor, weight: Tensor, bias: Tensor | null = null
   if (typeof padding === "string") {
     oneOf(padding, ["same", "valid"] as const, "conv2d(): padding");
     if (padding === "same" && stride.some((s) => s !== 1)) throw new FlareError("conv2d(): padding=\"same\" is not supported for strided convolutions", "E_ARGUMENT");
-    return wrap(ops.conv2dPadding(x, w, b, stride, padding, dilation, groups));
+    return wrap(aten.conv2dPadding(x, w, b, stride, padding, dilation, groups));
   }
-  return wrap(ops.conv2d(x, w, b, stride, pairArg(padding, "conv2d(): padding", 0), dilation, groups));
+  return wrap(aten.conv2d(x, w, b, stride, pairArg(padding, "conv2d(): padding", 0), dilation, groups));
 }
 
 export interface ConvTranspose2dOptions { stride?: Pair; padding?: Pair; outputPadding?: Pair; groups?: number; dilation?: Pair }
@@ -88,7 +58,7 @@ export interface ConvTranspose2dOptions { stride?: Pair; padding?: Pair; outputP
 /** 2-D transposed convolution ("deconvolution"); weight is [in, out / groups, kH, kW]. */
 export function convTranspose2d(input: Tensor, weight: Tensor, bias: Tensor | null = null, options: ConvTranspose2dOptions = {}): Tensor {
   const what = "convTranspose2d()";
-  return wrap(ops.convTranspose2d(tensorArg(input, `${what}: input`), tensorArg(weight, `${what}: weight`), optionalTensorArg(bias, `${what}: bias`),
+  return wrap(aten.convTranspose2d(tensorArg(input, `${what}: input`), tensorArg(weight, `${what}: weight`), optionalTensorArg(bias, `${what}: bias`),
     pairArg(options.stride ?? 1, `${what}: stride`, 1), pairArg(options.padding ?? 0, `${what}: padding`, 0),
     pairArg(options.outputPadding ?? 0, `${what}: outputPadding`, 0), intArg(options.groups ?? 1, `${what}: groups`, 1),
     pairArg(options.dilation ?? 1, `${what}: dilation`, 1)));
@@ -112,7 +82,7 @@ export function batchNorm(input: Tensor, runningMean: Tensor | null, runningVar:
   if (training) verifyBatchSize(input.shape, what);
   if (!training && (runningMean == null || runningVar == null))
     throw new FlareError(`${what}: runningMean and runningVar are required when training is false`, "E_ARGUMENT");
-  return wrap(ops.batchNorm(x, optionalTensorArg(options.weight, `${what}: weight`), optionalTensorArg(options.bias, `${what}: bias`),
+  return wrap(aten.batchNorm(x, optionalTensorArg(options.weight, `${what}: weight`), optionalTensorArg(options.bias, `${what}: bias`),
     optionalTensorArg(runningMean, `${what}: runningMean`), optionalTensorArg(runningVar, `${what}: runningVar`),
     training, numberArg(options.momentum ?? 0.1, `${what}: momentum`), numberArg(options.eps ?? 1e-5, `${what}: eps`), true));
 }
@@ -126,7 +96,7 @@ function shapeArg(value: unknown, what: string): number[] {
 /** Layer normalisation over the trailing `normalizedShape` dimensions. */
 export function layerNorm(input: Tensor, normalizedShape: number | number[], options: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {}): Tensor {
   const what = "layerNorm()";
-  return wrap(ops.layerNorm(tensorArg(input, `${what}: input`), shapeArg(normalizedShape, `${what}: normalizedShape`),
+  return wrap(aten.layerNorm(tensorArg(input, `${what}: input`), shapeArg(normalizedShape, `${what}: normalizedShape`),
     optionalTensorArg(options.weight, `${what}: weight`), optionalTensorArg(options.bias, `${what}: bias`), numberArg(options.eps ?? 1e-5, `${what}: eps`), true));
 }
 
@@ -138,7 +108,7 @@ export function groupNorm(input: Tensor, numGroups: number, options: { weight?: 
   const shape = input.shape;
   if (shape.length < 2) throw new FlareError(`${what}: expected at least 2 dimensions for input tensor but received ${shape.length}`, "E_SHAPE");
   verifyBatchSize([Math.floor((shape[0] * shape[1]) / numGroups), numGroups, ...shape.slice(2)], what);
-  return wrap(ops.groupNorm(x, numGroups, optionalTensorArg(options.weight, `${what}: weight`), optionalTensorArg(options.bias, `${what}: bias`),
+  return wrap(aten.groupNorm(x, numGroups, optionalTensorArg(options.weight, `${what}: weight`), optionalTensorArg(options.bias, `${what}: bias`),
     numberArg(options.eps ?? 1e-5, `${what}: eps`), true));
 }
 
@@ -155,56 +125,56 @@ function dropoutArgs(p: number | DropoutOptions | undefined, options: DropoutOpt
 export function dropout(input: Tensor, p?: number | DropoutOptions, options: DropoutOptions = {}): Tensor {
   const { p: prob, training, inplace } = dropoutArgs(p, options, "dropout()");
   const x = tensorArg(input, "dropout(): input");
-  if (inplace) { ops.dropoutIn(x, prob, training); return input; }
-  return wrap(ops.dropout(x, prob, training));
+  if (inplace) { aten.dropoutIn(x, prob, training); return input; }
+  return wrap(aten.dropout(x, prob, training));
 }
 
 /** Zeroes whole channels (N, C, H, W → per (n, c)) with probability p. */
 export function dropout2d(input: Tensor, p?: number | DropoutOptions, options: DropoutOptions = {}): Tensor {
   const { p: prob, training, inplace } = dropoutArgs(p, options, "dropout2d()");
   const x = tensorArg(input, "dropout2d(): input");
-  if (inplace) { ops.featureDropoutIn(x, prob, training); return input; }
-  return wrap(ops.featureDropout(x, prob, training));
+  if (inplace) { aten.featureDropoutIn(x, prob, training); return input; }
+  return wrap(aten.featureDropout(x, prob, training));
 }
 
 // ---- activations ----------------------------------------------------------------------
 
 export function relu(input: Tensor, options: { inplace?: boolean } = {}): Tensor {
   const x = tensorArg(input, "relu(): input");
-  if (options.inplace) { ops.reluIn(x); return input; }
-  return wrap(ops.relu(x));
+  if (options.inplace) { aten.reluIn(x); return input; }
+  return wrap(aten.relu(x));
 }
 
 export function leakyRelu(input: Tensor, negativeSlope: number | { negativeSlope?: number; inplace?: boolean } = 0.01, options: { inplace?: boolean } = {}): Tensor {
   const merged = typeof negativeSlope === "object" ? { ...negativeSlope, ...options } : { ...options, negativeSlope };
   const x = tensorArg(input, "leakyRelu(): input");
   const slope = numberArg(merged.negativeSlope ?? 0.01, "leakyRelu(): negativeSlope");
-  if (merged.inplace) { ops.leakyReluIn(x, slope); return input; }
-  return wrap(ops.leakyRelu(x, slope));
+  if (merged.inplace) { aten.leakyReluIn(x, slope); return input; }
+  return wrap(aten.leakyRelu(x, slope));
 }
 
 export function gelu(input: Tensor, options: { approximate?: "none" | "tanh" } = {}): Tensor {
-  return wrap(ops.gelu(tensorArg(input, "gelu(): input"), oneOf(options.approximate ?? "none", ["none", "tanh"] as const, "gelu(): approximate")));
+  return wrap(aten.gelu(tensorArg(input, "gelu(): input"), oneOf(options.approximate ?? "none", ["none", "tanh"] as const, "gelu(): approximate")));
 }
 
 export function silu(input: Tensor, options: { inplace?: boolean } = {}): Tensor {
   const x = tensorArg(input, "silu(): input");
-  if (options.inplace) { ops.siluIn(x); return input; }
-  return wrap(ops.silu(x));
+  if (options.inplace) { aten.siluIn(x); return input; }
+  return wrap(aten.silu(x));
 }
 
-export function sigmoid(input: Tensor): Tensor { return wrap(ops.sigmoid(tensorArg(input, "sigmoid(): input"))); }
-export function tanh(input: Tensor): Tensor { return wrap(ops.tanh(tensorArg(input, "tanh(): input"))); }
+export function sigmoid(input: Tensor): Tensor { return wrap(aten.sigmoid(tensorArg(input, "sigmoid(): input"))); }
+export function tanh(input: Tensor): Tensor { return wrap(aten.tanh(tensorArg(input, "tanh(): input"))); }
 
 /** PyTorch's implicit softmax dim (deprecated there): 0 for 0-, 1- and 3-D input, else 1. */
 export function implicitSoftmaxDim(ndim: number): number { return ndim === 0 || ndim === 1 || ndim === 3 ? 0 : 1; }
 
 export function softmax(input: Tensor, dim: number, options: { dtype?: DType } = {}): Tensor {
-  return wrap(ops.softmax(tensorArg(input, "softmax(): input"), intArg(dim, "softmax(): dim"), options.dtype ?? null));
+  return wrap(aten.softmax(tensorArg(input, "softmax(): input"), intArg(dim, "softmax(): dim"), options.dtype ?? null));
 }
 
 export function logSoftmax(input: Tensor, dim: number, options: { dtype?: DType } = {}): Tensor {
-  return wrap(ops.logSoftmax(tensorArg(input, "logSoftmax(): input"), intArg(dim, "logSoftmax(): dim"), options.dtype ?? null));
+  return wrap(aten.logSoftmax(tensorArg(input, "logSoftmax(): input"), intArg(dim, "logSoftmax(): dim"), options.dtype ?? null));
 }
 
 // ---- pooling ---------------------------------------------------------------------------
@@ -219,8 +189,8 @@ export function maxPool2d(input: Tensor, kernelSize: Pair, options: MaxPool2dOpt
   const args = [tensorArg(input, `${what}: input`), pairArg(kernelSize, `${what}: kernelSize`, 1),
     options.stride == null ? [] : pairArg(options.stride, `${what}: stride`, 1), pairArg(options.padding ?? 0, `${what}: padding`, 0),
     pairArg(options.dilation ?? 1, `${what}: dilation`, 1), options.ceilMode ?? false];
-  if (options.returnIndices) return wrapList(ops.maxPool2dIndices(...args)) as [Tensor, Tensor];
-  return wrap(ops.maxPool2d(...args));
+  if (options.returnIndices) return wrapList(aten.maxPool2dIndices(...args)) as [Tensor, Tensor];
+  return wrap(aten.maxPool2d(...args));
 }
 
 export interface AvgPool2dOptions { stride?: Pair | null; padding?: Pair; ceilMode?: boolean; countIncludePad?: boolean; divisorOverride?: number | null }
@@ -228,7 +198,7 @@ export interface AvgPool2dOptions { stride?: Pair | null; padding?: Pair; ceilMo
 /** 2-D average pooling; stride defaults to the kernel size. */
 export function avgPool2d(input: Tensor, kernelSize: Pair, options: AvgPool2dOptions = {}): Tensor {
   const what = "avgPool2d()";
-  return wrap(ops.avgPool2d(tensorArg(input, `${what}: input`), pairArg(kernelSize, `${what}: kernelSize`, 1),
+  return wrap(aten.avgPool2d(tensorArg(input, `${what}: input`), pairArg(kernelSize, `${what}: kernelSize`, 1),
     options.stride == null ? [] : pairArg(options.stride, `${what}: stride`, 1), pairArg(options.padding ?? 0, `${what}: padding`, 0),
     options.ceilMode ?? false, options.countIncludePad ?? true,
     options.divisorOverride == null ? null : intArg(options.divisorOverride, `${what}: divisorOverride`, 1)));
@@ -246,14 +216,14 @@ function adaptiveSize(input: Tensor, outputSize: AdaptiveSize, what: string): [n
 /** Averages over adaptive windows to a fixed output size (null keeps that input size). */
 export function adaptiveAvgPool2d(input: Tensor, outputSize: AdaptiveSize): Tensor {
   const x = tensorArg(input, "adaptiveAvgPool2d(): input");
-  return wrap(ops.adaptiveAvgPool2d(x, adaptiveSize(input, outputSize, "adaptiveAvgPool2d()")));
+  return wrap(aten.adaptiveAvgPool2d(x, adaptiveSize(input, outputSize, "adaptiveAvgPool2d()")));
 }
 
 export function adaptiveMaxPool2d(input: Tensor, outputSize: AdaptiveSize, options: { returnIndices: true }): [Tensor, Tensor];
 export function adaptiveMaxPool2d(input: Tensor, outputSize: AdaptiveSize, options?: { returnIndices?: false }): Tensor;
 export function adaptiveMaxPool2d(input: Tensor, outputSize: AdaptiveSize, options: { returnIndices?: boolean } = {}): Tensor | [Tensor, Tensor] {
   const x = tensorArg(input, "adaptiveMaxPool2d(): input");
-  const [values, indices] = wrapList(ops.adaptiveMaxPool2d(x, adaptiveSize(input, outputSize, "adaptiveMaxPool2d()")));
+  const [values, indices] = wrapList(aten.adaptiveMaxPool2d(x, adaptiveSize(input, outputSize, "adaptiveMaxPool2d()")));
   if (options.returnIndices) return [values, indices];
   indices.dispose();
   return values;
@@ -300,7 +270,7 @@ export function interpolate(input: Tensor, options: InterpolateOptions = {}): Te
   }
   if (mode === "area") {
     if (dims !== 2) throw new FlareError(`${what}: mode "area" is supported for 4D input only here, got ${input.dim()}D`, "E_NOT_IMPLEMENTED");
-    return wrap(ops.adaptiveAvgPool2d(x, outputSize));
+    return wrap(aten.adaptiveAvgPool2d(x, outputSize));
   }
   const entry = UPSAMPLE[`${mode}/${dims}`];
   if (!entry) {
@@ -328,12 +298,12 @@ export function pad(input: Tensor, padding: number[], mode: PadMode | { mode?: P
   const m = oneOf(options.mode ?? "constant", ["constant", "reflect", "replicate", "circular"] as const, `${what}: mode`);
   if (m !== "constant" && options.value !== undefined && options.value !== 0)
     throw new FlareError(`${what}: padding mode "${m}" doesn't take a value argument`, "E_ARGUMENT");
-  return wrap(ops.pad(x, padding, m, m === "constant" ? (options.value ?? null) : null));
+  return wrap(aten.pad(x, padding, m, m === "constant" ? (options.value ?? null) : null));
 }
 
 /** One-hot int64 encoding; numClasses -1 infers it as max + 1. */
 export function oneHot(tensor: Tensor, numClasses = -1): Tensor {
-  return wrap(ops.oneHot(tensorArg(tensor, "oneHot(): tensor"), intArg(numClasses, "oneHot(): numClasses", -1)));
+  return wrap(aten.oneHot(tensorArg(tensor, "oneHot(): tensor"), intArg(numClasses, "oneHot(): numClasses", -1)));
 }
 
 // ---- losses -------------------------------------------------------------------------------
@@ -348,14 +318,14 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
   const what = "crossEntropy()";
   const smoothing = numberArg(options.labelSmoothing ?? 0, `${what}: labelSmoothing`);
   if (smoothing < 0 || smoothing > 1) throw new FlareError(`${what}: labelSmoothing must be between 0.0 and 1.0, got ${smoothing}`, "E_ARGUMENT");
-  return wrap(ops.crossEntropy(tensorArg(input, `${what}: input`), tensorArg(target, `${what}: target`), optionalTensorArg(options.weight, `${what}: weight`),
+  return wrap(aten.crossEntropy(tensorArg(input, `${what}: input`), tensorArg(target, `${what}: target`), optionalTensorArg(options.weight, `${what}: weight`),
     reductionOf(options.reduction, what), intArg(options.ignoreIndex ?? -100, `${what}: ignoreIndex`), smoothing));
 }
 
 /** Negative log-likelihood of log-probabilities `input` (N, C, ...) at int64 class targets (N, ...). */
 export function nllLoss(input: Tensor, target: Tensor, options: { weight?: Tensor | null; ignoreIndex?: number; reduction?: Reduction } = {}): Tensor {
   const what = "nllLoss()";
-  return wrap(ops.nllLoss(tensorArg(input, `${what}: input`), tensorArg(target, `${what}: target`), optionalTensorArg(options.weight, `${what}: weight`),
+  return wrap(aten.nllLoss(tensorArg(input, `${what}: input`), tensorArg(target, `${what}: target`), optionalTensorArg(options.weight, `${what}: weight`),
     reductionOf(options.reduction, what), intArg(options.ignoreIndex ?? -100, `${what}: ignoreIndex`)));
 }
 
@@ -373,9 +343,9 @@ export function binaryCrossEntropy(input: Tensor, target: Tensor, options: { wei
   const reduction = reductionOf(options.reduction, what);
   let weight = optionalTensorArg(options.weight, `${what}: weight`);
   let expanded: Tensor | null = null;
-  if (weight !== null) { expanded = wrap(ops.expand(weight, target.shape, false)); weight = expanded.handle; }
+  if (weight !== null) { expanded = wrap(aten.expand(weight, target.shape, false)); weight = expanded.handle; }
   try {
-    return wrap(ops.bce(x, y, weight, reduction));
+    return wrap(aten.bce(x, y, weight, reduction));
   } finally {
     expanded?.dispose();
   }
@@ -386,14 +356,14 @@ export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, opti
   const what = "binaryCrossEntropyWithLogits()";
   const x = tensorArg(input, `${what}: input`), y = tensorArg(target, `${what}: target`);
   sameShape(input, target, what);
-  return wrap(ops.bceWithLogits(x, y, optionalTensorArg(options.weight, `${what}: weight`), optionalTensorArg(options.posWeight, `${what}: posWeight`),
+  return wrap(aten.bceWithLogits(x, y, optionalTensorArg(options.weight, `${what}: weight`), optionalTensorArg(options.posWeight, `${what}: posWeight`),
     reductionOf(options.reduction, what)));
 }
 
 function pointwiseLoss(fn: (...args: unknown[]) => unknown, what: string, input: Tensor, target: Tensor, reduction: unknown, ...extra: unknown[]): Tensor {
   const x = tensorArg(input, `${what}: input`), y = tensorArg(target, `${what}: target`);
   const r = reductionOf(reduction, what);
-  const [a, b] = wrapList(ops.broadcastTensors([x, y]));
+  const [a, b] = wrapList(aten.broadcastTensors([x, y]));
   try {
     return wrap(fn(a.handle, b.handle, r, ...extra));
   } finally {
@@ -403,17 +373,80 @@ function pointwiseLoss(fn: (...args: unknown[]) => unknown, what: string, input:
 
 /** Mean squared error (input and target broadcast, as PyTorch). */
 export function mseLoss(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
-  return pointwiseLoss(ops.mseLoss, "mseLoss()", input, target, options.reduction);
+  return pointwiseLoss(aten.mseLoss, "mseLoss()", input, target, options.reduction);
 }
 
 /** Mean absolute error. */
 export function l1Loss(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
-  return pointwiseLoss(ops.l1Loss, "l1Loss()", input, target, options.reduction);
+  return pointwiseLoss(aten.l1Loss, "l1Loss()", input, target, options.reduction);
 }
 
 /** Squared error below beta (halved, over beta), absolute error above it. */
 export function smoothL1Loss(input: Tensor, target: Tensor, options: { reduction?: Reduction; beta?: number } = {}): Tensor {
   const beta = numberArg(options.beta ?? 1, "smoothL1Loss(): beta");
   if (beta < 0) throw new FlareError(`smoothL1Loss(): beta must be non-negative, got ${beta}`, "E_ARGUMENT");
-  return pointwiseLoss(ops.smoothL1Loss, "smoothL1Loss()", input, target, options.reduction, beta);
+  return pointwiseLoss(aten.smoothL1Loss, "smoothL1Loss()", input, target, options.reduction, beta);
 }
+
+// ---- sampling grids -------------------------------------------------------------
+
+function knownOptions(options: object, known: readonly string[], what: string): void {
+  if (options === null || typeof options !== "object") throw new FlareError(`${what}: options must be an object, got ${String(options)}`, "E_ARGUMENT");
+  for (const key of Object.keys(options))
+    if (!known.includes(key)) throw new FlareError(`${what}: unknown option '${key}' (options: ${known.join(", ")})`, "E_ARGUMENT");
+}
+
+export interface GridSampleOptions {
+  mode?: "bilinear" | "nearest" | "bicubic";
+  paddingMode?: "zeros" | "border" | "reflection";
+  alignCorners?: boolean;
+}
+
+/**
+ * Samples `input` [N, C, H, W] (or [N, C, D, H, W]) at `grid` [N, H', W', 2]
+ * (or [N, D', H', W', 3]) of normalised (x, y[, z]) in [-1, 1]: PyTorch's
+ * F.grid_sample (mode "bilinear", paddingMode "zeros", alignCorners false).
+ */
+export function gridSample(input: Tensor, grid: Tensor, options: GridSampleOptions = {}): Tensor {
+  const what = "gridSample()";
+  knownOptions(options, ["mode", "paddingMode", "alignCorners"], what);
+  const x = tensorArg(input, `${what}: input`), g = tensorArg(grid, `${what}: grid`);
+  const mode = oneOf(options.mode ?? "bilinear", ["bilinear", "nearest", "bicubic"] as const, `${what}: mode`);
+  const padding = oneOf(options.paddingMode ?? "zeros", ["zeros", "border", "reflection"] as const, `${what}: paddingMode`);
+  const alignCorners = options.alignCorners ?? false;
+  if (typeof alignCorners !== "boolean") throw new FlareError(`${what}: alignCorners must be true or false, got ${String(alignCorners)}`, "E_ARGUMENT");
+  const dims = input.dim();
+  if (dims !== 4 && dims !== 5) throw new FlareError(`${what}: input must be 4-D [N, C, H, W] or 5-D [N, C, D, H, W], got shape [${input.shape.join(", ")}]`, "E_SHAPE");
+  const gridShape = grid.shape;
+  if (gridShape.length !== dims || gridShape[dims - 1] !== dims - 2 || gridShape[0] !== input.shape[0])
+    throw new FlareError(`${what}: grid must be [${input.shape[0]}, ${dims === 4 ? "H', W', 2" : "D', H', W', 3"}] for input of shape [${input.shape.join(", ")}], got [${gridShape.join(", ")}]`, "E_SHAPE");
+  if (input.dtype !== grid.dtype) throw new FlareError(`${what}: grid (${grid.dtype}) must have input's dtype (${input.dtype})`, "E_DTYPE");
+  if (mode === "bicubic" && dims !== 4) throw new FlareError(`${what}: mode "bicubic" needs 4-D input`, "E_SHAPE");
+  const modeId = mode === "bilinear" ? 0 : mode === "nearest" ? 1 : 2;
+  const paddingId = padding === "zeros" ? 0 : padding === "border" ? 1 : 2;
+  return wrap(aten.gridSampler(x, g, modeId, paddingId, alignCorners));
+}
+
+/**
+ * The sampling grid of affine matrices `theta` ([N, 2, 3] for a 2-D `size`
+ * [N, C, H, W], [N, 3, 4] for a 3-D one), in gridSample's normalised
+ * coordinates: PyTorch's F.affine_grid (alignCorners false).
+ */
+export function affineGrid(theta: Tensor, size: number[], options: { alignCorners?: boolean } = {}): Tensor {
+  const what = "affineGrid()";
+  knownOptions(options, ["alignCorners"], what);
+  const t = tensorArg(theta, `${what}: theta`);
+  if (!Array.isArray(size) || (size.length !== 4 && size.length !== 5))
+    throw new FlareError(`${what}: size must be [N, C, H, W] or [N, C, D, H, W], got ${Array.isArray(size) ? `[${size.join(", ")}]` : String(size)}`, "E_ARGUMENT");
+  const sizes = size.map((s, i) => intArg(s, `${what}: size[${i}]`, 1));
+  const alignCorners = options.alignCorners ?? false;
+  if (typeof alignCorners !== "boolean") throw new FlareError(`${what}: alignCorners must be true or false, got ${String(alignCorners)}`, "E_ARGUMENT");
+  if (theta.dtype !== "float32" && theta.dtype !== "float64" && theta.dtype !== "float16" && theta.dtype !== "bfloat16")
+    throw new FlareError(`${what}: theta must be floating point, got ${theta.dtype}`, "E_DTYPE");
+  const [rows, cols] = sizes.length === 4 ? [2, 3] : [3, 4];
+  const shape = theta.shape;
+  if (shape.length !== 3 || shape[0] !== sizes[0] || shape[1] !== rows || shape[2] !== cols)
+    throw new FlareError(`${what}: theta must be [${sizes[0]}, ${rows}, ${cols}] for size [${sizes.join(", ")}], got [${shape.join(", ")}]`, "E_SHAPE");
+  return wrap(aten.affineGridGenerator(t, sizes, alignCorners));
+}
+export { convMatrix, type ConvMatrixOptions } from "./conv_matrix.js";

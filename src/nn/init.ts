@@ -5,6 +5,7 @@ import { FlareError } from "../errors.js";
 import { Tensor } from "../tensor/tensor.js";
 import { noGrad } from "../tensor/autograd.js";
 import { tensorArg, numberArg, oneOf } from "./utils.js";
+import { pytorchOptions, type PyArgs } from "../options.js";
 
 export type Nonlinearity =
   | "linear" | "conv1d" | "conv2d" | "conv3d" | "conv_transpose1d" | "conv_transpose2d" | "conv_transpose3d"
@@ -49,15 +50,15 @@ function inPlace(tensor: Tensor, what: string, fn: () => void): Tensor {
 }
 
 /** Fills with U(a, b): uniform_(t, -0.1, 0.1) or uniform_(t, { a, b }). */
-export function uniform_(tensor: Tensor, a: number | { a?: number; b?: number } = 0, b = 1): Tensor {
-  const o = typeof a === "object" ? { a: a.a ?? 0, b: a.b ?? 1 } : { a, b };
-  return inPlace(tensor, "uniform_()", () => tensor.uniform_(numberArg(o.a, "uniform_(): a"), numberArg(o.b, "uniform_(): b")));
+export function uniform_(tensor: Tensor, ...args: PyArgs<"init.uniform_", { a?: number; b?: number }>): Tensor {
+  const o = pytorchOptions<{ a?: number; b?: number }>("init.uniform_", args, ["a", "b"], "init.uniform_()");
+  return inPlace(tensor, "uniform_()", () => tensor.uniform_(numberArg(o.a ?? 0, "uniform_(): a"), numberArg(o.b ?? 1, "uniform_(): b")));
 }
 
 /** Fills with N(mean, std²): normal_(t, 0, 0.01) or normal_(t, { mean, std }). */
-export function normal_(tensor: Tensor, mean: number | { mean?: number; std?: number } = 0, std = 1): Tensor {
-  const o = typeof mean === "object" ? { mean: mean.mean ?? 0, std: mean.std ?? 1 } : { mean, std };
-  return inPlace(tensor, "normal_()", () => tensor.normal_(numberArg(o.mean, "normal_(): mean"), numberArg(o.std, "normal_(): std")));
+export function normal_(tensor: Tensor, ...args: PyArgs<"init.normal_", { mean?: number; std?: number }>): Tensor {
+  const o = pytorchOptions<{ mean?: number; std?: number }>("init.normal_", args, ["mean", "std"], "init.normal_()");
+  return inPlace(tensor, "normal_()", () => tensor.normal_(numberArg(o.mean ?? 0, "normal_(): mean"), numberArg(o.std ?? 1, "normal_(): std")));
 }
 
 export function constant_(tensor: Tensor, value: number): Tensor {
@@ -66,32 +67,35 @@ export function constant_(tensor: Tensor, value: number): Tensor {
 export function zeros_(tensor: Tensor): Tensor { return inPlace(tensor, "zeros_()", () => tensor.zero_()); }
 export function ones_(tensor: Tensor): Tensor { return inPlace(tensor, "ones_()", () => tensor.fill_(1)); }
 
-function gainOf(gain: number | { gain?: number }): number {
-  return numberArg(typeof gain === "object" ? gain.gain ?? 1 : gain, "gain");
+function gainOf(name: "init.xavierUniform_" | "init.xavierNormal_", args: unknown[]): number {
+  return numberArg(pytorchOptions<{ gain?: number }>(name, args, ["gain"], `${name}()`).gain ?? 1, `${name}(): gain`);
 }
 
 /** Glorot uniform: U(-a, a) with a = gain·√(6 / (fanIn + fanOut)). */
-export function xavierUniform_(tensor: Tensor, gain: number | { gain?: number } = 1): Tensor {
+export function xavierUniform_(tensor: Tensor, ...args: PyArgs<"init.xavierUniform_", { gain?: number }>): Tensor {
+  const gain = gainOf("init.xavierUniform_", args);
   const [fanIn, fanOut] = calculateFanInAndFanOut(tensor);
-  const std = gainOf(gain) * Math.sqrt(2.0 / (fanIn + fanOut));
+  const std = gain * Math.sqrt(2.0 / (fanIn + fanOut));
   const a = Math.sqrt(3.0) * std;
   return inPlace(tensor, "xavierUniform_()", () => tensor.uniform_(-a, a));
 }
 
 /** Glorot normal: N(0, std²) with std = gain·√(2 / (fanIn + fanOut)). */
-export function xavierNormal_(tensor: Tensor, gain: number | { gain?: number } = 1): Tensor {
+export function xavierNormal_(tensor: Tensor, ...args: PyArgs<"init.xavierNormal_", { gain?: number }>): Tensor {
+  const gain = gainOf("init.xavierNormal_", args);
   const [fanIn, fanOut] = calculateFanInAndFanOut(tensor);
-  const std = gainOf(gain) * Math.sqrt(2.0 / (fanIn + fanOut));
+  const std = gain * Math.sqrt(2.0 / (fanIn + fanOut));
   return inPlace(tensor, "xavierNormal_()", () => tensor.normal_(0, std));
 }
 
 export interface KaimingOptions { a?: number; mode?: FanMode; nonlinearity?: Nonlinearity }
+const KAIMING_OPTIONS = ["a", "mode", "nonlinearity"] as const;
 
 /** He uniform: U(-bound, bound) with bound = gain·√(3 / fan). */
-export function kaimingUniform_(tensor: Tensor, options: KaimingOptions = {}): Tensor {
+export function kaimingUniform_(tensor: Tensor, ...args: PyArgs<"init.kaimingUniform_", KaimingOptions>): Tensor {
+  const { a = 0, mode = "fan_in", nonlinearity = "leaky_relu" } = pytorchOptions<KaimingOptions>("init.kaimingUniform_", args, KAIMING_OPTIONS, "init.kaimingUniform_()");
   tensorArg(tensor, "kaimingUniform_(): tensor");
   if (tensor.numel() === 0) return tensor;
-  const { a = 0, mode = "fan_in", nonlinearity = "leaky_relu" } = options;
   const fan = fanOf(tensor, mode);
   const std = calculateGain(nonlinearity, a) / Math.sqrt(fan);
   const bound = Math.sqrt(3.0) * std;
@@ -99,11 +103,12 @@ export function kaimingUniform_(tensor: Tensor, options: KaimingOptions = {}): T
 }
 
 /** He normal: N(0, std²) with std = gain / √fan. */
-export function kaimingNormal_(tensor: Tensor, options: KaimingOptions = {}): Tensor {
+export function kaimingNormal_(tensor: Tensor, ...args: PyArgs<"init.kaimingNormal_", KaimingOptions>): Tensor {
+  const { a = 0, mode = "fan_in", nonlinearity = "leaky_relu" } = pytorchOptions<KaimingOptions>("init.kaimingNormal_", args, KAIMING_OPTIONS, "init.kaimingNormal_()");
   tensorArg(tensor, "kaimingNormal_(): tensor");
   if (tensor.numel() === 0) return tensor;
-  const { a = 0, mode = "fan_in", nonlinearity = "leaky_relu" } = options;
   const fan = fanOf(tensor, mode);
   const std = calculateGain(nonlinearity, a) / Math.sqrt(fan);
   return inPlace(tensor, "kaimingNormal_()", () => tensor.normal_(0, std));
 }
+export { bilinearKernel } from "./bilinear.js";

@@ -1,12 +1,13 @@
 // Parameter: a tensor that a Module owns and trains. It shares the storage of
 // the tensor it is made from, requires grad, and is exempt from tidy() scopes
 // (its module frees it: module.dispose()).
-import { op, native, type Handle } from "../tensor/native.js";
+import { native, type Handle } from "../tensor/native.js";
+import { aten } from "../tensor/aten.js";
 import { Tensor } from "../tensor/tensor.js";
 import { empty } from "../tensor/creation.js";
 import { tensorArg } from "./utils.js";
 
-const detachOp = op("aten::detach");
+const detachOp = aten.detach;
 
 export class Parameter extends Tensor {
   /** new Parameter(data, requiresGrad = true), as torch.nn.Parameter. Without data, an empty tensor. */

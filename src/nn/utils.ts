@@ -1,7 +1,8 @@
 // Argument checks shared by the layers and functional: clear FlareErrors that
 // name the argument, before anything reaches libtorch.
 import { FlareError } from "../errors.js";
-import { Tensor, describe } from "../tensor/tensor.js";
+import { Tensor } from "../tensor/tensor.js";
+import { describe, invalidParameterError } from "../validate.js";
 import type { Handle } from "../tensor/native.js";
 
 export type Pair = number | [number, number];
@@ -9,7 +10,7 @@ export type Pair = number | [number, number];
 /** The handle of a required tensor argument. */
 export function tensorArg(value: unknown, what: string): Handle {
   if (value instanceof Tensor) return value.handle;
-  throw new FlareError(`${what} must be a Tensor, got ${describe(value)}`, "E_ARGUMENT");
+  throw invalidParameterError(what, "a Tensor", value, "E_TYPE");
 }
 
 /** The handle of an optional tensor argument (undefined/null → null). */
@@ -18,42 +19,9 @@ export function optionalTensorArg(value: unknown, what: string): Handle | null {
   return tensorArg(value, what);
 }
 
-export function intArg(value: unknown, what: string, min = -Infinity): number {
-  if (typeof value !== "number" || !Number.isInteger(value))
-    throw new FlareError(`${what} must be an integer, got ${describe(value)}`, "E_ARGUMENT");
-  if (value < min) throw new FlareError(`${what} must be ${min === 1 ? "positive" : `at least ${min}`}, got ${value}`, "E_ARGUMENT");
-  return value;
-}
-
-export function numberArg(value: unknown, what: string): number {
-  if (typeof value !== "number" || Number.isNaN(value)) throw new FlareError(`${what} must be a number, got ${describe(value)}`, "E_ARGUMENT");
-  return value;
-}
-
-export function boolArg(value: unknown, what: string): boolean {
-  if (typeof value !== "boolean") throw new FlareError(`${what} must be true or false, got ${describe(value)}`, "E_ARGUMENT");
-  return value;
-}
-
-/** An int or a list of `n` ints, as a list of `n` ints (PyTorch's _pair / _ntuple). */
-export function tupleArg(value: unknown, n: number, what: string, min = -Infinity): number[] {
-  if (typeof value === "number") return Array(n).fill(intArg(value, what, min));
-  if (Array.isArray(value)) {
-    if (value.length !== n) throw new FlareError(`${what} must be an integer or ${n} integers, got [${value.join(", ")}]`, "E_ARGUMENT");
-    return value.map((v, i) => intArg(v, `${what}[${i}]`, min));
-  }
-  throw new FlareError(`${what} must be an integer or an array of ${n} integers, got ${describe(value)}`, "E_ARGUMENT");
-}
-
-export function pairArg(value: unknown, what: string, min = -Infinity): [number, number] {
-  return tupleArg(value, 2, what, min) as [number, number];
-}
-
-export function oneOf<T extends string>(value: unknown, allowed: readonly T[], what: string): T {
-  if (typeof value !== "string" || !allowed.includes(value as T))
-    throw new FlareError(`${what} must be one of ${allowed.map((a) => `"${a}"`).join(", ")}, got ${typeof value === "string" ? `"${value}"` : describe(value)}`, "E_ARGUMENT");
-  return value as T;
-}
+// The generic checks live in src/validate.ts (one validation module); re-exported
+// here so the layers and functional keep importing them from one place.
+export { intArg, numberArg, boolArg, tupleArg, pairArg, oneOf } from "../validate.js";
 
 export function probabilityArg(p: unknown, what: string): number {
   if (typeof p !== "number" || !(p >= 0 && p <= 1))

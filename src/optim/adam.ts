@@ -2,6 +2,7 @@
 // update it shares with AdamW.
 import { keep, zerosLike, type Tensor } from "../tensor/index.js";
 import { FlareError } from "../errors.js";
+import { pytorchOptions, type PyArgs } from "../options.js";
 import { Optimizer, checkBoolean, checkNumber, type ParamGroup, type Params } from "./optimizer.js";
 
 export interface AdamOptions {
@@ -12,6 +13,8 @@ export interface AdamOptions {
   amsgrad?: boolean;
   maximize?: boolean;
 }
+
+export const ADAM_OPTIONS = ["lr", "betas", "eps", "weightDecay", "amsgrad", "maximize"] as const;
 
 export interface AdamParamGroup extends ParamGroup {
   betas: [number, number];
@@ -94,7 +97,7 @@ export abstract class AdamBase extends Optimizer<AdamParamGroup> {
  */
 export class Adam extends AdamBase {
   protected readonly decoupledWeightDecay = false;
-  constructor(params: Params<AdamOptions>, options: AdamOptions = {}) {
-    super(params, options, 0);
+  constructor(params: Params<AdamOptions>, ...args: PyArgs<"optim.Adam", AdamOptions>) {
+    super(params, pytorchOptions<AdamOptions>("optim.Adam", args, ADAM_OPTIONS), 0);
   }
 }

@@ -3,6 +3,13 @@
 // on step(), its closed form on step(epoch)), so the sequences match PyTorch's.
 import { FlareError } from "../errors.js";
 import { Optimizer, type ParamGroup } from "./optimizer.js";
+import { pytorchOptions, type PyArgs } from "../options.js";
+import { describe } from "../validate.js";
+
+export interface LastEpochOptions { lastEpoch?: number }
+export interface GammaOptions extends LastEpochOptions { gamma?: number }
+export interface CosineAnnealingLROptions extends LastEpochOptions { etaMin?: number }
+export interface LinearLROptions extends LastEpochOptions { startFactor?: number; endFactor?: number; totalIters?: number }
 
 /** A scheduler's state: plain JSON-serializable values (no optimizer, no functions). */
 export type SchedulerStateDict = Record<string, unknown>;
@@ -28,7 +35,7 @@ function isPositiveInteger(value: unknown): value is number {
 
 function checkOptimizer(optimizer: unknown, who: string): asserts optimizer is Optimizer {
   if (!(optimizer instanceof Optimizer)) {
-    throw new FlareError(`${who}: expected an Optimizer, got ${optimizer === null ? "null" : typeof optimizer === "object" ? (optimizer as object).constructor?.name : typeof optimizer}`, "E_TYPE");
+    throw new FlareError(`${who}: expected an Optimizer, got ${describe(optimizer)}`, "E_TYPE");
   }
 }
 
@@ -135,7 +142,8 @@ export abstract class LRScheduler {
 export class LambdaLR extends LRScheduler {
   lrLambdas: ((epoch: number) => number)[];
 
-  constructor(optimizer: Optimizer, lrLambda: ((epoch: number) => number) | ((epoch: number) => number)[], options: { lastEpoch?: number } = {}) {
+  constructor(optimizer: Optimizer, lrLambda: ((epoch: number) => number) | ((epoch: number) => number)[], ...args: PyArgs<"optim.lrScheduler.LambdaLR", LastEpochOptions>) {
+    const options = pytorchOptions<LastEpochOptions>("optim.lrScheduler.LambdaLR", args, ["lastEpoch"], "new LambdaLR()");
     super(optimizer, options.lastEpoch);
     const n = optimizer.paramGroups.length;
     if (Array.isArray(lrLambda)) {
@@ -160,7 +168,9 @@ export class StepLR extends LRScheduler {
   stepSize: number;
   gamma: number;
 
-  constructor(optimizer: Optimizer, stepSize: number, options: { gamma?: number; lastEpoch?: number } = {}) {
+  /** new StepLR(opt, 30, { gamma: 0.1 }) or new StepLR(opt, 30, 0.1). */
+  constructor(optimizer: Optimizer, stepSize: number, ...args: PyArgs<"optim.lrScheduler.StepLR", GammaOptions>) {
+    const options = pytorchOptions<GammaOptions>("optim.lrScheduler.StepLR", args, ["gamma", "lastEpoch"], "new StepLR()");
     super(optimizer, options.lastEpoch);
     if (!isPositiveInteger(stepSize)) throw new FlareError(`StepLR: stepSize must be a positive integer, got ${stepSize}`, "E_ARGUMENT");
     this.stepSize = stepSize;
@@ -184,7 +194,8 @@ export class MultiStepLR extends LRScheduler {
   milestones: number[];
   gamma: number;
 
-  constructor(optimizer: Optimizer, milestones: number[], options: { gamma?: number; lastEpoch?: number } = {}) {
+  constructor(optimizer: Optimizer, milestones: number[], ...args: PyArgs<"optim.lrScheduler.MultiStepLR", GammaOptions>) {
+    const options = pytorchOptions<GammaOptions>("optim.lrScheduler.MultiStepLR", args, ["gamma", "lastEpoch"], "new MultiStepLR()");
     super(optimizer, options.lastEpoch);
     if (!Array.isArray(milestones) || milestones.some((m) => !Number.isInteger(m))) {
       throw new FlareError("MultiStepLR: milestones must be a list of integers", "E_ARGUMENT");
@@ -209,7 +220,8 @@ export class MultiStepLR extends LRScheduler {
 export class ExponentialLR extends LRScheduler {
   gamma: number;
 
-  constructor(optimizer: Optimizer, gamma: number, options: { lastEpoch?: number } = {}) {
+  constructor(optimizer: Optimizer, gamma: number, ...args: PyArgs<"optim.lrScheduler.ExponentialLR", LastEpochOptions>) {
+    const options = pytorchOptions<LastEpochOptions>("optim.lrScheduler.ExponentialLR", args, ["lastEpoch"], "new ExponentialLR()");
     super(optimizer, options.lastEpoch);
     if (typeof gamma !== "number" || Number.isNaN(gamma)) throw new FlareError(`ExponentialLR: gamma must be a number, got ${gamma}`, "E_ARGUMENT");
     this.gamma = gamma;
@@ -234,7 +246,8 @@ export class CosineAnnealingLR extends LRScheduler {
   tMax: number;
   etaMin: number;
 
-  constructor(optimizer: Optimizer, tMax: number, options: { etaMin?: number; lastEpoch?: number } = {}) {
+  constructor(optimizer: Optimizer, tMax: number, ...args: PyArgs<"optim.lrScheduler.CosineAnnealingLR", CosineAnnealingLROptions>) {
+    const options = pytorchOptions<CosineAnnealingLROptions>("optim.lrScheduler.CosineAnnealingLR", args, ["etaMin", "lastEpoch"], "new CosineAnnealingLR()");
     super(optimizer, options.lastEpoch);
     if (!isPositiveInteger(tMax)) throw new FlareError(`CosineAnnealingLR: tMax must be a positive integer, got ${tMax}`, "E_ARGUMENT");
     this.tMax = tMax;
@@ -269,7 +282,8 @@ export class LinearLR extends LRScheduler {
   endFactor: number;
   totalIters: number;
 
-  constructor(optimizer: Optimizer, options: { startFactor?: number; endFactor?: number; totalIters?: number; lastEpoch?: number } = {}) {
+  constructor(optimizer: Optimizer, ...args: PyArgs<"optim.lrScheduler.LinearLR", LinearLROptions>) {
+    const options = pytorchOptions<LinearLROptions>("optim.lrScheduler.LinearLR", args, ["startFactor", "endFactor", "totalIters", "lastEpoch"], "new LinearLR()");
     super(optimizer, options.lastEpoch);
     const { startFactor = 1 / 3, endFactor = 1, totalIters = 5 } = options;
     if (!(typeof startFactor === "number" && startFactor > 0 && startFactor <= 1)) {
@@ -306,7 +320,8 @@ export class SequentialLR extends LRScheduler {
   schedulers: LRScheduler[];
   milestones: number[];
 
-  constructor(optimizer: Optimizer, schedulers: LRScheduler[], milestones: number[], options: { lastEpoch?: number } = {}) {
+  constructor(optimizer: Optimizer, schedulers: LRScheduler[], milestones: number[], ...args: PyArgs<"optim.lrScheduler.SequentialLR", LastEpochOptions>) {
+    const options = pytorchOptions<LastEpochOptions>("optim.lrScheduler.SequentialLR", args, ["lastEpoch"], "new SequentialLR()");
     super(optimizer, options.lastEpoch);
     if (!Array.isArray(schedulers) || schedulers.length === 0 || schedulers.some((s) => !(s instanceof LRScheduler))) {
       throw new FlareError("SequentialLR: schedulers must be a non-empty list of schedulers", "E_ARGUMENT");
@@ -380,6 +395,9 @@ export interface OneCycleLROptions {
   lastEpoch?: number;
 }
 
+const ONE_CYCLE_OPTIONS = ["totalSteps", "epochs", "stepsPerEpoch", "pctStart", "annealStrategy", "cycleMomentum",
+  "baseMomentum", "maxMomentum", "divFactor", "finalDivFactor", "threePhase", "lastEpoch"] as const;
+
 type Phase = { endStep: number; startLr: string; endLr: string; startMomentum: string; endMomentum: string };
 
 /**
@@ -394,7 +412,8 @@ export class OneCycleLR extends LRScheduler {
   cycleMomentum: boolean;
   useBeta1: boolean;
 
-  constructor(optimizer: Optimizer, maxLr: number | number[], options: OneCycleLROptions = {}) {
+  constructor(optimizer: Optimizer, maxLr: number | number[], ...args: PyArgs<"optim.lrScheduler.OneCycleLR", OneCycleLROptions>) {
+    const options = pytorchOptions<OneCycleLROptions>("optim.lrScheduler.OneCycleLR", args, ONE_CYCLE_OPTIONS, "new OneCycleLR()");
     checkOptimizer(optimizer, "OneCycleLR");
     const {
       totalSteps, epochs, stepsPerEpoch, pctStart = 0.3, annealStrategy = "cos", cycleMomentum = true,

@@ -1,6 +1,8 @@
 // The Optimizer base class: parameter groups with their own hyper-parameters,
 // per-parameter state, zeroGrad, step, and PyTorch-shaped state dicts.
 import { FlareError } from "../errors.js";
+import { suggestName } from "../options.js";
+import { describe } from "../validate.js";
 import { Tensor, tidy, keep, noGrad, enableGrad } from "../tensor/index.js";
 
 /** One entry of an optimizer's per-parameter state: a tensor (momentum_buffer, exp_avg, ...) or a number (step). */
@@ -46,13 +48,6 @@ const REQUIRED = Symbol("required");
 /** Marks a default that every parameter group must give (PyTorch's `required`). */
 export const required = REQUIRED as unknown as number;
 
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (value === undefined) return "undefined";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "object") return (value as object).constructor?.name ?? "an object";
-  return `${typeof value} ${String(value)}`;
-}
 
 function isIterable(value: unknown): value is Iterable<unknown> {
   return value !== null && typeof value === "object" && typeof (value as Iterable<unknown>)[Symbol.iterator] === "function";
@@ -118,7 +113,15 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
       else if (value === REQUIRED) throw new FlareError(`parameter group didn't specify a value of required optimization parameter ${key}`, "E_ARGUMENT");
       else group[key] = copyValue(value);
     }
-    for (const [key, value] of Object.entries(input)) if (!(key in group) && key !== "params" && value !== undefined) group[key] = copyValue(value);
+    for (const [key, value] of Object.entries(input)) {
+      if (key in group || key === "params" || value === undefined) continue;
+      // Extra keys are kept (PyTorch lets a group carry its own tags), but a misspelt
+      // hyper-parameter would be silently ignored: refuse names close to a default's.
+      const hint = suggestName(key, Object.keys(this.defaults));
+      if (hint !== undefined)
+        throw new FlareError(`parameter group: unknown hyper-parameter "${key}" (did you mean "${hint}"?)`, "E_ARGUMENT");
+      group[key] = copyValue(value);
+    }
     group.params = tensors;
     this.checkGroup(group as G);
     this.paramGroups.push(group as G);

@@ -2,6 +2,7 @@
 // (torch.optim.SGD, the single-tensor formulas of PyTorch 1.13).
 import { FlareError } from "../errors.js";
 import { keep, type Tensor } from "../tensor/index.js";
+import { pytorchOptions, type PyArgs } from "../options.js";
 import { Optimizer, checkBoolean, checkNumber, required, type ParamGroup, type Params } from "./optimizer.js";
 
 export interface SGDOptions {
@@ -28,7 +29,9 @@ export interface SGDParamGroup extends ParamGroup {
  * State per parameter: `momentum_buffer` (only when momentum ≠ 0).
  */
 export class SGD extends Optimizer<SGDParamGroup> {
-  constructor(params: Params<SGDOptions>, options: SGDOptions = {}) {
+  /** new SGD(params, { lr: 0.1, momentum: 0.9 }) or, in PyTorch's order, new SGD(params, 0.1, 0.9). */
+  constructor(params: Params<SGDOptions>, ...args: PyArgs<"optim.SGD", SGDOptions>) {
+    const options = pytorchOptions<SGDOptions>("optim.SGD", args, ["lr", "momentum", "dampening", "weightDecay", "nesterov", "maximize"]);
     const { lr = required, momentum = 0, dampening = 0, weightDecay = 0, nesterov = false, maximize = false } = options;
     super(params, { lr, momentum, dampening, weightDecay, nesterov, maximize });
   }

@@ -1,7 +1,7 @@
 // Inference as a task: load a model by name with its weights, preprocess images
 // the way it was trained, and report the top-k classes (what `flare predict` runs).
-import { readFileSync } from "node:fs";
 import { FlareError } from "../errors.js";
+import { FILE_LIMITS, readTextFile } from "../io/files.js";
 import * as torch from "../tensor/index.js";
 import type { Tensor } from "../tensor/index.js";
 import { readImage } from "../vision/io.js";
@@ -37,7 +37,8 @@ export async function predict(files: string[], options: PredictOptions): Promise
   const preset = presetFor(options.arch);
   let classes = preset.classes;
   if (options.classesFile) {
-    try { classes = JSON.parse(readFileSync(options.classesFile, "utf8")); } catch (error) {
+    const text = readTextFile(options.classesFile, { maxBytes: FILE_LIMITS.json, what: "predict", role: "class names" });
+    try { classes = JSON.parse(text); } catch (error) {
       throw new FlareError(`predict: cannot read class names from ${options.classesFile}: ${(error as Error).message}`, "E_IO");
     }
   }

@@ -1,6 +1,10 @@
 // Grad mode and torch.autograd.grad.
 import { native } from "./native.js";
 import { Tensor } from "./tensor.js";
+import { runBackward } from "./hooks.js";
+
+export { gradcheck, type GradcheckOptions } from "./gradcheck.js";
+export { RemovableHandle, type GradHook, type PostAccumulateGradHook } from "./hooks.js";
 
 /** Runs fn with gradient recording off (torch.no_grad()). */
 export function noGrad<T>(fn: () => T): T {
@@ -34,14 +38,14 @@ export interface GradOptions {
 export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], options: GradOptions = {}): (Tensor | null)[] {
   const outs = Array.isArray(outputs) ? outputs : [outputs];
   const ins = Array.isArray(inputs) ? inputs : [inputs];
-  const result = native.autogradGrad(outs.map((t) => t.handle), ins.map((t) => t.handle),
+  const result = runBackward(() => native.autogradGrad(outs.map((t) => t.handle), ins.map((t) => t.handle),
     options.gradOutputs ? options.gradOutputs.map((t) => t?.handle ?? null) : null,
-    options.retainGraph, options.createGraph ?? false, options.allowUnused ?? false);
+    options.retainGraph, options.createGraph ?? false, options.allowUnused ?? false));
   return result.map((h) => (h ? new Tensor(h) : null));
 }
 
 /** torch.autograd.backward for several outputs at once. */
 export function backward(tensors: Tensor[], gradTensors?: (Tensor | null)[], options: { retainGraph?: boolean; createGraph?: boolean } = {}): void {
-  native.backward(tensors.map((t) => t.handle), gradTensors ? gradTensors.map((t) => t?.handle ?? null) : null,
-    options.retainGraph, options.createGraph ?? false, null);
+  runBackward(() => native.backward(tensors.map((t) => t.handle), gradTensors ? gradTensors.map((t) => t?.handle ?? null) : null,
+    options.retainGraph, options.createGraph ?? false, null));
 }

@@ -1,7 +1,8 @@
 // Making tensors: from nested arrays or TypedArrays, constant fills, ranges,
 // random draws (from libtorch's generator, seeded by manualSeed).
 import { FlareError } from "../errors.js";
-import { native, op, type Handle } from "./native.js";
+import { native, type Handle } from "./native.js";
+import { aten } from "./aten.js";
 import { Tensor } from "./tensor.js";
 import { arrayOf, checkDtype, dtypeOfArray, type DType } from "./dtype.js";
 
@@ -11,18 +12,10 @@ export interface TensorOptions {
   requiresGrad?: boolean;
 }
 
-const zerosOp = op("aten::zeros");
-const onesOp = op("aten::ones");
-const fullOp = op("aten::full");
-const emptyOp = op("aten::empty", "memory_format");
-const arangeOp = op("aten::arange", "start_step");
-const linspaceOp = op("aten::linspace");
-const eyeOp = op("aten::eye", "m");
-const randOp = op("aten::rand");
-const randnOp = op("aten::randn");
-const randintOp = op("aten::randint", "low");
-const randpermOp = op("aten::randperm");
-const toDevice = op("aten::to", "dtype_layout");
+const {
+  zeros: zerosOp, ones: onesOp, full: fullOp, empty: emptyOp, arange: arangeOp, linspace: linspaceOp, eye: eyeOp,
+  rand: randOp, randn: randnOp, randint: randintOp, randperm: randpermOp, toDtypeLayout: toDevice,
+} = aten;
 
 function finish(handle: Handle, options: TensorOptions): Tensor {
   const t = new Tensor(handle);

@@ -1,6 +1,8 @@
 // torch.<op>(x, ...) forms of the Tensor methods, for code ported from PyTorch
 // that writes torch.exp(x) rather than x.exp().
-import { Tensor } from "./tensor.js";
+import { FlareError } from "../errors.js";
+import { aten } from "./aten.js";
+import { Tensor, handleOf, wrapList } from "./tensor.js";
 
 type Method<K extends keyof Tensor> = Tensor[K] extends (...args: infer A) => infer R ? (x: Tensor, ...args: A) => R : never;
 
@@ -28,3 +30,23 @@ export const indexSelect = functional("indexSelect"), gather = functional("gathe
 export const maskedSelect = functional("maskedSelect"), nonzero = functional("nonzero"), topk = functional("topk"), sort = functional("sort");
 export const argsort = functional("argsort"), unique = functional("unique"), bincount = functional("bincount");
 export const clone = functional("clone"), detach = functional("detach"), tril = functional("tril"), triu = functional("triu");
+
+const meshgridOp = aten.meshgrid;
+
+/**
+ * torch.meshgrid(tensors, { indexing }): coordinate grids from 0-D or 1-D
+ * tensors. indexing "ij" (the default, as PyTorch's) gives shape [n0, n1, ...];
+ * "xy" swaps the first two dimensions (NumPy's convention).
+ */
+export function meshgrid(tensors: Tensor[], options: { indexing?: "ij" | "xy" } = {}): Tensor[] {
+  for (const key of Object.keys(options))
+    if (key !== "indexing") throw new FlareError(`meshgrid(): unknown option '${key}' (options: indexing)`, "E_ARGUMENT");
+  if (!Array.isArray(tensors) || tensors.length === 0) throw new FlareError("meshgrid(): tensors must be a non-empty array of Tensors", "E_ARGUMENT");
+  const handles = tensors.map((t, i) => handleOf(t, `meshgrid(): tensors[${i}]`));
+  tensors.forEach((t, i) => {
+    if (t.dim() > 1) throw new FlareError(`meshgrid(): tensors[${i}] must be 0-D or 1-D, got shape [${t.shape.join(", ")}]`, "E_SHAPE");
+  });
+  const indexing = options.indexing ?? "ij";
+  if (indexing !== "ij" && indexing !== "xy") throw new FlareError(`meshgrid(): indexing must be "ij" or "xy", got ${String(indexing)}`, "E_ARGUMENT");
+  return wrapList(meshgridOp(handles, indexing));
+}

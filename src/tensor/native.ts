@@ -25,6 +25,7 @@ export interface Native {
   sameTensor(a: Handle, b: Handle): boolean;
   setData(h: Handle, source: Handle): void;
   setOwner(h: Handle, adopt: boolean): boolean;
+  guard(wrapper: object, h: Handle): boolean;
   requiresGrad(h: Handle): boolean;
   setRequiresGrad(h: Handle, value: boolean): void;
   isLeaf(h: Handle): boolean;
@@ -50,6 +51,19 @@ export interface Native {
   schema(index: number): string;
   adjustHue(img: Handle, shifts: number | number[]): Handle;
   hwcToChw(data: Uint8Array, height: number, width: number, channels: number): Handle;
+  setHookDispatcher(dispatch: (id: number, grad?: Handle) => number): void;
+  releasedHooks(): number[];
+  registerHook(h: Handle, id: number): number;
+  removeHook(h: Handle, position: number): void;
+  registerPostAccumulateGradHook(h: Handle, id: number): object;
+  removePostAccumulateGradHook(keeper: object): void;
+  shareHandle(h: Handle): number;
+  exampleCube(x: Handle): Handle;
+  roiAlign(input: Handle, rois: Handle, spatialScale: number, pooledHeight: number, pooledWidth: number, samplingRatio: number, aligned: boolean): Handle;
+  roiPool(input: Handle, rois: Handle, spatialScale: number, pooledHeight: number, pooledWidth: number): Handle;
+  nms(boxes: Handle, scores: Handle, iouThreshold: number, name?: string): Handle;
+  batchedNms(boxes: Handle, scores: Handle, idxs: Handle, iouThreshold: number): Handle;
+  boxIou(boxes1: Handle, boxes2: Handle): Handle | null;
   newGroup?(host: string, port: number, rank: number, worldSize: number, timeoutMs: number): GroupHandle;
   allReduce?(group: GroupHandle, tensors: Handle[], op: string): void;
   broadcast?(group: GroupHandle, tensors: Handle[], root: number): void;

@@ -1,22 +1,17 @@
 // The Tensor class: a handle to an at::Tensor plus metadata, data access,
 // autograd and memory. Ops are added to its prototype by the files in ops/.
 import { FlareError } from "../errors.js";
-import { native, op, type Handle } from "./native.js";
+import { native, type Handle } from "./native.js";
+import { aten } from "./aten.js";
 import { track, type Tracked } from "./scope.js";
 import { viewOf, type DType, type TypedArray } from "./dtype.js";
 import { formatTensor } from "./format.js";
+import * as hooks from "./hooks.js";
 
 export type Shape = number[];
 export type NestedArray = number | boolean | NestedArray[];
 
-const detachOp = op("aten::detach");
-const detachInPlace = op("aten::detach_");
-const cloneOp = op("aten::clone");
-const contiguousOp = op("aten::contiguous");
-const toDtypeDevice = op("aten::to", "dtype_layout");
-
-// The safety net: a tensor that became garbage without dispose() is freed by GC.
-const collected = new FinalizationRegistry<Handle>((handle) => { native.dispose(handle); });
+const { detach: detachOp, detachIn: detachInPlace, clone: cloneOp, contiguous: contiguousOp, toDtypeLayout: toDtypeDevice } = aten;
 
 export class Tensor implements Tracked, Disposable {
   /** The native handle. Internal: use the methods. */
@@ -33,9 +28,13 @@ export class Tensor implements Tracked, Disposable {
     if (!tracked || !track(this)) this.unowned();
   }
 
-  /** Arms the GC safety net (once no tidy() scope owns this tensor). Internal. */
+  /**
+   * Arms the GC safety net (once no tidy() scope owns this tensor): the addon
+   * frees the tensor soon after this wrapper is garbage, from the collection
+   * itself (no event-loop turn needed; see native/tensor.cc, GC guards). Internal.
+   */
   unowned(): void {
-    if (!this.guarded) { this.guarded = true; collected.register(this, this.handle, this); }
+    if (!this.guarded) { this.guarded = true; native.guard(this, this.handle); }
   }
 
   // ---- metadata -----------------------------------------------------------
@@ -140,8 +139,18 @@ export class Tensor implements Tracked, Disposable {
   }
   /** Computes gradients of this tensor (a scalar unless `gradient` is given) into the leaves' .grad. */
   backward(gradient?: Tensor | null, options: { retainGraph?: boolean; createGraph?: boolean; inputs?: Tensor[] } = {}): void {
-    native.backward([this.handle], gradient ? [gradient.handle] : null, options.retainGraph, options.createGraph ?? false,
-      options.inputs ? options.inputs.map((t) => t.handle) : null);
+    hooks.runBackward(() => native.backward([this.handle], gradient ? [gradient.handle] : null, options.retainGraph,
+      options.createGraph ?? false, options.inputs ? options.inputs.map((t) => t.handle) : null));
+  }
+  /**
+   * Calls fn(grad) each time the gradient of this tensor is computed; fn may
+   * return a replacement gradient. `grad` is freed when fn returns (clone() it
+   * to keep it). Errors fn throws come out of backward().
+   */
+  registerHook(fn: hooks.GradHook): hooks.RemovableHandle { return hooks.registerHook(this, fn); }
+  /** Calls fn(this) after backward() has accumulated this leaf's .grad (PyTorch 2.1). */
+  registerPostAccumulateGradHook(fn: hooks.PostAccumulateGradHook): hooks.RemovableHandle {
+    return hooks.registerPostAccumulateGradHook(this, fn);
   }
   retainGrad(): void { native.retainGrad(this.handle); }
   detach(): Tensor { return new Tensor(detachOp(this.handle) as Handle); }
@@ -158,8 +167,7 @@ export class Tensor implements Tracked, Disposable {
   release(): Handle {
     if (this.isDisposed) throw new FlareError("release(): the tensor was disposed", "E_DISPOSED");
     this.released = true;
-    if (this.guarded) collected.unregister(this);
-    native.setOwner(this.handle, false);
+    native.setOwner(this.handle, false);  // also disarms the GC guard
     return this.handle;
   }
 
@@ -167,7 +175,8 @@ export class Tensor implements Tracked, Disposable {
   dispose(): void {
     if (this.released) return;
     if (this.gradWrapper) { this.gradWrapper.dispose(); this.gradWrapper = null; }
-    if (native.dispose(this.handle) && this.guarded) collected.unregister(this);
+    hooks.disposeHooks(this);
+    native.dispose(this.handle);
   }
   [Symbol.dispose](): void { this.dispose(); }
 }

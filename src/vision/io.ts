@@ -2,13 +2,13 @@
 // (and whatever else libvips reads: GIF, TIFF, AVIF...). EXIF orientation is
 // applied on read. sharp works off the main thread, so these functions are async;
 // the tensor work after each await runs synchronously, outside any caller's tidy().
-import { readFile } from "node:fs/promises";
 import * as path from "node:path";
 import sharp from "sharp";
 import { FlareError } from "../errors.js";
 import { fromTypedArray, tidy, Tensor } from "../tensor/index.js";
 import { native } from "../tensor/native.js";
 import { writeFileAtomic } from "../io/safetensors.js";
+import { FILE_LIMITS, readRegularFileAsync } from "../io/files.js";
 
 /**
  * How to decode the channels (torchvision's ImageReadMode):
@@ -49,16 +49,12 @@ function formatProblem(error: unknown): string {
 /** Reads an image file (or decodes an encoded buffer) into a uint8 C×H×W tensor. */
 export async function readImage(source: string | Uint8Array, options: ReadImageOptions = {}): Promise<Tensor> {
   if (typeof source === "string") {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(source);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : code ?? (error as Error).message;
-      throw new FlareError(`readImage(): could not read ${source}: ${why}`, "E_IO");
-    }
+    // A regular file of plausible size only: /dev/zero or a FIFO would never end.
+    const bytes = await readRegularFileAsync(source, { maxBytes: FILE_LIMITS.image, what: "readImage()" });
     return decode(bytes, source, options);
   }
+  if (!(source instanceof Uint8Array))
+    throw new FlareError(`readImage(): expected a file path, Buffer or Uint8Array, got ${source === null ? "null" : typeof source}`, "E_ARGUMENT");
   return decode(source, undefined, options);
 }
 

@@ -8,6 +8,7 @@ import * as F from "../functional.js";
 import * as init from "../init.js";
 import { intArg, boolArg, pairArg, oneOf, pyRepr, type Pair } from "../utils.js";
 import { emptyParameter, type FactoryOptions } from "./common.js";
+import { pytorchOptions, type PyArgs } from "../../options.js";
 
 export type PaddingMode = "zeros" | "reflect" | "replicate" | "circular";
 
@@ -111,8 +112,10 @@ export interface Conv2dOptions extends FactoryOptions {
 
 /** 2-D convolution over NCHW input; weight [out, in / groups, kH, kW]. */
 export class Conv2d extends ConvNd {
-  constructor(inChannels: number, outChannels: number, kernelSize: Pair, options: Conv2dOptions = {}) {
-    super("Conv2d", inChannels, outChannels, kernelSize, false, options);
+  /** new Conv2d(1, 6, 5, { padding: 2 }) or, in PyTorch's order, new Conv2d(1, 6, 5, 1, 2). */
+  constructor(inChannels: number, outChannels: number, kernelSize: Pair, ...args: PyArgs<"nn.Conv2d", Conv2dOptions>) {
+    super("Conv2d", inChannels, outChannels, kernelSize, false,
+      pytorchOptions<Conv2dOptions>("nn.Conv2d", args, ["stride", "padding", "dilation", "groups", "bias", "paddingMode", "device", "dtype"]));
   }
 
   override forward(input: Tensor): Tensor {
@@ -137,8 +140,9 @@ export interface ConvTranspose2dOptions extends FactoryOptions {
 
 /** 2-D transposed convolution; weight [in, out / groups, kH, kW]. */
 export class ConvTranspose2d extends ConvNd {
-  constructor(inChannels: number, outChannels: number, kernelSize: Pair, options: ConvTranspose2dOptions = {}) {
-    super("ConvTranspose2d", inChannels, outChannels, kernelSize, true, options);
+  constructor(inChannels: number, outChannels: number, kernelSize: Pair, ...args: PyArgs<"nn.ConvTranspose2d", ConvTranspose2dOptions>) {
+    super("ConvTranspose2d", inChannels, outChannels, kernelSize, true,
+      pytorchOptions<ConvTranspose2dOptions>("nn.ConvTranspose2d", args, ["stride", "padding", "outputPadding", "groups", "bias", "dilation", "paddingMode", "device", "dtype"]));
   }
 
   /** outputSize ([H, W] or [N, C, H, W]) picks the output padding that gives that size. */

@@ -6,6 +6,9 @@ import * as F from "../functional.js";
 import * as init from "../init.js";
 import { intArg, boolArg, pyRepr } from "../utils.js";
 import { emptyParameter, type FactoryOptions } from "./common.js";
+import { pytorchOptions, type PyArgs } from "../../options.js";
+
+export interface LinearOptions extends FactoryOptions { bias?: boolean }
 
 /** y = x Wᵀ + b, with weight [outFeatures, inFeatures]. */
 export class Linear extends Module {
@@ -14,8 +17,9 @@ export class Linear extends Module {
   weight: Parameter;
   bias: Parameter | null;
 
-  constructor(inFeatures: number, outFeatures: number, options: { bias?: boolean } & FactoryOptions = {}) {
+  constructor(inFeatures: number, outFeatures: number, ...args: PyArgs<"nn.Linear", LinearOptions>) {
     super();
+    const options = pytorchOptions<LinearOptions>("nn.Linear", args, ["bias", "device", "dtype"]);
     this.inFeatures = intArg(inFeatures, "Linear(): inFeatures", 0);
     this.outFeatures = intArg(outFeatures, "Linear(): outFeatures", 0);
     this.weight = emptyParameter([outFeatures, inFeatures], options);
@@ -42,5 +46,8 @@ export class Linear extends Module {
 
 /** Returns its input. */
 export class Identity extends Module {
+  // PyTorch's Identity takes and ignores any arguments (to swap in for another layer); flare keeps the swap
+  // but not the silence: arguments are refused, since flare's rule is that nothing is ignored.
+  constructor(...args: PyArgs<"nn.Identity", Record<never, never>>) { super(); pytorchOptions("nn.Identity", args, []); }
   override forward(input: Tensor): Tensor { return input; }
 }

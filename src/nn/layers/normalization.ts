@@ -8,6 +8,11 @@ import * as F from "../functional.js";
 import * as init from "../init.js";
 import { intArg, boolArg, numberArg, pyRepr, pyFloat } from "../utils.js";
 import { emptyParameter, keptTensor, type FactoryOptions } from "./common.js";
+import { pytorchOptions, type PyArgs } from "../../options.js";
+
+const BATCH_NORM_OPTIONS = ["eps", "momentum", "affine", "trackRunningStats", "device", "dtype"] as const;
+export interface LayerNormOptions extends FactoryOptions { eps?: number; elementwiseAffine?: boolean }
+export interface GroupNormOptions extends FactoryOptions { eps?: number; affine?: boolean }
 
 export interface BatchNormOptions extends FactoryOptions {
   eps?: number;
@@ -34,7 +39,7 @@ abstract class BatchNorm extends Module {
   declare running_var: Tensor | null;
   declare num_batches_tracked: Tensor | null;
 
-  constructor(numFeatures: number, options: BatchNormOptions = {}) {
+  constructor(numFeatures: number, options: BatchNormOptions) {
     super();
     const what = `${this.constructor.name}()`;
     this.numFeatures = intArg(numFeatures, `${what}: numFeatures`, 1);
@@ -100,6 +105,9 @@ abstract class BatchNorm extends Module {
 
 /** Batch norm over (N, C) or (N, C, L) input. */
 export class BatchNorm1d extends BatchNorm {
+  constructor(numFeatures: number, ...args: PyArgs<"nn.BatchNorm1d", BatchNormOptions>) {
+    super(numFeatures, pytorchOptions<BatchNormOptions>("nn.BatchNorm1d", args, BATCH_NORM_OPTIONS));
+  }
   protected checkInputDim(input: Tensor): void {
     const d = input.dim();
     if (d !== 2 && d !== 3) throw new FlareError(`BatchNorm1d: expected 2D or 3D input (got ${d}D input)`, "E_SHAPE");
@@ -108,6 +116,9 @@ export class BatchNorm1d extends BatchNorm {
 
 /** Batch norm over (N, C, H, W) input. */
 export class BatchNorm2d extends BatchNorm {
+  constructor(numFeatures: number, ...args: PyArgs<"nn.BatchNorm2d", BatchNormOptions>) {
+    super(numFeatures, pytorchOptions<BatchNormOptions>("nn.BatchNorm2d", args, BATCH_NORM_OPTIONS));
+  }
   protected checkInputDim(input: Tensor): void {
     const d = input.dim();
     if (d !== 4) throw new FlareError(`BatchNorm2d: expected 4D input (got ${d}D input)`, "E_SHAPE");
@@ -122,8 +133,9 @@ export class LayerNorm extends Module {
   weight: Parameter | null;
   bias: Parameter | null;
 
-  constructor(normalizedShape: number | number[], options: { eps?: number; elementwiseAffine?: boolean } & FactoryOptions = {}) {
+  constructor(normalizedShape: number | number[], ...args: PyArgs<"nn.LayerNorm", LayerNormOptions>) {
     super();
+    const options = pytorchOptions<LayerNormOptions>("nn.LayerNorm", args, ["eps", "elementwiseAffine", "device", "dtype"]);
     const shape = typeof normalizedShape === "number" ? [normalizedShape] : normalizedShape;
     if (!Array.isArray(shape)) throw new FlareError(`LayerNorm(): normalizedShape must be an integer or an array of integers, got ${String(normalizedShape)}`, "E_ARGUMENT");
     this.normalizedShape = shape.map((s, i) => intArg(s, `LayerNorm(): normalizedShape[${i}]`, 1));
@@ -157,8 +169,9 @@ export class GroupNorm extends Module {
   weight: Parameter | null;
   bias: Parameter | null;
 
-  constructor(numGroups: number, numChannels: number, options: { eps?: number; affine?: boolean } & FactoryOptions = {}) {
+  constructor(numGroups: number, numChannels: number, ...args: PyArgs<"nn.GroupNorm", GroupNormOptions>) {
     super();
+    const options = pytorchOptions<GroupNormOptions>("nn.GroupNorm", args, ["eps", "affine", "device", "dtype"]);
     this.numGroups = intArg(numGroups, "GroupNorm(): numGroups", 1);
     this.numChannels = intArg(numChannels, "GroupNorm(): numChannels", 1);
     if (numChannels % numGroups !== 0)
@@ -200,12 +213,9 @@ export class FrozenBatchNorm2d extends Module {
   declare running_mean: Tensor;
   declare running_var: Tensor;
 
-  constructor(numFeatures: number, options: { eps?: number } = {}) {
+  constructor(numFeatures: number, ...args: PyArgs<"nn.FrozenBatchNorm2d", { eps?: number }>) {
     super();
-    if (options === null || typeof options !== "object") throw new FlareError(`FrozenBatchNorm2d(): options must be an object, got ${String(options)}`, "E_ARGUMENT");
-    for (const key of Object.keys(options)) {
-      if (key !== "eps") throw new FlareError(`FrozenBatchNorm2d(): unknown option "${key}" (options: eps)`, "E_ARGUMENT");
-    }
+    const options = pytorchOptions<{ eps?: number }>("nn.FrozenBatchNorm2d", args, ["eps"]);
     this.numFeatures = intArg(numFeatures, "FrozenBatchNorm2d(): numFeatures", 1);
     this.eps = numberArg(options.eps ?? 1e-5, "FrozenBatchNorm2d(): eps");
     this.registerBuffer("weight", keptTensor(() => ones([numFeatures])));

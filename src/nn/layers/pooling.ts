@@ -3,6 +3,10 @@ import { Tensor } from "../../tensor/tensor.js";
 import { Module } from "../module.js";
 import * as F from "../functional.js";
 import { boolArg, pairArg, pyRepr, type Pair } from "../utils.js";
+import { pytorchOptions, type PyArgs } from "../../options.js";
+
+export interface MaxPool2dOptions<R extends boolean = boolean> { stride?: Pair | null; padding?: Pair; dilation?: Pair; returnIndices?: R; ceilMode?: boolean }
+export interface AvgPool2dOptions { stride?: Pair | null; padding?: Pair; ceilMode?: boolean; countIncludePad?: boolean; divisorOverride?: number | null }
 
 function reprSize(value: Pair | null): string { return Array.isArray(value) ? pyRepr(value) : pyRepr(value); }
 
@@ -14,8 +18,10 @@ export class MaxPool2d<R extends boolean = false> extends Module {
   readonly dilation: Pair;
   readonly returnIndices: R;
   readonly ceilMode: boolean;
-  constructor(kernelSize: Pair, options: { stride?: Pair | null; padding?: Pair; dilation?: Pair; returnIndices?: R; ceilMode?: boolean } = {}) {
+  /** new MaxPool2d(3, { stride: 2 }) or, in PyTorch's order, new MaxPool2d(3, 2). */
+  constructor(kernelSize: Pair, ...args: PyArgs<"nn.MaxPool2d", MaxPool2dOptions<R>>) {
     super();
+    const options = pytorchOptions<MaxPool2dOptions<R>>("nn.MaxPool2d", args, ["stride", "padding", "dilation", "returnIndices", "ceilMode"]);
     pairArg(kernelSize, "MaxPool2d(): kernelSize", 1);
     this.kernelSize = kernelSize;
     this.stride = options.stride ?? kernelSize;
@@ -44,8 +50,9 @@ export class AvgPool2d extends Module {
   readonly ceilMode: boolean;
   readonly countIncludePad: boolean;
   readonly divisorOverride: number | null;
-  constructor(kernelSize: Pair, options: { stride?: Pair | null; padding?: Pair; ceilMode?: boolean; countIncludePad?: boolean; divisorOverride?: number | null } = {}) {
+  constructor(kernelSize: Pair, ...args: PyArgs<"nn.AvgPool2d", AvgPool2dOptions>) {
     super();
+    const options = pytorchOptions<AvgPool2dOptions>("nn.AvgPool2d", args, ["stride", "padding", "ceilMode", "countIncludePad", "divisorOverride"]);
     pairArg(kernelSize, "AvgPool2d(): kernelSize", 1);
     this.kernelSize = kernelSize;
     this.stride = options.stride ?? kernelSize;
@@ -67,7 +74,11 @@ export class AvgPool2d extends Module {
 /** Average pooling to a fixed output size (null keeps that input dimension). */
 export class AdaptiveAvgPool2d extends Module {
   readonly outputSize: F.AdaptiveSize;
-  constructor(outputSize: F.AdaptiveSize) { super(); this.outputSize = outputSize; }
+  constructor(outputSize: F.AdaptiveSize, ...args: PyArgs<"nn.AdaptiveAvgPool2d", Record<never, never>>) {
+    super();
+    pytorchOptions("nn.AdaptiveAvgPool2d", args, []);
+    this.outputSize = outputSize;
+  }
   override forward(input: Tensor): Tensor { return F.adaptiveAvgPool2d(input, this.outputSize); }
   override extraRepr(): string { return `output_size=${pyRepr(this.outputSize)}`; }
 }
@@ -76,8 +87,9 @@ export class AdaptiveAvgPool2d extends Module {
 export class AdaptiveMaxPool2d<R extends boolean = false> extends Module {
   readonly outputSize: F.AdaptiveSize;
   readonly returnIndices: R;
-  constructor(outputSize: F.AdaptiveSize, options: { returnIndices?: R } = {}) {
+  constructor(outputSize: F.AdaptiveSize, ...args: PyArgs<"nn.AdaptiveMaxPool2d", { returnIndices?: R }>) {
     super();
+    const options = pytorchOptions<{ returnIndices?: R }>("nn.AdaptiveMaxPool2d", args, ["returnIndices"]);
     this.outputSize = outputSize;
     this.returnIndices = boolArg(options.returnIndices ?? false, "AdaptiveMaxPool2d(): returnIndices") as R;
   }

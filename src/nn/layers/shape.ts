@@ -4,16 +4,19 @@ import { Tensor } from "../../tensor/tensor.js";
 import { Module } from "../module.js";
 import * as F from "../functional.js";
 import { intArg, pyRepr, pyFloat } from "../utils.js";
+import { pytorchOptions, type PyArgs } from "../../options.js";
+
+export interface FlattenOptions { startDim?: number; endDim?: number }
 
 /** Flattens dimensions startDim..endDim into one: new Flatten() keeps the batch dimension. */
 export class Flatten extends Module {
   readonly startDim: number;
   readonly endDim: number;
-  constructor(startDim: number | { startDim?: number; endDim?: number } = 1, endDim = -1) {
+  constructor(...args: PyArgs<"nn.Flatten", FlattenOptions>) {
     super();
-    const o = typeof startDim === "object" ? { startDim: startDim.startDim ?? 1, endDim: startDim.endDim ?? -1 } : { startDim, endDim };
-    this.startDim = intArg(o.startDim, "Flatten(): startDim");
-    this.endDim = intArg(o.endDim, "Flatten(): endDim");
+    const o = pytorchOptions<FlattenOptions>("nn.Flatten", args, ["startDim", "endDim"]);
+    this.startDim = intArg(o.startDim ?? 1, "Flatten(): startDim");
+    this.endDim = intArg(o.endDim ?? -1, "Flatten(): endDim");
   }
   override forward(input: Tensor): Tensor {
     if (!(input instanceof Tensor)) throw new FlareError("Flatten.forward(): input must be a Tensor", "E_ARGUMENT");
@@ -37,8 +40,9 @@ export class Upsample extends Module {
   readonly mode: F.InterpolateMode;
   readonly alignCorners: boolean | null;
   readonly recomputeScaleFactor: boolean | null;
-  constructor(options: UpsampleOptions = {}) {
+  constructor(...args: PyArgs<"nn.Upsample", UpsampleOptions>) {
     super();
+    const options = pytorchOptions<UpsampleOptions>("nn.Upsample", args, ["size", "scaleFactor", "mode", "alignCorners", "recomputeScaleFactor"]);
     this.size = options.size ?? null;
     this.scaleFactor = options.scaleFactor ?? null;
     this.mode = options.mode ?? "nearest";

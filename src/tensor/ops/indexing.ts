@@ -2,6 +2,7 @@
 // masks, sorting and counting.
 import { FlareError } from "../../errors.js";
 import { op } from "../native.js";
+import { aten } from "../aten.js";
 import { Tensor, wrap, wrapList, handleOf } from "../tensor.js";
 import type { ValuesIndices } from "./reduce.js";
 
@@ -32,7 +33,7 @@ function parseSlice(spec: string): Slice | number | "..." {
   return { start: toInt(parts[0]), end: toInt(parts[1]), step };
 }
 
-const selectOp = op("aten::select", "int"), sliceOp = op("aten::slice", "Tensor"), unsqueezeOp = op("aten::unsqueeze");
+const { select: selectOp, slice: sliceOp, unsqueeze: unsqueezeOp } = aten;
 const aliasOp = op("aten::alias");
 const indexOp = op("aten::index", "Tensor"), indexPutIn = op("aten::index_put_");
 

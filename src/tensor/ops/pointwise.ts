@@ -1,6 +1,7 @@
 // Element-wise ops with PyTorch's broadcasting: arithmetic with tensors or
 // numbers, comparison and logic, math functions, and their in-place forms.
 import { op } from "../native.js";
+import { aten } from "../aten.js";
 import { Tensor, wrap } from "../tensor.js";
 
 type Other = Tensor | number | boolean;
@@ -24,13 +25,18 @@ function binaryInPlace(name: string, tensorOverload = "Tensor", scalarOverload =
   };
 }
 
+// Operators other files call too (relu, sigmoid, tanh, ...) come from the one table.
+function shared(key: string): ((...args: unknown[]) => unknown) | undefined {
+  return Object.hasOwn(aten, key) ? (aten as Record<string, (...args: unknown[]) => unknown>)[key] : undefined;
+}
+
 function unary(name: string): Unary {
-  const f = op(`aten::${name}`);
+  const f = shared(name) ?? op(`aten::${name}`);
   return function (this: Tensor) { return wrap(f(this.handle)); };
 }
 
 function unaryInPlace(name: string) {
-  const f = op(`aten::${name}_`);
+  const f = shared(`${name}In`) ?? op(`aten::${name}_`);
   return function <T extends Tensor>(this: T): T { f(this.handle); return this; };
 }
 
@@ -127,7 +133,7 @@ const roundOp = op("aten::round"), roundDecimals = op("aten::round", "decimals")
 Tensor.prototype.round = function (options = {}) {
   return wrap(options.decimals ? roundDecimals(this.handle, options.decimals) : roundOp(this.handle));
 };
-const softmaxOp = op("aten::softmax", "int"), logSoftmaxOp = op("aten::log_softmax", "int");
+const { softmax: softmaxOp, logSoftmax: logSoftmaxOp } = aten;
 Tensor.prototype.softmax = function (dim, options = {}) { return wrap(softmaxOp(this.handle, dim, options.dtype ?? null)); };
 Tensor.prototype.logSoftmax = function (dim, options = {}) { return wrap(logSoftmaxOp(this.handle, dim, options.dtype ?? null)); };
 const lerpScalar = op("aten::lerp", "Scalar"), lerpTensor = op("aten::lerp", "Tensor");

@@ -1,6 +1,7 @@
 // Shape ops: views and copies that rearrange elements, and joining/splitting.
 import { FlareError } from "../../errors.js";
 import { op } from "../native.js";
+import { aten } from "../aten.js";
 import { Tensor, wrap, wrapList, handleOf } from "../tensor.js";
 
 type Sizes = number[];
@@ -62,10 +63,10 @@ Object.defineProperty(Tensor.prototype, "T", {
 const flattenOp = op("aten::flatten", "using_ints"), unflattenOp = op("aten::unflatten", "int");
 Tensor.prototype.flatten = function (startDim = 0, endDim = -1) { return wrap(flattenOp(this.handle, startDim, endDim)); };
 Tensor.prototype.unflatten = function (dim, sizes) { return wrap(unflattenOp(this.handle, dim, sizes)); };
-const squeezeAll = op("aten::squeeze"), squeezeDim = op("aten::squeeze", "dim"), unsqueezeOp = op("aten::unsqueeze");
+const squeezeAll = op("aten::squeeze"), squeezeDim = op("aten::squeeze", "dim"), unsqueezeOp = aten.unsqueeze;
 Tensor.prototype.squeeze = function (dim) { return wrap(dim === undefined ? squeezeAll(this.handle) : squeezeDim(this.handle, dim)); };
 Tensor.prototype.unsqueeze = function (dim) { return wrap(unsqueezeOp(this.handle, dim)); };
-const expandOp = op("aten::expand"), repeatOp = op("aten::repeat"), repeatInterleaveOp = op("aten::repeat_interleave", "self_int");
+const expandOp = aten.expand, repeatOp = op("aten::repeat"), repeatInterleaveOp = op("aten::repeat_interleave", "self_int");
 Tensor.prototype.expand = function (...shape) { return wrap(expandOp(this.handle, sizesOf(shape), false)); };
 Tensor.prototype.expandAs = function (other) { return wrap(expandOp(this.handle, other.shape, false)); };
 Tensor.prototype.repeat = function (...repeats) { return wrap(repeatOp(this.handle, sizesOf(repeats))); };
@@ -75,7 +76,7 @@ Tensor.prototype.flip = function (dims) { return wrap(flipOp(this.handle, typeof
 Tensor.prototype.roll = function (shifts, dims = []) {
   return wrap(rollOp(this.handle, typeof shifts === "number" ? [shifts] : shifts, typeof dims === "number" ? [dims] : dims));
 };
-const narrowOp = op("aten::narrow"), selectOp = op("aten::select", "int"), sliceOp = op("aten::slice", "Tensor");
+const narrowOp = op("aten::narrow"), selectOp = aten.select, sliceOp = aten.slice;
 Tensor.prototype.narrow = function (dim, start, length) { return wrap(narrowOp(this.handle, dim, start, length)); };
 Tensor.prototype.select = function (dim, index) { return wrap(selectOp(this.handle, dim, index)); };
 Tensor.prototype.slice = function (dim, start = null, end = null, step = 1) {

@@ -1,7 +1,8 @@
 // What the dataset classes share: the transform hook (and the freeing of the
 // tensors a transform replaced), the construction-time error policy, image
 // sizes read from file headers, and small file helpers.
-import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
+import { closeSync, existsSync, readSync, statSync } from "node:fs";
+import { FILE_LIMITS, openRegularFile } from "../../io/files.js";
 import * as path from "node:path";
 import { FlareError } from "../../errors.js";
 import { fromTypedArray, Tensor } from "../../tensor/index.js";
@@ -128,11 +129,7 @@ export function readIdList(text: string): string[] {
  * header is missing, truncated or of an unknown format.
  */
 export function imageSizeFromHeader(file: string): [number, number] {
-  let fd: number;
-  try { fd = openSync(file, "r"); } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new FlareError(`${file}: ${code === "ENOENT" ? "no such file" : `could not open (${code})`}`, "E_IO");
-  }
+  const fd = openRegularFile(file, { maxBytes: FILE_LIMITS.image, what: "imageSizeFromHeader()" });
   try {
     const head = Buffer.alloc(HEADER_BYTES);
     const n = readSync(fd, head, 0, head.length, 0);

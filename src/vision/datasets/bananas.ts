@@ -2,26 +2,35 @@
 // images/<img_name> and label.csv with the header img_name,label,xmin,ymin,xmax,ymax
 // (pixel coordinates). d2l's set has one banana per image; rows that share an
 // img_name are several objects of one image.
-import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { FlareError } from "../../errors.js";
+import { FILE_LIMITS, readTextFile } from "../../io/files.js";
 import { fromTypedArray, type Tensor } from "../../tensor/index.js";
 import {
-  applyTransform, checkIndex, checkOnError, checkRoot, checkTransform, isFile, loadImage, Problems,
+  applyTransform, checkIndex, checkOnError, checkRoot, isFile, loadImage, Problems,
   type DatasetTransform, type OnError, type Skipped,
 } from "./_common.js";
+import { datasetOptions } from "./_options.js";
+import { optionNames } from "../../options.js";
+import { datasetTransform, type TransformArg } from "./_transform.js";
+import { Transform } from "../transforms/transform.js";
 
 export const BANANA_CSV_HEADER = ["img_name", "label", "xmin", "ymin", "xmax", "ymax"] as const;
 
 export interface BananaDetectionOptions<U = Tensor> {
-  /** The folder holding bananas_train and bananas_val (d2l's banana-detection). */
-  root: string;
+  /** The folder holding bananas_train and bananas_val (d2l's banana-detection); or pass it first. */
+  root?: string;
   /** bananas_train (default) or bananas_val. */
   train?: boolean;
   /** Divide x by the image width and y by its height (d2l's loader divides by 256 on its 256×256 images). */
   normalize?: boolean;
-  /** (image uint8 3×H×W, target float32 K×5) → [image, target]. */
-  transform?: DatasetTransform<Tensor, U>;
+  /**
+   * (image uint8 3×H×W, target float32 K×5) → [image, target], or a transforms.Transform
+   * (a Compose, ...), which moves the boxes with the image (pixel boxes: not with normalize).
+   */
+  transform?: TransformArg<Tensor, U>;
+  /** torchvision's target_transform: K×5 target → target. */
+  targetTransform?: (target: Tensor) => U;
   /** A csv row whose image is missing: "raise" (default) or "skip" (recorded in `skipped`). */
   onError?: OnError;
 }
@@ -76,21 +85,21 @@ export class BananaDetection<U = Tensor> {
   private readonly csv: string;
   private readonly transform?: DatasetTransform<Tensor, U>;
 
-  constructor(options: BananaDetectionOptions<U>) {
+  /** new BananaDetection(root, { train: false }); new BananaDetection({ root, train }) works too. */
+  constructor(options: BananaDetectionOptions<U> & { root: string });
+  constructor(root: string, options?: Omit<BananaDetectionOptions<U>, "root">);
+  constructor(rootOrOptions: string | BananaDetectionOptions<U>, maybeOptions?: Omit<BananaDetectionOptions<U>, "root">) {
     const what = "BananaDetection()";
-    if (options === null || typeof options !== "object") throw new FlareError(`${what}: expected options {root, train}`, "E_ARGUMENT");
+    const options = datasetOptions<BananaDetectionOptions<U>>(rootOrOptions, maybeOptions, optionNames<BananaDetectionOptions<U>>({ root: 1, train: 1, normalize: 1, transform: 1, targetTransform: 1, onError: 1 }), what);
     this.root = checkRoot(options.root, what);
     this.train = options.train ?? true;
     this.normalize = options.normalize ?? false;
-    checkTransform(options.transform, what);
-    this.transform = options.transform;
+    if (options.transform instanceof Transform && this.normalize)
+      throw new FlareError(`${what}: a transforms.Transform moves boxes in pixels; use normalize: false with it (or normalize in a targetTransform)`, "E_ARGUMENT");
+    this.transform = datasetTransform(options.transform, options.targetTransform, "boxes", what);
     this.dir = path.join(this.root, this.train ? "bananas_train" : "bananas_val");
     this.csv = path.join(this.dir, "label.csv");
-    let text: string;
-    try { text = readFileSync(this.csv, "utf8"); } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new FlareError(`${what}: could not read ${this.csv}: ${code === "ENOENT" ? "no such file (expected d2l's layout: bananas_train/label.csv and bananas_train/images/)" : code}`, "E_IO");
-    }
+    const text = readTextFile(this.csv, { maxBytes: FILE_LIMITS.text, what, missingHint: "(expected d2l's layout: bananas_train/label.csv and bananas_train/images/)" });
     const problems = new Problems(checkOnError(options.onError, what), what);
     this.skipped = problems.skipped;
     this.entries = parseBananaCsv(text, `${what}: ${this.csv}`).filter((e) => {

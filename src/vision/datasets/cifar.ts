@@ -3,11 +3,14 @@
 // test_batch.bin, each record one label byte then 3072 pixel bytes (1024 red,
 // 1024 green, 1024 blue, row-major 32×32), and batches.meta.txt with the class
 // names one a line.
-import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { FlareError } from "../../errors.js";
+import { FILE_LIMITS, readRegularFile } from "../../io/files.js";
 import { fromTypedArray, type Tensor } from "../../tensor/index.js";
-import { applyTransform, checkIndex, checkRoot, checkTransform, isFile, type DatasetTransform } from "./_common.js";
+import { applyTransform, checkIndex, checkRoot, isFile, type DatasetTransform } from "./_common.js";
+import { datasetOptions } from "./_options.js";
+import { optionNames } from "../../options.js";
+import { datasetTransform, type TransformArg } from "./_transform.js";
 
 export const CIFAR10_CLASSES: readonly string[] = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"];
 const RECORD = 1 + 3 * 32 * 32;
@@ -16,11 +19,13 @@ const TEST_FILES = ["test_batch.bin"];
 
 export interface CIFAR10Options<U = number> {
   /** The folder holding cifar-10-batches-bin (or that folder itself). */
-  root: string;
+  root?: string;
   /** The training batches (default) or the test batch. */
   train?: boolean;
-  /** (image uint8 3×32×32, label) → [image, target]. */
-  transform?: DatasetTransform<number, U>;
+  /** (image uint8 3×32×32, label) → [image, target], or a transforms.Transform (a Compose, ...) applied to the image. */
+  transform?: TransformArg<number, U>;
+  /** torchvision's target_transform: label → target. */
+  targetTransform?: (target: number) => U;
 }
 
 /** CIFAR-10 from its binary batches: get(i) gives [image uint8 3×32×32, label 0..9]. */
@@ -36,12 +41,14 @@ export class CIFAR10<U = number> {
   private readonly pixels: Uint8Array;
   private readonly transform?: DatasetTransform<number, U>;
 
-  constructor(options: CIFAR10Options<U>) {
+  /** new CIFAR10(root, { train: false }) as torchvision; new CIFAR10({ root, train }) works too. */
+  constructor(options: CIFAR10Options<U> & { root: string });
+  constructor(root: string, options?: Omit<CIFAR10Options<U>, "root">);
+  constructor(rootOrOptions: string | CIFAR10Options<U>, maybeOptions?: Omit<CIFAR10Options<U>, "root">) {
     const what = "CIFAR10()";
-    if (options === null || typeof options !== "object") throw new FlareError(`${what}: expected options {root, train}`, "E_ARGUMENT");
+    const options = datasetOptions<CIFAR10Options<U>>(rootOrOptions, maybeOptions, optionNames<CIFAR10Options<U>>({ root: 1, train: 1, transform: 1, targetTransform: 1 }), what);
     const given = checkRoot(options.root, what);
-    checkTransform(options.transform, what);
-    this.transform = options.transform;
+    this.transform = datasetTransform(options.transform, options.targetTransform, "label", what);
     this.train = options.train ?? true;
     const names = this.train ? TRAIN_FILES : TEST_FILES;
     const nested = path.join(given, "cifar-10-batches-bin");
@@ -49,16 +56,12 @@ export class CIFAR10<U = number> {
     this.files = names.map((f) => path.join(this.root, f));
 
     const meta = path.join(this.root, "batches.meta.txt");
-    this.classes = isFile(meta) ? readFileSync(meta, "latin1").split(/\r?\n/).map((s) => s.trim()).filter((s) => s.length > 0) : CIFAR10_CLASSES;
+    this.classes = isFile(meta) ? readRegularFile(meta, { maxBytes: FILE_LIMITS.text, what }).toString("latin1").split(/\r?\n/).map((s) => s.trim()).filter((s) => s.length > 0) : CIFAR10_CLASSES;
     if (this.classes.length === 0) throw new FlareError(`${what}: ${meta} names no classes`, "E_FORMAT");
 
     const chunks: Buffer[] = [];
     for (const file of this.files) {
-      let bytes: Buffer;
-      try { bytes = readFileSync(file); } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        throw new FlareError(`${what}: could not read ${file}: ${code === "ENOENT" ? "no such file (expected the binary version, cifar-10-batches-bin)" : code}`, "E_IO");
-      }
+      const bytes = readRegularFile(file, { maxBytes: FILE_LIMITS.cifar, what, missingHint: "(expected the binary version, cifar-10-batches-bin)" });
       if (bytes.length === 0 || bytes.length % RECORD !== 0)
         throw new FlareError(`${what}: ${file} has ${bytes.length} bytes, not a whole number of ${RECORD}-byte records (1 label byte + 3072 pixel bytes): truncated or not a CIFAR-10 binary batch`, "E_FORMAT");
       for (let r = 0; r < bytes.length / RECORD; r++) {

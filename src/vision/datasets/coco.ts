@@ -3,11 +3,12 @@
 // [{id, image_id, category_id, bbox: [x, y, w, h], area, iscrowd}],
 // categories: [{id, name}]}). Samples are the images sorted by id, as
 // torchvision; boxes come out as xyxy.
-import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { FlareError } from "../../errors.js";
+import { FILE_LIMITS, readTextFile } from "../../io/files.js";
 import { fromTypedArray, type Tensor } from "../../tensor/index.js";
 import { applyTransform, boxTensor, checkIndex, checkRoot, checkTransform, loadImage, longTensor, type DatasetTransform } from "./_common.js";
+import { checkOptions, optionNames } from "../../options.js";
 
 export interface CocoImage { id: number; file_name: string; width: number; height: number; [key: string]: unknown }
 export interface CocoAnnotation { id?: number; image_id: number; category_id: number; bbox: [number, number, number, number]; area?: number; iscrowd?: number; [key: string]: unknown }
@@ -62,6 +63,7 @@ export class CocoDetection<U = CocoTarget> {
   constructor(options: CocoDetectionOptions<U>) {
     const what = "CocoDetection()";
     if (options === null || typeof options !== "object") throw new FlareError(`${what}: expected options {root, annFile}`, "E_ARGUMENT");
+    checkOptions(options, optionNames<CocoDetectionOptions<U>>({ root: 1, annFile: 1, transform: 1, boxTolerance: 1 }), what);
     this.root = checkRoot(options.root, what);
     checkTransform(options.transform, what);
     this.transform = options.transform;
@@ -69,11 +71,7 @@ export class CocoDetection<U = CocoTarget> {
     if (!(this.tolerance >= 0)) throw new FlareError(`${what}: boxTolerance must be ≥ 0, got ${options.boxTolerance}`, "E_ARGUMENT");
     if (typeof options.annFile !== "string") throw new FlareError(`${what}: annFile must be the path of an instances JSON file`, "E_ARGUMENT");
     const file = (this.annFile = options.annFile);
-    let text: string;
-    try { text = readFileSync(file, "utf8"); } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      throw new FlareError(`${what}: could not read the annotation file ${file}: ${code === "ENOENT" ? "no such file" : code}`, "E_IO");
-    }
+    const text = readTextFile(file, { maxBytes: FILE_LIMITS.json, what, role: "annotation" });
     let json: { images?: unknown; annotations?: unknown; categories?: unknown };
     try { json = JSON.parse(text); } catch (error) {
       throw new FlareError(`${what}: ${file} is not valid JSON: ${(error as Error).message}`, "E_FORMAT");
@@ -88,14 +86,14 @@ export class CocoDetection<U = CocoTarget> {
     this.catIdToName = new Map();
     ((json.categories ?? []) as unknown[]).forEach((c, k) => {
       const cat = c as CocoCategory;
-      if (cat === null || typeof cat !== "object" || !Number.isInteger(cat.id) || typeof cat.name !== "string") bad(`categories[${k}] must have an integer id and a name, got ${describe(c)}`);
+      if (cat === null || typeof cat !== "object" || !Number.isSafeInteger(cat.id) || typeof cat.name !== "string") bad(`categories[${k}] must have an integer id (|id| < 2^53: larger ones lose precision) and a name, got ${describe(c)}`);
       this.categories.push(cat);
       this.catIdToName.set(cat.id, cat.name);
     });
     this.images = new Map();
     (json.images as unknown[]).forEach((m, k) => {
       const image = m as CocoImage;
-      if (image === null || typeof image !== "object" || !Number.isInteger(image.id)) bad(`images[${k}] has id ${describe((m as CocoImage)?.id)}, expected an integer`);
+      if (image === null || typeof image !== "object" || !Number.isSafeInteger(image.id)) bad(`images[${k}] has id ${describe((m as CocoImage)?.id)}, expected an integer below 2^53`);
       if (typeof image.file_name !== "string" || image.file_name.length === 0) bad(`images[${k}] (id ${image.id}) has file_name ${describe(image.file_name)}`);
       if (path.isAbsolute(image.file_name) || image.file_name.split(/[\\/]/).includes("..")) bad(`images[${k}] (id ${image.id}): file_name ${JSON.stringify(image.file_name)} leaves the images folder`);
       for (const f of ["width", "height"] as const)
@@ -110,7 +108,7 @@ export class CocoDetection<U = CocoTarget> {
       if (ann === null || typeof ann !== "object") bad(`${name} is ${describe(a)}`);
       const list = this.annotationsOf.get(ann.image_id);
       if (!list) bad(`${name} refers to image_id ${describe(ann.image_id)}, which is not in "images"`);
-      if (!Number.isInteger(ann.category_id)) bad(`${name} has category_id ${describe(ann.category_id)}`);
+      if (!Number.isSafeInteger(ann.category_id)) bad(`${name} has category_id ${describe(ann.category_id)}`);
       if (this.catIdToName.size > 0 && !this.catIdToName.has(ann.category_id)) bad(`${name} has category_id ${ann.category_id}, which is not in "categories"`);
       if (!Array.isArray(ann.bbox) || ann.bbox.length !== 4 || !ann.bbox.every((v) => typeof v === "number" && Number.isFinite(v)))
         bad(`${name} has bbox ${describe(ann.bbox)}, expected [x, y, width, height]`);

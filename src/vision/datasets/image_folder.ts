@@ -8,19 +8,26 @@ import * as path from "node:path";
 import { FlareError } from "../../errors.js";
 import type { Tensor } from "../../tensor/index.js";
 import {
-  applyTransform, checkIndex, checkOnError, checkRoot, checkTransform, imageSizeFromHeader, loadImage, Problems,
+  applyTransform, checkIndex, checkOnError, checkRoot, imageSizeFromHeader, loadImage, Problems,
   type DatasetTransform, type OnError, type Skipped,
 } from "./_common.js";
+import { datasetOptions } from "./_options.js";
+import { optionNames } from "../../options.js";
+import { datasetTransform, type TransformArg } from "./_transform.js";
 
 /** torchvision's IMG_EXTENSIONS. */
+
 export const IMG_EXTENSIONS: readonly string[] = [".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp"];
 
 export interface ImageFolderOptions<U = number> {
-  root: string;
+  /** The folder of class folders (or pass it first: new ImageFolder(root, { transform })). */
+  root?: string;
   /** File name endings that count as images (case-insensitive); default IMG_EXTENSIONS. */
   extensions?: readonly string[];
-  /** (image uint8 3×H×W, class index) → [image, target]. */
-  transform?: DatasetTransform<number, U>;
+  /** (image uint8 3×H×W, class index) → [image, target], or a transforms.Transform (a Compose, ...) applied to the image. */
+  transform?: TransformArg<number, U>;
+  /** torchvision's target_transform: class index → target. */
+  targetTransform?: (target: number) => U;
   /** How images are decoded (default "rgb", as torchvision's PIL loader). */
   mode?: "rgb" | "gray" | "rgba";
   /** Read each file's header while building the dataset, so files that are not images are found up front. */
@@ -47,12 +54,15 @@ export class ImageFolder<U = number> {
   private readonly transform?: DatasetTransform<number, U>;
   private readonly mode: "rgb" | "gray" | "rgba";
 
-  constructor(options: ImageFolderOptions<U>) {
+  /** new ImageFolder(root, { transform }) as torchvision; new ImageFolder({ root, transform }) works too. */
+  constructor(options: ImageFolderOptions<U> & { root: string });
+  constructor(root: string, options?: Omit<ImageFolderOptions<U>, "root">);
+  constructor(rootOrOptions: string | ImageFolderOptions<U>, maybeOptions?: Omit<ImageFolderOptions<U>, "root">) {
     const what = "ImageFolder()";
-    if (options === null || typeof options !== "object") throw new FlareError(`${what}: expected options {root, extensions, transform}`, "E_ARGUMENT");
+    const options = datasetOptions<ImageFolderOptions<U>>(rootOrOptions, maybeOptions,
+      optionNames<ImageFolderOptions<U>>({ root: 1, extensions: 1, transform: 1, targetTransform: 1, mode: 1, verify: 1, onError: 1 }), what);
     this.root = checkRoot(options.root, what);
-    checkTransform(options.transform, what);
-    this.transform = options.transform;
+    this.transform = datasetTransform(options.transform, options.targetTransform, "label", what);
     this.mode = options.mode ?? "rgb";
     if (!["rgb", "gray", "rgba"].includes(this.mode)) throw new FlareError(`${what}: mode must be "rgb", "gray" or "rgba", got ${JSON.stringify(this.mode)}`, "E_ARGUMENT");
     const extensions = (options.extensions ?? IMG_EXTENSIONS).map((e) => {

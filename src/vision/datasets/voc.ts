@@ -2,9 +2,9 @@
 // SegmentationClass/*.png palette labels, d2l's VOCSegDataset) and detection
 // (Annotations/*.xml, torchvision's VOCDetection). Split lists live in
 // ImageSets/Segmentation/<set>.txt and ImageSets/Main/<set>.txt.
-import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { FlareError } from "../../errors.js";
+import { FILE_LIMITS, readTextFile } from "../../io/files.js";
 import { defaultGenerator, fromTypedArray, tidy, type Generator, type Tensor } from "../../tensor/index.js";
 import { VOC_CLASSES, VOC_COLORMAP } from "../utils/colormap.js";
 import {
@@ -12,6 +12,7 @@ import {
   longTensor, Problems, readIdList, type DatasetTransform, type OnError, type Skipped,
 } from "./_common.js";
 import { child, childrenNamed, childText, parseXml } from "./xml.js";
+import { checkOptions, optionNames } from "../../options.js";
 
 /** The colour of VOC's object borders and "difficult" regions, read as ignoreIndex. */
 export const VOC_IGNORE_COLOR: readonly [number, number, number] = [224, 224, 192];
@@ -22,11 +23,7 @@ function vocDir(root: string, marker: string): string {
 }
 
 function readSplit(file: string, what: string): string[] {
-  let text: string;
-  try { text = readFileSync(file, "utf8"); } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new FlareError(`${what}: could not read the split list ${file}: ${code === "ENOENT" ? "no such file" : code}`, "E_IO");
-  }
+  const text = readTextFile(file, { maxBytes: FILE_LIMITS.text, what, role: "split list" });
   const ids = readIdList(text);
   if (ids.length === 0) throw new FlareError(`${what}: the split list ${file} names no images`, "E_FORMAT");
   for (const id of ids) if (id.includes("/") || id.includes("\\") || id === "..") throw new FlareError(`${what}: ${file}: "${id}" is not an image id`, "E_FORMAT");
@@ -147,6 +144,7 @@ export class VOCSegmentation<U = Tensor> {
   constructor(options: VOCSegmentationOptions<U>) {
     const what = "VOCSegmentation()";
     if (options === null || typeof options !== "object") throw new FlareError(`${what}: expected options {root, imageSet, crop}`, "E_ARGUMENT");
+    checkOptions(options, optionNames<VOCSegmentationOptions<U>>({ root: 1, imageSet: 1, crop: 1, generator: 1, colormap: 1, labelMode: 1, transform: 1, onError: 1 }), what);
     this.root = vocDir(checkRoot(options.root, what), "SegmentationClass");
     this.imageSet = checkImageSet(options.imageSet, what);
     checkTransform(options.transform, what);
@@ -342,6 +340,7 @@ export class VOCDetection<U = VOCDetectionTarget> {
   constructor(options: VOCDetectionOptions<U>) {
     const what = "VOCDetection()";
     if (options === null || typeof options !== "object") throw new FlareError(`${what}: expected options {root, imageSet}`, "E_ARGUMENT");
+    checkOptions(options, optionNames<VOCDetectionOptions<U>>({ root: 1, imageSet: 1, classes: 1, keepDifficult: 1, transform: 1, onError: 1 }), what);
     this.root = vocDir(checkRoot(options.root, what), "Annotations");
     this.imageSet = checkImageSet(options.imageSet, what);
     this.classes = options.classes ?? VOC_CLASSES;
@@ -369,10 +368,7 @@ export class VOCDetection<U = VOCDetectionTarget> {
   /** The parsed, checked annotation of sample i (no image read). */
   annotation(index: number): VocAnnotation {
     const file = this.annotationPath(this.ids[checkIndex(index, this.length, "VOCDetection.annotation()")]);
-    let text: string;
-    try { text = readFileSync(file, "utf8"); } catch (error) {
-      throw new FlareError(`VOCDetection: could not read ${file}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as NodeJS.ErrnoException).code}`, "E_IO");
-    }
+    const text = readTextFile(file, { maxBytes: FILE_LIMITS.xml, what: "VOCDetection" });
     return parseVocAnnotation(text, `VOCDetection: ${file}`, this.classes);
   }
 

@@ -3,8 +3,8 @@
 // checked, then evaluated as pycocotools' COCO.loadRes + COCOeval("bbox") do.
 // What the CLI (`flare eval detect --gt --dt [--json]`) needs: the 12 stats and
 // COCOeval's printed text.
-import { readFileSync } from "node:fs";
 import { FlareError } from "../../errors.js";
+import { FILE_LIMITS, readTextFile } from "../../io/files.js";
 import { evaluateCoco, type CocoEvalParams, type CocoEvalResult } from "./coco_eval.js";
 import { summarizeCoco, type CocoSummary } from "./coco_summary.js";
 
@@ -26,11 +26,7 @@ function describe(value: unknown): string {
 
 function readJson(file: unknown, what: string, role: string): unknown {
   if (typeof file !== "string" || file.length === 0) throw new FlareError(`${what}: ${role} must be a file path, got ${describe(file)}`, "E_ARGUMENT");
-  let text: string;
-  try { text = readFileSync(file, "utf8"); } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new FlareError(`${what}: could not read the ${role} file ${file}: ${code === "ENOENT" ? "no such file" : code ?? (error as Error).message}`, "E_IO");
-  }
+  const text = readTextFile(file, { maxBytes: FILE_LIMITS.json, what, role });
   try { return JSON.parse(text); } catch (error) {
     // Python's json.dump writes NaN / Infinity for non-finite floats; JSON has no such values.
     const hint = /\b(NaN|Infinity)\b/.test(text) ? " (it contains NaN or Infinity, which JSON does not allow: a box or score is not a finite number)" : "";
@@ -69,13 +65,13 @@ export function readCocoGroundTruth(file: string, what = "evaluateCocoFiles()"):
   const imgIds = new Set<number>(), catIds = new Set<number>();
   images.forEach((m, k) => {
     const id = (m as { id?: unknown } | null)?.id;
-    if (typeof id !== "number" || !Number.isInteger(id)) bad(`images[${k}] has id ${describe(id)}, expected an integer`);
+    if (typeof id !== "number" || !Number.isSafeInteger(id)) bad(`images[${k}] has id ${describe(id)}, expected an integer below 2^53`);
     if (imgIds.has(id as number)) bad(`image id ${id} appears twice in "images"`);
     imgIds.add(id as number);
   });
   categories.forEach((c, k) => {
     const id = (c as { id?: unknown } | null)?.id;
-    if (typeof id !== "number" || !Number.isInteger(id)) bad(`categories[${k}] has id ${describe(id)}, expected an integer`);
+    if (typeof id !== "number" || !Number.isSafeInteger(id)) bad(`categories[${k}] has id ${describe(id)}, expected an integer below 2^53`);
     if (catIds.has(id as number)) bad(`category id ${id} appears twice in "categories"`);
     catIds.add(id as number);
   });
@@ -87,7 +83,7 @@ export function readCocoGroundTruth(file: string, what = "evaluateCocoFiles()"):
     if (ann === null || typeof ann !== "object" || Array.isArray(ann)) bad(`annotations[${k}] is ${describe(x)}, expected an object`);
     const name = `annotations[${k}]${ann.id !== undefined ? ` (id ${describe(ann.id)})` : ""}`;
     // pycocotools indexes annotations by id: a missing or repeated id loses annotations there.
-    if (typeof ann.id !== "number" || !Number.isInteger(ann.id)) bad(`${name} has no integer id`);
+    if (typeof ann.id !== "number" || !Number.isSafeInteger(ann.id)) bad(`${name} has no integer id`);
     if (annIds.has(ann.id as number)) bad(`annotation id ${ann.id} appears twice`);
     annIds.add(ann.id as number);
     if (!imgIds.has(ann.image_id as number)) bad(`${name} has image_id ${describe(ann.image_id)}, which is not in "images"`);

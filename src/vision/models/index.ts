@@ -8,3 +8,4 @@ export {
   type GetOptions, type ModelEntry, type ModelInfo, type Task,
 } from "./registry.js";
 export * as detection from "./detection/index.js";
+export * as segmentation from "./segmentation/index.js";

@@ -15,6 +15,7 @@ import { vgg11, vgg11Bn, vgg16, vgg16Bn, vgg19, vgg19Bn } from "./vgg.js";
 import { resnet18Small } from "./resnet_d2l.js";
 import { tinySsd } from "./detection/tiny_ssd.js";
 import { FASHION_MNIST_CLASSIFICATION, IMAGENET_CLASSIFICATION, BANANAS_DETECTION, type Preset } from "./presets.js";
+import { checkOptions } from "../../options.js";
 
 /** What a model is for; detection and segmentation models register under their own. */
 export type Task = "classification" | "detection" | "segmentation" | (string & NonNullable<unknown>);
@@ -88,6 +89,7 @@ function checkEntry(name: unknown, entry: ModelEntry): void {
  * name is a FlareError unless { replace: true }.
  */
 export function register(name: string, entry: ModelEntry, options: { replace?: boolean } = {}): void {
+  checkOptions(options, ["replace"], `models.register(${JSON.stringify(name)})`);
   checkEntry(name, entry);
   if (REGISTRY.has(name) && !options.replace) throw new FlareError(`models.register(): "${name}" is already registered (pass { replace: true } to replace it)`, "E_ARGUMENT");
   REGISTRY.set(name, { ...entry, options: [...entry.options] });
@@ -103,7 +105,7 @@ function entryOf(name: unknown, what: string): ModelEntry {
 export function list(options: { task?: Task } = {}): string[] {
   const task = options?.task;
   if (task !== undefined && typeof task !== "string") throw new FlareError(`models.list(): task must be a string, got ${String(task)}`, "E_ARGUMENT");
-  for (const key of Object.keys(options ?? {})) if (key !== "task") throw new FlareError(`models.list(): unknown option "${key}" (options: task)`, "E_ARGUMENT");
+  checkOptions(options, ["task"], "models.list()");
   return [...REGISTRY].filter(([, e]) => task === undefined || e.task === task).map(([name]) => name);
 }
 
@@ -149,8 +151,7 @@ export function get(name: string, options: GetOptions = {}): nn.Module {
   const o: GetOptions = {};
   for (const [key, value] of Object.entries(options)) {
     if (value === undefined) continue;
-    if (key !== "weights" && !entry.options.includes(key))
-      throw new FlareError(`models.get("${name}"): unknown option "${key}" (options: ${["weights", ...entry.options].join(", ")})`, "E_ARGUMENT");
+    if (key !== "weights" && !entry.options.includes(key)) checkOptions({ [key]: value }, ["weights", ...entry.options], `models.get("${name}")`);
     o[key] = value;
   }
   const { weights: file, ...buildOptions } = o;

@@ -7,6 +7,8 @@
 import { FlareError } from "../../errors.js";
 import * as nn from "../../nn/index.js";
 import type { Tensor } from "../../tensor/index.js";
+import { checkOptions } from "../../options.js";
+import { builderOptions } from "./_options.js";
 
 function conv3x3(inPlanes: number, outPlanes: number, stride = 1, groups = 1, dilation = 1): nn.Conv2d {
   return new nn.Conv2d(inPlanes, outPlanes, 3, { stride, padding: dilation, groups, bias: false, dilation });
@@ -35,6 +37,7 @@ export function makeNorm(normLayer: NormLayer, numFeatures: number): nn.Module {
 }
 
 /** Options of the blocks beyond torchvision's positional ones. */
+const BLOCK_OPTIONS = ["groups", "baseWidth", "dilation", "normLayer"];
 export interface BlockOptions {
   groups?: number;
   baseWidth?: number;
@@ -55,6 +58,7 @@ export class BasicBlock extends nn.Module {
 
   constructor(inplanes: number, planes: number, stride = 1, downsample: nn.Module | null = null, options: BlockOptions = {}) {
     super();
+    checkOptions(options, BLOCK_OPTIONS, `new ${new.target.name}()`);
     const normLayer = options.normLayer ?? nn.BatchNorm2d;
     if ((options.groups ?? 1) !== 1 || (options.baseWidth ?? 64) !== 64)
       throw new FlareError("BasicBlock only supports groups=1 and baseWidth=64", "E_ARGUMENT");
@@ -94,6 +98,7 @@ export class Bottleneck extends nn.Module {
 
   constructor(inplanes: number, planes: number, stride = 1, downsample: nn.Module | null = null, options: BlockOptions = {}) {
     super();
+    checkOptions(options, BLOCK_OPTIONS, `new ${new.target.name}()`);
     const normLayer = options.normLayer ?? nn.BatchNorm2d;
     const groups = options.groups ?? 1;
     const width = Math.floor(planes * ((options.baseWidth ?? 64) / 64.0)) * groups;
@@ -182,10 +187,7 @@ export class ResNet extends nn.Module {
     if (block !== BasicBlock && block !== Bottleneck) throw new FlareError("ResNet(): block must be BasicBlock or Bottleneck", "E_ARGUMENT");
     if (!Array.isArray(layers) || layers.length !== 4) throw new FlareError(`ResNet(): layers must be 4 block counts, got ${JSON.stringify(layers)}`, "E_ARGUMENT");
     layers.forEach((n, i) => positiveInt(n, `ResNet(): layers[${i}]`));
-    if (options === null || typeof options !== "object") throw new FlareError(`ResNet(): options must be an object, got ${String(options)}`, "E_ARGUMENT");
-    for (const key of Object.keys(options)) {
-      if (!RESNET_OPTIONS.includes(key)) throw new FlareError(`ResNet(): unknown option "${key}" (options: ${RESNET_OPTIONS.join(", ")})`, "E_ARGUMENT");
-    }
+    checkOptions(options, RESNET_OPTIONS, "new ResNet()");
     const headless = flag(options.headless ?? false, "ResNet(): headless");
     const numClasses = headless ? 0 : positiveInt(options.numClasses ?? 1000, "ResNet(): numClasses");
     if (headless && options.numClasses !== undefined) throw new FlareError("ResNet(): numClasses and headless exclude each other (a headless ResNet has no fc)", "E_ARGUMENT");
@@ -258,15 +260,15 @@ export class ResNet extends nn.Module {
 
 /** ResNet-18 (BasicBlock, [2, 2, 2, 2]): 11.7M parameters with 1000 classes. */
 export function resnet18(options: ResNetOptions = {}): ResNet {
-  return new ResNet(BasicBlock, [2, 2, 2, 2], options);
+  return new ResNet(BasicBlock, [2, 2, 2, 2], builderOptions(options, RESNET_OPTIONS, "resnet18"));
 }
 
 /** ResNet-34 (BasicBlock, [3, 4, 6, 3]): 21.8M parameters. */
 export function resnet34(options: ResNetOptions = {}): ResNet {
-  return new ResNet(BasicBlock, [3, 4, 6, 3], options);
+  return new ResNet(BasicBlock, [3, 4, 6, 3], builderOptions(options, RESNET_OPTIONS, "resnet34"));
 }
 
 /** ResNet-50 (Bottleneck, [3, 4, 6, 3]): 25.6M parameters. */
 export function resnet50(options: ResNetOptions = {}): ResNet {
-  return new ResNet(Bottleneck, [3, 4, 6, 3], options);
+  return new ResNet(Bottleneck, [3, 4, 6, 3], builderOptions(options, RESNET_OPTIONS, "resnet50"));
 }

@@ -4,6 +4,7 @@
 import { FlareError } from "../../errors.js";
 import * as nn from "../../nn/index.js";
 import type { Tensor } from "../../tensor/index.js";
+import { checkOptions } from "../../options.js";
 
 export class Residual extends nn.Module {
   conv1: nn.Conv2d;
@@ -14,6 +15,7 @@ export class Residual extends nn.Module {
 
   constructor(inChannels: number, numChannels: number, options: { use1x1conv?: boolean; strides?: number } = {}) {
     super();
+    checkOptions(options, ["use1x1conv", "strides"], "new Residual()");
     const strides = options.strides ?? 1;
     this.conv1 = new nn.Conv2d(inChannels, numChannels, 3, { padding: 1, stride: strides });
     this.conv2 = new nn.Conv2d(numChannels, numChannels, 3, { padding: 1 });
@@ -46,10 +48,7 @@ function resnetBlock(inChannels: number, outChannels: number, numResiduals: numb
  * last stage's feature map (N, 8 x width, H/8, W/8).
  */
 export function resnet18Small(numClasses = 10, options: { inChannels?: number; width?: number; headless?: boolean } = {}): nn.Sequential {
-  if (options === null || typeof options !== "object") throw new FlareError(`resnet18Small(): options must be an object, got ${String(options)}`, "E_ARGUMENT");
-  for (const key of Object.keys(options)) {
-    if (!["inChannels", "width", "headless"].includes(key)) throw new FlareError(`resnet18Small(): unknown option "${key}" (options: inChannels, width, headless)`, "E_ARGUMENT");
-  }
+  checkOptions(options, ["inChannels", "width", "headless"], "models.resnet18Small()");
   const headless = options.headless ?? false;
   if (typeof headless !== "boolean") throw new FlareError(`resnet18Small(): headless must be true or false, got ${String(headless)}`, "E_ARGUMENT");
   const w = options.width ?? 64;

@@ -7,6 +7,8 @@
 import { FlareError } from "../../errors.js";
 import * as nn from "../../nn/index.js";
 import type { Tensor } from "../../tensor/index.js";
+import { checkOptions } from "../../options.js";
+import { builderOptions } from "./_options.js";
 
 /** A layer configuration: output channels of a 3x3 conv, or "M" for a 2x2 max-pool. */
 export type VggConfig = (number | "M")[];
@@ -21,6 +23,7 @@ export const cfgs: Record<"A" | "B" | "D" | "E", VggConfig> = {
 
 /** torchvision's make_layers: conv 3x3 (padding 1) [+ BatchNorm2d] + ReLU per number, MaxPool2d(2, 2) per "M". */
 export function makeLayers(cfg: VggConfig, options: { batchNorm?: boolean; inChannels?: number } = {}): nn.Sequential {
+  checkOptions(options, ["batchNorm", "inChannels"], "models.makeLayers()");
   const layers: nn.Module[] = [];
   let inChannels = options.inChannels ?? 3;
   for (const v of cfg) {
@@ -49,12 +52,6 @@ export interface VGGOptions {
 
 const VGG_OPTIONS = ["numClasses", "initWeights", "dropout", "headless"];
 
-function checkKeys(options: object, allowed: string[], what: string): void {
-  if (options === null || typeof options !== "object") throw new FlareError(`${what}: options must be an object, got ${String(options)}`, "E_ARGUMENT");
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key)) throw new FlareError(`${what}: unknown option "${key}" (options: ${allowed.join(", ")})`, "E_ARGUMENT");
-  }
-}
 
 /**
  * torchvision.models.VGG: new VGG(makeLayers(cfgs.D, { batchNorm: true }), { numClasses }).
@@ -71,7 +68,7 @@ export class VGG<F extends nn.Module = nn.Sequential> extends nn.Module {
 
   constructor(features: F, options: VGGOptions = {}) {
     super();
-    checkKeys(options, VGG_OPTIONS, "VGG()");
+    checkOptions(options, VGG_OPTIONS, "VGG()");
     if (!(features instanceof nn.Module)) throw new FlareError(`VGG(): features must be a Module, got ${String(features)}`, "E_ARGUMENT");
     const headless = options.headless ?? false;
     if (typeof headless !== "boolean") throw new FlareError(`VGG(): headless must be true or false, got ${String(headless)}`, "E_ARGUMENT");
@@ -115,21 +112,21 @@ export interface VGGBuildOptions extends VGGOptions {
   inChannels?: number;
 }
 
-function vgg(cfg: keyof typeof cfgs, batchNorm: boolean, options: VGGBuildOptions): VGG {
-  checkKeys(options, [...VGG_OPTIONS, "inChannels"], "vgg()");
+function vgg(cfg: keyof typeof cfgs, batchNorm: boolean, options: VGGBuildOptions, name: string): VGG {
+  builderOptions(options, [...VGG_OPTIONS, "inChannels"], name);
   const { inChannels, ...rest } = options;
   return new VGG(makeLayers(cfgs[cfg], { batchNorm, inChannels }), rest);
 }
 
 /** VGG-11 (configuration A). */
-export function vgg11(options: VGGBuildOptions = {}): VGG { return vgg("A", false, options); }
+export function vgg11(options: VGGBuildOptions = {}): VGG { return vgg("A", false, options, "vgg11"); }
 /** VGG-11 with batch norm. */
-export function vgg11Bn(options: VGGBuildOptions = {}): VGG { return vgg("A", true, options); }
+export function vgg11Bn(options: VGGBuildOptions = {}): VGG { return vgg("A", true, options, "vgg11Bn"); }
 /** VGG-16 (configuration D). */
-export function vgg16(options: VGGBuildOptions = {}): VGG { return vgg("D", false, options); }
+export function vgg16(options: VGGBuildOptions = {}): VGG { return vgg("D", false, options, "vgg16"); }
 /** VGG-16 with batch norm. */
-export function vgg16Bn(options: VGGBuildOptions = {}): VGG { return vgg("D", true, options); }
+export function vgg16Bn(options: VGGBuildOptions = {}): VGG { return vgg("D", true, options, "vgg16Bn"); }
 /** VGG-19 (configuration E). */
-export function vgg19(options: VGGBuildOptions = {}): VGG { return vgg("E", false, options); }
+export function vgg19(options: VGGBuildOptions = {}): VGG { return vgg("E", false, options, "vgg19"); }
 /** VGG-19 with batch norm. */
-export function vgg19Bn(options: VGGBuildOptions = {}): VGG { return vgg("E", true, options); }
+export function vgg19Bn(options: VGGBuildOptions = {}): VGG { return vgg("E", true, options, "vgg19Bn"); }

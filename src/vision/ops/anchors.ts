@@ -11,7 +11,8 @@
 import { FlareError } from "../../errors.js";
 import * as torch from "../../tensor/index.js";
 import type { Tensor } from "../../tensor/index.js";
-import { boxIou, nms } from "./boxes.js";
+import { boxIou } from "./iou.js";
+import { nms } from "./nms.js";
 
 function checkTensor(t: unknown, what: string): asserts t is Tensor {
   if (!(t instanceof torch.Tensor)) throw new FlareError(`${what} must be a Tensor`, "E_ARGUMENT");

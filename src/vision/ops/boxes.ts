@@ -1,91 +1,120 @@
-// torchvision.ops' box functions: areas, pairwise IoU, format conversion and
-// non-maximum suppression. Boxes are N×4 (x1, y1, x2, y2) unless said otherwise.
+// torchvision.ops' box utilities: formats and conversion, areas, clipping,
+// small-box removal, boxes from masks. Boxes are [N, 4] (x1, y1, x2, y2)
+// unless said otherwise. Each function runs torchvision 0.14's op sequence, so
+// results (and gradients) are the same to the last bit.
 import { FlareError } from "../../errors.js";
 import * as torch from "../../tensor/index.js";
-import type { Tensor } from "../../tensor/index.js";
+import { Tensor } from "../../tensor/index.js";
+import { checkBoxes, checkNumber, checkTensor, describe } from "./_checks.js";
 
-function checkBoxes(boxes: Tensor, what: string): void {
-  if (!(boxes instanceof torch.Tensor)) throw new FlareError(`${what} must be a Tensor of shape [N, 4]`, "E_ARGUMENT");
-  const shape = boxes.shape;
-  if (shape.length !== 2 || shape[1] !== 4) throw new FlareError(`${what} must have shape [N, 4], got [${shape.join(", ")}]`, "E_SHAPE");
+export type BoxFormat = "xyxy" | "xywh" | "cxcywh";
+export const BOX_FORMATS: readonly BoxFormat[] = ["xyxy", "xywh", "cxcywh"];
+
+export function checkFormat(value: unknown, what: string): BoxFormat {
+  if (typeof value !== "string" || !BOX_FORMATS.includes(value as BoxFormat))
+    throw new FlareError(`${what} must be "xyxy", "xywh" or "cxcywh", got ${describe(value)}`, "E_ARGUMENT");
+  return value as BoxFormat;
 }
 
-/** (x2 − x1) · (y2 − y1) for each box. */
-export function boxArea(boxes: Tensor): Tensor {
-  checkBoxes(boxes, "boxArea(): boxes");
-  return torch.tidy(() => boxes.select(1, 2).sub(boxes.select(1, 0)).mul(boxes.select(1, 3).sub(boxes.select(1, 1))));
+/** torchvision's _upcast: float16/bfloat16 to float32, small integers to int32 (no overflow in products). */
+export function upcast(t: Tensor): Tensor {
+  const d = t.dtype;
+  if (d === "float16" || d === "bfloat16") return t.to("float32");
+  if (d === "uint8" || d === "int8" || d === "int16") return t.to("int32");
+  return t;
 }
 
-/** The N×M matrix of intersection over union between two sets of boxes. */
-export function boxIou(boxes1: Tensor, boxes2: Tensor): Tensor {
-  checkBoxes(boxes1, "boxIou(): boxes1");
-  checkBoxes(boxes2, "boxIou(): boxes2");
+function toXyxy(boxes: Tensor, format: BoxFormat): Tensor {
+  const [a, b, c, d] = boxes.unbind(-1);
+  if (format === "xywh") return torch.stack([a, b, a.add(c), b.add(d)], -1);
+  // cxcywh
+  const hw = c.mul(0.5), hh = d.mul(0.5);
+  return torch.stack([a.sub(hw), b.sub(hh), a.add(hw), b.add(hh)], -1);
+}
+
+function fromXyxy(boxes: Tensor, format: BoxFormat): Tensor {
+  const [x1, y1, x2, y2] = boxes.unbind(-1);
+  if (format === "xywh") return torch.stack([x1, y1, x2.sub(x1), y2.sub(y1)], -1);
+  // cxcywh
+  return torch.stack([x1.add(x2).div(2), y1.add(y2).div(2), x2.sub(x1), y2.sub(y1)], -1);
+}
+
+/**
+ * Converts boxes [..., 4] between "xyxy" (corners), "xywh" (corner and size)
+ * and "cxcywh" (centre and size), as torchvision.ops.box_convert (a copy when
+ * the formats are equal).
+ */
+export function boxConvert(boxes: Tensor, inFmt: BoxFormat, outFmt: BoxFormat): Tensor {
+  checkBoxes(boxes, "boxConvert(): boxes", true);
+  checkFormat(inFmt, "boxConvert(): inFmt");
+  checkFormat(outFmt, "boxConvert(): outFmt");
+  if (inFmt === outFmt) return boxes.clone();
   return torch.tidy(() => {
-    const area1 = boxArea(boxes1), area2 = boxArea(boxes2);
-    const lt = boxes1.index(":", null, ":2").maximum(boxes2.index(":", ":2"));   // N×M×2
-    const rb = boxes1.index(":", null, "2:").minimum(boxes2.index(":", "2:"));
-    const wh = rb.sub(lt).clamp(0);
-    const inter = wh.select(2, 0).mul(wh.select(2, 1));
-    const union = area1.index(":", null).add(area2).sub(inter);
-    return inter.div(union);
+    if (inFmt === "xyxy") return fromXyxy(boxes, outFmt);
+    const xyxy = toXyxy(boxes, inFmt);
+    return outFmt === "xyxy" ? xyxy : fromXyxy(xyxy, outFmt);
   });
 }
 
-export type BoxFormat = "xyxy" | "xywh" | "cxcywh";
+/** (x2 − x1) · (y2 − y1) for each box [N, 4] → [N]. */
+export function boxArea(boxes: Tensor): Tensor {
+  checkBoxes(boxes, "boxArea(): boxes");
+  return torch.tidy(() => areaOf(upcast(boxes)));
+}
 
-/** Converts boxes between (x1, y1, x2, y2), (x, y, w, h) and (cx, cy, w, h). */
-export function boxConvert(boxes: Tensor, inFormat: BoxFormat, outFormat: BoxFormat): Tensor {
-  checkBoxes(boxes, "boxConvert(): boxes");
-  for (const [name, f] of [["inFormat", inFormat], ["outFormat", outFormat]] as const)
-    if (!["xyxy", "xywh", "cxcywh"].includes(f)) throw new FlareError(`boxConvert(): ${name} must be xyxy, xywh or cxcywh, got ${String(f)}`, "E_ARGUMENT");
-  if (inFormat === outFormat) return boxes.clone();
+/** boxArea without the checks, on [..., 4]: the IoU family's inner step. */
+export function areaOf(boxes: Tensor): Tensor {
+  const [x1, y1, x2, y2] = boxes.unbind(-1);
+  return x2.sub(x1).mul(y2.sub(y1));
+}
+
+/** The area of xyxy boxes [..., 4] with negative widths and heights counted as 0 (what is left of a box after clipping). */
+export function clampedArea(boxes: Tensor): Tensor {
+  const [x1, y1, x2, y2] = boxes.unbind(-1);
+  return x2.sub(x1).clamp(0).mul(y2.sub(y1).clamp(0));
+}
+
+/** Clamps boxes [..., 4] (xyxy) into an image of [height, width] (torchvision.ops.clip_boxes_to_image). */
+export function clipBoxesToImage(boxes: Tensor, size: [number, number]): Tensor {
+  checkBoxes(boxes, "clipBoxesToImage(): boxes", true);
+  if (!Array.isArray(size) || size.length !== 2 || size.some((v) => typeof v !== "number" || !(v >= 0)))
+    throw new FlareError(`clipBoxesToImage(): size must be [height, width] with non-negative numbers, got ${describe(size)}`, "E_ARGUMENT");
+  const [height, width] = size;
   return torch.tidy(() => {
-    const [a, b, c, d] = boxes.unbind(1);
-    const xyxy = inFormat === "xyxy" ? [a, b, c, d]
-      : inFormat === "xywh" ? [a, b, a.add(c), b.add(d)]
-      : [a.sub(c.div(2)), b.sub(d.div(2)), a.add(c.div(2)), b.add(d.div(2))];
-    const [x1, y1, x2, y2] = xyxy;
-    const out = outFormat === "xyxy" ? xyxy
-      : outFormat === "xywh" ? [x1, y1, x2.sub(x1), y2.sub(y1)]
-      : [x1.add(x2).div(2), y1.add(y2).div(2), x2.sub(x1), y2.sub(y1)];
-    return torch.stack(out, 1);
+    const [x1, y1, x2, y2] = boxes.unbind(-1);
+    return torch.stack([x1.clamp(0, width), y1.clamp(0, height), x2.clamp(0, width), y2.clamp(0, height)], -1);
+  });
+}
+
+/** The indices (int64) of the boxes whose width and height are both ≥ minSize (torchvision.ops.remove_small_boxes). */
+export function removeSmallBoxes(boxes: Tensor, minSize: number): Tensor {
+  checkBoxes(boxes, "removeSmallBoxes(): boxes");
+  checkNumber(minSize, "removeSmallBoxes(): minSize");
+  return torch.tidy(() => {
+    const [x1, y1, x2, y2] = boxes.unbind(-1);
+    const keep = x2.sub(x1).ge(minSize).logicalAnd(y2.sub(y1).ge(minSize));
+    return keep.nonzero().select(1, 0);
   });
 }
 
 /**
- * Greedy non-maximum suppression (torchvision.ops.nms): the indices (int64, by
- * decreasing score) of the boxes kept, dropping every box whose IoU with a
- * higher-scoring kept box exceeds iouThreshold.
+ * The tight box [N, 4] (float32, xyxy, with x2 and y2 the last covered pixel
+ * as torchvision.ops.masks_to_boxes) around each non-zero mask of [N, H, W].
+ * An all-zero mask has no box: a FlareError names it.
  */
-export function nms(boxes: Tensor, scores: Tensor, iouThreshold: number): Tensor {
-  checkBoxes(boxes, "nms(): boxes");
-  if (scores.dim() !== 1 || scores.shape[0] !== boxes.shape[0])
-    throw new FlareError(`nms(): scores must have shape [${boxes.shape[0]}], got [${scores.shape.join(", ")}]`, "E_SHAPE");
-  if (typeof iouThreshold !== "number" || Number.isNaN(iouThreshold)) throw new FlareError("nms(): iouThreshold must be a number", "E_ARGUMENT");
+export function masksToBoxes(masks: Tensor): Tensor {
+  checkTensor(masks, "masksToBoxes(): masks");
+  if (masks.ndim !== 3) throw new FlareError(`masksToBoxes(): masks must have shape [N, H, W], got [${masks.shape.join(", ")}]`, "E_SHAPE");
+  const [n, h, w] = masks.shape;
+  if (masks.numel() === 0) return torch.zeros([0, 4], { device: masks.device });
   return torch.tidy(() => {
-    const order = scores.argsort(0, { descending: true });
-    const sorted = boxes.indexSelect(0, order);
-    const overlaps = (boxIou(sorted, sorted).gt(iouThreshold).data() as Uint8Array);
-    const orderList = order.tolist() as number[];
-    const n = orderList.length;
-    const removed = new Uint8Array(n);
-    const keep: number[] = [];
-    for (let i = 0; i < n; i++) {
-      if (removed[i]) continue;
-      keep.push(orderList[i]);
-      for (let j = i + 1; j < n; j++) if (overlaps[i * n + j]) removed[j] = 1;
-    }
-    return torch.tensor(keep, { dtype: "int64" });
-  });
-}
-
-/** NMS within each category: boxes of different idxs never suppress each other. */
-export function batchedNms(boxes: Tensor, scores: Tensor, idxs: Tensor, iouThreshold: number): Tensor {
-  checkBoxes(boxes, "batchedNms(): boxes");
-  if (boxes.shape[0] === 0) return torch.zeros([0], { dtype: "int64" });
-  return torch.tidy(() => {
-    // torchvision's trick: offset each category's boxes so categories never overlap.
-    const offsets = idxs.to(boxes.dtype).mul(boxes.max().add(1));
-    return nms(boxes.add(offsets.index(":", null)), scores, iouThreshold);
+    const on = masks.ne(0);
+    const cols = on.any(1), rows = on.any(2);   // [N, W], [N, H]
+    const empty = (cols.any(1).logicalNot().nonzero().select(1, 0).tolist() as number[]);
+    if (empty.length > 0) throw new FlareError(`masksToBoxes(): mask ${empty[0]} of ${n} is empty (no non-zero pixel), so it has no box`, "E_ARGUMENT");
+    const xs = torch.arange(w, { device: masks.device }), ys = torch.arange(h, { device: masks.device });
+    const x1 = torch.where(cols, xs, w).amin(1), x2 = torch.where(cols, xs, -1).amax(1);
+    const y1 = torch.where(rows, ys, h).amin(1), y2 = torch.where(rows, ys, -1).amax(1);
+    return torch.stack([x1, y1, x2, y2], 1).to("float32");
   });
 }

@@ -2,24 +2,13 @@
 // batching of leading dimensions, per-image factors and ATen ops that the
 // tensor layer does not wrap.
 import { FlareError } from "../../errors.js";
-import { op } from "../../tensor/native.js";
+import { aten } from "../../tensor/aten.js";
 import { Tensor, wrap } from "../../tensor/tensor.js";
 import { isFloating, type DType } from "../../tensor/dtype.js";
 import { fromTypedArray } from "../../tensor/creation.js";
+import { describe, invalidParameterError } from "../../validate.js";
 
-export const aten = {
-  rsubScalar: op("aten::rsub", "Scalar"),
-  gridSampler: op("aten::grid_sampler"),
-  bilinear: op("aten::upsample_bilinear2d", "vec"),
-  bilinearAA: op("aten::_upsample_bilinear2d_aa", "vec"),
-  bicubic: op("aten::upsample_bicubic2d", "vec"),
-  bicubicAA: op("aten::_upsample_bicubic2d_aa", "vec"),
-  nearest: op("aten::upsample_nearest2d", "vec"),
-  pad: op("aten::pad"),
-  conv2d: op("aten::conv2d"),
-  lstsq: op("aten::linalg_lstsq"),
-  indexCopy: op("aten::index_copy"),
-};
+export { aten };
 
 export type Interpolation = "nearest" | "bilinear" | "bicubic";
 export type Fill = number | number[] | null;
@@ -36,13 +25,8 @@ export function checkImage(img: unknown, what: string, minDims = 3): Tensor {
   return img;
 }
 
-export function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (value === undefined) return "undefined";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "object") return (value as object).constructor?.name ?? "an object";
-  return `${typeof value} ${String(value)}`;
-}
+// The shared checks (src/validate.ts), re-exported for the transforms that import them from here.
+export { describe };
 
 /** [channels, height, width] of an image (channels 1 for a 2-D image). */
 export function dims(img: Tensor): [number, number, number] {
@@ -142,14 +126,17 @@ export function perImageTensor(values: number[], like: Tensor, dtype: DType, ndi
   return t.dtype === dtype && like.device === "cpu" ? t : t.to({ dtype, device: like.device });
 }
 
+/** An integer of at least min ("non-negative" / "positive" in the transforms' words). */
 export function intArg(value: unknown, what: string, min = -Infinity): number {
-  if (typeof value !== "number" || !Number.isInteger(value)) throw new FlareError(`${what} must be an integer, got ${describe(value)}`, "E_ARGUMENT");
+  if (typeof value !== "number") throw invalidParameterError(what, "an integer", value, "E_TYPE");
+  if (!Number.isInteger(value)) throw invalidParameterError(what, "an integer", value);
   if (value < min) throw new FlareError(`${what} must be ${min === 0 ? "non-negative" : min === 1 ? "positive" : `>= ${min}`}, got ${value}`, "E_ARGUMENT");
   return value;
 }
 
 export function numArg(value: unknown, what: string): number {
-  if (typeof value !== "number" || !Number.isFinite(value)) throw new FlareError(`${what} must be a finite number, got ${describe(value)}`, "E_ARGUMENT");
+  if (typeof value !== "number") throw invalidParameterError(what, "a finite number", value, "E_TYPE");
+  if (!Number.isFinite(value)) throw invalidParameterError(what, "a finite number", value);
   return value;
 }
 

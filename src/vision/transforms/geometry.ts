@@ -9,10 +9,13 @@ import { stack, cat } from "../../tensor/ops/shape.js";
 import { where } from "../../tensor/ops/indexing.js";
 import { linspace, ones, onesLike, arange } from "../../tensor/creation.js";
 import { isFloating, type DType } from "../../tensor/dtype.js";
+import { meshgrid } from "../../tensor/functional.js";
+import { gridSample } from "../../nn/functional.js";
 import {
   aten, checkImage, dims, castSqueezeIn, intArg, numArg, sizeArg, interpolationArg, floats, longs, rsub, pyRound, describe,
   type Interpolation, type Fill,
 } from "./_utils.js";
+import { checkOptions } from "../../options.js";
 
 // ---- flips and crops --------------------------------------------------------------------
 
@@ -60,6 +63,7 @@ export function centerCropOffsets(h: number, w: number, ch: number, cw: number):
 
 // ---- resize -----------------------------------------------------------------------------
 
+const RESIZE_OPTIONS = ["interpolation", "maxSize", "antialias"];
 export interface ResizeOptions {
   /** "bilinear" (default), "nearest" or "bicubic". */
   interpolation?: Interpolation;
@@ -93,12 +97,13 @@ export function resizedOutputSize(imageSize: [number, number], size: number | nu
 
 /** Interpolates an [N, C, H, W] float tensor to [oh, ow] (align_corners false). */
 export function interpolate(x: Tensor, size: [number, number], mode: Interpolation, antialias: boolean): Tensor {
-  if (mode === "nearest") return wrap(aten.nearest(x.handle, size, null));
-  const f = mode === "bilinear" ? (antialias ? aten.bilinearAA : aten.bilinear) : (antialias ? aten.bicubicAA : aten.bicubic);
+  if (mode === "nearest") return wrap(aten.upsampleNearest2d(x.handle, size, null));
+  const f = mode === "bilinear" ? (antialias ? aten.upsampleBilinear2dAA : aten.upsampleBilinear2d) : (antialias ? aten.upsampleBicubic2dAA : aten.upsampleBicubic2d);
   return wrap(f(x.handle, size, false, null));
 }
 
 export function resize(img: Tensor, size: number | number[], options: ResizeOptions = {}): Tensor {
+  checkOptions(options, RESIZE_OPTIONS, "resize()");
   checkImage(img, "resize(): img", 2);
   const mode = interpolationArg(options.interpolation ?? "bilinear", "resize(): interpolation");
   const antialias = options.antialias ?? false;
@@ -133,6 +138,7 @@ export function paddingArg(padding: unknown, what: string): [number, number, num
 
 /** Pads the last two dimensions; padding as torchvision (int, [lr, tb] or [l, t, r, b]). */
 export function pad(img: Tensor, padding: number | number[], options: { fill?: number; paddingMode?: PaddingMode } = {}): Tensor {
+  checkOptions(options, ["fill", "paddingMode"], "pad()");
   checkImage(img, "pad(): img", 2);
   const [l, t, r, b] = paddingArg(padding, "pad(): padding");
   const mode = options.paddingMode ?? "constant";
@@ -202,8 +208,8 @@ export function affineMatrix(center: [number, number], angle: number, translate:
 export function affineGrid(matrices: number[][], w: number, h: number, ow: number, oh: number, dtype: DType = "float32", device = "cpu"): Tensor {
   const n = matrices.length;
   const theta = floats(matrices.flat(), [n, 2, 3], dtype, device);
-  const x = linspace(-ow * 0.5 + 0.5, ow * 0.5 + 0.5 - 1, ow, { device }).to(dtype).expand(oh, ow);
-  const y = linspace(-oh * 0.5 + 0.5, oh * 0.5 + 0.5 - 1, oh, { device }).to(dtype).unsqueeze(-1).expand(oh, ow);
+  const [y, x] = meshgrid([linspace(-oh * 0.5 + 0.5, oh * 0.5 + 0.5 - 1, oh, { device }).to(dtype),
+    linspace(-ow * 0.5 + 0.5, ow * 0.5 + 0.5 - 1, ow, { device }).to(dtype)], { indexing: "ij" });
   const base = stack([x, y, onesLike(x)], -1).view(1, oh * ow, 3).expand(n, oh * ow, 3);
   const rescaled = theta.transpose(1, 2).div(floats([0.5 * w, 0.5 * h], [2], dtype, device));
   return base.bmm(rescaled).view(n, oh, ow, 2);
@@ -214,8 +220,8 @@ export function perspectiveGrid(coeffs: number[][], ow: number, oh: number, dtyp
   const n = coeffs.length;
   const theta1 = floats(coeffs.flatMap((c) => [c[0], c[1], c[2], c[3], c[4], c[5]]), [n, 2, 3], dtype, device);
   const theta2 = floats(coeffs.flatMap((c) => [c[6], c[7], 1.0, c[6], c[7], 1.0]), [n, 2, 3], dtype, device);
-  const x = linspace(0.5, ow * 1.0 + 0.5 - 1.0, ow, { device }).to(dtype).expand(oh, ow);
-  const y = linspace(0.5, oh * 1.0 + 0.5 - 1.0, oh, { device }).to(dtype).unsqueeze(-1).expand(oh, ow);
+  const [y, x] = meshgrid([linspace(0.5, oh * 1.0 + 0.5 - 1.0, oh, { device }).to(dtype),
+    linspace(0.5, ow * 1.0 + 0.5 - 1.0, ow, { device }).to(dtype)], { indexing: "ij" });
   const base = stack([x, y, onesLike(x)], -1).view(1, oh * ow, 3).expand(n, oh * ow, 3);
   const g1 = base.bmm(theta1.transpose(1, 2).div(floats([0.5 * ow, 0.5 * oh], [2], dtype, device)));
   const g2 = base.bmm(theta2.transpose(1, 2));
@@ -247,8 +253,7 @@ export function applyGrid(img: Tensor, grid: Tensor, mode: Interpolation, fill: 
     grid = grid.expand(n, grid.shape[1], grid.shape[2], grid.shape[3]);
   }
   if (fills) x = cat([x, ones([n, 1, x.shape[2], x.shape[3]], { dtype: x.dtype, device: x.device })], 1);
-  const modeId = mode === "bilinear" ? 0 : mode === "nearest" ? 1 : 2;
-  let y = wrap(aten.gridSampler(x.handle, grid.handle, modeId, 0, false));
+  let y = gridSample(x, grid, { mode, paddingMode: "zeros", alignCorners: false });
   if (fills) {
     const c = y.shape[1] - 1;
     const mask = y.index(":", `${c}:`).expandAs(y.index(":", `:${c}`));
@@ -269,6 +274,7 @@ function pairArg(value: unknown, what: string): [number, number] {
 }
 
 export interface GridOptions { interpolation?: Interpolation; fill?: Fill }
+const GRID_OPTIONS = ["interpolation", "fill"];
 
 /** The size [w, h] that holds the whole image after `matrix` (rotate's expand), torchvision's _compute_affine_output_size. */
 export function affineOutputSize(matrix: number[], w: number, h: number): [number, number] {
@@ -286,6 +292,7 @@ export function affineOutputSize(matrix: number[], w: number, h: number): [numbe
 
 /** Rotates by `angle` degrees counter-clockwise about the centre (or `center`, in pixels). */
 export function rotate(img: Tensor, angle: number, options: GridOptions & { expand?: boolean; center?: [number, number] | null } = {}): Tensor {
+  checkOptions(options, [...GRID_OPTIONS, "expand", "center"], "rotate()");
   checkImage(img, "rotate(): img", 2);
   numArg(angle, "rotate(): angle");
   const mode = gridMode(options.interpolation, "rotate(): interpolation", "nearest");
@@ -317,6 +324,7 @@ export function affineImageMatrix(angle: number, translate: [number, number], sc
 
 /** Rotation (degrees, clockwise), translation (pixels), scale and shear (degrees) about the centre, keeping the size. */
 export function affine(img: Tensor, angle: number, translate: number[], scale: number, shear: number | number[], options: GridOptions & { center?: [number, number] | null } = {}): Tensor {
+  checkOptions(options, [...GRID_OPTIONS, "center"], "affine()");
   checkImage(img, "affine(): img", 2);
   numArg(angle, "affine(): angle");
   const t = pairArg(translate, "affine(): translate");
@@ -353,6 +361,7 @@ export function perspectiveCoeffs(startpoints: Point[], endpoints: Point[]): num
 
 /** Maps the four `startpoints` to `endpoints` (a projective warp), keeping the size. */
 export function perspective(img: Tensor, startpoints: Point[], endpoints: Point[], options: GridOptions = {}): Tensor {
+  checkOptions(options, GRID_OPTIONS, "perspective()");
   checkImage(img, "perspective(): img", 2);
   const coeffs = perspectiveCoeffs(startpoints, endpoints);
   const mode = gridMode(options.interpolation, "perspective(): interpolation", "bilinear");
@@ -367,6 +376,7 @@ function gridDtype(img: Tensor): DType { return img.dtype === "float64" ? "float
 
 /** affine/rotate with one inverse matrix (centred coordinates) per image of an [N, C, H, W] batch. */
 export function affineBatch(img: Tensor, matrices: number[][], options: GridOptions & { outSize?: [number, number] } = {}): Tensor {
+  checkOptions(options, [...GRID_OPTIONS, "outSize"], "affineBatch()");
   const [, h, w] = dims(img);
   const [oh, ow] = options.outSize ?? [h, w];
   const mode = gridMode(options.interpolation, "affineBatch(): interpolation", "nearest");
@@ -375,6 +385,7 @@ export function affineBatch(img: Tensor, matrices: number[][], options: GridOpti
 
 /** perspective with one coefficient octuple per image of an [N, C, H, W] batch. */
 export function perspectiveBatch(img: Tensor, coeffs: number[][], options: GridOptions = {}): Tensor {
+  checkOptions(options, GRID_OPTIONS, "perspectiveBatch()");
   const [, h, w] = dims(img);
   const mode = gridMode(options.interpolation, "perspectiveBatch(): interpolation", "bilinear");
   return applyGrid(img, perspectiveGrid(coeffs, w, h, gridDtype(img), img.device), mode, options.fill ?? null, "perspectiveBatch()");

@@ -9,7 +9,7 @@ export {
   RandomRotation, RandomAffine, RandomPerspective,
 } from "./classes/geometric.js";
 export {
-  ToDtype, ConvertImageDtype, Normalize, Grayscale, ColorJitter, RandomGrayscale, RandomInvert, RandomPosterize,
+  ToTensor, type RawImage, ToDtype, ConvertImageDtype, Normalize, Grayscale, ColorJitter, RandomGrayscale, RandomInvert, RandomPosterize,
   RandomSolarize, RandomAdjustSharpness, RandomAutocontrast, RandomEqualize, GaussianBlur, RandomErasing,
 } from "./classes/photometric.js";
 export { RandomIoUCrop, RandomZoomOut, SanitizeBoundingBoxes, ClampBoundingBoxes, ConvertBoundingBoxFormat } from "./classes/detection.js";

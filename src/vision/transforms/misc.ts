@@ -9,9 +9,11 @@ import { aten, checkImage, dims, castSqueezeIn, intArg, floats, describe, workDt
 import { convertImageDtype } from "./color.js";
 import { arange } from "../../tensor/creation.js";
 import { stack } from "../../tensor/ops/shape.js";
+import { checkOptions } from "../../options.js";
 
 /** (x - mean) / std per channel, on float images. */
 export function normalize(tensor: Tensor, mean: number[], std: number[], options: { inplace?: boolean } = {}): Tensor {
+  checkOptions(options, ["inplace"], "normalize()");
   checkImage(tensor, "normalize(): tensor");
   if (!isFloating(tensor.dtype)) throw new FlareError(`normalize(): tensor must be a float image, got ${tensor.dtype} (convert with toDtype(img, "float32", { scale: true }))`, "E_DTYPE");
   const c = dims(tensor)[0];
@@ -33,6 +35,7 @@ function listArg(value: unknown, what: string): number[] {
 
 /** Sets img[..., i:i+h, j:j+w] = v (a tensor that broadcasts, or a number). */
 export function erase(img: Tensor, i: number, j: number, h: number, w: number, v: Tensor | number, options: { inplace?: boolean } = {}): Tensor {
+  checkOptions(options, ["inplace"], "erase()");
   checkImage(img, "erase(): img", 2);
   intArg(i, "erase(): i", 0); intArg(j, "erase(): j", 0); intArg(h, "erase(): h", 0); intArg(w, "erase(): w", 0);
   const x = options.inplace ? img : img.clone();
@@ -129,6 +132,7 @@ function convolve(img: Tensor, kernels: Tensor[], k: [number, number], what: str
  * between the integer range and [0, 1], as torchvision's ToDtype(scale=True).
  */
 export function toDtype(img: Tensor, dtype: DType, options: { scale?: boolean } = {}): Tensor {
+  checkOptions(options, ["scale"], "toDtype()");
   if (!(img instanceof Tensor)) throw new FlareError(`toDtype(): img must be a Tensor, got ${describe(img)}`, "E_ARGUMENT");
   checkDtype(dtype, "toDtype(): dtype");
   return options.scale ?? true ? convertImageDtype(img, dtype) : img.to(dtype);

@@ -75,6 +75,40 @@ const REGISTRY: Record<string, Entry> = {
   Compose: { params: ["transforms"], required: 1, make: NEW(Compose) },
 };
 
+/** A registry entry by its own name only: `constructor`, `__proto__`, `toString` are unknown transforms, not Object's members. */
+function lookup(name: string): Entry | undefined {
+  return Object.hasOwn(REGISTRY, name) ? REGISTRY[name] : undefined;
+}
+
+/** How deep transforms, tuples and lists may nest in a spec (a bound on the parser's recursion). */
+export const MAX_SPEC_DEPTH = 64;
+
+/** The longest spec parseTransforms reads, in characters. */
+export const MAX_SPEC_LENGTH = 1_000_000;
+
+/** The largest image side a spec may ask for (sharp's own default bound on input images). */
+export const MAX_SPEC_SIDE = 16384;
+
+/**
+ * Bounds on the spec's counts and sizes (by torchvision's parameter name), so a
+ * typo such as RandAugment(100000) is a clear error, not a process that grows
+ * until it dies. Every number inside the value (a tuple too) is checked.
+ */
+export const SPEC_BOUNDS: Readonly<Record<string, number>> = {
+  size: MAX_SPEC_SIDE, max_size: MAX_SPEC_SIDE, padding: MAX_SPEC_SIDE, kernel_size: 1023,
+  num_ops: 100, num_magnitude_bins: 1024, trials: 10_000, num_output_channels: 4, bits: 8,
+};
+
+function checkBound(key: string, value: Value, fail: (message: string) => never): void {
+  if (!Object.hasOwn(SPEC_BOUNDS, key)) return;
+  const bound = SPEC_BOUNDS[key];
+  const visit = (v: Value): void => {
+    if (typeof v === "number" && !(Math.abs(v) <= bound)) fail(`${key} = ${v} is beyond the limit ${bound}`);
+    if (Array.isArray(v)) v.forEach(visit);
+  };
+  visit(value);
+}
+
 /** Options every random transform takes besides torchvision's. */
 const EXTRA = ["per_sample"];
 
@@ -123,7 +157,10 @@ function identValue(name: string): Value {
   if (name === "None" || name === "null") return null;
   const last = name.split(".").pop()!;
   if (/^(torch\.)?(float|float32)$/.test(name)) return "float32";
-  if (name.startsWith("torch.")) return { double: "float64", half: "float16", uint8: "uint8", long: "int64", int: "int32" }[last] ?? last;
+  if (name.startsWith("torch.")) {
+    const aliases: Record<string, string> = { double: "float64", half: "float16", uint8: "uint8", long: "int64", int: "int32" };
+    return Object.hasOwn(aliases, last) ? aliases[last] : last;
+  }
   if (name.startsWith("InterpolationMode.") || name.startsWith("AutoAugmentPolicy.")) return last.toLowerCase();
   return name;
 }
@@ -134,11 +171,16 @@ function identValue(name: string): Value {
  */
 export function parseTransforms(spec: string): Compose {
   if (typeof spec !== "string") throw new FlareError(`parseTransforms(): spec must be a string, got ${typeof spec}`, "E_ARGUMENT");
+  if (spec.length > MAX_SPEC_LENGTH) throw new FlareError(`parseTransforms(): the spec is ${spec.length} characters long, more than the ${MAX_SPEC_LENGTH} allowed`, "E_ARGUMENT");
   const fail = (pos: number, msg: string): never => {
     throw new FlareError(`parseTransforms(): ${msg} at column ${pos + 1}:\n  ${spec}\n  ${" ".repeat(pos)}^`, "E_FORMAT");
   };
   const toks = tokenize(spec, fail);
   let k = 0;
+  let depth = 0;
+  const enter = (pos: number): void => {
+    if (++depth > MAX_SPEC_DEPTH) fail(pos, `the spec nests deeper than ${MAX_SPEC_DEPTH} levels`);
+  };
   const peek = () => toks[k];
   const next = () => toks[k++];
 
@@ -163,6 +205,7 @@ export function parseTransforms(spec: string): Compose {
     }
     if (t.kind === "string") { next(); return t.value as string; }
     if (t.text === "(" || t.text === "[") {
+      enter(t.pos);
       next();
       const close = t.text === "(" ? ")" : "]";
       const items: Value[] = [];
@@ -172,10 +215,11 @@ export function parseTransforms(spec: string): Compose {
         else if (peek().text !== close) fail(peek().pos, `expected ',' or '${close}' in a ${close === ")" ? "tuple" : "list"}, found ${peek().kind === "end" ? peek().text : `'${peek().text}'`}`);
       }
       next();
+      depth--;
       return items;
     }
     if (t.kind === "ident") {
-      if (toks[k + 1]?.text === "(" && REGISTRY[t.text]) return parseTransform();
+      if (toks[k + 1]?.text === "(" && lookup(t.text)) return parseTransform();
       if (toks[k + 1]?.text === "(") fail(t.pos, `unknown transform '${t.text}'${suggest(t.text)}`);
       next();
       return identValue(t.text);
@@ -186,8 +230,8 @@ export function parseTransforms(spec: string): Compose {
   function parseTransform(): Transform {
     const nameTok = next();
     if (nameTok.kind !== "ident") fail(nameTok.pos, `expected a transform name, found ${nameTok.kind === "end" ? "the end of the spec" : `'${nameTok.text}'`}`);
-    const entry = REGISTRY[nameTok.text];
-    if (!entry) fail(nameTok.pos, `unknown transform '${nameTok.text}'${suggest(nameTok.text)}`);
+    const entry: Entry = lookup(nameTok.text) ?? fail(nameTok.pos, `unknown transform '${nameTok.text}'${suggest(nameTok.text)}`);
+    enter(nameTok.pos);
     const positional: Value[] = [];
     const keywords: Record<string, Value> = {};
     if (peek().text === "(") {
@@ -215,6 +259,7 @@ export function parseTransforms(spec: string): Compose {
     }
     const all: Record<string, Value> = { ...keywords };
     positional.forEach((v, i) => { all[entry.params[i]] = v; });
+    for (const [key, v] of Object.entries(all)) checkBound(key, v, (message) => fail(nameTok.pos, `${nameTok.text}: ${message}`));
     const required: Value[] = [];
     for (let i = 0; i < entry.required; i++) {
       const key = entry.params[i];
@@ -224,6 +269,7 @@ export function parseTransforms(spec: string): Compose {
     }
     const options: Record<string, Value> = {};
     for (const [key, v] of Object.entries(all)) if (v !== null) options[camel(key)] = v;
+    depth--;
     try {
       return entry.make(required, options);
     } catch (error) {

@@ -12,9 +12,10 @@ import { tensor as makeTensor } from "../../tensor/creation.js";
 import { isFloating } from "../../tensor/dtype.js";
 import * as G from "./geometry.js";
 import { floats, longs, describe, type Interpolation } from "./_utils.js";
+// The box math itself lives in vision/ops (one home, torchvision.ops' semantics).
+import { boxConvert, checkFormat, clipBoxesToImage, clampedArea, type BoxFormat } from "../ops/boxes.js";
 
-export type BoxFormat = "xyxy" | "xywh" | "cxcywh";
-const FORMATS: readonly BoxFormat[] = ["xyxy", "xywh", "cxcywh"];
+export type { BoxFormat };
 
 /** Boxes [N, 4] with their format and the [height, width] of the image they live on. */
 export class BoundingBoxes {
@@ -46,11 +47,7 @@ export function boundingBoxes(data: Tensor | number[][], options: { format?: Box
   return new BoundingBoxes(t, format, canvas);
 }
 
-function formatArg(value: unknown, what: string): BoxFormat {
-  if (typeof value !== "string" || !FORMATS.includes(value as BoxFormat))
-    throw new FlareError(`${what} must be "xyxy", "xywh" or "cxcywh", got ${describe(value)}`, "E_ARGUMENT");
-  return value as BoxFormat;
-}
+const formatArg = checkFormat;
 
 function canvasArg(value: unknown, what: string): [number, number] {
   if (!Array.isArray(value) || value.length !== 2 || value.some((v) => typeof v !== "number" || !Number.isInteger(v) || v < 0))
@@ -65,28 +62,13 @@ function checkBoxTensor(t: unknown, what: string): Tensor {
   return t;
 }
 
-/** Converts boxes [N, 4] between "xyxy", "xywh" and "cxcywh". */
+/**
+ * Converts boxes [..., 4] between "xyxy", "xywh" and "cxcywh": ops.boxConvert,
+ * except that equal formats give the same tensor back (no copy).
+ */
 export function convertBoxFormat(boxes: Tensor, inFormat: BoxFormat, outFormat: BoxFormat): Tensor {
   formatArg(inFormat, "convertBoxFormat(): inFormat"); formatArg(outFormat, "convertBoxFormat(): outFormat");
-  if (inFormat === outFormat) return boxes;
-  const [a, b, c, d] = boxes.unbind(-1);
-  let xyxy: Tensor[];
-  if (inFormat === "xywh") xyxy = [a, b, a.add(c), b.add(d)];
-  else if (inFormat === "cxcywh") {
-    const hw = c.div(2), hh = d.div(2);
-    xyxy = [a.sub(hw), b.sub(hh), a.add(hw), b.add(hh)];
-  } else xyxy = [a, b, c, d];
-  const [x1, y1, x2, y2] = xyxy;
-  if (outFormat === "xyxy") return stack(xyxy, -1);
-  if (outFormat === "xywh") return stack([x1, y1, x2.sub(x1), y2.sub(y1)], -1);
-  return stack([x1.add(x2).div(2), y1.add(y2).div(2), x2.sub(x1), y2.sub(y1)], -1);
-}
-
-/** Clamps xyxy boxes to a [height, width] canvas. */
-export function clampBoxes(xyxy: Tensor, canvasSize: [number, number]): Tensor {
-  const [h, w] = canvasSize;
-  const [x1, y1, x2, y2] = xyxy.unbind(-1);
-  return stack([x1.clamp(0, w), y1.clamp(0, h), x2.clamp(0, w), y2.clamp(0, h)], -1);
+  return inFormat === outFormat ? boxes : boxConvert(boxes, inFormat, outFormat);
 }
 
 /** What a target may hold; any other Tensor (or array) with one entry per box travels as a per-box field. */
@@ -206,11 +188,6 @@ export function transformXyxy(xyxy: Tensor, op: GeoOp, size: [number, number]): 
   }
 }
 
-function boxArea(xyxy: Tensor): Tensor {
-  const [x1, y1, x2, y2] = xyxy.unbind(-1);
-  return x2.sub(x1).clamp(0).mul(y2.sub(y1).clamp(0));
-}
-
 /** The number of boxes in a target (null when it has none). */
 function boxCount(target: Target): number | null { return target.boxes ? target.boxes.data.shape[0] : null; }
 
@@ -309,8 +286,8 @@ export function applyGeoToTarget(target: Target, op: GeoOp, size: [number, numbe
   const dtype = boxes.data.dtype;
   const work = isFloating(dtype) ? boxes.data : boxes.data.to("float32");
   const moved = transformXyxy(convertBoxFormat(work, boxes.format, "xyxy"), op, size);
-  const clipped = clampBoxes(moved, outSize);
-  const before = boxArea(moved), after = boxArea(clipped);
+  const clipped = clipBoxesToImage(moved, outSize);
+  const before = clampedArea(moved), after = clampedArea(clipped);
   const ratio = after.div(before.clamp(1e-12)).clamp(0, 1);
   const visibility = boxes.visibility ? boxes.visibility.mul(ratio) : ratio;
   let data = convertBoxFormat(clipped, "xyxy", boxes.format);

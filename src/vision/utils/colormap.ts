@@ -3,6 +3,7 @@
 import { FlareError } from "../../errors.js";
 import { fromTypedArray, isTensor, noGrad, tidy, type Tensor } from "../../tensor/index.js";
 import { parseColor, type Color, type RGB } from "./colors.js";
+import { checkOptions, optionNames } from "../../options.js";
 
 export const VOC_CLASSES: readonly string[] = [
   "background", "aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow",
@@ -30,6 +31,7 @@ export interface ColorizeOptions {
  */
 export function colorizeLabelMap(labels: Tensor, options: ColorizeOptions = {}): Tensor {
   const what = "colorizeLabelMap()";
+  checkOptions(options, optionNames<ColorizeOptions>({ colormap: 1, ignoreIndex: 1, ignoreColor: 1 }), what);
   if (!isTensor(labels)) throw new FlareError(`${what}: labels must be a Tensor, got ${typeof labels}`, "E_TYPE");
   if (labels.dtype.startsWith("float") || labels.dtype === "bfloat16" || labels.dtype === "bool")
     throw new FlareError(`${what}: labels must be integer class ids, got ${labels.dtype}`, "E_DTYPE");

@@ -5,6 +5,7 @@ import { FlareError } from "../../errors.js";
 import { cat, fromTypedArray, isTensor, noGrad, tensor, tidy, where, type Tensor } from "../../tensor/index.js";
 import { colorsFor, type Color, type RGB } from "./colors.js";
 import { renderText } from "./font.js";
+import { checkOptions, optionNames } from "../../options.js";
 
 export interface DrawBoundingBoxesOptions {
   /** One label per box, drawn inside its top-left corner. */
@@ -51,6 +52,7 @@ function blendInto(view: Tensor, rgb: RGB, alpha: number): void {
  */
 export function drawBoundingBoxes(image: Tensor, boxes: Tensor | number[][], options: DrawBoundingBoxesOptions = {}): Tensor {
   const what = "drawBoundingBoxes()";
+  checkOptions(options, optionNames<DrawBoundingBoxesOptions>({ labels: 1, colors: 1, fill: 1, width: 1, fontSize: 1 }), what);
   checkImage(image, what, [1, 3]);
   const list = (isTensor(boxes) ? boxesList(boxes, what) : boxes) as number[][];
   if (!Array.isArray(list) || !list.every((b) => Array.isArray(b) && b.length === 4 && b.every((v) => typeof v === "number" && Number.isFinite(v))))
@@ -124,6 +126,7 @@ export interface DrawSegmentationMasksOptions {
  */
 export function drawSegmentationMasks(image: Tensor, masks: Tensor, options: DrawSegmentationMasksOptions = {}): Tensor {
   const what = "drawSegmentationMasks()";
+  checkOptions(options, optionNames<DrawSegmentationMasksOptions>({ alpha: 1, colors: 1 }), what);
   checkImage(image, what, [3]);
   if (!isTensor(masks)) throw new FlareError(`${what}: masks must be a bool Tensor, got ${typeof masks}`, "E_TYPE");
   if (masks.dtype !== "bool") throw new FlareError(`${what}: masks must be bool, got ${masks.dtype}; use masks.bool() or labels.eq(k)`, "E_DTYPE");

@@ -2,6 +2,7 @@
 import { FlareError } from "../../errors.js";
 import { cat, full, isTensor, noGrad, stack, tidy, type Tensor } from "../../tensor/index.js";
 import { writeImage, type EncodeImageOptions } from "../io.js";
+import { checkOptions, optionNames } from "../../options.js";
 
 export interface MakeGridOptions {
   /** Images per row (default 8). */
@@ -43,6 +44,7 @@ function asBatch(input: Tensor | Tensor[]): Tensor {
  * `nrow` images per row with `padding` pixels between; 1-channel images become 3-channel.
  */
 export function makeGrid(images: Tensor | Tensor[], options: MakeGridOptions = {}): Tensor {
+  checkOptions(options, GRID_OPTIONS, "makeGrid()");
   const nrow = checkInt(options.nrow ?? 8, "nrow", 1);
   const padding = checkInt(options.padding ?? 2, "padding", 0);
   const { normalize = false, valueRange, scaleEach = false, padValue = 0 } = options;
@@ -80,6 +82,8 @@ export function makeGrid(images: Tensor | Tensor[], options: MakeGridOptions = {
   }));
 }
 
+const GRID_OPTIONS = optionNames<MakeGridOptions>({ nrow: 1, padding: 1, normalize: 1, valueRange: 1, scaleEach: 1, padValue: 1 });
+
 export interface SaveImageOptions extends MakeGridOptions, EncodeImageOptions {}
 
 /**
@@ -88,6 +92,7 @@ export interface SaveImageOptions extends MakeGridOptions, EncodeImageOptions {}
  * clamped, as torchvision's save_image); uint8 values are written as they are.
  */
 export async function saveImage(images: Tensor | Tensor[], file: string, options: SaveImageOptions = {}): Promise<void> {
+  checkOptions(options, [...GRID_OPTIONS, "quality", "lossless", "compressionLevel"], "saveImage()");
   const { quality, lossless, compressionLevel, ...gridOptions } = options;
   const grid = makeGrid(images, gridOptions);
   try {

@@ -22,6 +22,7 @@ import {
   backgroundSources, checkCount, checkOut, checkRange, checkSeed, checkSize, imageGenerator, mkdirs, Pool, SPLITS,
   writeFile, writeManifest, type Split,
 } from "./common.js";
+import { checkOptions, optionNames } from "../../../options.js";
 
 export type BananaFormat = "banana" | "voc" | "coco";
 
@@ -139,6 +140,9 @@ ${objects}</annotation>
 export async function makeBananas(options: MakeBananasOptions): Promise<BananasManifest> {
   const what = "makeBananas()";
   if (options === null || typeof options !== "object") throw new FlareError(`${what}: expected options {out, count, seed, ...}`, "E_ARGUMENT");
+  checkOptions(options, optionNames<MakeBananasOptions>({
+    out: 1, count: 1, valCount: 1, seed: 1, size: 1, classes: 1, objectsPerImage: 1, scale: 1, ratio: 1, formats: 1, backgrounds: 1, quality: 1,
+  }), what);
   const out = checkOut(options.out, what);
   const counts: Record<Split, number> = { train: checkCount(options.count, "count", 1000, what), val: checkCount(options.valCount, "valCount", 100, what) };
   const seed = checkSeed(options.seed, what);

@@ -20,6 +20,7 @@ import {
   backgroundSources, checkCount, checkOut, checkRange, checkSeed, checkSize, imageGenerator, mkdirs, Pool, SPLITS,
   writeFile, writeManifest, type Split,
 } from "./common.js";
+import { checkOptions, optionNames } from "../../../options.js";
 
 /** Class k of the shapes set (0 background); its label colour is VOC_COLORMAP[k]. */
 export const SHAPE_CLASSES: readonly string[] = ["background", "circle", "rectangle", "triangle", "star", "ring"];
@@ -175,6 +176,9 @@ export function drawShapesImage(seed: number, split: number, index: number, o: {
 export async function makeShapes(options: MakeShapesOptions): Promise<ShapesManifest> {
   const what = "makeShapes()";
   if (options === null || typeof options !== "object") throw new FlareError(`${what}: expected options {out, count, seed, size}`, "E_ARGUMENT");
+  checkOptions(options, optionNames<MakeShapesOptions>({
+    out: 1, count: 1, valCount: 1, seed: 1, size: 1, shapesPerImage: 1, scale: 1, ignoreBorder: 1, backgrounds: 1, quality: 1,
+  }), what);
   const out = checkOut(options.out, what);
   const counts: Record<Split, number> = { train: checkCount(options.count, "count", 500, what), val: checkCount(options.valCount, "valCount", 100, what) };
   const seed = checkSeed(options.seed, what);

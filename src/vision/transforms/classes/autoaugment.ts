@@ -11,6 +11,7 @@ import * as C from "../color.js";
 import { dims, describe, interpolationArg, type Interpolation, type Fill } from "../_utils.js";
 import type { Target } from "../target.js";
 import { RandomTransform, applyToSubset, groupBy, type ImageInfo, type RandomOptions, type TargetArg } from "../transform.js";
+import { pytorchOptions, type PyArgs } from "../../../options.js";
 
 export interface AugOp { name: string; magnitude: number }
 interface AugParams { ops: AugOp[] }
@@ -82,6 +83,8 @@ export interface AugmentOptions extends RandomOptions {
   /** Value(s) for the area outside the image in the geometric ops; default none (zeros). */
   fill?: number | number[] | null;
 }
+
+const AUGMENT_OPTIONS = ["interpolation", "fill", "generator", "perSample"] as const;
 
 abstract class AugmentBase extends RandomTransform<AugParams> {
   readonly interpolation: Interpolation;
@@ -176,7 +179,8 @@ const POLICIES: Record<AutoAugmentPolicy, [PolicyStep, PolicyStep][]> = {
 /** AutoAugment (Cubuk et al.) with torchvision's learned policies. */
 export class AutoAugment extends AugmentBase {
   readonly policy: AutoAugmentPolicy;
-  constructor(options: AugmentOptions & { policy?: AutoAugmentPolicy } = {}) {
+  constructor(...args: PyArgs<"transforms.AutoAugment", AugmentOptions & { policy?: AutoAugmentPolicy }>) {
+    const options = pytorchOptions<AugmentOptions & { policy?: AutoAugmentPolicy }>("transforms.AutoAugment", args, ["policy", ...AUGMENT_OPTIONS]);
     super(options);
     const policy = options.policy ?? "imagenet";
     if (!(policy in POLICIES)) throw new FlareError(`AutoAugment: policy must be "imagenet", "cifar10" or "svhn", got ${describe(policy)}`, "E_ARGUMENT");
@@ -205,7 +209,9 @@ export class RandAugment extends AugmentBase {
   readonly numOps: number;
   readonly magnitude: number;
   readonly numMagnitudeBins: number;
-  constructor(options: AugmentOptions & { numOps?: number; magnitude?: number; numMagnitudeBins?: number } = {}) {
+  constructor(...args: PyArgs<"transforms.RandAugment", AugmentOptions & { numOps?: number; magnitude?: number; numMagnitudeBins?: number }>) {
+    const options = pytorchOptions<AugmentOptions & { numOps?: number; magnitude?: number; numMagnitudeBins?: number }>(
+      "transforms.RandAugment", args, ["numOps", "magnitude", "numMagnitudeBins", ...AUGMENT_OPTIONS]);
     super(options);
     this.numOps = intOpt(options.numOps ?? 2, "RandAugment: numOps", 0);
     this.numMagnitudeBins = intOpt(options.numMagnitudeBins ?? 31, "RandAugment: numMagnitudeBins", 2);
@@ -232,7 +238,8 @@ export class RandAugment extends AugmentBase {
 /** TrivialAugment Wide (Müller and Hutter): one op, one uniformly drawn magnitude. */
 export class TrivialAugmentWide extends AugmentBase {
   readonly numMagnitudeBins: number;
-  constructor(options: AugmentOptions & { numMagnitudeBins?: number } = {}) {
+  constructor(...args: PyArgs<"transforms.TrivialAugmentWide", AugmentOptions & { numMagnitudeBins?: number }>) {
+    const options = pytorchOptions<AugmentOptions & { numMagnitudeBins?: number }>("transforms.TrivialAugmentWide", args, ["numMagnitudeBins", ...AUGMENT_OPTIONS]);
     super(options);
     this.numMagnitudeBins = intOpt(options.numMagnitudeBins ?? 31, "TrivialAugmentWide: numMagnitudeBins", 2);
   }

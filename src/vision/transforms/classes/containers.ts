@@ -10,6 +10,7 @@ import {
   Transform, RandomTransform, applyToSubset, groupBy, probability, isPerSample,
   type RandomOptions, type TargetArg, type ImageInfo,
 } from "../transform.js";
+import { pytorchOptions, type PyArgs } from "../../../options.js";
 
 function transformsArg(value: unknown, what: string): Transform[] {
   const list = value instanceof Transform ? [value] : value;
@@ -28,8 +29,9 @@ function runChild(child: Transform, img: Tensor, target: TargetArg | undefined, 
 /** Applies the transforms in order. lastParams: one entry per transform. */
 export class Compose extends Transform {
   readonly transforms: Transform[];
-  constructor(transforms: Transform[], options: { perSample?: boolean } = {}) {
+  constructor(transforms: Transform[], ...args: PyArgs<"transforms.Compose", { perSample?: boolean }>) {
     super();
+    const options = pytorchOptions<{ perSample?: boolean }>("transforms.Compose", args, ["perSample"]);
     this.transforms = transformsArg(transforms, "Compose: transforms");
     if (options.perSample !== undefined) setPerSample(this, options.perSample);
   }
@@ -63,7 +65,8 @@ interface ApplyParams { applied: boolean | boolean[]; inner: unknown }
 export class RandomApply extends RandomTransform<boolean> {
   readonly transforms: Compose;
   readonly p: number;
-  constructor(transforms: Transform | Transform[], options: RandomOptions & { p?: number } = {}) {
+  constructor(transforms: Transform | Transform[], ...args: PyArgs<"transforms.RandomApply", RandomOptions & { p?: number }>) {
+    const options = pytorchOptions<RandomOptions & { p?: number }>("transforms.RandomApply", args, ["p", "generator", "perSample"]);
     super(options);
     this.transforms = new Compose(transformsArg(transforms, "RandomApply: transforms"));
     this.p = probability(options.p ?? 0.5, "RandomApply: p");
@@ -106,7 +109,8 @@ interface ChoiceParams { choice: number | number[]; inner: unknown[] | null }
 export class RandomChoice extends RandomTransform<number> {
   readonly transforms: Transform[];
   readonly p: number[];
-  constructor(transforms: Transform[], options: RandomOptions & { p?: number[] } = {}) {
+  constructor(transforms: Transform[], ...args: PyArgs<"transforms.RandomChoice", RandomOptions & { p?: number[] }>) {
+    const options = pytorchOptions<RandomOptions & { p?: number[] }>("transforms.RandomChoice", args, ["p", "generator", "perSample"]);
     super(options);
     this.transforms = transformsArg(transforms, "RandomChoice: transforms");
     if (this.transforms.length === 0) throw new FlareError("RandomChoice: transforms must not be empty", "E_ARGUMENT");
@@ -162,7 +166,8 @@ interface OrderParams { order: number[] | number[][]; inner: unknown[][] | unkno
 /** Applies all the transforms in a random order. */
 export class RandomOrder extends RandomTransform<number[]> {
   readonly transforms: Transform[];
-  constructor(transforms: Transform[], options: RandomOptions = {}) {
+  constructor(transforms: Transform[], ...args: PyArgs<"transforms.RandomOrder", RandomOptions>) {
+    const options = pytorchOptions<RandomOptions>("transforms.RandomOrder", args, ["generator", "perSample"]);
     super(options);
     this.transforms = transformsArg(transforms, "RandomOrder: transforms");
   }

@@ -5,9 +5,12 @@ import { FlareError } from "../../../errors.js";
 import { Tensor } from "../../../tensor/tensor.js";
 import { describe } from "../_utils.js";
 import {
-  BoundingBoxes, clampBoxes, convertBoxFormat, filterTarget, sanitizeTarget,
+  BoundingBoxes, convertBoxFormat, filterTarget, sanitizeTarget,
   type BoxFormat, type GeoOp, type SanitizeOptions, type Target,
 } from "../target.js";
+import { clipBoxesToImage } from "../../ops/boxes.js";
+import { boxIou } from "../../ops/iou.js";
+import * as torch from "../../../tensor/index.js";
 import {
   Transform, GeometricTransform, mapTargets, probability, type ImageInfo, type RandomOptions, type TargetArg,
 } from "../transform.js";
@@ -55,15 +58,6 @@ export interface RandomIoUCropOptions extends RandomOptions {
 }
 type IoUCropParams = { top: number; left: number; height: number; width: number } | null;
 
-function iouWith(xyxy: number[][], box: number[]): number[] {
-  const [l, t, r, b] = box, area = (r - l) * (b - t);
-  return xyxy.map(([x1, y1, x2, y2]) => {
-    const iw = Math.max(0, Math.min(x2, r) - Math.max(x1, l)), ih = Math.max(0, Math.min(y2, b) - Math.max(y1, t));
-    const inter = iw * ih, union = (x2 - x1) * (y2 - y1) + area - inter;
-    return union > 0 ? inter / union : 0;
-  });
-}
-
 /**
  * SSD's random crop (torchvision v2's RandomIoUCrop): draws a minimum IoU from
  * samplerOptions, then up to `trials` crops whose IoU with some box whose
@@ -90,27 +84,48 @@ export class RandomIoUCrop extends GeometricTransform<IoUCropParams> {
   }
   protected sample(info: ImageInfo, target: Target | undefined): IoUCropParams {
     if (!target?.boxes) throw new FlareError("RandomIoUCrop needs a target with boxes: forward(img, { boxes, labels })", "E_ARGUMENT");
-    const xyxy = (target.boxes.xyxy().to("float64").tolist() as number[][]);
+    const xyxy = target.boxes.xyxy().to("float64");
+    const [x1, y1, x2, y2] = xyxy.unbind(-1);
+    const cx = x1.add(x2).mul(0.5).unsqueeze(0), cy = y1.add(y2).mul(0.5).unsqueeze(0);   // [1, N]
     const g = this.generator, W = info.width, H = info.height;
-    for (let round = 0; round < 1000; round++) {
-      const minIoU = this.options[g.randint(0, this.options.length)];
-      if (minIoU >= 1.0) return null;
-      for (let trial = 0; trial < this.trials; trial++) {
-        const newW = Math.trunc(W * (this.minScale + (this.maxScale - this.minScale) * g.random()));
-        const newH = Math.trunc(H * (this.minScale + (this.maxScale - this.minScale) * g.random()));
-        const aspect = newW / newH;
-        if (!(this.minAspectRatio <= aspect && aspect <= this.maxAspectRatio)) continue;
-        const left = Math.trunc((W - newW) * g.random()), top = Math.trunc((H - newH) * g.random());
-        const right = left + newW, bottom = top + newH;
-        if (left === right || top === bottom) continue;
-        const inside = xyxy.filter(([x1, y1, x2, y2]) => {
-          const cx = 0.5 * (x1 + x2), cy = 0.5 * (y1 + y2);
-          return left < cx && cx < right && top < cy && cy < bottom;
-        });
-        if (inside.length === 0) continue;
-        if (Math.max(...iouWith(inside, [left, top, right, bottom])) < minIoU) continue;
-        return { top, left, height: newH, width: newW };
+    // torchvision's loop: up to 1000 rounds, each drawing a minimum IoU (≥ 1:
+    // no crop) and up to `trials` crops, the first crop that passes wins.
+    // Rounds are drawn in growing batches (1, 2, 4, ... 32 rounds: the draws do
+    // not depend on the boxes) and their crops tested at once; the generator
+    // is then put back to where the one-at-a-time loop would have stopped.
+    for (let round = 0, batch = 1; round < 1000; batch = Math.min(2 * batch, 32)) {
+      const crops: number[][] = [], minIoUs: number[] = [], states: number[] = [];
+      let noCrop = false;
+      for (const end = Math.min(round + batch, 1000); round < end && !noCrop; round++) {
+        const minIoU = this.options[g.randint(0, this.options.length)];
+        if (minIoU >= 1.0) { noCrop = true; break; }
+        for (let trial = 0; trial < this.trials; trial++) {
+          const newW = Math.trunc(W * (this.minScale + (this.maxScale - this.minScale) * g.random()));
+          const newH = Math.trunc(H * (this.minScale + (this.maxScale - this.minScale) * g.random()));
+          const aspect = newW / newH;
+          if (!(this.minAspectRatio <= aspect && aspect <= this.maxAspectRatio)) continue;
+          const left = Math.trunc((W - newW) * g.random()), top = Math.trunc((H - newH) * g.random());
+          if (newW === 0 || newH === 0) continue;
+          crops.push([left, top, left + newW, top + newH]);
+          minIoUs.push(minIoU);
+          states.push(g.getState());
+        }
       }
+      const first = crops.length === 0 ? -1 : torch.tidy(() => {
+        // A crop passes when a box whose centre lies inside it overlaps it by its round's minimum IoU.
+        const c = torch.tensor(crops, { dtype: "float64" });   // [C, 4]
+        const [l, t, r, b] = c.unbind(1).map((v) => v.unsqueeze(1));
+        const inside = cx.gt(l).logicalAnd(cx.lt(r)).logicalAnd(cy.gt(t)).logicalAnd(cy.lt(b));   // [C, N]
+        const best = torch.where(inside, boxIou(c, xyxy), -Infinity).amax(1);
+        const passing = best.ge(torch.tensor(minIoUs, { dtype: "float64" })).nonzero();
+        return passing.shape[0] > 0 ? (passing.select(1, 0).index(0).item() as number) : -1;
+      });
+      if (first >= 0) {
+        g.setState(states[first]);
+        const [left, top, right, bottom] = crops[first];
+        return { top, left, height: bottom - top, width: right - left };
+      }
+      if (noCrop) return null;
     }
     return null;
   }
@@ -165,7 +180,7 @@ export class ClampBoundingBoxes extends Transform {
     return [img, mapTargets(target, (t) => {
       if (!t.boxes) return t;
       const b = t.boxes;
-      const xyxy = clampBoxes(convertBoxFormat(b.data.to("float32"), b.format, "xyxy"), b.canvasSize);
+      const xyxy = clipBoxesToImage(convertBoxFormat(b.data.to("float32"), b.format, "xyxy"), b.canvasSize);
       return { ...t, boxes: new BoundingBoxes(convertBoxFormat(xyxy, "xyxy", b.format).to(b.data.dtype), b.format, b.canvasSize, b.visibility) };
     })];
   }

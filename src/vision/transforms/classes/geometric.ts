@@ -10,6 +10,9 @@ import { type GeoOp, type ImageOptions, type Target } from "../target.js";
 import {
   GeometricTransform, applyToSubset, probability, type ImageInfo, type RandomOptions, type TargetArg,
 } from "../transform.js";
+import { pytorchOptions, type PyArgs } from "../../../options.js";
+
+const RANDOM_OPTIONS = ["generator", "perSample"] as const;
 
 export interface ResizeOptions { interpolation?: Interpolation; maxSize?: number | null; antialias?: boolean }
 
@@ -19,8 +22,9 @@ export class Resize extends GeometricTransform<null> {
   readonly interpolation: Interpolation;
   readonly maxSize: number | null;
   readonly antialias: boolean;
-  constructor(size: number | number[], options: ResizeOptions = {}) {
+  constructor(size: number | number[], ...args: PyArgs<"transforms.Resize", ResizeOptions>) {
     super({});
+    const options = pytorchOptions<ResizeOptions>("transforms.Resize", args, ["interpolation", "maxSize", "antialias"]);
     G.resizedOutputSize([100, 100], size, options.maxSize ?? null, "Resize");
     this.size = size;
     this.interpolation = interpolationArg(options.interpolation ?? "bilinear", "Resize: interpolation");
@@ -47,7 +51,11 @@ export function centerCropOp(size: [number, number], [h, w]: [number, number]): 
 
 export class CenterCrop extends GeometricTransform<null> {
   readonly size: [number, number];
-  constructor(size: number | number[]) { super({}); this.size = sizeArg(size, "CenterCrop: size"); }
+  constructor(size: number | number[], ...args: PyArgs<"transforms.CenterCrop", Record<never, never>>) {
+    super({});
+    pytorchOptions("transforms.CenterCrop", args, []);
+    this.size = sizeArg(size, "CenterCrop: size");
+  }
   protected sample(): null { return null; }
   /** Deterministic: the same op for every image, with or without perSample. */
   protected override drawParams(): null { return null; }
@@ -61,8 +69,9 @@ export class Pad extends GeometricTransform<null> {
   readonly padding: [number, number, number, number];
   readonly fill: number;
   readonly paddingMode: G.PaddingMode;
-  constructor(padding: number | number[], options: PadOptions = {}) {
+  constructor(padding: number | number[], ...args: PyArgs<"transforms.Pad", PadOptions>) {
     super({});
+    const options = pytorchOptions<PadOptions>("transforms.Pad", args, ["fill", "paddingMode"]);
     this.padding = G.paddingArg(padding, "Pad: padding");
     this.fill = numArg(options.fill ?? 0, "Pad: fill");
     this.paddingMode = paddingModeArg(options.paddingMode, "Pad: paddingMode");
@@ -84,10 +93,12 @@ function paddingModeArg(value: unknown, what: string): G.PaddingMode {
 // ---- flips -------------------------------------------------------------------------------
 
 interface FlipParams { flip: boolean }
+export interface FlipOptions extends RandomOptions { p?: number }
 
 abstract class RandomFlip extends GeometricTransform<FlipParams> {
   readonly p: number;
-  constructor(options: RandomOptions & { p?: number } = {}) {
+  constructor(name: "transforms.RandomHorizontalFlip" | "transforms.RandomVerticalFlip", args: unknown[]) {
+    const options = pytorchOptions<FlipOptions>(name, args, ["p", ...RANDOM_OPTIONS]);
     super(options);
     this.p = probability(options.p ?? 0.5, `${this.constructor.name}: p`);
   }
@@ -103,8 +114,15 @@ abstract class RandomFlip extends GeometricTransform<FlipParams> {
   override toString(): string { return `${this.constructor.name}(p=${this.p})`; }
 }
 
-export class RandomHorizontalFlip extends RandomFlip { protected get kind() { return "hflip" as const; } }
-export class RandomVerticalFlip extends RandomFlip { protected get kind() { return "vflip" as const; } }
+/** Flips left-right with probability p: new RandomHorizontalFlip(), (0.3) or ({ p: 0.3 }). */
+export class RandomHorizontalFlip extends RandomFlip {
+  constructor(...args: PyArgs<"transforms.RandomHorizontalFlip", FlipOptions>) { super("transforms.RandomHorizontalFlip", args); }
+  protected get kind() { return "hflip" as const; }
+}
+export class RandomVerticalFlip extends RandomFlip {
+  constructor(...args: PyArgs<"transforms.RandomVerticalFlip", FlipOptions>) { super("transforms.RandomVerticalFlip", args); }
+  protected get kind() { return "vflip" as const; }
+}
 
 // ---- crops ----------------------------------------------------------------------------------
 
@@ -123,7 +141,8 @@ export class RandomCrop extends GeometricTransform<CropParams> {
   readonly padIfNeeded: boolean;
   readonly fill: number;
   readonly paddingMode: G.PaddingMode;
-  constructor(size: number | number[], options: RandomCropOptions = {}) {
+  constructor(size: number | number[], ...args: PyArgs<"transforms.RandomCrop", RandomCropOptions>) {
+    const options = pytorchOptions<RandomCropOptions>("transforms.RandomCrop", args, ["padding", "padIfNeeded", "fill", "paddingMode", ...RANDOM_OPTIONS]);
     super(options);
     this.size = sizeArg(size, "RandomCrop: size");
     this.padding = options.padding === null || options.padding === undefined ? null : G.paddingArg(options.padding, "RandomCrop: padding");
@@ -178,7 +197,8 @@ export class RandomResizedCrop extends GeometricTransform<BoxParams> {
   readonly ratio: [number, number];
   readonly interpolation: Interpolation;
   readonly antialias: boolean;
-  constructor(size: number | number[], options: RandomResizedCropOptions = {}) {
+  constructor(size: number | number[], ...args: PyArgs<"transforms.RandomResizedCrop", RandomResizedCropOptions>) {
+    const options = pytorchOptions<RandomResizedCropOptions>("transforms.RandomResizedCrop", args, ["scale", "ratio", "interpolation", "antialias", ...RANDOM_OPTIONS]);
     super(options);
     this.size = sizeArg(size, "RandomResizedCrop: size");
     this.scale = pairRange(options.scale ?? [0.08, 1.0], "RandomResizedCrop: scale", 0);
@@ -274,7 +294,8 @@ export class RandomRotation extends GridTransform<AngleParams> {
   readonly degrees: [number, number];
   readonly expand: boolean;
   readonly center: [number, number] | null;
-  constructor(degrees: number | [number, number], options: RandomRotationOptions = {}) {
+  constructor(degrees: number | [number, number], ...args: PyArgs<"transforms.RandomRotation", RandomRotationOptions>) {
+    const options = pytorchOptions<RandomRotationOptions>("transforms.RandomRotation", args, ["interpolation", "expand", "center", "fill", ...RANDOM_OPTIONS]);
     super(options, "nearest");
     this.degrees = degreesArg(degrees, "RandomRotation: degrees");
     this.expand = options.expand ?? false;
@@ -313,7 +334,8 @@ export class RandomAffine extends GridTransform<AffineParams> {
   readonly scale: [number, number] | null;
   readonly shear: number[] | null;
   readonly center: [number, number] | null;
-  constructor(degrees: number | [number, number], options: RandomAffineOptions = {}) {
+  constructor(degrees: number | [number, number], ...args: PyArgs<"transforms.RandomAffine", RandomAffineOptions>) {
+    const options = pytorchOptions<RandomAffineOptions>("transforms.RandomAffine", args, ["translate", "scale", "shear", "interpolation", "fill", "center", ...RANDOM_OPTIONS]);
     super(options, "nearest");
     this.degrees = degreesArg(degrees, "RandomAffine: degrees");
     const t = options.translate ?? null;
@@ -366,7 +388,8 @@ type PerspectiveParams = { apply: false } | { apply: true; startpoints: G.Point[
 export class RandomPerspective extends GridTransform<PerspectiveParams> {
   readonly distortionScale: number;
   readonly p: number;
-  constructor(options: RandomPerspectiveOptions = {}) {
+  constructor(...args: PyArgs<"transforms.RandomPerspective", RandomPerspectiveOptions>) {
+    const options = pytorchOptions<RandomPerspectiveOptions>("transforms.RandomPerspective", args, ["distortionScale", "p", "interpolation", "fill", ...RANDOM_OPTIONS]);
     super(options, "bilinear");
     this.distortionScale = probability(options.distortionScale ?? 0.5, "RandomPerspective: distortionScale");
     this.p = probability(options.p ?? 0.5, "RandomPerspective: p");

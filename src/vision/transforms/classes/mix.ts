@@ -7,12 +7,13 @@ import { Tensor, wrap } from "../../../tensor/tensor.js";
 import { tidy } from "../../../tensor/scope.js";
 import { where } from "../../../tensor/ops/indexing.js";
 import { arange } from "../../../tensor/creation.js";
-import { op } from "../../../tensor/native.js";
+import { aten } from "../../../tensor/aten.js";
 import { Generator, defaultGenerator } from "../../../tensor/random.js";
 import { isFloating } from "../../../tensor/dtype.js";
 import { describe, floats, perImageTensor } from "../_utils.js";
+import { checkOptions } from "../../../options.js";
 
-const oneHotOp = op("aten::one_hot");
+const oneHotOp = aten.oneHot;
 
 /** A Gamma(shape, 1) draw (Marsaglia and Tsang). */
 function gamma(g: Generator, shape: number): number {
@@ -51,6 +52,7 @@ abstract class BatchMix {
   lastParams: unknown = null;
   constructor(options: MixOptions) {
     const what = this.constructor.name;
+    checkOptions(options, ["alpha", "numClasses", "generator", "perSample"], `new ${what}()`);
     const alpha = options.alpha ?? 1.0;
     if (typeof alpha !== "number" || !(alpha > 0)) throw new FlareError(`${what}: alpha must be positive, got ${describe(alpha)}`, "E_ARGUMENT");
     this.alpha = alpha;

@@ -2,6 +2,8 @@
 // leave boxes and masks as they are.
 import { FlareError } from "../../../errors.js";
 import { Tensor } from "../../../tensor/tensor.js";
+import { tidy } from "../../../tensor/scope.js";
+import { fromTypedArray } from "../../../tensor/creation.js";
 import { checkDtype, isFloating, type DType } from "../../../tensor/dtype.js";
 import * as C from "../color.js";
 import * as M from "../misc.js";
@@ -12,6 +14,18 @@ import {
   type ImageInfo, type RandomOptions, type TargetArg,
 } from "../transform.js";
 import { pairRange } from "./geometric.js";
+import { checkOptions, pytorchOptions, type PyArgs, type SignatureName } from "../../../options.js";
+
+const RANDOM_OPTIONS = ["generator", "perSample"] as const;
+/** The options of the "with probability p" transforms. */
+export interface PointwiseOptions extends RandomOptions { p?: number }
+export interface ColorJitterOptions extends RandomOptions {
+  brightness?: number | [number, number];
+  contrast?: number | [number, number];
+  saturation?: number | [number, number];
+  hue?: number | [number, number];
+}
+export interface GaussianBlurOptions extends RandomOptions { sigma?: number | [number, number] }
 
 /** Converts the image dtype; with scale, values are rescaled (uint8 [0, 255] <-> float [0, 1]). */
 export class ToDtype extends Transform {
@@ -19,6 +33,7 @@ export class ToDtype extends Transform {
   readonly scale: boolean;
   constructor(dtype: DType, options: { scale?: boolean } = {}) {
     super();
+    checkOptions(options, ["scale"], `new ${this.constructor.name}()`);
     this.dtype = checkDtype(dtype, "ToDtype: dtype");
     this.scale = options.scale ?? false;
   }
@@ -30,15 +45,20 @@ export class ToDtype extends Transform {
 
 /** torchvision's ConvertImageDtype: ToDtype with scaling. */
 export class ConvertImageDtype extends ToDtype {
-  constructor(dtype: DType = "float32") { super(dtype, { scale: true }); }
+  // torchvision requires the dtype; flare defaults to float32.
+  constructor(dtype: DType = "float32", ...args: PyArgs<"transforms.ConvertImageDtype", Record<never, never>>) {
+    super(dtype, { scale: true });
+    pytorchOptions("transforms.ConvertImageDtype", args, []);
+  }
 }
 
 export class Normalize extends Transform {
   readonly mean: number[];
   readonly std: number[];
   readonly inplace: boolean;
-  constructor(mean: number[], std: number[], options: { inplace?: boolean } = {}) {
+  constructor(mean: number[], std: number[], ...args: PyArgs<"transforms.Normalize", { inplace?: boolean }>) {
     super();
+    const options = pytorchOptions<{ inplace?: boolean }>("transforms.Normalize", args, ["inplace"]);
     for (const [name, v] of [["mean", mean], ["std", std]] as const)
       if (!Array.isArray(v) || v.length === 0 || v.some((x) => typeof x !== "number" || !Number.isFinite(x)))
         throw new FlareError(`Normalize: ${name} must be an array of numbers, got ${describe(v)}`, "E_ARGUMENT");
@@ -53,8 +73,9 @@ export class Normalize extends Transform {
 
 export class Grayscale extends Transform {
   readonly numOutputChannels: 1 | 3;
-  constructor(options: { numOutputChannels?: 1 | 3 } = {}) {
+  constructor(...args: PyArgs<"transforms.Grayscale", { numOutputChannels?: 1 | 3 }>) {
     super();
+    const options = pytorchOptions<{ numOutputChannels?: 1 | 3 }>("transforms.Grayscale", args, ["numOutputChannels"]);
     const n = options.numOutputChannels ?? 1;
     if (n !== 1 && n !== 3) throw new FlareError(`Grayscale: numOutputChannels must be 1 or 3, got ${describe(n)}`, "E_ARGUMENT");
     this.numOutputChannels = n;
@@ -76,8 +97,11 @@ export class ColorJitter extends RandomTransform<JitterParams> {
   readonly contrast: [number, number] | null;
   readonly saturation: [number, number] | null;
   readonly hue: [number, number] | null;
-  constructor(brightness: number | [number, number] = 0, contrast: number | [number, number] = 0, saturation: number | [number, number] = 0, hue: number | [number, number] = 0, options: RandomOptions = {}) {
+  /** new ColorJitter(0.5, 0.5) (torchvision's order) or new ColorJitter({ brightness: 0.5, contrast: 0.5 }). */
+  constructor(...args: PyArgs<"transforms.ColorJitter", ColorJitterOptions>) {
+    const options = pytorchOptions<ColorJitterOptions>("transforms.ColorJitter", args, ["brightness", "contrast", "saturation", "hue", ...RANDOM_OPTIONS]);
     super(options);
+    const { brightness = 0, contrast = 0, saturation = 0, hue = 0 } = options;
     this.brightness = rangeArg(brightness, "ColorJitter: brightness", 1, 0);
     this.contrast = rangeArg(contrast, "ColorJitter: contrast", 1, 0);
     this.saturation = rangeArg(saturation, "ColorJitter: saturation", 1, 0);
@@ -126,9 +150,10 @@ interface ApplyFlag { apply: boolean }
 /** Base of "with probability p, apply fn" transforms; per-sample runs fn on the chosen subset. */
 abstract class RandomPointwise extends RandomTransform<ApplyFlag> {
   readonly p: number;
-  constructor(p: number, options: RandomOptions) {
+  constructor(name: SignatureName, args: unknown[], defaultP: number) {
+    const options = pytorchOptions<PointwiseOptions>(name, args, ["p", ...RANDOM_OPTIONS]);
     super(options);
-    this.p = probability(p, `${this.constructor.name}: p`);
+    this.p = probability(options.p ?? defaultP, `${this.constructor.name}: p`);
   }
   protected abstract fn(x: Tensor): Tensor;
   protected sample(): ApplyFlag { return { apply: this.coin(this.p) }; }
@@ -145,19 +170,19 @@ abstract class RandomPointwise extends RandomTransform<ApplyFlag> {
 
 /** With probability p (default 0.1), converts to grayscale keeping the number of channels. */
 export class RandomGrayscale extends RandomPointwise {
-  constructor(options: RandomOptions & { p?: number } = {}) { super(options.p ?? 0.1, options); }
+  constructor(...args: PyArgs<"transforms.RandomGrayscale", PointwiseOptions>) { super("transforms.RandomGrayscale", args, 0.1); }
   protected fn(x: Tensor): Tensor { return C.rgbToGrayscale(x, dims(x)[0] as 1 | 3); }
 }
 
 export class RandomInvert extends RandomPointwise {
-  constructor(options: RandomOptions & { p?: number } = {}) { super(options.p ?? 0.5, options); }
+  constructor(...args: PyArgs<"transforms.RandomInvert", PointwiseOptions>) { super("transforms.RandomInvert", args, 0.5); }
   protected fn(x: Tensor): Tensor { return C.invert(x); }
 }
 
 export class RandomPosterize extends RandomPointwise {
   readonly bits: number;
-  constructor(bits: number, options: RandomOptions & { p?: number } = {}) {
-    super(options.p ?? 0.5, options);
+  constructor(bits: number, ...args: PyArgs<"transforms.RandomPosterize", PointwiseOptions>) {
+    super("transforms.RandomPosterize", args, 0.5);
     if (!Number.isInteger(bits) || bits < 0 || bits > 8) throw new FlareError(`RandomPosterize: bits must be an integer in [0, 8], got ${describe(bits)}`, "E_ARGUMENT");
     this.bits = bits;
   }
@@ -166,8 +191,8 @@ export class RandomPosterize extends RandomPointwise {
 
 export class RandomSolarize extends RandomPointwise {
   readonly threshold: number;
-  constructor(threshold: number, options: RandomOptions & { p?: number } = {}) {
-    super(options.p ?? 0.5, options);
+  constructor(threshold: number, ...args: PyArgs<"transforms.RandomSolarize", PointwiseOptions>) {
+    super("transforms.RandomSolarize", args, 0.5);
     if (typeof threshold !== "number" || !Number.isFinite(threshold)) throw new FlareError(`RandomSolarize: threshold must be a number, got ${describe(threshold)}`, "E_ARGUMENT");
     this.threshold = threshold;
   }
@@ -176,8 +201,8 @@ export class RandomSolarize extends RandomPointwise {
 
 export class RandomAdjustSharpness extends RandomPointwise {
   readonly sharpnessFactor: number;
-  constructor(sharpnessFactor: number, options: RandomOptions & { p?: number } = {}) {
-    super(options.p ?? 0.5, options);
+  constructor(sharpnessFactor: number, ...args: PyArgs<"transforms.RandomAdjustSharpness", PointwiseOptions>) {
+    super("transforms.RandomAdjustSharpness", args, 0.5);
     if (typeof sharpnessFactor !== "number" || !(sharpnessFactor >= 0)) throw new FlareError(`RandomAdjustSharpness: sharpnessFactor must be non-negative, got ${describe(sharpnessFactor)}`, "E_ARGUMENT");
     this.sharpnessFactor = sharpnessFactor;
   }
@@ -185,12 +210,12 @@ export class RandomAdjustSharpness extends RandomPointwise {
 }
 
 export class RandomAutocontrast extends RandomPointwise {
-  constructor(options: RandomOptions & { p?: number } = {}) { super(options.p ?? 0.5, options); }
+  constructor(...args: PyArgs<"transforms.RandomAutocontrast", PointwiseOptions>) { super("transforms.RandomAutocontrast", args, 0.5); }
   protected fn(x: Tensor): Tensor { return C.autocontrast(x); }
 }
 
 export class RandomEqualize extends RandomPointwise {
-  constructor(options: RandomOptions & { p?: number } = {}) { super(options.p ?? 0.5, options); }
+  constructor(...args: PyArgs<"transforms.RandomEqualize", PointwiseOptions>) { super("transforms.RandomEqualize", args, 0.5); }
   protected fn(x: Tensor): Tensor { return C.equalize(x); }
 }
 
@@ -200,7 +225,8 @@ interface SigmaParams { sigma: number }
 export class GaussianBlur extends RandomTransform<SigmaParams> {
   readonly kernelSize: [number, number];
   readonly sigma: [number, number];
-  constructor(kernelSize: number | number[], options: RandomOptions & { sigma?: number | [number, number] } = {}) {
+  constructor(kernelSize: number | number[], ...args: PyArgs<"transforms.GaussianBlur", GaussianBlurOptions>) {
+    const options = pytorchOptions<GaussianBlurOptions>("transforms.GaussianBlur", args, ["sigma", ...RANDOM_OPTIONS]);
     super(options);
     this.kernelSize = M.kernelSizeArg(kernelSize, "GaussianBlur: kernelSize");
     const s = options.sigma ?? [0.1, 2.0];
@@ -236,7 +262,8 @@ export class RandomErasing extends RandomTransform<EraseParams> {
   readonly ratio: [number, number];
   readonly value: number[] | "random";
   readonly inplace: boolean;
-  constructor(options: RandomErasingOptions = {}) {
+  constructor(...args: PyArgs<"transforms.RandomErasing", RandomErasingOptions>) {
+    const options = pytorchOptions<RandomErasingOptions>("transforms.RandomErasing", args, ["p", "scale", "ratio", "value", "inplace", ...RANDOM_OPTIONS]);
     super(options);
     this.p = probability(options.p ?? 0.5, "RandomErasing: p");
     this.scale = pairRange(options.scale ?? [0.02, 0.33], "RandomErasing: scale", 0);
@@ -287,4 +314,57 @@ export class RandomErasing extends RandomTransform<EraseParams> {
     return [x, targets];
   }
   override toString(): string { return `RandomErasing(p=${this.p}, scale=[${this.scale.join(", ")}], ratio=[${this.ratio.join(", ")}], value=${JSON.stringify(this.value)})`; }
+}
+
+/** Raw interleaved pixels as sharp gives them (`.raw().toBuffer({ resolveWithObject: true })`): HWC uint8. */
+export interface RawImage { data: Uint8Array; info: { width: number; height: number; channels: number } }
+
+/**
+ * torchvision's ToTensor: uint8 pixels in [0, 255] → a float32 [C, H, W] image in
+ * [0, 1]. It accepts flare's images — uint8 tensors [C, H, W] (readImage's),
+ * batches [N, C, H, W] and single-channel [H, W] (→ [1, H, W]) — and raw HWC
+ * pixels from sharp ({ data, info: { width, height, channels } }), the Node
+ * counterpart of the PIL image / HWC ndarray torchvision takes. A tensor that
+ * is not uint8 comes back unscaled, as torchvision leaves non-uint8 arrays.
+ * A HWC *tensor* is not guessed at: permute it to CHW first (x.permute([2, 0, 1])).
+ */
+export class ToTensor extends Transform {
+  constructor(...args: PyArgs<"transforms.ToTensor", Record<never, never>>) {
+    super();
+    pytorchOptions("transforms.ToTensor", args, []);
+  }
+  override forward(img: Tensor | RawImage): Tensor;
+  override forward<T extends TargetArg>(img: Tensor | RawImage, target: T): [Tensor, T];
+  override forward(img: Tensor | RawImage, target?: TargetArg): Tensor | [Tensor, TargetArg];
+  override forward(img: Tensor | RawImage, target?: TargetArg): Tensor | [Tensor, TargetArg] {
+    let x: Tensor;
+    if (img instanceof Tensor) x = img.ndim === 2 ? img.unsqueeze(0) : img;
+    else x = rawToTensor(img);
+    if (x === img) return target === undefined ? super.forward(x) : super.forward(x, target);
+    try {
+      const out = target === undefined ? super.forward(x) : super.forward(x, target);
+      const image = out instanceof Tensor ? out : out[0];
+      if (image === x) x = img as Tensor;  // a non-uint8 [H, W] came back as its [1, H, W] view: keep it
+      return out;
+    } finally {
+      if (x !== img) x.dispose();
+    }
+  }
+  protected apply(img: Tensor, target: TargetArg | undefined): [Tensor, TargetArg | undefined] {
+    return [img.dtype === "uint8" ? M.toDtype(img, "float32", { scale: true }) : img, target];
+  }
+  override toString(): string { return "ToTensor()"; }
+}
+
+function rawToTensor(raw: unknown): Tensor {
+  const r = raw as Partial<RawImage> | null;
+  const info = r?.info;
+  if (r === null || typeof r !== "object" || !(r.data instanceof Uint8Array) || !info || typeof info !== "object")
+    throw new FlareError(`ToTensor: img must be a uint8 image tensor [C, H, W] or sharp's raw pixels { data, info: { width, height, channels } }, got ${describe(raw)}`, "E_ARGUMENT");
+  const { width, height, channels } = info;
+  for (const [name, v] of [["width", width], ["height", height], ["channels", channels]] as const)
+    if (!Number.isInteger(v) || (v as number) < 1) throw new FlareError(`ToTensor: info.${name} must be a positive integer, got ${describe(v)}`, "E_ARGUMENT");
+  if (r.data.length !== width * height * channels)
+    throw new FlareError(`ToTensor: ${r.data.length} bytes of data for ${height}×${width}×${channels} pixels (${width * height * channels} expected)`, "E_SHAPE");
+  return tidy(() => fromTypedArray(new Uint8Array(r.data!.buffer, r.data!.byteOffset, r.data!.length), [height, width, channels]).permute([2, 0, 1]).contiguous());
 }

@@ -1,0 +1,22 @@
+// Known failures: input families that still break issue 10's promise and whose
+// fix lives in files this suite's authors may not change yet (src/tensor/**,
+// native/**, src/data/dataloader.ts). Listed here, explicitly, so a fuzz run
+// reports them as known — not hidden, not passing. Remove an entry once fixed:
+// the suite then holds that family to "FlareError or ok".
+import type { Finding } from "./harness.js";
+
+export interface KnownFailure { target: string; kind: string; why: string }
+
+export const KNOWN_FAILURES: readonly KnownFailure[] = [
+  { target: "tensor", kind: "cyclic", why: "torch.tensor of a cyclic array overflows the stack (RangeError): src/tensor/creation.ts" },
+  { target: "tensor", kind: "deep-nesting", why: "torch.tensor of 100,000-deep nesting overflows the stack (RangeError): src/tensor/creation.ts" },
+  { target: "tensor", kind: "nan-int64", why: "NaN / Infinity into an int64 tensor is a RangeError from BigInt, not a FlareError: src/tensor/creation.ts" },
+  { target: "tensor", kind: "scope", why: "tidy(5) / keep(5) are TypeErrors: src/tensor/scope.ts" },
+  { target: "tensor", kind: "rng-state", why: "setRngState(null) is a TypeError: src/tensor/random.ts" },
+  { target: "tensor", kind: "threads", why: "setNumThreads(2048) is accepted and every op then stalls (hang): src/tensor/index.ts" },
+  { target: "dataloader", kind: "huge-shuffle", why: "a shuffled DataLoader over 1e9 samples builds the permutation in V8 (memory / abort): src/data/dataloader.ts, sampler" },
+];
+
+export function isKnown(f: Pick<Finding, "target" | "kind">): KnownFailure | undefined {
+  return KNOWN_FAILURES.find((k) => k.target === f.target && k.kind === f.kind);
+}
