@@ -29,6 +29,24 @@ static std::string plainMessage(const char* raw) {
   return message;
 }
 
+// "Could not run 'aten::empty_strided' with arguments from the 'CUDA' backend. ..." is
+// followed by every dispatch key libtorch knows; say what is wrong and what to do instead.
+static bool missingBackend(const std::string& message, std::string* plain) {
+  const std::string head = "Could not run '", from = "' with arguments from the '";
+  if (message.rfind(head, 0) != 0) return false;
+  const auto opEnd = message.find(from);
+  if (opEnd == std::string::npos) return false;
+  const auto backendStart = opEnd + from.size();
+  const auto backendEnd = message.find('\'', backendStart);
+  if (backendEnd == std::string::npos) return false;
+  const std::string op = message.substr(head.size(), opEnd - head.size());
+  const std::string backend = message.substr(backendStart, backendEnd - backendStart);
+  *plain = "the " + backend + " backend is not available in this libtorch (" + op + " has no " + backend + " kernel here)";
+  if (backend == "CUDA")
+    *plain += "; torch.cuda.isAvailable() is false: use the CPU, or point FLARE_LIBTORCH at a CUDA build of libtorch and run `npx flare setup`";
+  return true;
+}
+
 void exportFunction(Napi::Env env, Napi::Object exports, const char* name, Napi::Function::Callback fn) {
   exports.Set(name, Napi::Function::New(env, [fn](const Napi::CallbackInfo& info) -> Napi::Value {
     return guarded(info.Env(), [&]() -> Napi::Value { return fn(info); });
@@ -50,7 +68,10 @@ void rethrowAsFlare(Napi::Env env) {
   } catch (const c10::TypeError& e) {
     throwFlare(env, "E_TYPE", plainMessage(e.what_without_backtrace()));
   } catch (const c10::NotImplementedError& e) {
-    throwFlare(env, "E_NOT_IMPLEMENTED", plainMessage(e.what_without_backtrace()));
+    const std::string message = plainMessage(e.what_without_backtrace());
+    std::string device;
+    if (missingBackend(message, &device)) throwFlare(env, "E_DEVICE", device);
+    throwFlare(env, "E_NOT_IMPLEMENTED", message);
   } catch (const c10::OutOfMemoryError& e) {
     throwFlare(env, "E_OUT_OF_MEMORY", plainMessage(e.what_without_backtrace()));
   } catch (const c10::LinAlgError& e) {

@@ -59,3 +59,10 @@ test("augment: a pipeline that returns its input unchanged (a flip that does not
   for (const n of [0, -1, 1e9, MAX_AUGMENT_N + 1, 1.5])
     await assert.rejects(augment(photo, { transform: "RandomHorizontalFlip()", out: path.join(dir, "y.png"), n }), /augment: n must be an integer in 1\.\.256/);
 });
+
+test("RandAugment and TrivialAugmentWide bound their counts through the API too, as the spec does", () => {
+  assertFlareError(() => new transforms.RandAugment({ numOps: 100000 }), /^RandAugment: numOps must be at most 100, got 100000$/);
+  assertFlareError(() => new transforms.RandAugment({ numMagnitudeBins: 1e6 }), /^RandAugment: numMagnitudeBins must be at most 1024, got 1000000$/);
+  assertFlareError(() => new transforms.TrivialAugmentWide({ numMagnitudeBins: 5000 }), /^TrivialAugmentWide: numMagnitudeBins must be at most 1024, got 5000$/);
+  assert.equal(new transforms.RandAugment({ numOps: 100 }).numOps, 100);
+});

@@ -213,8 +213,9 @@ export class RandAugment extends AugmentBase {
     const options = pytorchOptions<AugmentOptions & { numOps?: number; magnitude?: number; numMagnitudeBins?: number }>(
       "transforms.RandAugment", args, ["numOps", "magnitude", "numMagnitudeBins", ...AUGMENT_OPTIONS]);
     super(options);
-    this.numOps = intOpt(options.numOps ?? 2, "RandAugment: numOps", 0);
-    this.numMagnitudeBins = intOpt(options.numMagnitudeBins ?? 31, "RandAugment: numMagnitudeBins", 2);
+    // Bounded as the spec parser bounds them: each op allocates within one forward.
+    this.numOps = intOpt(options.numOps ?? 2, "RandAugment: numOps", 0, 100);
+    this.numMagnitudeBins = intOpt(options.numMagnitudeBins ?? 31, "RandAugment: numMagnitudeBins", 2, 1024);
     this.magnitude = intOpt(options.magnitude ?? 9, "RandAugment: magnitude", 0);
     if (this.magnitude >= this.numMagnitudeBins) throw new FlareError(`RandAugment: magnitude must be below numMagnitudeBins (${this.numMagnitudeBins}), got ${this.magnitude}`, "E_ARGUMENT");
   }
@@ -241,7 +242,7 @@ export class TrivialAugmentWide extends AugmentBase {
   constructor(...args: PyArgs<"transforms.TrivialAugmentWide", AugmentOptions & { numMagnitudeBins?: number }>) {
     const options = pytorchOptions<AugmentOptions & { numMagnitudeBins?: number }>("transforms.TrivialAugmentWide", args, ["numMagnitudeBins", ...AUGMENT_OPTIONS]);
     super(options);
-    this.numMagnitudeBins = intOpt(options.numMagnitudeBins ?? 31, "TrivialAugmentWide: numMagnitudeBins", 2);
+    this.numMagnitudeBins = intOpt(options.numMagnitudeBins ?? 31, "TrivialAugmentWide: numMagnitudeBins", 2, 1024);
   }
   protected sample(info: ImageInfo): AugParams {
     const g = this.generator;
@@ -256,7 +257,8 @@ export class TrivialAugmentWide extends AugmentBase {
   override toString(): string { return `TrivialAugmentWide(numMagnitudeBins=${this.numMagnitudeBins})`; }
 }
 
-function intOpt(v: unknown, what: string, min: number): number {
+function intOpt(v: unknown, what: string, min: number, max = Infinity): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < min) throw new FlareError(`${what} must be an integer >= ${min}, got ${describe(v)}`, "E_ARGUMENT");
+  if (v > max) throw new FlareError(`${what} must be at most ${max}, got ${v}`, "E_ARGUMENT");
   return v;
 }
