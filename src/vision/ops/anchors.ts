@@ -9,6 +9,7 @@
 // the book's code matches like real boxes (its banana data never has any); with
 // no padding the results are the book's.
 import { FlareError } from "../../errors.js";
+import { checkOptions } from "../../options.js";
 import * as torch from "../../tensor/index.js";
 import type { Tensor } from "../../tensor/index.js";
 import { boxIou } from "./iou.js";
@@ -36,12 +37,6 @@ function checkOrdered(boxes: Tensor, what: string): void {
   const first = torch.tidy(() => bad.any().item() ? (bad.nonzero().index(0, 0).item() as number) : -1);
   bad.dispose();
   if (first >= 0) throw new FlareError(`${what}[${first}] has x2 < x1 or y2 < y1 (${JSON.stringify(torch.tidy(() => boxes.select(0, first).tolist()))})`, "E_ARGUMENT");
-}
-
-function checkOptions(options: object, allowed: string[], what: string): void {
-  if (options === null || typeof options !== "object") throw new FlareError(`${what}: options must be an object`, "E_ARGUMENT");
-  for (const key of Object.keys(options))
-    if (!allowed.includes(key)) throw new FlareError(`${what}: unknown option "${key}" (options: ${allowed.join(", ")})`, "E_ARGUMENT");
 }
 
 function checkNumbers(values: unknown, what: string, positive: (v: number) => boolean, range: string): number[] {
@@ -138,8 +133,7 @@ export function assignAnchorToBbox(groundTruth: Tensor, anchors: Tensor, device?
   checkShape(groundTruth, "assignAnchorToBbox(): groundTruth", 2, "[numBoxes, 4]", 4);
   checkShape(anchors, "assignAnchorToBbox(): anchors", 2, "[numAnchors, 4]", 4);
   if (device !== undefined && device !== null && typeof device !== "string") throw new FlareError("assignAnchorToBbox(): device must be a string such as \"cpu\"", "E_ARGUMENT");
-  const opts = typeof options === "number" ? { iouThreshold: options } : options;
-  checkOptions(opts, ["iouThreshold"], "assignAnchorToBbox()");
+  const opts = typeof options === "number" ? { iouThreshold: options } : checkOptions(options, ["iouThreshold"], "assignAnchorToBbox()");
   const iouThreshold = thresholdArg(opts.iouThreshold ?? 0.5, "assignAnchorToBbox(): iouThreshold");
   if (anchors.shape[0] === 0) throw new FlareError("assignAnchorToBbox(): anchors is empty", "E_SHAPE");
   checkFinite(groundTruth, "assignAnchorToBbox(): groundTruth");
@@ -272,7 +266,7 @@ export interface MultiboxDetectionOptions {
  * posThreshold gives class −1 and confidence 1 − conf. Nothing is dropped.
  */
 export function multiboxDetection(clsProbs: Tensor, offsetPreds: Tensor, anchors: Tensor, options: MultiboxDetectionOptions = {}): Tensor {
-  checkOptions(options, ["nmsThreshold", "posThreshold"], "multiboxDetection()");
+  options = checkOptions(options, ["nmsThreshold", "posThreshold"], "multiboxDetection()");
   const nmsThreshold = thresholdArg(options.nmsThreshold ?? 0.5, "multiboxDetection(): nmsThreshold");
   const posThreshold = thresholdArg(options.posThreshold ?? 0.009999999, "multiboxDetection(): posThreshold");
   checkAnchors(anchors, "multiboxDetection()");
