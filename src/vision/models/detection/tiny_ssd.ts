@@ -4,6 +4,7 @@
 // 3x3 conv class predictor and box predictor on the block's output. Module names
 // are the book's (blk_i, cls_i, bbox_i), so a PyTorch TinySSD state dict loads.
 import { FlareError } from "../../../errors.js";
+import { checkOptions } from "../../../options.js";
 import * as nn from "../../../nn/index.js";
 import * as torch from "../../../tensor/index.js";
 import type { Tensor } from "../../../tensor/index.js";
@@ -115,8 +116,5 @@ export class TinySSD extends nn.Module {
 
 /** Builds the book's TinySSD: tinySsd({ numClasses: 1 }) for the bananas. */
 export function tinySsd(options: TinySSDOptions): TinySSD {
-  if (options === null || typeof options !== "object") throw new FlareError("tinySsd(): options must be an object such as { numClasses: 1 }", "E_ARGUMENT");
-  for (const key of Object.keys(options))
-    if (key !== "numClasses") throw new FlareError(`tinySsd(): unknown option "${key}" (options: numClasses)`, "E_ARGUMENT");
-  return new TinySSD(options.numClasses);
+  return new TinySSD(checkOptions(options, ["numClasses"], "tinySsd()").numClasses);
 }
