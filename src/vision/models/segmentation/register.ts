@@ -19,21 +19,21 @@ function body(backboneWeights: unknown): ResNet | undefined {
 
 const numClasses = (o: Record<string, unknown>) => o.numClasses as number | undefined;
 
-register("fcn-resnet18", {
-  task: "segmentation",
-  build: (o) => fcnResnet18({ numClasses: numClasses(o) ?? 21, ...(o.backboneWeights !== undefined ? { backbone: body(o.backboneWeights) } : {}) }),
-  options: ["numClasses", "backboneWeights"], preset: SEGMENTATION_PRESET,
-  fromWeights: { numClasses: ["final_conv.weight", 0] },
-  description: "d2l's FCN (14.11): ResNet-18 body, 1x1 conv, transposed conv k64 s32 p16 initialised bilinear (13.0M parameters for 21 classes)",
-});
+/** The ResNet-18 FCNs: numClasses (read back from `classifierWeight`'s rows) and an optional pretrained body. */
+function registerResnet18Fcn(name: string, make: typeof fcnResnet18 | typeof fcn8sResnet18, classifierWeight: string, description: string): void {
+  register(name, {
+    task: "segmentation",
+    build: (o) => make({ numClasses: numClasses(o) ?? 21, ...(o.backboneWeights !== undefined ? { backbone: body(o.backboneWeights) } : {}) }),
+    options: ["numClasses", "backboneWeights"], preset: SEGMENTATION_PRESET,
+    fromWeights: { numClasses: [classifierWeight, 0] },
+    description,
+  });
+}
 
-register("fcn8s-resnet18", {
-  task: "segmentation",
-  build: (o) => fcn8sResnet18({ numClasses: numClasses(o) ?? 21, ...(o.backboneWeights !== undefined ? { backbone: body(o.backboneWeights) } : {}) }),
-  options: ["numClasses", "backboneWeights"], preset: SEGMENTATION_PRESET,
-  fromWeights: { numClasses: ["score32.weight", 0] },
-  description: "FCN-8s on ResNet-18: scores from layer2/3/4 fused by bilinear-initialised transposed convs (11.3M parameters for 21 classes)",
-});
+registerResnet18Fcn("fcn-resnet18", fcnResnet18, "final_conv.weight",
+  "d2l's FCN (14.11): ResNet-18 body, 1x1 conv, transposed conv k64 s32 p16 initialised bilinear (13.0M parameters for 21 classes)");
+registerResnet18Fcn("fcn8s-resnet18", fcn8sResnet18, "score32.weight",
+  "FCN-8s on ResNet-18: scores from layer2/3/4 fused by bilinear-initialised transposed convs (11.3M parameters for 21 classes)");
 
 register("fcn-resnet50", {
   task: "segmentation",
