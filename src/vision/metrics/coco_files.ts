@@ -4,6 +4,7 @@
 // What the CLI (`flare eval detect --gt --dt [--json]`) needs: the 12 stats and
 // COCOeval's printed text.
 import { FlareError } from "../../errors.js";
+import { checkOptions } from "../../options.js";
 import { FILE_LIMITS, readTextFile } from "../../io/files.js";
 import { evaluateCoco, type CocoEvalParams, type CocoEvalResult } from "./coco_eval.js";
 import { summarizeCoco, type CocoSummary } from "./coco_summary.js";
@@ -143,8 +144,7 @@ export function readCocoResults(file: string, imgIds: Set<number>, catIds: Set<n
  */
 export function evaluateCocoFiles(gtPath: string, dtPath: string, options: { params?: CocoEvalParams } = {}): CocoFileEvaluation {
   const what = "evaluateCocoFiles()";
-  if (options === null || typeof options !== "object") throw new FlareError(`${what}: options must be an object`, "E_ARGUMENT");
-  for (const key of Object.keys(options)) if (key !== "params") throw new FlareError(`${what}: unknown option "${key}"`, "E_ARGUMENT");
+  options = checkOptions(options, ["params"], what);
   const { imgIds, catIds, gt } = readCocoGroundTruth(gtPath, what);
   const dt = readCocoResults(dtPath, new Set(imgIds), new Set(catIds), what);
   const result = evaluateCoco({ imgIds, catIds, gt, dt }, options.params);

@@ -3,6 +3,7 @@
 // into JS arrays, so it holds no tensors and the caller may free its own at
 // once; compute() evaluates everything seen since the last reset().
 import { FlareError } from "../../errors.js";
+import { checkOptions } from "../../options.js";
 import type { Tensor } from "../../tensor/index.js";
 import { isTensor } from "../../tensor/index.js";
 import { checkParams, defaultParams, evaluateCoco, type CocoEvalParams, type CocoEvalResult } from "./coco_eval.js";
@@ -58,10 +59,7 @@ export class MeanAveragePrecision {
 
   constructor(options: MeanAveragePrecisionOptions = {}) {
     const what = "MeanAveragePrecision()";
-    if (options === null || typeof options !== "object") throw new FlareError(`${what}: options must be an object`, "E_ARGUMENT");
-    const known = ["boxFormat", "classMetrics", "iouThresholds", "recThresholds", "maxDetectionThresholds"];
-    for (const key of Object.keys(options))
-      if (!known.includes(key)) throw new FlareError(`${what}: unknown option "${key}" (known: ${known.join(", ")})`, "E_ARGUMENT");
+    options = checkOptions(options, ["boxFormat", "classMetrics", "iouThresholds", "recThresholds", "maxDetectionThresholds"], what);
     const format = options.boxFormat ?? "xyxy";
     if (format !== "xyxy" && format !== "xywh" && format !== "cxcywh") throw new FlareError(`${what}: boxFormat must be "xyxy", "xywh" or "cxcywh", got ${JSON.stringify(format)}`, "E_ARGUMENT");
     if (options.classMetrics !== undefined && typeof options.classMetrics !== "boolean") throw new FlareError(`${what}: classMetrics must be a boolean`, "E_ARGUMENT");

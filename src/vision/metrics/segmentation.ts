@@ -4,6 +4,7 @@
 // pixel, then pixel accuracy, per-class accuracy and per-class IoU from it.
 // Pixels labelled ignoreIndex (255, VOC's borders) are left out.
 import { FlareError } from "../../errors.js";
+import { checkOptions } from "../../options.js";
 import { Tensor, noGrad, tidy } from "../../tensor/index.js";
 
 export interface ConfusionMatrixOptions {
@@ -30,8 +31,7 @@ function checkClasses(numClasses: unknown, what: string): number {
 }
 
 function checkIgnore(options: ConfusionMatrixOptions, what: string): number {
-  if (options === null || typeof options !== "object") throw new FlareError(`${what}: options must be an object { ignoreIndex }`, "E_ARGUMENT");
-  for (const key of Object.keys(options)) if (key !== "ignoreIndex") throw new FlareError(`${what}: unknown option "${key}" (options: ignoreIndex)`, "E_ARGUMENT");
+  options = checkOptions(options, ["ignoreIndex"], what);
   const ignore = options.ignoreIndex ?? 255;
   if (!Number.isInteger(ignore)) throw new FlareError(`${what}: ignoreIndex must be an integer, got ${JSON.stringify(options.ignoreIndex)}`, "E_ARGUMENT");
   return ignore;
