@@ -2,6 +2,7 @@
 // with skips from earlier stages (Long, Shelhamer & Darrell), both on a
 // ResNet-18 body, with their upsampling initialised to bilinear interpolation.
 import { FlareError } from "../../../errors.js";
+import { checkOptions } from "../../../options.js";
 import * as nn from "../../../nn/index.js";
 import { bilinearKernel } from "../../../nn/bilinear.js";
 import { noGrad, tidy, type Tensor } from "../../../tensor/index.js";
@@ -17,8 +18,7 @@ export interface FcnOptions {
 const FCN_OPTIONS = ["numClasses", "backbone"];
 
 function checkFcnOptions(options: FcnOptions, what: string): { numClasses: number; body: ResNet } {
-  if (options === null || typeof options !== "object") throw new FlareError(`${what}: options must be an object`, "E_ARGUMENT");
-  for (const key of Object.keys(options)) if (!FCN_OPTIONS.includes(key)) throw new FlareError(`${what}: unknown option "${key}" (options: ${FCN_OPTIONS.join(", ")})`, "E_ARGUMENT");
+  options = checkOptions(options, FCN_OPTIONS, what);
   const numClasses = options.numClasses ?? 21;
   if (!Number.isInteger(numClasses) || numClasses < 1) throw new FlareError(`${what}: numClasses must be a positive integer, got ${JSON.stringify(options.numClasses)}`, "E_ARGUMENT");
   const body = options.backbone ?? resnet18({ headless: true });

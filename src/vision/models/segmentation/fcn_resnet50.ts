@@ -5,6 +5,7 @@
 // torchvision's (backbone.layer1.0.conv1.weight, classifier.4.bias,
 // aux_classifier.0.weight), so its weights files load without renaming.
 import { FlareError } from "../../../errors.js";
+import { checkOptions } from "../../../options.js";
 import * as nn from "../../../nn/index.js";
 import { interpolate } from "../../../nn/functional.js";
 import type { Tensor } from "../../../tensor/index.js";
@@ -65,8 +66,7 @@ const OPTIONS = ["numClasses", "auxLoss", "normLayer"];
 /** torchvision.models.segmentation.fcn_resnet50(num_classes, aux_loss): 35.3M parameters with 21 classes and the aux head. */
 export function fcnResnet50(options: FcnResnet50Options = {}): FCN {
   const what = "fcnResnet50()";
-  if (options === null || typeof options !== "object") throw new FlareError(`${what}: options must be an object`, "E_ARGUMENT");
-  for (const key of Object.keys(options)) if (!OPTIONS.includes(key)) throw new FlareError(`${what}: unknown option "${key}" (options: ${OPTIONS.join(", ")})`, "E_ARGUMENT");
+  options = checkOptions(options, OPTIONS, what);
   const numClasses = options.numClasses ?? 21;
   if (!Number.isInteger(numClasses) || numClasses < 1) throw new FlareError(`${what}: numClasses must be a positive integer, got ${JSON.stringify(options.numClasses)}`, "E_ARGUMENT");
   const auxLoss = options.auxLoss ?? false;
