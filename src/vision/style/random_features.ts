@@ -19,6 +19,7 @@
 // The filters come from flare's own seeded generator (not the global RNG),
 // so a seed gives the same network on every machine.
 import { FlareError } from "../../errors.js";
+import { checkOptions } from "../../options.js";
 import * as F from "../../nn/functional.js";
 import { Tensor, Generator, fromTypedArray, keep, dispose } from "../../tensor/index.js";
 import type { StyleFeatures } from "./features.js";
@@ -76,8 +77,7 @@ export class RandomStyleFeatures implements StyleFeatures {
   readonly #contentLevel: number;
 
   constructor(options: RandomStyleFeaturesOptions = {}) {
-    for (const key of Object.keys(options)) if (!["seed", "levels", "channels", "gain"].includes(key))
-      throw new FlareError(`RandomStyleFeatures(): unknown option "${key}" (options: seed, levels, channels, gain)`, "E_ARGUMENT");
+    options = checkOptions(options, ["seed", "levels", "channels", "gain"], "RandomStyleFeatures()");
     const seed = options.seed ?? 0, levels = options.levels ?? 5, channels = options.channels ?? 64;
     for (const [name, v, min] of [["seed", seed, 0], ["levels", levels, 1], ["channels", channels, 1]] as const)
       if (!Number.isSafeInteger(v) || v < min) throw new FlareError(`RandomStyleFeatures(): ${name} must be an integer ≥ ${min}, got ${String(v)}`, "E_ARGUMENT");

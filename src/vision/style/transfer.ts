@@ -5,6 +5,7 @@
 // Adam lr 0.3, lr × 0.8 every 50 steps, 500 steps, weights 1 / 1e4 / 10,
 // 300 × 450, ImageNet mean/std pre- and post-processing.
 import { FlareError } from "../../errors.js";
+import { checkOptions } from "../../options.js";
 import * as nn from "../../nn/index.js";
 import { Adam } from "../../optim/adam.js";
 import { StepLR } from "../../optim/lr_scheduler.js";
@@ -171,8 +172,7 @@ function styleTargets(features: StyleFeatures, styles: Tensor[], shares: number[
  * book's extractor; without, the random multi-scale filters, which need no download.
  */
 export async function styleTransfer(options: StyleTransferOptions): Promise<StyleTransferResult> {
-  if (options === null || typeof options !== "object") throw new FlareError(`styleTransfer(): expected an options object { content, style, ... }, got ${String(options)}`, "E_ARGUMENT");
-  for (const key of Object.keys(options)) if (!OPTIONS.includes(key)) throw new FlareError(`styleTransfer(): unknown option "${key}" (options: ${OPTIONS.join(", ")})`, "E_ARGUMENT");
+  options = checkOptions(options, OPTIONS, "styleTransfer()");
   if (options.content === undefined) throw new FlareError("styleTransfer(): content is required (an image path or tensor)", "E_ARGUMENT");
   if (options.style === undefined) throw new FlareError("styleTransfer(): style is required (an image path or tensor, or several)", "E_ARGUMENT");
   const size = checkSize(options.size ?? [300, 450], "styleTransfer()");

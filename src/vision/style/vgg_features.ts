@@ -9,6 +9,7 @@
 // each map after the ReLU that follows its layer when the book's net runs one,
 // which gives the same values and the same gradients.
 import { FlareError } from "../../errors.js";
+import { checkOptions } from "../../options.js";
 import * as nn from "../../nn/index.js";
 import { loadFile } from "../../io/safetensors.js";
 import { Tensor, dispose as disposeTensors, noGrad, getRngState, setRngState } from "../../tensor/index.js";
@@ -127,8 +128,7 @@ export interface VGG19StyleOptions {
  * layers 0, 5, 10, 19, 28 by default. A file of another network is a FlareError.
  */
 export function vgg19StyleFeatures(weights: string | Map<string, Tensor>, options: VGG19StyleOptions = {}): LayerFeatures {
-  for (const key of Object.keys(options)) if (!["contentLayers", "styleLayers"].includes(key))
-    throw new FlareError(`vgg19StyleFeatures(): unknown option "${key}" (options: contentLayers, styleLayers)`, "E_ARGUMENT");
+  options = checkOptions(options, ["contentLayers", "styleLayers"], "vgg19StyleFeatures()");
   const contentLayers = options.contentLayers ?? BOOK_CONTENT_LAYERS, styleLayers = options.styleLayers ?? BOOK_STYLE_LAYERS;
   const upTo = Math.max(...contentLayers, ...styleLayers);
   if (!Number.isInteger(upTo) || upTo < 0 || upTo > 36) throw new FlareError(`vgg19StyleFeatures(): layers must be indices 0..36 of VGG-19's features, got ${JSON.stringify([...contentLayers, ...styleLayers])}`, "E_ARGUMENT");
