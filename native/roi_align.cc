@@ -196,20 +196,17 @@ struct RoiAlignFunction : torch::autograd::Function<RoiAlignFunction> {
 // roiAlign(input, rois, spatialScale, pooledHeight, pooledWidth, samplingRatio, aligned)
 static Napi::Value roiAlign(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  at::Tensor input = kernelTensor(info[0], "roiAlign(): input");
-  at::Tensor rois = kernelTensor(info[1], "roiAlign(): boxes");
-  const double spatialScale = kernelNumber(info[2], "roiAlign(): spatialScale");
-  const int64_t pooledH = kernelInt(info[3], "roiAlign(): outputSize[0]");
-  const int64_t pooledW = kernelInt(info[4], "roiAlign(): outputSize[1]");
+  const RoiArguments args = roiArguments(info, "roiAlign");
+  const at::Tensor& input = args.input;
   const int64_t samplingRatio = kernelInt(info[5], "roiAlign(): samplingRatio");
   if (!info[6].IsBoolean()) throwFlare(env, "E_ARGUMENT", "roiAlign(): aligned must be a boolean");
   const bool aligned = info[6].As<Napi::Boolean>().Value();
-  at::Tensor contiguous = checkRoiArguments(env, "roiAlign", input, rois, pooledH, pooledW);
   // Bilinear sampling needs a pixel to sample (torchvision would read outside an empty map).
-  if ((input.size(2) == 0 || input.size(3) == 0) && rois.size(0) > 0 && input.size(1) > 0)
+  if ((input.size(2) == 0 || input.size(3) == 0) && args.rois.size(0) > 0 && input.size(1) > 0)
     throwFlare(env, "E_SHAPE", "roiAlign(): input has an empty feature map " + c10::str(input.sizes()) + " to sample boxes from");
   // The kernel reads rois' values, never their graph: pass them detached.
-  return wrapTensor(env, RoiAlignFunction::apply(input, contiguous.detach(), spatialScale, pooledH, pooledW, samplingRatio, aligned));
+  return wrapTensor(env, RoiAlignFunction::apply(input, args.rois.detach(), args.spatialScale, args.pooledHeight,
+                                                 args.pooledWidth, samplingRatio, aligned));
 }
 
 void initRoiAlign(Napi::Env env, Napi::Object exports) { exportFunction(env, exports, "roiAlign", roiAlign); }

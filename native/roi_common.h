@@ -45,4 +45,24 @@ inline at::Tensor checkRoiArguments(Napi::Env env, const char* name, const at::T
   return contiguous;
 }
 
+// The arguments both RoI kernels take first: (input, rois, spatialScale,
+// pooledHeight, pooledWidth), read and checked; rois made contiguous.
+struct RoiArguments {
+  at::Tensor input, rois;
+  double spatialScale;
+  int64_t pooledHeight, pooledWidth;
+};
+
+inline RoiArguments roiArguments(const Napi::CallbackInfo& info, const char* name) {
+  const std::string fn = std::string(name) + "(): ";
+  RoiArguments args;
+  args.input = kernelTensor(info[0], (fn + "input").c_str());
+  at::Tensor rois = kernelTensor(info[1], (fn + "boxes").c_str());
+  args.spatialScale = kernelNumber(info[2], (fn + "spatialScale").c_str());
+  args.pooledHeight = kernelInt(info[3], (fn + "outputSize[0]").c_str());
+  args.pooledWidth = kernelInt(info[4], (fn + "outputSize[1]").c_str());
+  args.rois = checkRoiArguments(info.Env(), name, args.input, rois, args.pooledHeight, args.pooledWidth);
+  return args;
+}
+
 }  // namespace flare

@@ -116,14 +116,9 @@ struct RoiPoolFunction : torch::autograd::Function<RoiPoolFunction> {
 
 // roiPool(input, rois, spatialScale, pooledHeight, pooledWidth)
 static Napi::Value roiPool(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  at::Tensor input = kernelTensor(info[0], "roiPool(): input");
-  at::Tensor rois = kernelTensor(info[1], "roiPool(): boxes");
-  const double spatialScale = kernelNumber(info[2], "roiPool(): spatialScale");
-  const int64_t pooledH = kernelInt(info[3], "roiPool(): outputSize[0]");
-  const int64_t pooledW = kernelInt(info[4], "roiPool(): outputSize[1]");
-  at::Tensor contiguous = checkRoiArguments(env, "roiPool", input, rois, pooledH, pooledW);
-  return wrapTensor(env, RoiPoolFunction::apply(input, contiguous.detach(), spatialScale, pooledH, pooledW));
+  const RoiArguments args = roiArguments(info, "roiPool");
+  return wrapTensor(info.Env(), RoiPoolFunction::apply(args.input, args.rois.detach(), args.spatialScale, args.pooledHeight,
+                                                       args.pooledWidth));
 }
 
 void initRoiPool(Napi::Env env, Napi::Object exports) { exportFunction(env, exports, "roiPool", roiPool); }

@@ -77,18 +77,23 @@ function checkFunction(fn: unknown, what: string): void {
   if (typeof fn !== "function") throw new FlareError(`${what}: hook must be a function, got ${describe(fn)}`, "E_ARGUMENT");
 }
 
-export function registerHook(tensor: Tensor, fn: GradHook): RemovableHandle {
-  checkFunction(fn, "registerHook()");
+// Stores entry under a new id and registers it natively; a registration that
+// throws leaves no entry behind.
+function addHook<R>(fn: unknown, what: string, entry: Entry, register: (id: number) => R): { id: number; registered: R } {
+  checkFunction(fn, what);
   drainReleased();
   const id = nextId++;
-  hooks.set(id, { grad: fn });
-  let position: number;
+  hooks.set(id, entry);
   try {
-    position = native.registerHook(tensor.handle, id);
+    return { id, registered: register(id) };
   } catch (error) {
     hooks.delete(id);
     throw error;
   }
+}
+
+export function registerHook(tensor: Tensor, fn: GradHook): RemovableHandle {
+  const { id, registered: position } = addHook(fn, "registerHook()", { grad: fn }, (id) => native.registerHook(tensor.handle, id));
   const handle = tensor.handle;
   return new RemovableHandle(() => {
     hooks.delete(id);
@@ -101,17 +106,8 @@ export function registerHook(tensor: Tensor, fn: GradHook): RemovableHandle {
 const postHooks = new WeakMap<Tensor, Set<RemovableHandle>>();
 
 export function registerPostAccumulateGradHook(tensor: Tensor, fn: PostAccumulateGradHook): RemovableHandle {
-  checkFunction(fn, "registerPostAccumulateGradHook()");
-  drainReleased();
-  const id = nextId++;
-  hooks.set(id, { post: fn, tensor: new WeakRef(tensor) });
-  let keeper: object;
-  try {
-    keeper = native.registerPostAccumulateGradHook(tensor.handle, id);
-  } catch (error) {
-    hooks.delete(id);
-    throw error;
-  }
+  const { id, registered: keeper } = addHook(fn, "registerPostAccumulateGradHook()", { post: fn, tensor: new WeakRef(tensor) }, (id) =>
+    native.registerPostAccumulateGradHook(tensor.handle, id));
   const set = postHooks.get(tensor) ?? new Set<RemovableHandle>();
   postHooks.set(tensor, set);
   const handle: RemovableHandle = new RemovableHandle(() => {

@@ -31,6 +31,16 @@ function finiteArg(value: unknown, what: string): number {
   return value;
 }
 
+function samplingRatioArg(value: unknown, what: string): number {
+  if (!Number.isInteger(value)) throw new FlareError(`${what}: samplingRatio must be an integer, got ${describe(value)}`, "E_ARGUMENT");
+  return value as number;
+}
+
+function alignedArg(value: unknown, what: string): boolean {
+  if (typeof value !== "boolean") throw new FlareError(`${what}: aligned must be true or false, got ${describe(value)}`, "E_ARGUMENT");
+  return value;
+}
+
 /**
  * torchvision's convert_boxes_to_roi_format: per-image [Ni, 4] boxes as one
  * [K, 5] tensor whose first column is the image index.
@@ -90,10 +100,8 @@ export function roiAlign(input: Tensor, boxes: RoiBoxes, outputSize: number | [n
   checkBoxes(boxes, what);
   const [h, w] = outputSizeArg(outputSize, what);
   const spatialScale = finiteArg(options.spatialScale ?? 1, `${what}: spatialScale`);
-  const samplingRatio = options.samplingRatio ?? -1;
-  if (!Number.isInteger(samplingRatio)) throw new FlareError(`${what}: samplingRatio must be an integer, got ${describe(samplingRatio)}`, "E_ARGUMENT");
-  const aligned = options.aligned ?? false;
-  if (typeof aligned !== "boolean") throw new FlareError(`${what}: aligned must be true or false, got ${describe(aligned)}`, "E_ARGUMENT");
+  const samplingRatio = samplingRatioArg(options.samplingRatio ?? -1, what);
+  const aligned = alignedArg(options.aligned ?? false, what);
   return withRois(boxes, (rois) => native.roiAlign(input.handle, rois, spatialScale, h, w, samplingRatio, aligned));
 }
 
@@ -122,10 +130,8 @@ export class RoIAlign extends Module {
     knownOptions(options, ["aligned"], "RoIAlign()");
     this.outputSize = outputSizeArg(outputSize, "RoIAlign()");
     this.spatialScale = finiteArg(spatialScale, "RoIAlign(): spatialScale");
-    if (!Number.isInteger(samplingRatio)) throw new FlareError(`RoIAlign(): samplingRatio must be an integer, got ${describe(samplingRatio)}`, "E_ARGUMENT");
-    this.samplingRatio = samplingRatio;
-    this.aligned = options.aligned ?? false;
-    if (typeof this.aligned !== "boolean") throw new FlareError(`RoIAlign(): aligned must be true or false, got ${describe(this.aligned)}`, "E_ARGUMENT");
+    this.samplingRatio = samplingRatioArg(samplingRatio, "RoIAlign()");
+    this.aligned = alignedArg(options.aligned ?? false, "RoIAlign()");
   }
   override forward(input: Tensor, rois: RoiBoxes): Tensor {
     return roiAlign(input, rois, this.outputSize, { spatialScale: this.spatialScale, samplingRatio: this.samplingRatio, aligned: this.aligned });
