@@ -19,6 +19,15 @@ export function loadFixture(name: string): Map<string, Tensor> {
   return load(fixturePath(`${name}.safetensors`));
 }
 
+/** A getter over a loaded fixture that fails the test, naming the key, when the key is missing. */
+export function fixtureGetter(fixture: Map<string, Tensor>): (key: string) => Tensor {
+  return (key) => {
+    const t = fixture.get(key);
+    assert.ok(t, `fixture has no ${key}`);
+    return t;
+  };
+}
+
 /** Asserts |actual - expected| <= atol + rtol * |expected| element-wise, and equal shapes. */
 export function assertClose(actual: Tensor, expected: Tensor, options: { rtol?: number; atol?: number; what?: string } = {}): void {
   const { rtol = 1e-5, atol = 1e-6, what = "tensor" } = options;
