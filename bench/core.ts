@@ -12,13 +12,10 @@ import { fileURLToPath } from "node:url";
 import * as torch from "../src/index.js";
 import { nn, F, optim } from "../src/index.js";
 import { models } from "../src/vision/index.js";
+import { numFlag } from "./flags.js";
 
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-const rounds = flag("rounds", 5), resnetBatch = flag("resnet-batch", 64), resnetSteps = flag("resnet-steps", 3);
-const cnnSteps = flag("cnn-steps", 10), opsCount = flag("ops", 10000);
+const rounds = numFlag("rounds", 5), resnetBatch = numFlag("resnet-batch", 64), resnetSteps = numFlag("resnet-steps", 3);
+const cnnSteps = numFlag("cnn-steps", 10), opsCount = numFlag("ops", 10000);
 
 // ---- the PyTorch side -----------------------------------------------------------
 const python = process.env.FLARE_BENCH_PYTHON ?? "/usr/bin/python3";

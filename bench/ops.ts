@@ -13,11 +13,8 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import * as torch from "../src/index.js";
 import { ops } from "../src/vision/index.js";
+import { flag } from "./flags.js";
 
-function flag(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-}
 const rounds = Number(flag("rounds", "3"));
 const sizes = flag("sizes", "10000,20000").split(",").map(Number);
 const threshold = Number(flag("threshold", "0.5"));
