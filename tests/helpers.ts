@@ -55,7 +55,8 @@ export function assertFlareError(fn: () => unknown, pattern: RegExp, code?: stri
 }
 
 v8.setFlagsFromString("--expose-gc");
-const collectGarbage = vm.runInNewContext("gc") as () => void;
+/** A full, synchronous garbage collection (V8 collects lazily otherwise). */
+export const collectGarbage = vm.runInNewContext("gc") as () => void;
 
 /**
  * The live tensor count after a full collection, for a test's baseline: the GC

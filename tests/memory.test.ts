@@ -4,11 +4,10 @@
 // DataLoader (neither gives the event loop a turn). The tests print the slopes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import v8 from "node:v8";
-import vm from "node:vm";
 import * as torch from "../src/index.js";
 import { nn, F, optim } from "../src/index.js";
 import { DataLoader, TensorDataset } from "../src/data/index.js";
+import { collectGarbage } from "./helpers.js";
 
 function slope(xs: number[], ys: number[]): number {
   const n = xs.length;
@@ -19,8 +18,7 @@ function slope(xs: number[], ys: number[]): number {
 }
 
 // Forced collections make the samples comparable (V8 collects lazily otherwise).
-v8.setFlagsFromString("--expose-gc");
-const gc = vm.runInNewContext("gc") as () => void;
+const gc = collectGarbage;
 
 test("2,000 training steps keep resident memory and live tensors flat", () => {
   torch.manualSeed(0);
