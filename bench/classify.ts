@@ -10,12 +10,9 @@ import { fileURLToPath } from "node:url";
 import * as torch from "../src/index.js";
 import { F, optim } from "../src/index.js";
 import { models, datasets } from "../src/vision/index.js";
+import { numFlag } from "./flags.js";
 
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-const width = flag("width", 16), epochs = flag("epochs", 2), timeSteps = flag("time-steps", 3), rounds = flag("rounds", 2);
+const width = numFlag("width", 16), epochs = numFlag("epochs", 2), timeSteps = numFlag("time-steps", 3), rounds = numFlag("rounds", 2);
 const batch = 256, lr = 0.1;
 const python = process.env.FLARE_BENCH_PYTHON ?? "/usr/bin/python3";
 const script = fileURLToPath(new URL("../../bench/classify_torch.py", import.meta.url));

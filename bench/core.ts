@@ -6,30 +6,17 @@
 // PyTorch runs in a child process (bench/torch_side.py) that takes one command
 // at a time, so the two sides alternate round by round on the same machine.
 // Usage: node dist/bench/core.js [--rounds 5] [--resnet-batch 64] [--resnet-steps 3] [--cnn-steps 10] [--ops 10000]
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import * as torch from "../src/index.js";
 import { nn, F, optim } from "../src/index.js";
 import { models } from "../src/vision/index.js";
+import { numFlag } from "./flags.js";
+import { pythonSide } from "./python_side.js";
 
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-const rounds = flag("rounds", 5), resnetBatch = flag("resnet-batch", 64), resnetSteps = flag("resnet-steps", 3);
-const cnnSteps = flag("cnn-steps", 10), opsCount = flag("ops", 10000);
+const rounds = numFlag("rounds", 5), resnetBatch = numFlag("resnet-batch", 64), resnetSteps = numFlag("resnet-steps", 3);
+const cnnSteps = numFlag("cnn-steps", 10), opsCount = numFlag("ops", 10000);
 
 // ---- the PyTorch side -----------------------------------------------------------
-const python = process.env.FLARE_BENCH_PYTHON ?? "/usr/bin/python3";
-const child = spawn(python, [fileURLToPath(new URL("../../bench/torch_side.py", import.meta.url))], { stdio: ["pipe", "pipe", "inherit"] });
-const replies = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-async function ask(command: string): Promise<Record<string, unknown>> {
-  child.stdin.write(command + "\n");
-  const { value, done } = await replies.next();
-  if (done) throw new Error("the PyTorch side exited");
-  return JSON.parse(value as string);
-}
+const { child, ask } = pythonSide("torch_side.py");
 
 // ---- the flare side -------------------------------------------------------------
 function smallCnn(): nn.Sequential {

@@ -22,12 +22,9 @@ import { save, load } from "../src/io/index.js";
 import { models, metrics } from "../src/vision/index.js";
 import { trainDetector, detectionsFromOutput } from "../src/tasks/detect.js";
 import { generatedBananas, loadDetectionData, epochOrder } from "../src/tasks/detect_data.js";
+import { numFlag } from "./flags.js";
 
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-const epochs = flag("epochs", 20), timeSteps = flag("time-steps", 0), rounds = flag("rounds", 2), threads = flag("threads", 2), count = flag("count", 1000), valCount = flag("val-count", 100);
+const epochs = numFlag("epochs", 20), timeSteps = numFlag("time-steps", 0), rounds = numFlag("rounds", 2), threads = numFlag("threads", 2), count = numFlag("count", 1000), valCount = numFlag("val-count", 100);
 const batchSize = 32, seed = 0;
 const python = process.env.FLARE_BENCH_PYTHON ?? "/usr/bin/python3";
 const script = fileURLToPath(new URL("../../bench/detect_torch.py", import.meta.url));

@@ -17,11 +17,8 @@ import * as torch from "../src/index.js";
 import { nn, F, optim } from "../src/index.js";
 import { DataLoader } from "../src/data/index.js";
 import { createDataset } from "./memory_dataset.js";
+import { flag } from "./flags.js";
 
-function flag(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-}
 const steps = Number(flag("steps", "10000")), from = Number(flag("from", "1000"));
 const styles = flag("styles", "plain,await,workers,tidy").split(",");
 const sampleEvery = 100;

@@ -12,12 +12,9 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as torch from "../src/index.js";
 import { metrics } from "../src/vision/index.js";
+import { numFlag } from "./flags.js";
 
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-const numImages = flag("images", 5000), detsPerImage = flag("dets", 100);
+const numImages = numFlag("images", 5000), detsPerImage = numFlag("dets", 100);
 
 // A small seeded generator (mulberry32), so the set is the same every run.
 let seed = 12345;

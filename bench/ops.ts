@@ -5,35 +5,20 @@
 // this side writes, one command at a time, so the two sides alternate round by
 // round; the kept indices are compared too.
 // Usage: node dist/bench/ops.js [--rounds 3] [--sizes 10000,20000] [--threshold 0.5] [--iou-reps 10]
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir, cpus } from "node:os";
 import * as path from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import * as torch from "../src/index.js";
 import { ops } from "../src/vision/index.js";
+import { flag } from "./flags.js";
+import { pythonSide } from "./python_side.js";
 
-function flag(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-}
 const rounds = Number(flag("rounds", "3"));
 const sizes = flag("sizes", "10000,20000").split(",").map(Number);
 const threshold = Number(flag("threshold", "0.5"));
 const iouReps = Number(flag("iou-reps", "10"));
 
-const python = process.env.FLARE_BENCH_PYTHON ?? "/usr/bin/python3";
-const child = spawn(python, [fileURLToPath(new URL("../../bench/ops_torch.py", import.meta.url))], { stdio: ["pipe", "pipe", "inherit"] });
-const replies = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-async function ask(command: string): Promise<Record<string, unknown>> {
-  child.stdin.write(command + "\n");
-  const { value, done } = await replies.next();
-  if (done) throw new Error("the torchvision side exited");
-  const reply = JSON.parse(value as string) as Record<string, unknown>;
-  if (reply.error) throw new Error(String(reply.error));
-  return reply;
-}
+const { child, ask } = pythonSide("ops_torch.py", "the torchvision side");
 
 /** N boxes with corners uniform in [0, 1000) and sides in [10, 110): mostly apart, so nearly every pair's IoU is computed. */
 function randomBoxes(n: number): torch.Tensor {

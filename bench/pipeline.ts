@@ -13,12 +13,9 @@ import { DataLoader } from "../src/data/index.js";
 import { decodeImage } from "../src/vision/io.js";
 import { Compose } from "../src/vision/transforms/index.js";
 import { pipeline, createDataset } from "./pipeline_dataset.js";
+import { numFlag } from "./flags.js";
 
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-const count = flag("count", 512), rounds = flag("rounds", 2);
+const count = numFlag("count", 512), rounds = numFlag("rounds", 2);
 const jpeg = "/tmp/flare-bench-500x375.jpg";
 const root = new URL("../../", import.meta.url);
 await sharp(fileURLToPath(new URL("assets/images/coffee.jpg", root))).resize(500, 375, { fit: "cover" }).jpeg({ quality: 90 }).toFile(jpeg);

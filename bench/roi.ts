@@ -4,29 +4,16 @@
 // 7×7 bins, sampling ratio 2. torchvision runs in a child process
 // (bench/roi_torch.py); both sides use --threads intra-op threads.
 // Usage: node dist/bench/roi.js [--rounds 5] [--reps 3] [--n 2] [--c 256] [--h 50] [--w 68] [--k 512] [--threads 2]
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import * as torch from "../src/index.js";
 import { ops } from "../src/vision/index.js";
+import { numFlag } from "./flags.js";
+import { pythonSide } from "./python_side.js";
 
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-const rounds = flag("rounds", 5), reps = flag("reps", 3);
-const n = flag("n", 2), c = flag("c", 256), h = flag("h", 50), w = flag("w", 68), k = flag("k", 512);
-const size = 7, ratio = 2, threads = flag("threads", torch.getNumThreads());
+const rounds = numFlag("rounds", 5), reps = numFlag("reps", 3);
+const n = numFlag("n", 2), c = numFlag("c", 256), h = numFlag("h", 50), w = numFlag("w", 68), k = numFlag("k", 512);
+const size = 7, ratio = 2, threads = numFlag("threads", torch.getNumThreads());
 
-const python = process.env.FLARE_BENCH_PYTHON ?? "/usr/bin/python3";
-const child = spawn(python, [fileURLToPath(new URL("../../bench/roi_torch.py", import.meta.url))], { stdio: ["pipe", "pipe", "inherit"] });
-const replies = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-async function ask(command: string): Promise<Record<string, unknown>> {
-  child.stdin.write(command + "\n");
-  const { value, done } = await replies.next();
-  if (done) throw new Error("the PyTorch side exited");
-  return JSON.parse(value as string) as Record<string, unknown>;
-}
+const { child, ask } = pythonSide("roi_torch.py");
 
 // The same construction as roi_torch.py's make(), on the same seeded generator.
 function make(): { x: torch.Tensor; rois: torch.Tensor } {

@@ -18,11 +18,8 @@ import { models, datasets } from "../src/vision/index.js";
 import { makeShapes, SHAPE_CLASSES } from "../src/vision/datasets/generators/index.js";
 import { trainSegmenter } from "../src/tasks/segment.js";
 import { VOC_COLORMAP } from "../src/vision/utils/index.js";
+import { flag } from "./flags.js";
 
-function flag(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-}
 const epochs = Number(flag("epochs", "5")), size = Number(flag("size", "128")), count = Number(flag("count", "500"));
 const dir = flag("dir", `/tmp/flare-shapes-${size}`);
 const lr = Number(flag("lr", "0.05")), batchSize = 16, momentum = 0.9, weightDecay = 1e-4, seed = 0;

@@ -4,12 +4,9 @@
 // Usage: node dist/bench/sequential_index.js [--rounds 5] [--steps 2000]
 import * as torch from "../src/index.js";
 import { nn } from "../src/index.js";
+import { numFlag } from "./flags.js";
 
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-const rounds = flag("rounds", 5), steps = flag("steps", 2000);
+const rounds = numFlag("rounds", 5), steps = numFlag("steps", 2000);
 
 const layers: nn.Module[] = [
   new nn.Conv2d(1, 6, 5, { padding: 2 }), new nn.Sigmoid(), new nn.AvgPool2d(2, { stride: 2 }),

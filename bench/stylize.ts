@@ -53,7 +53,7 @@ x.dispose();
 const median = (a: number[]) => { const s = [...a].sort((p, q) => p - q); return s[Math.floor(s.length / 2)]; };
 const flare = { secondsPerStep: median(times.slice(2)), firstLoss: history[0].total, lastLoss: history[history.length - 1].total };
 
-const torchRun = spawnSync("/usr/bin/python3", [fileURLToPath(new URL("../../bench/stylize_torch.py", import.meta.url)),
+const torchRun = spawnSync(process.env.FLARE_BENCH_PYTHON ?? "/usr/bin/python3", [fileURLToPath(new URL("../../bench/stylize_torch.py", import.meta.url)),
   extractor, file, String(steps), String(torch.getNumThreads()), process.env.FLARE_BENCH_WEIGHTS ?? ""], { encoding: "utf8" });
 if (torchRun.status !== 0) throw new Error(`stylize_torch.py failed: ${torchRun.stderr}`);
 const pytorch = JSON.parse(torchRun.stdout.trim().split("\n").pop()!) as { secondsPerStep: number; firstLoss: number; lastLoss: number };

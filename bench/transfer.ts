@@ -10,12 +10,9 @@ import * as torch from "../src/index.js";
 import { F, nn, optim } from "../src/index.js";
 import { models, datasets } from "../src/vision/index.js";
 import { replaceHead, freeze, finetuneParamGroups } from "../src/tasks/finetune.js";
+import { numFlag } from "./flags.js";
 
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-}
-const width = flag("width", 16), preEpochs = flag("pre-epochs", 2), ftEpochs = flag("ft-epochs", 10), perClass = flag("per-class", 100);
+const width = numFlag("width", 16), preEpochs = numFlag("pre-epochs", 2), ftEpochs = numFlag("ft-epochs", 10), perClass = numFlag("per-class", 100);
 const norm = (x: torch.Tensor) => x.float().div(255).sub(0.2860).div(0.3530);
 
 const trainSet = datasets.loadFashionMnist({ train: true }), testSet = datasets.loadFashionMnist({ train: false });

@@ -6,14 +6,10 @@ import assert from "node:assert/strict";
 import * as torch from "../src/index.js";
 import type { Tensor } from "../src/index.js";
 import { ops } from "../src/vision/index.js";
-import { assertClose, assertFlareError, loadFixture, settledTensors } from "./helpers.js";
+import { assertClose, assertFlareError, fixtureGetter, loadFixture, settledTensors } from "./helpers.js";
 
 const fixture = loadFixture("anchors");
-const fx = (key: string): Tensor => {
-  const t = fixture.get(key);
-  assert.ok(t, `fixture has no ${key}`);
-  return t;
-};
+const fx = fixtureGetter(fixture);
 const close = (a: Tensor, e: Tensor | number[] | number[][] | number[][][], what: string, atol = 1e-5) =>
   assertClose(a, e instanceof torch.Tensor ? e : torch.tensor(e), { rtol: 0, atol, what });
 

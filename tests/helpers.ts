@@ -19,6 +19,15 @@ export function loadFixture(name: string): Map<string, Tensor> {
   return load(fixturePath(`${name}.safetensors`));
 }
 
+/** A getter over a loaded fixture that fails the test, naming the key, when the key is missing. */
+export function fixtureGetter(fixture: Map<string, Tensor>): (key: string) => Tensor {
+  return (key) => {
+    const t = fixture.get(key);
+    assert.ok(t, `fixture has no ${key}`);
+    return t;
+  };
+}
+
 /** Asserts |actual - expected| <= atol + rtol * |expected| element-wise, and equal shapes. */
 export function assertClose(actual: Tensor, expected: Tensor, options: { rtol?: number; atol?: number; what?: string } = {}): void {
   const { rtol = 1e-5, atol = 1e-6, what = "tensor" } = options;
@@ -46,7 +55,8 @@ export function assertFlareError(fn: () => unknown, pattern: RegExp, code?: stri
 }
 
 v8.setFlagsFromString("--expose-gc");
-const collectGarbage = vm.runInNewContext("gc") as () => void;
+/** A full, synchronous garbage collection (V8 collects lazily otherwise). */
+export const collectGarbage = vm.runInNewContext("gc") as () => void;
 
 /**
  * The live tensor count after a full collection, for a test's baseline: the GC

@@ -4,11 +4,10 @@
 // DataLoader (neither gives the event loop a turn). The tests print the slopes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import v8 from "node:v8";
-import vm from "node:vm";
 import * as torch from "../src/index.js";
 import { nn, F, optim } from "../src/index.js";
 import { DataLoader, TensorDataset } from "../src/data/index.js";
+import { collectGarbage } from "./helpers.js";
 
 function slope(xs: number[], ys: number[]): number {
   const n = xs.length;
@@ -19,14 +18,17 @@ function slope(xs: number[], ys: number[]): number {
 }
 
 // Forced collections make the samples comparable (V8 collects lazily otherwise).
-v8.setFlagsFromString("--expose-gc");
-const gc = vm.runInNewContext("gc") as () => void;
+const gc = collectGarbage;
+
+function tinyCnn(): nn.Sequential {
+  return new nn.Sequential(
+    new nn.Conv2d(1, 8, 3, { padding: 1 }), new nn.BatchNorm2d(8), new nn.ReLU(), new nn.MaxPool2d(2),
+    new nn.Flatten(), new nn.Linear(8 * 8 * 8, 10));
+}
 
 test("2,000 training steps keep resident memory and live tensors flat", () => {
   torch.manualSeed(0);
-  const net = new nn.Sequential(
-    new nn.Conv2d(1, 8, 3, { padding: 1 }), new nn.BatchNorm2d(8), new nn.ReLU(), new nn.MaxPool2d(2),
-    new nn.Flatten(), new nn.Linear(8 * 8 * 8, 10));
+  const net = tinyCnn();
   const opt = new optim.SGD(net.parameters(), { lr: 0.01, momentum: 0.9, weightDecay: 1e-4 });
   const x = torch.randn([16, 1, 16, 16]), y = torch.randint(0, 10, [16]);
   const steps = 2000, warmup = 500;
@@ -82,12 +84,6 @@ test("a module's intermediate tensors are freed when its forward() returns, like
   torch.dispose([x, y, block.stash]);
   block.dispose();
 });
-
-function tinyCnn(): nn.Sequential {
-  return new nn.Sequential(
-    new nn.Conv2d(1, 8, 3, { padding: 1 }), new nn.BatchNorm2d(8), new nn.ReLU(), new nn.MaxPool2d(2),
-    new nn.Flatten(), new nn.Linear(8 * 8 * 8, 10));
-}
 
 /**
  * Samples a loop without tidy/dispose: every step the live tensors as they are

@@ -13,7 +13,7 @@ import { resnet18, resnet50, ResNet, BasicBlock, Bottleneck } from "../src/visio
 import { vgg19 } from "../src/vision/models/vgg.js";
 import { resnet18Small } from "../src/vision/models/resnet_d2l.js";
 import { IntermediateLayerGetter, createFeatureExtractor } from "../src/vision/models/feature_extraction.js";
-import { assertClose, assertFlareError, fixturePath, loadFixture, settledTensors } from "./helpers.js";
+import { assertClose, assertFlareError, fixturePath, fixtureGetter, loadFixture, settledTensors } from "./helpers.js";
 import { fillFormula } from "./models_formula.js";
 
 interface Meta {
@@ -26,11 +26,7 @@ interface Meta {
 }
 const META = JSON.parse(readFileSync(fixturePath("models_backbones.json"), "utf8")) as Meta;
 const FX = loadFixture("models_backbones");
-const fx = (key: string): Tensor => {
-  const t = FX.get(key);
-  assert.ok(t, `fixture has no ${key}`);
-  return t;
-};
+const fx = fixtureGetter(FX);
 const exact = (actual: Tensor, expected: Tensor, what: string) => assertClose(actual, expected, { rtol: 0, atol: 0, what });
 // torchvision's node names, as createFeatureExtractor's
 const RESNET_NODES = { "maxpool": "stem", "layer1.0.conv1": "conv", "layer2.0.relu": "relu0", "layer2.0.relu_1": "relu1", "layer3": "c4", "layer4.1": "c5" };

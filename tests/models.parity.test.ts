@@ -11,17 +11,13 @@ import { readFileSync } from "node:fs";
 import * as torch from "../src/index.js";
 import type { Tensor } from "../src/index.js";
 import { get } from "../src/vision/models/registry.js";
-import { assertClose, fixturePath, loadFixture } from "./helpers.js";
+import { assertClose, fixturePath, fixtureGetter, loadFixture } from "./helpers.js";
 import { fillFormula, formulaTensor } from "./models_formula.js";
 
 interface ArchSpec { keys: [string, number[], string][]; params: number; init: Record<string, [number, number]> }
 const SPEC = JSON.parse(readFileSync(fixturePath("models_keys.json"), "utf8")) as Record<string, ArchSpec>;
 const FX = loadFixture("models");
-const fx = (key: string): Tensor => {
-  const t = FX.get(key);
-  assert.ok(t, `fixture has no ${key}`);
-  return t;
-};
+const fx = fixtureGetter(FX);
 
 test("the formula twin gives the fixture script's values", () => torch.tidy(() => {
   const keys = SPEC.resnet18.keys.map(([k]) => k);

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import * as torch from "../src/index.js";
 import * as optim from "../src/optim/index.js";
-import { assertClose, loadFixture, fixturePath } from "./helpers.js";
+import { assertClose, fixtureGetter, loadFixture, fixturePath } from "./helpers.js";
 
 const { SGD, Adam, AdamW, lrScheduler } = optim;
 type Tensor = torch.Tensor;
@@ -14,11 +14,7 @@ const NAMES = ["w1", "b1", "w2", "b2"] as const;
 const STEPS = 5;
 
 const fixture = loadFixture("optim");
-const get = (name: string): Tensor => {
-  const t = fixture.get(name);
-  assert.ok(t, `fixture has no ${name}`);
-  return t;
-};
+const get = fixtureGetter(fixture);
 
 function freshNet(): Net {
   const net = {} as Net;

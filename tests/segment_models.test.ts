@@ -13,13 +13,13 @@ import { nn } from "../src/index.js";
 import type { Tensor } from "../src/index.js";
 import { models } from "../src/vision/index.js";
 import { save } from "../src/io/index.js";
-import { assertClose, assertFlareError, fixturePath, loadFixture } from "./helpers.js";
+import { assertClose, assertFlareError, fixturePath, fixtureGetter, loadFixture } from "./helpers.js";
 import { fillFormula } from "./models_formula.js";
 
 interface KeySpec { keys: [string, number[]][]; params: number }
 const SPEC = JSON.parse(readFileSync(fixturePath("segmentation_keys.json"), "utf8")) as Record<string, KeySpec>;
 const FX = loadFixture("segmentation");
-const fx = (key: string): Tensor => { const t = FX.get(key); assert.ok(t, `fixture has no ${key}`); return t; };
+const fx = fixtureGetter(FX);
 
 const keysOf = (m: nn.Module) => [...m.stateDict()].map(([k, v]) => [k, v.shape]);
 const paramCount = (m: nn.Module) => m.parameters().reduce((n, p) => n + p.numel(), 0);

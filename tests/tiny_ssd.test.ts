@@ -13,16 +13,12 @@ import { optim } from "../src/index.js";
 import type { Tensor } from "../src/index.js";
 import { ops, models, datasets } from "../src/vision/index.js";
 import { makeBananas } from "../src/vision/datasets/generators/bananas.js";
-import { assertClose, assertFlareError, loadFixture } from "./helpers.js";
+import { assertClose, assertFlareError, fixtureGetter, loadFixture } from "./helpers.js";
 
 const { TinySSD, tinySsd, calcLoss, clsEval, bboxEval, concatPreds, clsPredictor, downSampleBlk, baseNet } = models.detection;
 
 const FX = loadFixture("tiny_ssd");
-const fx = (key: string): Tensor => {
-  const t = FX.get(key);
-  assert.ok(t, `fixture has no ${key}`);
-  return t;
-};
+const fx = fixtureGetter(FX);
 
 test("the book's shapes: blocks, concatenated predictions, TinySSD on 256×256 images", () => torch.tidy(() => {
   torch.noGrad(() => {
