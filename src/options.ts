@@ -50,6 +50,10 @@ function describeValue(value: unknown): string {
   return typeof value === "object" ? `a ${value.constructor?.name ?? "object"}` : `${typeof value} ${String(value)}`;
 }
 
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === "object" && !Array.isArray(value) &&
+  (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null);
+
 /**
  * Checks that `options` is undefined or a plain object whose own keys are all
  * in `allowed`; returns it (or {}). `what` names the function for the message:
@@ -57,8 +61,7 @@ function describeValue(value: unknown): string {
  */
 export function checkOptions<T extends object>(options: T | undefined | null, allowed: readonly string[], what: string): T {
   if (options === undefined || options === null) return {} as T;
-  const proto = Object.getPrototypeOf(options);
-  if (typeof options !== "object" || Array.isArray(options) || (proto !== Object.prototype && proto !== null))
+  if (!isPlainObject(options))
     throw new FlareError(`${what}: options must be a plain object, got ${describeValue(options)}`, "E_TYPE");
   for (const key of Object.keys(options)) {
     if (allowed.includes(key)) continue;
@@ -69,10 +72,6 @@ export function checkOptions<T extends object>(options: T | undefined | null, al
   }
   return options;
 }
-
-const isPlainObject = (value: unknown): value is Record<string, unknown> =>
-  value !== null && typeof value === "object" && !Array.isArray(value) &&
-  (Object.getPrototypeOf(value) === Object.prototype || Object.getPrototypeOf(value) === null);
 
 /**
  * PyTorch's calling convention for the optional arguments after the required

@@ -90,16 +90,11 @@ export function checkRegularFile(file: unknown, options: ReadFileOptions): numbe
   return checkStats(p, stats, options);
 }
 
-/** True when `file` is a regular file (no throw). */
-export function isRegularFile(file: string): boolean {
-  try { return statSync(file).isFile(); } catch { return false; }
-}
-
 // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
 const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
 
-/** Opens a regular file of at most `maxBytes` bytes for reading; returns the descriptor (the caller closes it). */
-export function openRegularFile(file: unknown, options: ReadFileOptions): number {
+/** The descriptor and size of a checked regular file, opened for reading (the caller closes it). */
+function openChecked(file: unknown, options: ReadFileOptions): [fd: number, size: number] {
   checkRegularFile(file, options);
   const p = file as string;
   let fd: number;
@@ -107,19 +102,22 @@ export function openRegularFile(file: unknown, options: ReadFileOptions): number
     throw new FlareError(`${options.what}: could not read ${named(p, options)}: ${errnoText(error, options)}`, "E_IO");
   }
   try {
-    checkStats(p, fstatSync(fd), options);
+    return [fd, checkStats(p, fstatSync(fd), options)];
   } catch (error) {
     closeSync(fd);
     throw error;
   }
-  return fd;
+}
+
+/** Opens a regular file of at most `maxBytes` bytes for reading; returns the descriptor (the caller closes it). */
+export function openRegularFile(file: unknown, options: ReadFileOptions): number {
+  return openChecked(file, options)[0];
 }
 
 /** Reads a whole regular file of at most `maxBytes` bytes (synchronously). */
 export function readRegularFile(file: unknown, options: ReadFileOptions): Buffer {
-  const fd = openRegularFile(file, options);
+  const [fd, size] = openChecked(file, options);
   try {
-    const size = fstatSync(fd).size;
     const bytes = Buffer.allocUnsafe(size);
     let got = 0;
     while (got < size) {

@@ -167,11 +167,11 @@ const INDEX = /^-?(0|[1-9][0-9]*)$/;
  * (its private fields work), and forward(), found on the class itself, never
  * passes through it. Out-of-range indices are FlareErrors rather than undefined.
  */
-function indexable(cls: { prototype: object }, get: (c: NumberedContainer & { get(i: number): Module }, i: number) => Module): void {
+function indexable(cls: typeof Sequential | typeof ModuleList): void {
   const parent = Object.getPrototypeOf(cls.prototype) as object;
   Object.setPrototypeOf(cls.prototype, new Proxy(parent, {
     get(target, key, receiver) {
-      if (typeof key === "string" && INDEX.test(key)) return get(receiver, Number(key));
+      if (typeof key === "string" && INDEX.test(key)) return (receiver as Sequential | ModuleList).get(Number(key));
       return Reflect.get(target, key, receiver);
     },
     set(target, key, value, receiver) {
@@ -180,6 +180,6 @@ function indexable(cls: { prototype: object }, get: (c: NumberedContainer & { ge
     },
   }));
 }
-indexable(Sequential, (c, i) => c.get(i));
-indexable(ModuleList, (c, i) => c.get(i));
+indexable(Sequential);
+indexable(ModuleList);
 

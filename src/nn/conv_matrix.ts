@@ -6,8 +6,10 @@ import { fromTypedArray } from "../tensor/creation.js";
 import { Tensor, describe } from "../tensor/tensor.js";
 import { tidy } from "../tensor/scope.js";
 import { pairArg } from "./utils.js";
+import { checkOptions, optionNames } from "../options.js";
 
 export interface ConvMatrixOptions { stride?: number | [number, number]; padding?: number | [number, number] }
+const CONV_MATRIX_OPTIONS = optionNames<ConvMatrixOptions>({ stride: 1, padding: 1 });
 
 /**
  * convMatrix(kernel, [H, W]): the [outH·outW, H·W] matrix of the convolution
@@ -23,10 +25,9 @@ export function convMatrix(kernel: Tensor, inputShape: [number, number], options
   if (!kernel.dtype.startsWith("float")) throw new FlareError(`${what}: kernel must be a floating tensor, got ${kernel.dtype}`, "E_DTYPE");
   if (!Array.isArray(inputShape) || inputShape.length !== 2 || !inputShape.every((v) => Number.isInteger(v) && v > 0))
     throw new FlareError(`${what}: inputShape must be [H, W] with positive integers, got ${JSON.stringify(inputShape)}`, "E_ARGUMENT");
-  if (options === null || typeof options !== "object") throw new FlareError(`${what}: options must be an object { stride, padding }`, "E_ARGUMENT");
-  for (const key of Object.keys(options)) if (key !== "stride" && key !== "padding") throw new FlareError(`${what}: unknown option "${key}" (options: stride, padding)`, "E_ARGUMENT");
-  const [sh, sw] = pairArg(options.stride ?? 1, `${what}: stride`, 1);
-  const [ph, pw] = pairArg(options.padding ?? 0, `${what}: padding`, 0);
+  const o = checkOptions(options, CONV_MATRIX_OPTIONS, what);
+  const [sh, sw] = pairArg(o.stride ?? 1, `${what}: stride`, 1);
+  const [ph, pw] = pairArg(o.padding ?? 0, `${what}: padding`, 0);
   const [H, W] = inputShape;
   const [kh, kw] = kernel.shape;
   const outH = Math.floor((H + 2 * ph - kh) / sh) + 1, outW = Math.floor((W + 2 * pw - kw) / sw) + 1;

@@ -5,7 +5,7 @@ import { checkOptions } from "../../options.js";
 
 export function datasetOptions<T extends { root?: string }>(rootOrOptions: unknown, options: unknown, allowed: readonly string[], what: string): T {
   if (typeof rootOrOptions === "string") {
-    const rest = checkOptions((options ?? undefined) as Record<string, unknown> | undefined, allowed, what);
+    const rest = checkOptions(options as Record<string, unknown> | null | undefined, allowed, what);
     if ("root" in rest) throw new FlareError(`${what}: root given both by position and in the options`, "E_ARGUMENT");
     return { ...rest, root: rootOrOptions } as T;
   }

@@ -4,6 +4,7 @@
 import { FlareError } from "../../errors.js";
 import { Tensor } from "../../tensor/tensor.js";
 import { cat } from "../../tensor/ops/shape.js";
+import { tidy } from "../../tensor/scope.js";
 import { Transform } from "../transforms/transform.js";
 import { boundingBoxes, type Target } from "../transforms/target.js";
 import { describe } from "../../validate.js";
@@ -46,7 +47,11 @@ function boxTransform(transform: Transform, image: Tensor, target: Tensor): [Ten
   if (!(target instanceof Tensor) || target.dim() !== 2 || target.shape[1] !== 5)
     throw new FlareError(`${transform.constructor.name}: a detection target must be a K×5 tensor [label, x1, y1, x2, y2], got ${describe(target)}`, "E_SHAPE");
   const [h, w] = image.shape.slice(-2);
-  const input: Target = { boxes: boundingBoxes(target.slice(1, 1, 5), { format: "xyxy", canvasSize: [h, w] }), labels: target.select(1, 0) };
-  const [out, moved] = transform.forward(image, input);
-  return [out, cat([(moved.labels as Tensor).to({ dtype: target.dtype }).unsqueeze(1), moved.boxes!.data.to({ dtype: target.dtype })], 1)];
+  // In a scope: the split target, the moved boxes and labels and their casts are
+  // intermediates; only the image and the packed K×5 target leave.
+  return tidy((): [Tensor, Tensor] => {
+    const input: Target = { boxes: boundingBoxes(target.slice(1, 1, 5), { format: "xyxy", canvasSize: [h, w] }), labels: target.select(1, 0) };
+    const [out, moved] = transform.forward(image, input);
+    return [out, cat([(moved.labels as Tensor).to({ dtype: target.dtype }).unsqueeze(1), moved.boxes!.data.to({ dtype: target.dtype })], 1)];
+  });
 }

@@ -41,13 +41,11 @@ export class BoundingBoxes {
 export function boundingBoxes(data: Tensor | number[][], options: { format?: BoxFormat; canvasSize: [number, number] }): BoundingBoxes {
   const what = "boundingBoxes()";
   const t = data instanceof Tensor ? data : Array.isArray(data) && data.length === 0 ? zeros([0, 4]) : makeTensor(data);
-  const format = formatArg(options?.format ?? "xyxy", `${what}: format`);
+  const format = checkFormat(options?.format ?? "xyxy", `${what}: format`);
   const canvas = canvasArg(options?.canvasSize, `${what}: canvasSize`);
   checkBoxTensor(t, `${what}: data`);
   return new BoundingBoxes(t, format, canvas);
 }
-
-const formatArg = checkFormat;
 
 function canvasArg(value: unknown, what: string): [number, number] {
   if (!Array.isArray(value) || value.length !== 2 || value.some((v) => typeof v !== "number" || !Number.isInteger(v) || v < 0))
@@ -67,7 +65,7 @@ function checkBoxTensor(t: unknown, what: string): Tensor {
  * except that equal formats give the same tensor back (no copy).
  */
 export function convertBoxFormat(boxes: Tensor, inFormat: BoxFormat, outFormat: BoxFormat): Tensor {
-  formatArg(inFormat, "convertBoxFormat(): inFormat"); formatArg(outFormat, "convertBoxFormat(): outFormat");
+  checkFormat(inFormat, "convertBoxFormat(): inFormat"); checkFormat(outFormat, "convertBoxFormat(): outFormat");
   return inFormat === outFormat ? boxes : boxConvert(boxes, inFormat, outFormat);
 }
 
@@ -235,7 +233,7 @@ export function checkTarget(target: unknown, imageSize: [number, number], what =
     if (b instanceof Tensor) b = new BoundingBoxes(checkBoxTensor(b, `${what}.boxes`), "xyxy", [h, w]);
     else if (b && typeof b === "object" && !(b instanceof BoundingBoxes)) {
       const o = b as { data?: unknown; format?: unknown; canvasSize?: unknown };
-      b = new BoundingBoxes(checkBoxTensor(o.data, `${what}.boxes.data`), formatArg(o.format ?? "xyxy", `${what}.boxes.format`),
+      b = new BoundingBoxes(checkBoxTensor(o.data, `${what}.boxes.data`), checkFormat(o.format ?? "xyxy", `${what}.boxes.format`),
         o.canvasSize === undefined ? [h, w] : canvasArg(o.canvasSize, `${what}.boxes.canvasSize`));
     } else if (!(b instanceof BoundingBoxes)) throw new FlareError(`${what}.boxes must be BoundingBoxes or a Tensor [N, 4], got ${describe(b)}`, "E_ARGUMENT");
     const bb = b as BoundingBoxes;
