@@ -36,6 +36,14 @@ const runFolder: FlagSpecs = {
   resume: { type: "boolean", description: "continue the run from its last checkpoint" },
 };
 
+/** The SGD flags of the train commands, with each command's defaults. */
+function sgdFlags(momentum: number, weightDecay: number): FlagSpecs {
+  return {
+    momentum: { type: "number", min: 0, default: momentum, description: "SGD momentum" },
+    "weight-decay": { type: "number", min: 0, default: weightDecay, description: "SGD weight decay" },
+  };
+}
+
 /** Options for a task: the flags given (and defaulted), without the CLI's own. */
 function taskOptions(values: Values, drop: string[] = []): Record<string, unknown> {
   return Object.fromEntries(Object.entries(values).filter(([k]) => !["json", ...drop].includes(k)));
@@ -70,8 +78,7 @@ export const COMMANDS: Command[] = [
       epochs: { type: "int", min: 1, max: LIMITS.epochs, default: 10, description: "training epochs" },
       "batch-size": { type: "int", min: 1, max: LIMITS.batchSize, default: 256, description: "images per batch" },
       lr: { type: "number", min: 0, exclusiveMin: true, default: 0.1, description: "SGD learning rate (cosine schedule)" },
-      momentum: { type: "number", min: 0, default: 0, description: "SGD momentum" },
-      "weight-decay": { type: "number", min: 0, default: 0, description: "SGD weight decay" },
+      ...sgdFlags(0, 0),
       limit: { type: "int", min: 1, description: "use only the first N training and test images (tensor datasets)" },
       seed: { type: "int", min: 0, default: 0, description: "the seed of weights, shuffling and augmentation" },
       ...runFolder,
@@ -106,8 +113,7 @@ export const COMMANDS: Command[] = [
       epochs: { type: "int", min: 1, max: LIMITS.epochs, default: 5, description: "training epochs" },
       "batch-size": { type: "int", min: 1, max: LIMITS.batchSize, default: 16, description: "images per batch" },
       lr: { type: "number", min: 0, exclusiveMin: true, default: 0.05, description: "SGD learning rate" },
-      momentum: { type: "number", min: 0, default: 0.9, description: "SGD momentum" },
-      "weight-decay": { type: "number", min: 0, default: 1e-4, description: "SGD weight decay" },
+      ...sgdFlags(0.9, 1e-4),
       schedule: { type: "choice", choices: ["cosine", "constant"], default: "cosine", description: "the learning-rate schedule (the book's: constant)" },
       loss: { type: "choice", choices: ["mean", "book"], default: "mean", description: "mean: over the batch's labelled pixels; book: each image's mean, summed over the batch (train_ch13)" },
       seed: { type: "int", min: 0, default: 0, description: "the seed of weights, shuffling, crops and generated data" },
@@ -136,8 +142,7 @@ export const COMMANDS: Command[] = [
       epochs: { type: "int", min: 1, max: LIMITS.epochs, default: 20, description: "training epochs" },
       "batch-size": { type: "int", min: 1, max: LIMITS.batchSize, default: 32, description: "images per batch" },
       lr: { type: "number", min: 0, exclusiveMin: true, default: 0.2, description: "SGD learning rate (constant, as the book)" },
-      momentum: { type: "number", min: 0, default: 0, description: "SGD momentum" },
-      "weight-decay": { type: "number", min: 0, default: 5e-4, description: "SGD weight decay" },
+      ...sgdFlags(0, 5e-4),
       count: { type: "int", min: 1, max: LIMITS.count, description: "generated bananas: training images (default 1000)" },
       "val-count": { type: "int", min: 1, max: LIMITS.count, description: "generated bananas: validation images (default 100)" },
       "image-size": { type: "int", min: 8, max: LIMITS.side, description: "generated bananas: the images' side (default 256)" },
