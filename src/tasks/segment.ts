@@ -74,7 +74,7 @@ export function segmentationStep(options: SegmentationStepOptions = {}): Step {
 
 /** Segmentation's metrics: pixel_acc and miou (plus iou_<class> with perClass). */
 export function segmentationMetrics(numClasses: number, options: { perClass?: boolean; classNames?: readonly string[] } = {}): SegmentationMetric[] {
-  return [new SegmentationMetric(numClasses, { ignoreIndex: IGNORE_INDEX, ...options })];
+  return [new SegmentationMetric(numClasses, { ignoreIndex: IGNORE_INDEX, ...checkOptions(options, ["perClass", "classNames"], "segmentationMetrics()") })];
 }
 
 // ---- data ------------------------------------------------------------------------------
