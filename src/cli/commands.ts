@@ -30,11 +30,21 @@ export interface Command {
 const LIMITS = { width: 4096, side: 16384, epochs: 1_000_000, batchSize: 65_536, count: 1_000_000, topk: 100_000 };
 
 const json: FlagSpecs = { json: { type: "boolean", description: "print JSON (lines: progress events, then the result) instead of text" } };
+/** --weights of the commands that load a run's trained model. */
+const runWeights: FlagSpecs = { weights: { type: "string", required: true, placeholder: "W.safetensors", description: "the weights (a run's model.safetensors)" } };
 const runFolder: FlagSpecs = {
   "runs-dir": { type: "string", default: "runs", placeholder: "DIR", description: "where run folders go" },
   name: { type: "string", placeholder: "NAME", description: "the run folder's name under the runs dir" },
   resume: { type: "boolean", description: "continue the run from its last checkpoint" },
 };
+
+/** The SGD flags of the train commands, with each command's defaults. */
+function sgdFlags(momentum: number, weightDecay: number): FlagSpecs {
+  return {
+    momentum: { type: "number", min: 0, default: momentum, description: "SGD momentum" },
+    "weight-decay": { type: "number", min: 0, default: weightDecay, description: "SGD weight decay" },
+  };
+}
 
 /** Options for a task: the flags given (and defaulted), without the CLI's own. */
 function taskOptions(values: Values, drop: string[] = []): Record<string, unknown> {
@@ -70,8 +80,7 @@ export const COMMANDS: Command[] = [
       epochs: { type: "int", min: 1, max: LIMITS.epochs, default: 10, description: "training epochs" },
       "batch-size": { type: "int", min: 1, max: LIMITS.batchSize, default: 256, description: "images per batch" },
       lr: { type: "number", min: 0, exclusiveMin: true, default: 0.1, description: "SGD learning rate (cosine schedule)" },
-      momentum: { type: "number", min: 0, default: 0, description: "SGD momentum" },
-      "weight-decay": { type: "number", min: 0, default: 0, description: "SGD weight decay" },
+      ...sgdFlags(0, 0),
       limit: { type: "int", min: 1, description: "use only the first N training and test images (tensor datasets)" },
       seed: { type: "int", min: 0, default: 0, description: "the seed of weights, shuffling and augmentation" },
       ...runFolder,
@@ -106,8 +115,7 @@ export const COMMANDS: Command[] = [
       epochs: { type: "int", min: 1, max: LIMITS.epochs, default: 5, description: "training epochs" },
       "batch-size": { type: "int", min: 1, max: LIMITS.batchSize, default: 16, description: "images per batch" },
       lr: { type: "number", min: 0, exclusiveMin: true, default: 0.05, description: "SGD learning rate" },
-      momentum: { type: "number", min: 0, default: 0.9, description: "SGD momentum" },
-      "weight-decay": { type: "number", min: 0, default: 1e-4, description: "SGD weight decay" },
+      ...sgdFlags(0.9, 1e-4),
       schedule: { type: "choice", choices: ["cosine", "constant"], default: "cosine", description: "the learning-rate schedule (the book's: constant)" },
       loss: { type: "choice", choices: ["mean", "book"], default: "mean", description: "mean: over the batch's labelled pixels; book: each image's mean, summed over the batch (train_ch13)" },
       seed: { type: "int", min: 0, default: 0, description: "the seed of weights, shuffling, crops and generated data" },
@@ -136,8 +144,7 @@ export const COMMANDS: Command[] = [
       epochs: { type: "int", min: 1, max: LIMITS.epochs, default: 20, description: "training epochs" },
       "batch-size": { type: "int", min: 1, max: LIMITS.batchSize, default: 32, description: "images per batch" },
       lr: { type: "number", min: 0, exclusiveMin: true, default: 0.2, description: "SGD learning rate (constant, as the book)" },
-      momentum: { type: "number", min: 0, default: 0, description: "SGD momentum" },
-      "weight-decay": { type: "number", min: 0, default: 5e-4, description: "SGD weight decay" },
+      ...sgdFlags(0, 5e-4),
       count: { type: "int", min: 1, max: LIMITS.count, description: "generated bananas: training images (default 1000)" },
       "val-count": { type: "int", min: 1, max: LIMITS.count, description: "generated bananas: validation images (default 100)" },
       "image-size": { type: "int", min: 8, max: LIMITS.side, description: "generated bananas: the images' side (default 256)" },
@@ -265,7 +272,7 @@ export const COMMANDS: Command[] = [
     summary: "Loss, pixel accuracy and mIoU (torchvision's confusion matrix, 255 ignored) of saved segmentation weights on a set's validation split.",
     positional: { name: "DIR", min: 1, max: 1, description: "the shapes or VOC2012 folder" },
     flags: {
-      weights: { type: "string", required: true, placeholder: "W.safetensors", description: "the weights (a run's model.safetensors)" },
+      ...runWeights,
       data: { type: "choice", choices: ["shapes", "voc"], default: "shapes", description: "the dataset" },
       model: { type: "string", default: "fcn-resnet18", placeholder: "NAME", description: "their architecture" },
       crop: { type: "list", placeholder: "H,W", description: "the crop (voc default 320,480, as the book tests)" },
@@ -285,7 +292,7 @@ export const COMMANDS: Command[] = [
     summary: "Segments images with saved weights: writes each one's label map in the VOC palette (NAME_labels.png) and an overlay on the image (NAME_overlay.png).",
     positional: { name: "IMAGE...", min: 1, max: Infinity, description: "image files" },
     flags: {
-      weights: { type: "string", required: true, placeholder: "W.safetensors", description: "the weights (a run's model.safetensors)" },
+      ...runWeights,
       out: { type: "string", required: true, placeholder: "DIR", description: "the folder to write the pictures to" },
       model: { type: "string", default: "fcn-resnet18", placeholder: "NAME", description: "their architecture" },
       alpha: { type: "number", min: 0, default: 0.6, description: "the overlay's opacity (at most 1)" },
@@ -303,7 +310,7 @@ export const COMMANDS: Command[] = [
     name: "eval",
     summary: "Test loss and accuracy of saved weights on Fashion-MNIST's test split.",
     flags: {
-      weights: { type: "string", required: true, placeholder: "W.safetensors", description: "the weights (a run's model.safetensors)" },
+      ...runWeights,
       arch: { type: "string", default: "resnet18-small", placeholder: "NAME", description: "their architecture" },
       limit: { type: "int", min: 1, description: "the first N test images only" },
       "batch-size": { type: "int", min: 1, max: LIMITS.batchSize, default: 500, description: "images per batch" },
@@ -320,7 +327,7 @@ export const COMMANDS: Command[] = [
     summary: "Detects objects in images with trained weights: writes each image with its boxes, labels and scores drawn, and OUT/detections.json (COCO results format).",
     positional: { name: "IMAGE...", min: 1, max: Infinity, description: "image files" },
     flags: {
-      weights: { type: "string", required: true, placeholder: "W.safetensors", description: "the weights (a run's model.safetensors)" },
+      ...runWeights,
       out: { type: "string", required: true, placeholder: "DIR", description: "where the drawn images and detections.json go" },
       model: { type: "string", default: "tiny-ssd", placeholder: "NAME", description: "their architecture" },
       threshold: { type: "number", min: 0, default: 0.5, description: "keep detections at least this confident" },

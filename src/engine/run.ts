@@ -158,7 +158,6 @@ export class RunFolder {
 
   /** Appends one epoch's metrics; a resumed run first drops lines past its checkpoint. */
   appendMetrics(row: Record<string, number>): void {
-    this.checkWritable("writing metrics.jsonl");
     this.append("metrics.jsonl", row);
   }
 
@@ -166,13 +165,11 @@ export class RunFolder {
 
   /** Keeps the metrics of epochs up to `lastEpoch` (used when resuming). */
   truncateMetrics(lastEpoch: number): void {
-    this.checkWritable("rewriting metrics.jsonl");
     this.keepLines("metrics.jsonl", "epoch", lastEpoch);
   }
 
   /** Appends one optimizer step's losses, so curves exist before the first epoch ends. */
   appendStep(row: Record<string, number>): void {
-    this.checkWritable("writing steps.jsonl");
     this.append("steps.jsonl", row);
   }
 
@@ -180,11 +177,11 @@ export class RunFolder {
 
   /** Keeps the steps up to global step `lastStep` (used when resuming). */
   truncateSteps(lastStep: number): void {
-    this.checkWritable("rewriting steps.jsonl");
     this.keepLines("steps.jsonl", "step", lastStep);
   }
 
   private append(name: string, row: Row): void {
+    this.checkWritable(`writing ${name}`);
     const file = path.join(this.dir, name);
     try { appendFileSync(file, JSON.stringify(row) + "\n"); } catch (error) {
       throw new FlareError(`RunFolder: could not append to ${file}: ${(error as NodeJS.ErrnoException).code === "EISDIR" ? "it is a directory" : (error as NodeJS.ErrnoException).code ?? (error as Error).message}`, "E_IO");
@@ -224,6 +221,7 @@ export class RunFolder {
   }
 
   private keepLines(name: string, key: "epoch" | "step", last: number): void {
+    this.checkWritable(`rewriting ${name}`);
     // A fresh run keeps nothing, so it never needs to read (and trust) an old log.
     const kept = last < 0 ? [] : this.readLog(name, key).filter((row) => row[key] <= last);
     writeFileAtomic(path.join(this.dir, name), Buffer.from(kept.map((r) => JSON.stringify(r) + "\n").join("")));

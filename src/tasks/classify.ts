@@ -9,17 +9,18 @@ import type { Tensor } from "../tensor/index.js";
 import { SGD } from "../optim/index.js";
 import { CosineAnnealingLR } from "../optim/lr_scheduler.js";
 import { crossEntropy, type CrossEntropyOptions } from "../nn/functional.js";
-import { Trainer, TopKAccuracy, supervisedStep, type Step, type EpochMetrics, type DataSource, type OutputMode } from "../engine/index.js";
+import { Trainer, TopKAccuracy, supervisedStep, type Step, type EpochMetrics, type DataSource } from "../engine/index.js";
 import { loadFashionMnist, FASHION_MNIST_ROOT, FASHION_MNIST_CLASSES } from "../vision/datasets/fashion_mnist.js";
 import { CIFAR10 } from "../vision/datasets/cifar.js";
 import { get as getModel } from "../vision/models/registry.js";
 import { presetFor, DATASET_STATS } from "./presets.js";
 import { normalize } from "../vision/transforms/functional.js";
 import { folderLoaders } from "./folder_data.js";
+import type { SgdRunOptions } from "./run_options.js";
 
 export type ClassifyData = "fashion-mnist" | "cifar10" | "imagefolder";
 
-export interface ClassifyOptions {
+export interface ClassifyOptions extends SgdRunOptions {
   data: ClassifyData;
   /** The dataset folder: Fashion-MNIST's IDX files, CIFAR-10's binary batches, or DIR/train|test/<class>/ images. */
   dataRoot?: string;
@@ -28,18 +29,8 @@ export interface ClassifyOptions {
   width?: number;
   /** Image side for imagefolder data (default 224; 28 for resnet18-small). */
   size?: number;
-  epochs?: number;
-  batchSize?: number;
-  lr?: number;
-  momentum?: number;
-  weightDecay?: number;
   /** Use only the first N training / test images (quick runs; tensor datasets). */
   limit?: number;
-  seed?: number;
-  runsDir?: string;
-  name?: string;
-  resume?: boolean;
-  output?: OutputMode;
 }
 
 

@@ -9,7 +9,7 @@ import * as torch from "../tensor/index.js";
 import type { Tensor } from "../tensor/index.js";
 import type { Module } from "../nn/index.js";
 import { SGD } from "../optim/index.js";
-import { Trainer, type Step, type StepResult, type Metric, type EpochMetrics, type OutputMode } from "../engine/index.js";
+import { Trainer, type Step, type StepResult, type Metric, type EpochMetrics } from "../engine/index.js";
 import { get as getModel } from "../vision/models/registry.js";
 import { multiboxTarget, multiboxDetection } from "../vision/ops/anchors.js";
 import { calcLoss, clsEval, bboxEval } from "../vision/models/detection/tiny_ssd_loss.js";
@@ -17,6 +17,7 @@ import { MeanAveragePrecision, type MeanAveragePrecisionResult } from "../vision
 import type { CocoEvalResult } from "../vision/metrics/coco_eval.js";
 import { summarizeCoco } from "../vision/metrics/coco_summary.js";
 import { loadDetectionData, detectionBatches, disposeSplit, DETECT_DATA, type DetectData, type DetectionBatch, type DetectionSplit } from "./detect_data.js";
+import type { SgdRunOptions } from "./run_options.js";
 
 /** One image's detections: boxes [K, 4] xyxy (fractions of the image, or pixels after toPixels), scores [K], labels int64 [K] (0-based object classes). */
 export interface Detections { boxes: Tensor; scores: Tensor; labels: Tensor; [key: string]: unknown }
@@ -142,29 +143,19 @@ export class DetectionMAP implements Metric<Detections[], { boxes: Tensor; label
   reset(): void { this.inner.reset(); }
 }
 
-export interface TrainDetectorOptions {
+export interface TrainDetectorOptions extends SgdRunOptions {
   data: DetectData;
   dataRoot?: string;
   /** A detection model models.get knows (tiny-ssd). */
   model?: string;
   /** Images are resized to size × size (256, the book's). */
   size?: number;
-  epochs?: number;
-  batchSize?: number;
-  lr?: number;
-  momentum?: number;
-  weightDecay?: number;
   /** Generated bananas (no data folder): training / validation images and their side. */
   count?: number;
   valCount?: number;
   imageSize?: number;
   maxObjects?: number;
   limit?: number;
-  seed?: number;
-  runsDir?: string;
-  name?: string;
-  resume?: boolean;
-  output?: OutputMode;
   /** Called with the model once built (before training): the bench saves its initial weights here. */
   onModel?: (model: Module) => void;
 }

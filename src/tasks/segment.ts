@@ -13,7 +13,7 @@ import { SGD } from "../optim/index.js";
 import { CosineAnnealingLR } from "../optim/lr_scheduler.js";
 import { crossEntropy } from "../nn/functional.js";
 import type { Module } from "../nn/index.js";
-import { Trainer, type Step, type StepResult, type EpochMetrics, type OutputMode } from "../engine/index.js";
+import { Trainer, type Step, type StepResult, type EpochMetrics } from "../engine/index.js";
 import { VOCSegmentation } from "../vision/datasets/voc.js";
 import { makeShapes, SHAPE_CLASSES } from "../vision/datasets/generators/index.js";
 import { get as getModel, info, list } from "../vision/models/registry.js";
@@ -22,6 +22,7 @@ import { SegmentationMetric } from "../vision/metrics/segmentation.js";
 import { normalize } from "../vision/transforms/functional.js";
 import { readImage, writeImage } from "../vision/io.js";
 import { VOC_CLASSES, colorizeLabelMap, drawSegmentationMasks, VOC_COLORMAP } from "../vision/utils/index.js";
+import type { SgdRunOptions } from "./run_options.js";
 
 export const IGNORE_INDEX = 255;
 
@@ -73,7 +74,7 @@ export function segmentationStep(options: SegmentationStepOptions = {}): Step {
 
 /** Segmentation's metrics: pixel_acc and miou (plus iou_<class> with perClass). */
 export function segmentationMetrics(numClasses: number, options: { perClass?: boolean; classNames?: readonly string[] } = {}): SegmentationMetric[] {
-  return [new SegmentationMetric(numClasses, { ignoreIndex: IGNORE_INDEX, ...options })];
+  return [new SegmentationMetric(numClasses, { ignoreIndex: IGNORE_INDEX, ...checkOptions(options, ["perClass", "classNames"], "segmentationMetrics()") })];
 }
 
 // ---- data ------------------------------------------------------------------------------
@@ -234,27 +235,17 @@ export async function segmentationData(o: SegmentDataOptions): Promise<SegmentSp
 
 // ---- training -------------------------------------------------------------------------
 
-export interface SegmentOptions extends Omit<SegmentDataOptions, "batchSize" | "seed" | "runsDir"> {
+export interface SegmentOptions extends Omit<SegmentDataOptions, "batchSize" | "seed" | "runsDir">, SgdRunOptions {
   /** A segmentation model models.get knows (fcn-resnet18, fcn8s-resnet18, fcn-resnet50). */
   model?: string;
   /** ResNet-18 classification weights for the FCN body (the book starts from ImageNet's). */
   backboneWeights?: string;
   /** fcn-resnet50: train the auxiliary head too. */
   auxLoss?: boolean;
-  epochs?: number;
-  batchSize?: number;
-  lr?: number;
-  momentum?: number;
-  weightDecay?: number;
   /** "cosine" (default) or "constant" (the book's). */
   schedule?: "cosine" | "constant";
   /** The loss's reduction: "mean" (default) or "book" (see SegmentationStepOptions). */
   loss?: "mean" | "book";
-  seed?: number;
-  runsDir?: string;
-  name?: string;
-  resume?: boolean;
-  output?: OutputMode;
 }
 
 export const SEGMENT_OPTIONS = ["data", "dataRoot", "crop", "size", "count", "valCount", "limit", "model", "backboneWeights", "auxLoss", "epochs", "batchSize",

@@ -3,6 +3,7 @@
 // optionally, the loss curves as an SVG picture.
 import * as path from "node:path";
 import { FlareError } from "../errors.js";
+import { checkOptions } from "../options.js";
 import { writeFileAtomic } from "../io/safetensors.js";
 import { makeProgress, type OutputMode } from "../engine/progress.js";
 import { writeImage, formatOfPath } from "../vision/io.js";
@@ -85,7 +86,7 @@ export interface StylizeResult {
 
 /** Runs styleTransfer on image files and writes the result (and the intermediates, and the curves). */
 export async function stylize(options: StylizeOptions): Promise<StylizeResult> {
-  for (const key of Object.keys(options)) if (!STYLIZE_OPTIONS.includes(key)) throw new FlareError(`stylize(): unknown option "${key}"`, "E_ARGUMENT");
+  checkOptions(options, STYLIZE_OPTIONS, "stylize()");
   formatOfPath(options.out, "stylize: --out");  // an unknown extension fails before the work
   const size = typeof options.size === "string" ? parseSize(options.size) : options.size;
   const every = options.every ?? 0;
