@@ -8,9 +8,9 @@ import { PYTORCH_SIGNATURES, type PyTorchSignature, type SignatureName } from ".
 
 export type { SignatureName };
 
-/** "weight_decay" → "weightDecay". */
+/** "weight_decay" → "weightDecay", and a flag's "head-lr-mult" → "headLrMult". */
 export function camelCase(name: string): string {
-  return name.replace(/_+([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+  return name.replace(/[_-]+([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
 /** Levenshtein distance, for suggestions (names are short). */

@@ -4,7 +4,7 @@
 // FlareErrors that name the flag, and the help text is made from the same table.
 import { parseArgs } from "node:util";
 import { FlareError } from "../errors.js";
-import { suggestName } from "../options.js";
+import { suggestName, camelCase } from "../options.js";
 
 export type FlagSpec = { description: string; placeholder?: string; required?: boolean } & (
   | { type: "string"; default?: string }
@@ -31,7 +31,7 @@ export interface ParsedFlags {
   help: boolean;
 }
 
-export const camelCase = (flag: string): string => flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+export { camelCase };
 
 const HELP: FlagSpec = { type: "boolean", description: "show this help" };
 
