@@ -76,8 +76,11 @@ test("dtype constants work wherever a dtype does", () => {
   assert.equal(x.to(torch.float64).dtype, "float64");
   assert.equal(x.dtype === torch.float32, true);
   assert.equal(torch.zeros([1], { dtype: torch.uint8 }).dtype, "uint8");
-  assertFlareError(() => torch.zeros([1], { dtype: "long" as never }), /did you mean "int64"/, "E_DTYPE");
-  assertFlareError(() => x.to(undefined as never), /to\(\)/);
+  assert.equal(torch.zeros([1], { dtype: "long" as never }).dtype, "int64", "PyTorch's other names are accepted");
+  assertFlareError(() => torch.zeros([1], { dtype: "torch.long" as never }), /unknown dtype 'torch\.long'.*did you mean "int64"/, "E_DTYPE");
+  assertFlareError(() => torch.zeros([1], { dtype: "float8" as never }), /zeros\(\): dtype must be one of .*: unknown dtype 'float8'/, "E_DTYPE");
+  assertFlareError(() => x.to(undefined as never), /to\(\): expected a dtype/, "E_TYPE");
+  assertFlareError(() => x.to("floaty" as never), /to\(\): dtype must be one of .*: unknown dtype 'floaty'/, "E_DTYPE");
 });
 
 test("creation functions reject unknown options and bad option values", () => {
@@ -85,6 +88,6 @@ test("creation functions reject unknown options and bad option values", () => {
   assertFlareError(() => torch.tensor([1], { dtyp: "int64" } as never), /tensor\(\): unknown option "dtyp" \(did you mean "dtype"\?\)/);
   assertFlareError(() => torch.arange(3, { requiresGrad: 1 } as never), /requiresGrad must be true or false/, "E_TYPE");
   assertFlareError(() => torch.randn([2], { dtype: "int64" }), /randn\(\): dtype must be a floating-point dtype/);
-  assertFlareError(() => torch.arange(NaN), /arange\(\): start must be a number, got NaN/);
+  assertFlareError(() => torch.arange(NaN), /arange\(\): end must be a number, got NaN/);
   assertFlareError(() => torch.arange(Infinity), /must be finite/);
 });

@@ -27,9 +27,11 @@ export function save(stateDict: StateDict | Record<string, Tensor> | Tensor, pat
  * torch.load of a safetensors file: a state dict (a Map), or the tensor when the
  * file was saved from a single tensor (`torch.load<Tensor>(path)` types it so).
  */
-export function load<T extends TensorMap | Tensor = TensorMap>(path: string): T {
+export function load(path: string): TensorMap;
+export function load<T extends TensorMap | Tensor>(path: string): T;
+export function load(path: string): TensorMap | Tensor {
   // A number would be taken as a file descriptor (torch.load(0) would read stdin).
   const { tensors, metadata } = loadFileWithMetadata(checkPath(path, "load()"));
-  if (metadata?.format === SINGLE.format && tensors.size === 1 && tensors.has(SINGLE.key)) return tensors.get(SINGLE.key) as T;
-  return tensors as T;
+  if (metadata?.format === SINGLE.format && tensors.size === 1 && tensors.has(SINGLE.key)) return tensors.get(SINGLE.key)!;
+  return tensors;
 }

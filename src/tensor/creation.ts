@@ -26,8 +26,8 @@ const TENSOR_OPTIONS = ["dtype", "device", "requiresGrad"] as const;
 
 /** The options of a creation function, checked: unknown names, the dtype, the device's kind. */
 function creationOptions(options: TensorOptions | undefined, what: string): TensorOptions {
-  const o = checkOptions(options, TENSOR_OPTIONS, what);
-  if (o.dtype !== undefined) checkDtype(o.dtype, `${what}: dtype`);
+  let o = checkOptions(options, TENSOR_OPTIONS, what);
+  if (o.dtype !== undefined) o = { ...o, dtype: checkDtype(o.dtype, `${what}: dtype`) };
   if (o.device !== undefined && typeof o.device !== "string") throw new FlareError(`${what}: device must be a string such as "cpu" or "cuda:0", got ${describe(o.device)}`, "E_TYPE");
   if (o.requiresGrad !== undefined && typeof o.requiresGrad !== "boolean") throw new FlareError(`${what}: requiresGrad must be true or false, got ${describe(o.requiresGrad)}`, "E_TYPE");
   if (o.requiresGrad && o.dtype !== undefined && !isFloating(o.dtype))

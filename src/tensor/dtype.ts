@@ -19,17 +19,24 @@ export function isFloating(dtype: DType): boolean {
   return dtype === "float32" || dtype === "float64" || dtype === "float16" || dtype === "bfloat16";
 }
 
+/**
+ * The dtype named by `dtype`, canonical: a flare dtype, or one of PyTorch's
+ * other names for it ("float", "double", "half", "long", "int", "short", as the
+ * constants torch.float, torch.long, ...). Anything else is an E_DTYPE FlareError.
+ */
 export function checkDtype(dtype: unknown, what = "dtype"): DType {
-  if (typeof dtype !== "string" || !DTYPES.includes(dtype as DType)) {
-    const alias = typeof dtype === "string" ? ALIASES[dtype.replace(/^torch\./, "")] : undefined;
-    throw new FlareError(`${what} must be one of ${DTYPES.join(", ")} (or torch.float32, torch.long, ...); got ${typeof dtype === "string" ? `"${dtype}"` : String(dtype)}${alias ? ` (did you mean "${alias}"?)` : ""}`, "E_DTYPE");
+  if (typeof dtype === "string") {
+    if (DTYPES.includes(dtype as DType)) return dtype as DType;
+    if (Object.hasOwn(ALIASES, dtype)) return ALIASES[dtype];
   }
-  return dtype as DType;
+  const hint = typeof dtype === "string" ? SUGGEST[dtype.replace(/^torch\./, "")] : undefined;
+  throw new FlareError(`${what} must be one of ${DTYPES.join(", ")} (or PyTorch's float, double, half, long, int, short): unknown dtype ${typeof dtype === "string" ? `'${dtype}'` : String(dtype)}${hint ? ` (did you mean "${hint}"?)` : ""}`, "E_DTYPE");
 }
 
-const ALIASES: Record<string, DType> = {
-  float: "float32", double: "float64", half: "float16", long: "int64", int: "int32", short: "int16",
-  float32: "float32", float64: "float64", float16: "float16", bfloat16: "bfloat16", int64: "int64", int32: "int32",
+const ALIASES: Record<string, DType> = { float: "float32", double: "float64", half: "float16", long: "int64", int: "int32", short: "int16" };
+// Names PyTorch code may write that are not dtype names here.
+const SUGGEST: Record<string, DType> = {
+  ...ALIASES, float32: "float32", float64: "float64", float16: "float16", bfloat16: "bfloat16", int64: "int64", int32: "int32",
   int16: "int16", int8: "int8", uint8: "uint8", bool: "bool", char: "int8", byte: "uint8",
 };
 

@@ -54,6 +54,5 @@ export function getRngState(): Tensor {
 /** Restores a state from getRngState(), as torch.set_rng_state. */
 export function setRngState(state: Tensor): void {
   if (!(state instanceof Tensor)) throw new FlareError(`setRngState(state): state must be the uint8 Tensor that getRngState() returns, got ${state === null ? "null" : typeof state}`, "E_TYPE");
-  if (state.dtype !== "uint8") throw new FlareError(`setRngState(state): state must be a uint8 Tensor (from getRngState()), got dtype ${state.dtype}`, "E_DTYPE");
   native.setRngState(state.handle);
 }

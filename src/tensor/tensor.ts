@@ -4,7 +4,8 @@ import { FlareError } from "../errors.js";
 import { native, type Handle } from "./native.js";
 import { aten } from "./aten.js";
 import { track, type Tracked } from "./scope.js";
-import { viewOf, type DType, type TypedArray } from "./dtype.js";
+import { checkDtype, viewOf, type DType, type TypedArray } from "./dtype.js";
+import { checkOptions } from "../options.js";
 import { formatTensor } from "./format.js";
 import * as hooks from "./hooks.js";
 
@@ -119,8 +120,13 @@ export class Tensor implements Tracked, Disposable {
     let dtype: string | undefined, device: string | undefined, copy = false, nonBlocking = false;
     if (target instanceof Tensor) { dtype = target.dtype; device = target.device; }
     else if (typeof target === "string") {
-      if (/^(cpu|cuda|mps|meta)(:\d+)?$/.test(target)) device = target; else dtype = target;
-    } else ({ dtype, device, copy = false, nonBlocking = false } = target);
+      if (/^(cpu|cuda|mps|meta)(:\d+)?$/.test(target)) device = target; else dtype = checkDtype(target, "to(): dtype");
+    } else if (target !== null && typeof target === "object" && !Array.isArray(target)) {
+      ({ dtype, device, copy = false, nonBlocking = false } = checkOptions(target, ["dtype", "device", "copy", "nonBlocking"], "to()"));
+      if (dtype !== undefined) dtype = checkDtype(dtype, "to(): dtype");
+    } else {
+      throw new FlareError(`to(): expected a dtype ("float32", torch.float64), a device ("cuda:0"), a Tensor or { dtype, device }, got ${describe(target)}`, "E_TYPE");
+    }
     const result = toDtypeDevice(this.handle, dtype ?? this.dtype, null, device ?? this.device, null, nonBlocking, copy, null) as Handle;
     // aten::to returns self when nothing changes; hand back this same object then.
     if (native.sameTensor(result, this.handle)) { native.dispose(result); return this; }
