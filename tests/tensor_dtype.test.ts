@@ -91,3 +91,21 @@ test("creation functions reject unknown options and bad option values", () => {
   assertFlareError(() => torch.arange(NaN), /arange\(\): end must be a number, got NaN/);
   assertFlareError(() => torch.arange(Infinity), /must be finite/);
 });
+
+test("reductions take PyTorch's positions: x.sum(0, true) keeps the dim; unknown options are refused", () => {
+  const x = torch.tensor([[1, 2], [3, 4]]);
+  assert.deepEqual(x.sum(0, true).shape, [1, 2]);                // torch: x.sum(0, True).shape == (1, 2)
+  assert.deepEqual(x.mean(1, true).tolist(), [[1.5], [3.5]]);
+  assert.deepEqual(x.max(1, true).values.tolist(), [[2], [4]]);
+  assert.deepEqual(x.argmax(1, true).shape, [2, 1]);
+  assert.deepEqual(x.amax(0, true).shape, [1, 2]);
+  assert.deepEqual(x.std(0, false, true).tolist(), [[1, 1]]);   // torch: x.std(0, False, True) == [[1., 1.]]
+  assert.deepEqual(x.var(0, { unbiased: false }).tolist(), [1, 1]);
+  assert.deepEqual(x.norm(2, 1, true).shape, [2, 1]);
+  assert.equal(x.sum({ dtype: "float64" }).dtype, "float64");
+  assert.deepEqual(torch.sum(x, 1, true).shape, [2, 1]);
+  assert.deepEqual(x.sum(0, { keepdim: true }).shape, [1, 2]);
+  assertFlareError(() => x.sum(0, { keep_dim: true } as never), /sum\(\): unknown option "keep_dim" \(did you mean "keepdim"\?\)/);
+  assertFlareError(() => x.sum(0, true, { keepdim: true }), /"keepdim" given both by position and in the options/);
+  assertFlareError(() => x.cumsum(0, { dtyp: "float64" } as never), /cumsum\(\): unknown option "dtyp"/);
+});

@@ -25,6 +25,8 @@ export function dtypeHint(message: string): string {
     return `fix: make the tensor floating point: .float() (or create it with { dtype: "float32" }; ${RULE})`;
   if ((m = /expected scalar type (\w+) but found (\w+)/.exec(message)))
     return `fix: convert the ${m[2]} tensor with ${convert(m[1])}; ${RULE}`;
+  if ((m = /[Ee]xpected object of scalar type (\w+) but got scalar type (\w+)/.exec(message)))
+    return `fix: convert the ${m[2]} tensor with ${convert(m[1])}; ${RULE}`;
   if ((m = /[Ff]ound dtype (\w+) but expected (\w+)/.exec(message)))
     return `fix: convert the ${m[1]} tensor with ${convert(m[2])}; ${RULE}`;
   if ((m = /result type (\w+) can't be cast to the desired output type (\w+)/.exec(message)))
