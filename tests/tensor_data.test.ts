@@ -71,3 +71,16 @@ test("JavaScript operators on a tensor throw and say what to write; string conve
   assert.equal(`${x}`, "tensor([1., 2., 3.])");
   assert.equal(`${new nn.Parameter(torch.zeros([1]))}`, "Parameter containing:\ntensor([0.], requires_grad=True)");
 });
+
+test("the book's initialisation lines port as written: net[0].weight.data.normal_(0, 0.01); net[0].bias.data.fill_(0)", () => {
+  torch.manualSeed(1);
+  const net = new nn.Sequential(new nn.Linear(4, 1));
+  const first = (net as unknown as Record<number, nn.Linear>)[0];
+  first.weight.data.normal_(0, 0.01);
+  first.bias!.data.fill_(0);
+  const w = first.weight.dataSync() as Float32Array;
+  assert.ok(Array.from(w).every((v) => Math.abs(v) < 0.05));
+  assert.deepEqual(first.bias!.tolist(), [0]);
+  assert.equal(first.weight.requiresGrad, true);
+  assert.equal(net.parameters()[0], first.weight, "still the module's parameter");
+});
