@@ -1,7 +1,7 @@
 // io: safetensors and torch.save / torch.load of state dicts.
 import { FlareError } from "../errors.js";
 import type { Tensor } from "../tensor/index.js";
-import { loadFile, saveFile, type Metadata, type TensorMap } from "./safetensors.js";
+import { loadFile, saveFile, type LoadOptions, type Metadata, type TensorMap } from "./safetensors.js";
 import { checkPath } from "./files.js";
 
 export * as safetensors from "./safetensors.js";
@@ -16,8 +16,12 @@ export function save(stateDict: StateDict | Record<string, Tensor>, path: string
   saveFile(stateDict, checkPath(path, "save()"), metadata);
 }
 
-/** torch.load of a safetensors state dict. */
-export function load(path: string): TensorMap {
+/**
+ * torch.load of a safetensors state dict. `{ shapes }` (e.g. from a model's
+ * state dict) refuses a file whose tensors would not fit, from its header,
+ * before any of its data is read or allocated.
+ */
+export function load(path: string, options: LoadOptions = {}): TensorMap {
   // A number would be taken as a file descriptor (torch.load(0) would read stdin).
-  return loadFile(checkPath(path, "load()"));
+  return loadFile(checkPath(path, "load()"), options);
 }

@@ -13,7 +13,6 @@ export const KNOWN_FAILURES: readonly KnownFailure[] = [
   { target: "tensor", kind: "nan-int64", why: "NaN / Infinity into an int64 tensor is a RangeError from BigInt, not a FlareError: src/tensor/creation.ts" },
   { target: "tensor", kind: "scope", why: "tidy(5) / keep(5) are TypeErrors: src/tensor/scope.ts" },
   { target: "tensor", kind: "rng-state", why: "setRngState(null) is a TypeError: src/tensor/random.ts" },
-  { target: "tensor", kind: "threads", why: "setNumThreads(2048) is accepted and every op then stalls (hang): src/tensor/index.ts" },
   { target: "dataloader", kind: "huge-shuffle", why: "a shuffled DataLoader over 1e9 samples builds the permutation in V8 (memory / abort): src/data/dataloader.ts, sampler" },
 ];
 
