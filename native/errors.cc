@@ -132,7 +132,10 @@ void rethrowAsFlare(Napi::Env env) {
   } catch (const std::invalid_argument& e) {
     throwFlare(env, "E_ARGUMENT", e.what());
   } catch (const std::exception& e) {
-    throwFlare(env, "E_INTERNAL", plainMessage(e.what()));
+    const std::string message = plainMessage(e.what());
+    // libtorch's infer_size throws a std::runtime_error (view(4, -1) of 6 elements): the caller's shape, not a flare bug.
+    if (message.find("is invalid for input of size") != std::string::npos) throwFlare(env, "E_SHAPE", message);
+    throwFlare(env, "E_INTERNAL", message);
   } catch (...) {
     throwFlare(env, "E_INTERNAL", "unknown native error");
   }

@@ -39,7 +39,7 @@ function argValue(token: string, made: Made): unknown {
     case "arrLive": return [fresh(torch.randn([2, 3])).handle, fresh(torch.randn([2, 3])).handle];
     case "arrMixed": return [fresh(torch.randn([2, 3])).handle, "x", null];
     case "live": return fresh(torch.randn([2, 3])).handle;
-    case "liveInt": return fresh(torch.tensor([0, 1, 5])).handle;
+    case "liveInt": return fresh(torch.tensor([0, 1, 5], { dtype: "int64" })).handle;
     case "liveBool": return fresh(torch.tensor([true, false])).handle;
     case "liveEmpty": return fresh(torch.zeros([0, 3])).handle;
     case "disposed": { const t = torch.randn([2]); t.dispose(); return t.handle; }
@@ -81,6 +81,7 @@ async function opCall(input: { name: string; overload: string; args: string[] },
 }
 
 const r = (shape: number[]): T => torch.randn(shape);
+const long = (values: number[]): T => torch.tensor(values, { dtype: "int64" });
 /** An ATen op the Tensor class does not wrap, on tensors; its results are freed by the case's tidy(). */
 function aten(name: string, overload = ""): (...args: unknown[]) => unknown {
   const fn = op(name, overload);
@@ -94,16 +95,16 @@ function aten(name: string, overload = ""): (...args: unknown[]) => unknown {
 /** Public-API misuse by name: each returns what it made (freed by the caller). */
 const MISUSES: Record<string, () => unknown> = {
   // wrong dtypes
-  "matmul-int-float": () => torch.tensor([[1, 2]]).matmul(r([2, 2])),
+  "matmul-int-float": () => torch.tensor([[1, 2]], { dtype: "int64" }).matmul(r([2, 2])),
   "conv2d-uint8": () => F.conv2d(torch.zeros([1, 1, 4, 4], { dtype: "uint8" }), r([1, 1, 3, 3])),
-  "softmax-int": () => torch.tensor([1, 2, 3]).softmax(0),
+  "softmax-int": () => long([1, 2, 3]).softmax(0),
   "sqrt-bool": () => torch.tensor([true, false]).sqrt(),
   "gather-float-index": () => r([3]).gather(0, r([2])),
   "index-float": () => r([3]).index(r([2])),
-  "nms-int": () => ops.nms(torch.tensor([[0, 0, 1, 1]]), torch.tensor([1]), 0.5),
+  "nms-int": () => ops.nms(torch.tensor([[0, 0, 1, 1]], { dtype: "int64" }), long([1]), 0.5),
   "roiAlign-int": () => ops.roiAlign(torch.zeros([1, 1, 4, 4], { dtype: "int64" }), torch.tensor([[0, 0, 0, 2, 2]]), 2),
-  "mean-int": () => torch.tensor([1, 2]).mean(),
-  "cat-mixed": () => torch.cat([r([2]), torch.tensor([1, 2])]),
+  "mean-int": () => long([1, 2]).mean(),
+  "cat-mixed": () => torch.cat([r([2]), long([1, 2])]),
   "embedding-float-index": () => aten("aten::embedding")(r([4, 3]), r([2])),
   "crossEntropy-float-target": () => F.crossEntropy(r([2, 3]), torch.tensor([0.5, 1.5])),
   "bincount-float": () => r([3]).bincount(),
@@ -150,20 +151,20 @@ const MISUSES: Record<string, () => unknown> = {
   "mean-empty": () => r([0]).mean(),
   // indices out of range
   "index-past": () => r([3]).index(7),
-  "index-neg-past": () => r([3]).index(torch.tensor([-9])),
-  "indexSelect-past": () => r([3]).indexSelect(0, torch.tensor([5])),
-  "gather-past": () => r([3]).gather(0, torch.tensor([9])),
-  "scatter-past": () => r([3]).scatter(0, torch.tensor([9]), r([1])),
-  "scatterAdd-past": () => r([3]).scatterAdd(0, torch.tensor([-9]), r([1])),
-  "indexPut-past": () => { const x = r([3]); made.push(x); return x.indexPut_([torch.tensor([9])], r([1])); },
+  "index-neg-past": () => r([3]).index(long([-9])),
+  "indexSelect-past": () => r([3]).indexSelect(0, long([5])),
+  "gather-past": () => r([3]).gather(0, long([9])),
+  "scatter-past": () => r([3]).scatter(0, long([9]), r([1])),
+  "scatterAdd-past": () => r([3]).scatterAdd(0, long([-9]), r([1])),
+  "indexPut-past": () => { const x = r([3]); made.push(x); return x.indexPut_([long([9])], r([1])); },
   "indexPut-mask-shape": () => { const x = r([3]); made.push(x); return x.indexPut_([torch.tensor([true, false])], r([1])); },
-  "embedding-past": () => aten("aten::embedding")(r([4, 3]), torch.tensor([9])),
-  "take-past": () => aten("aten::take")(r([3]), torch.tensor([9])),
-  "indexAdd-past": () => { const x = r([3]); made.push(x); return x.indexAdd_(0, torch.tensor([9]), r([1])); },
+  "embedding-past": () => aten("aten::embedding")(r([4, 3]), long([9])),
+  "take-past": () => aten("aten::take")(r([3]), long([9])),
+  "indexAdd-past": () => { const x = r([3]); made.push(x); return x.indexAdd_(0, long([9]), r([1])); },
   "maskedFill-shape": () => r([3]).maskedFill(torch.tensor([true, false]), 1),
-  "bincount-neg": () => torch.tensor([-1, 2]).bincount(),
-  "oneHot-past": () => F.oneHot(torch.tensor([5]), 3),
-  "nllLoss-past": () => F.nllLoss(r([2, 3]), torch.tensor([0, 7])),
+  "bincount-neg": () => long([-1, 2]).bincount(),
+  "oneHot-past": () => F.oneHot(long([5]), 3),
+  "nllLoss-past": () => F.nllLoss(r([2, 3]), long([0, 7])),
 };
 let made: Made = [];
 
