@@ -529,13 +529,24 @@ static void checkReadable(Napi::Env env, const at::Tensor& tensor, const char* w
   throwFlare(env, "E_DTYPE", std::string(what) + ": the tensor has dtype " + dtypeName(type) + ", which flare cannot read into JS");
 }
 
+constexpr size_t kMaxReadBytes = size_t{1} << 32;
+
 static Napi::Value toBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   at::Tensor tensor = unwrapTensor(info[0], "tensor");
   checkReadable(env, tensor, "data()");
+  if (tensor.numel() > static_cast<int64_t>(kMaxReadBytes / 4) && static_cast<size_t>(tensor.numel()) * tensor.element_size() > kMaxReadBytes)
+    throwFlare(env, "E_OUT_OF_MEMORY", "data(): the tensor of shape " + c10::str(tensor.sizes()) + " has " +
+                                           byteText(static_cast<uint64_t>(tensor.numel()) * tensor.element_size()) +
+                                           ", more than the 4 GiB one JS array can hold; read it in slices (t.index(...))");
   c10::NoGradGuard noGrad;
   if (tensor.scalar_type() == at::kHalf || tensor.scalar_type() == at::kBFloat16) tensor = tensor.to(at::kFloat);
   tensor = tensor.to(at::kCPU).contiguous();
+  // V8 aborts the process when it cannot allocate an ArrayBuffer: refuse what no
+  // JS array can hold (Node's Buffer limit, 4 GiB) before asking.
+  if (tensor.nbytes() > kMaxReadBytes)
+    throwFlare(env, "E_OUT_OF_MEMORY", "data(): the tensor of shape " + c10::str(tensor.sizes()) + " has " + byteText(tensor.nbytes()) +
+                                           ", more than the 4 GiB one JS array can hold; read it in slices (t.index(...))");
   auto buffer = Napi::ArrayBuffer::New(env, tensor.nbytes());
   if (tensor.nbytes() > 0) std::memcpy(buffer.Data(), tensor.data_ptr(), tensor.nbytes());
   return buffer;

@@ -184,6 +184,8 @@ test("an allocation libtorch cannot satisfy is an E_OUT_OF_MEMORY FlareError nam
       ones2d: () => torch.ones([1e6, 1e6]),
       overflow: () => torch.zeros([2 ** 40, 2 ** 40]),
       fromTypedArray: () => torch.fromTypedArray(new Float32Array(4), [1e6, 1e6]),
+      // A view of 8 GiB costs nothing, but no JS array can hold its values (V8 would abort).
+      dataOfHugeView: () => torch.zeros([1]).expand([2 ** 31]).data(),
     };
     const results = {};
     for (const [name, fn] of Object.entries(tries)) {
@@ -199,6 +201,7 @@ test("an allocation libtorch cannot satisfy is an E_OUT_OF_MEMORY FlareError nam
   assert.match(r.ones2d, /^E_OUT_OF_MEMORY: .*size \[1000000, 1000000\].*needs 4000000000000 bytes/);
   assert.match(r.overflow, /^E_(OUT_OF_MEMORY|ARGUMENT|SHAPE): /);
   assert.match(r.fromTypedArray, /^E_SHAPE: data has 16 bytes but shape \[1000000, 1000000\]/);
+  assert.match(r.dataOfHugeView, /^E_OUT_OF_MEMORY: data\(\): the tensor of shape \[2147483648\] has 8589934592 bytes \(8\.0 GiB\), more than the 4 GiB/);
   assert.equal(r.after, 3);
 });
 
