@@ -38,6 +38,9 @@ export const OPS: readonly [string, string][] = [
   ["aten::as_strided", ""], ["aten::bincount", ""], ["aten::multinomial", ""], ["aten::randperm", ""], ["aten::one_hot", ""],
   ["aten::nll_loss", ""], ["aten::cross_entropy_loss", ""], ["aten::set_", "source_Tensor"], ["aten::resize_", ""],
   ["aten::view_as_complex", ""], ["aten::fft_fft", ""], ["aten::upsample_bilinear2d", ""], ["aten::grid_sampler", ""],
+  // ops that write or read through computed offsets: bounds must be checked before memory is touched
+  ["aten::as_strided", ""], ["aten::set_", "source_Tensor_storage_offset"], ["aten::put_", ""], ["aten::index_fill", "int_Scalar"],
+  ["aten::index_copy", ""], ["aten::max_unpool2d", ""], ["aten::_embedding_bag", ""], ["aten::histc", ""], ["aten::diag_embed", ""],
 ];
 
 /** Public-API misuse the runner knows by name. */
