@@ -134,7 +134,8 @@ void rethrowAsFlare(Napi::Env env) {
   } catch (const std::exception& e) {
     const std::string message = plainMessage(e.what());
     // libtorch's infer_size throws a std::runtime_error (view(4, -1) of 6 elements): the caller's shape, not a flare bug.
-    if (message.find("is invalid for input of size") != std::string::npos) throwFlare(env, "E_SHAPE", message);
+    for (const char* shapeError : {"is invalid for input of size", "only one dimension can be inferred", "invalid shape dimension"})
+      if (message.find(shapeError) != std::string::npos) throwFlare(env, "E_SHAPE", message);
     throwFlare(env, "E_INTERNAL", message);
   } catch (...) {
     throwFlare(env, "E_INTERNAL", "unknown native error");
