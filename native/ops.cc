@@ -130,8 +130,8 @@ static int64_t toInt(Napi::Env env, const OpInfo& op, const ArgSpec& arg, const 
   if (!value.IsNumber()) badArgument(env, op, arg, "an integer", value);
   double number = value.As<Napi::Number>().DoubleValue();
   // Beyond ±2^62 a size or index means nothing, and the cast to int64 would be undefined.
-  if (!std::isfinite(number) || std::floor(number) != number || std::fabs(number) > 4.6e18)
-    badArgument(env, op, arg, "an integer (|n| < 2^62)", value);
+  if (!std::isfinite(number) || std::floor(number) != number) badArgument(env, op, arg, "an integer", value);
+  if (std::fabs(number) > 4.6e18) badArgument(env, op, arg, "an integer within ±2^62", value);
   return static_cast<int64_t>(number);
 }
 
@@ -145,8 +145,8 @@ static c10::IValue toIntList(Napi::Env env, const OpInfo& op, const ArgSpec& arg
     for (uint32_t i = 0; i < array.Length(); i++) {
       Napi::Value element = array[i];
       double number = element.IsNumber() ? element.As<Napi::Number>().DoubleValue() : 0.5;
-      if (!std::isfinite(number) || std::floor(number) != number || std::fabs(number) > 4.6e18)
-        badArgument(env, op, arg, "an array of integers (|n| < 2^62)", value);
+      if (!std::isfinite(number) || std::floor(number) != number) badArgument(env, op, arg, "an array of integers", value);
+      if (std::fabs(number) > 4.6e18) badArgument(env, op, arg, "an array of integers within ±2^62", value);
       list.push_back(static_cast<int64_t>(number));
     }
   } else {
