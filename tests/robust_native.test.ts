@@ -249,3 +249,20 @@ test("safetensors: shapes that do not fit the model are refused from the header 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("libtorch's plain C++ errors get the right codes: view(4, -1) of 6 elements is E_SHAPE; integers beyond ±2^62 are E_ARGUMENT", () => {
+  const x = torch.arange(0, 6);
+  try {
+    assertFlare(() => x.view(4, -1), "E_SHAPE", /shape '\[4, -1\]' is invalid for input of size 6/);
+    assertFlare(() => x.view(-1, -1), "E_SHAPE", /only one dimension can be inferred/);
+    // Before: libtorch's internal "Expected !is_symbolic() to be true" (the cast to int64 was undefined).
+    assertFlare(() => x.index(`${2 ** 62}:`), "E_ARGUMENT", /argument 'start' of aten::slice\.Tensor must be an integer within ±2\^62/);
+    assertFlare(() => x.index(`:-${2 ** 63}`), "E_ARGUMENT", /within ±2\^62/);
+    assertFlare(() => x.index(2 ** 70), "E_ARGUMENT", /argument 'index' of aten::select\.int must be an integer within ±2\^62/);
+    const empty = x.index(`${2 ** 61}:`);  // within range: Python's empty slice
+    assert.deepEqual(empty.shape, [0]);
+    empty.dispose();
+  } finally {
+    x.dispose();
+  }
+});
