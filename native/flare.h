@@ -5,6 +5,7 @@
 #include <napi.h>
 #include <ATen/ATen.h>
 
+#include <stdexcept>
 #include <string>
 
 namespace flare {
@@ -41,6 +42,11 @@ const char* dtypeName(at::ScalarType type);
 at::Device parseDevice(const std::string& name, const char* what);
 std::string deviceName(const at::Device& device);
 
+// Use of a tensor by a thread that released it to another (E_DISPOSED).
+struct TransferredError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 // Throws a FlareError (the JS class registered at init) with a code.
 [[noreturn]] void throwFlare(Napi::Env env, const std::string& code, const std::string& message);
 
@@ -55,6 +61,9 @@ void setErrorClass(Napi::Env env, Napi::Function ctor);
 // Node (where it would abort the process); each becomes a FlareError.
 void exportFunction(Napi::Env env, Napi::Object exports, const char* name, Napi::Function::Callback fn);
 void rethrowAsFlare(Napi::Env env);  // call from inside a catch(...) block
+// Whether libtorch's message is an allocation failure; *bytes is what was asked (0 if unsaid).
+bool allocationFailure(const std::string& message, uint64_t* bytes);
+std::string byteText(uint64_t bytes);  // "4000000000000 bytes (3.6 TiB)"
 
 template <typename F>
 Napi::Value guarded(Napi::Env env, F&& body) {

@@ -60,9 +60,15 @@ static Napi::Value adjustHue(const Napi::CallbackInfo& info) {
   std::vector<double> shifts;
   if (info[1].IsNumber()) {
     shifts.push_back(info[1].As<Napi::Number>().DoubleValue());
-  } else {
+  } else if (info[1].IsArray()) {
     Napi::Array array = info[1].As<Napi::Array>();
-    for (uint32_t i = 0; i < array.Length(); i++) shifts.push_back(array.Get(i).As<Napi::Number>().DoubleValue());
+    for (uint32_t i = 0; i < array.Length(); i++) {
+      Napi::Value shift = array.Get(i);
+      if (!shift.IsNumber()) throwFlare(env, "E_ARGUMENT", "adjustHue kernel: shifts must be numbers");
+      shifts.push_back(shift.As<Napi::Number>().DoubleValue());
+    }
+  } else {
+    throwFlare(env, "E_ARGUMENT", "adjustHue kernel: shifts must be a number or an array of numbers");
   }
   at::Tensor x = img.contiguous();
   const int64_t plane = x.size(-1) * x.size(-2);
@@ -83,9 +89,16 @@ static Napi::Value hwcToChw(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsTypedArray()) throwFlare(env, "E_ARGUMENT", "hwcToChw: data must be a Uint8Array");
   auto array = info[0].As<Napi::TypedArray>();
+  if (array.TypedArrayType() != napi_uint8_array && array.TypedArrayType() != napi_uint8_clamped_array)
+    throwFlare(env, "E_ARGUMENT", "hwcToChw: data must be a Uint8Array");
+  for (int i = 1; i <= 3; i++)
+    if (!info[i].IsNumber()) throwFlare(env, "E_ARGUMENT", "hwcToChw: height, width and channels must be numbers");
   const int64_t h = info[1].As<Napi::Number>().Int64Value(), w = info[2].As<Napi::Number>().Int64Value(),
                 c = info[3].As<Napi::Number>().Int64Value();
-  if (h < 0 || w < 0 || c < 1 || static_cast<int64_t>(array.ByteLength()) != h * w * c)
+  // Checked so that h * w * c cannot overflow.
+  const int64_t length = static_cast<int64_t>(array.ByteLength());
+  const int64_t most = INT64_MAX;
+  if (h < 0 || w < 0 || c < 1 || (w != 0 && h > most / w) || (h * w != 0 && c > most / (h * w)) || h * w * c != length)
     throwFlare(env, "E_SHAPE", "hwcToChw: " + std::to_string(array.ByteLength()) + " bytes do not make " +
                                    std::to_string(h) + "x" + std::to_string(w) + "x" + std::to_string(c));
   const uint8_t* in = static_cast<const uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();

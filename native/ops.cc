@@ -129,7 +129,9 @@ static int64_t toInt(Napi::Env env, const OpInfo& op, const ArgSpec& arg, const 
   if (value.IsBoolean()) return value.As<Napi::Boolean>().Value() ? 1 : 0;
   if (!value.IsNumber()) badArgument(env, op, arg, "an integer", value);
   double number = value.As<Napi::Number>().DoubleValue();
+  // Beyond ±2^62 a size or index means nothing, and the cast to int64 would be undefined.
   if (!std::isfinite(number) || std::floor(number) != number) badArgument(env, op, arg, "an integer", value);
+  if (std::fabs(number) > 4.6e18) badArgument(env, op, arg, "an integer within ±2^62", value);
   return static_cast<int64_t>(number);
 }
 
@@ -144,6 +146,7 @@ static c10::IValue toIntList(Napi::Env env, const OpInfo& op, const ArgSpec& arg
       Napi::Value element = array[i];
       double number = element.IsNumber() ? element.As<Napi::Number>().DoubleValue() : 0.5;
       if (!std::isfinite(number) || std::floor(number) != number) badArgument(env, op, arg, "an array of integers", value);
+      if (std::fabs(number) > 4.6e18) badArgument(env, op, arg, "an array of integers within ±2^62", value);
       list.push_back(static_cast<int64_t>(number));
     }
   } else {
@@ -262,6 +265,26 @@ static Napi::Value toJs(Napi::Env env, const c10::IValue& value) {
   return env.Undefined();
 }
 
+// "out of memory: aten::zeros of size [1000000, 1000000] (float32) needs 4000000000000 bytes (3.6 TiB)":
+// the op, the size it was asked for, and the bytes libtorch could not get.
+static std::string outOfMemoryMessage(const Napi::CallbackInfo& info, const OpInfo& op, uint64_t bytes) {
+  std::string text = "out of memory: " + op.name;
+  for (size_t i = 0; i < op.args.size() && i + 1 < info.Length(); i++) {
+    const ArgSpec& arg = op.args[i];
+    Napi::Value value = info[i + 1];
+    if (arg.kind == Kind::IntList && arg.name == "size" && value.IsArray()) {
+      Napi::Array array = value.As<Napi::Array>();
+      text += " of size [";
+      for (uint32_t k = 0; k < array.Length(); k++) text += (k ? ", " : "") + array.Get(k).ToString().Utf8Value();
+      text += "]";
+    } else if (arg.kind == Kind::ScalarType && value.IsString()) {
+      text += " (" + value.As<Napi::String>().Utf8Value() + ")";
+    }
+  }
+  text += bytes ? " needs " + byteText(bytes) + ", more than can be allocated" : ": an allocation failed";
+  return text + "; use a smaller shape or batch";
+}
+
 // call(index, ...args): `undefined` takes the schema's default; `null` is None.
 static Napi::Value call(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -290,7 +313,15 @@ static Napi::Value call(const Napi::CallbackInfo& info) {
       stack.push_back(toIValue(env, op, arg, value));
     }
   }
-  op.handle.callBoxed(stack);
+  try {
+    op.handle.callBoxed(stack);
+  } catch (const c10::Error& e) {
+    uint64_t bytes = 0;
+    if (!allocationFailure(e.what_without_backtrace(), &bytes)) throw;
+    throwFlare(env, "E_OUT_OF_MEMORY", outOfMemoryMessage(info, op, bytes));
+  } catch (const std::bad_alloc&) {
+    throwFlare(env, "E_OUT_OF_MEMORY", outOfMemoryMessage(info, op, 0));
+  }
   if (stack.size() == 1) {
     if (op.returnAliasesInput[0]) return env.Undefined();
     return toJs(env, stack[0]);

@@ -16,7 +16,9 @@
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <cmath>
 #include <mutex>
+#include <thread>
 #include <unordered_map>
 
 namespace flare {
@@ -153,10 +155,21 @@ static Slot* slotOf(const Napi::Value& value, bool* disposed, uint32_t* indexOut
   return &slot;
 }
 
+// A thread may use only the tensors it owns: one it released (Tensor.release(),
+// for a postMessage to a worker) belongs to the thread that adopts it, which may
+// be computing with it right now; touching it here raced with that thread (a
+// setData() swapped the storage under a running kernel: a segfault in OpenBLAS).
+static const char* const kTransferred =
+    "tensor was transferred to another thread (release() gave it away; the thread that adopt()s it owns it) and cannot be used here";
+
 at::Tensor findTensor(const Napi::Value& value, bool* disposed) {
-  std::lock_guard<std::mutex> lock(tableMutex);
-  Slot* slot = slotOf(value, disposed);
-  return slot ? slot->box.tensor : at::Tensor();
+  {
+    std::lock_guard<std::mutex> lock(tableMutex);
+    Slot* slot = slotOf(value, disposed);
+    if (slot == nullptr) return at::Tensor();
+    if (slot->owner == currentOwner) return slot->box.tensor;
+  }
+  throw TransferredError(kTransferred);
 }
 
 at::Tensor unwrapTensor(const Napi::Value& value, const char* what) {
@@ -177,6 +190,7 @@ bool disposeHandle(Napi::Env env, const Napi::Value& value) {
     uint32_t index = 0;
     Slot* slot = slotOf(value, nullptr, &index);
     if (slot == nullptr) return false;
+    if (slot->owner != currentOwner) throw TransferredError(kTransferred);
     delta = untrack(&slot->box);
     released = std::move(slot->box.tensor);
     slot->box.tensor.reset();
@@ -194,6 +208,7 @@ void setHandleData(Napi::Env env, const Napi::Value& value, const at::Tensor& so
     std::lock_guard<std::mutex> lock(tableMutex);
     Slot* slot = slotOf(value, nullptr);
     if (slot == nullptr) throw std::invalid_argument("tensor was disposed and cannot be used");
+    if (slot->owner != currentOwner) throw TransferredError(kTransferred);
     slot->box.tensor.set_data(source);
     delta += untrack(&slot->box);
     delta += track(&slot->box);
@@ -221,15 +236,23 @@ static void freeOwnedBy(void* arg) {
 // false leaves the tensor to whichever thread adopts it next (release()).
 static void cancelGuard(Slot* slot);
 
+// Only the owner releases a tensor, and only a released one (or one already
+// ours) is adopted: a thread cannot take a tensor another thread still uses.
 static Napi::Value setOwner(const Napi::CallbackInfo& info) {
-  std::lock_guard<std::mutex> lock(tableMutex);
-  Slot* slot = slotOf(info[0], nullptr);
-  if (slot != nullptr) {
-    bool adopt = info[1].ToBoolean();
-    slot->owner = adopt ? currentOwner : 0;
-    if (!adopt) cancelGuard(slot);  // the released wrapper no longer frees it
+  Napi::Env env = info.Env();
+  bool adopt = info[1].ToBoolean();
+  {
+    std::lock_guard<std::mutex> lock(tableMutex);
+    Slot* slot = slotOf(info[0], nullptr);
+    if (slot == nullptr) return Napi::Boolean::New(env, false);
+    if (adopt ? (slot->owner == 0 || slot->owner == currentOwner) : slot->owner == currentOwner) {
+      slot->owner = adopt ? currentOwner : 0;
+      if (!adopt) cancelGuard(slot);  // the released wrapper no longer frees it
+      return Napi::Boolean::New(env, true);
+    }
   }
-  return Napi::Boolean::New(info.Env(), slot != nullptr);
+  if (adopt) throwFlare(env, "E_DISPOSED", "adopt(): the tensor is owned by another thread, which has not release()d it");
+  throw TransferredError(kTransferred);
 }
 
 // ---- GC guards: freeing what user code dropped, without an event-loop turn ---
@@ -422,6 +445,8 @@ static const std::pair<const char*, at::ScalarType> dtypes[] = {
     {"float32", at::kFloat}, {"float64", at::kDouble}, {"float16", at::kHalf},
     {"bfloat16", at::kBFloat16}, {"int64", at::kLong}, {"int32", at::kInt},
     {"int16", at::kShort}, {"int8", at::kChar}, {"uint8", at::kByte}, {"bool", at::kBool},
+    // PyTorch's names; libtorch makes these (fft, view_as_complex), JS cannot read them.
+    {"complex64", at::kComplexFloat}, {"complex128", at::kComplexDouble},
 };
 
 at::ScalarType parseDtype(const std::string& name, const char* what) {
@@ -432,7 +457,7 @@ at::ScalarType parseDtype(const std::string& name, const char* what) {
   if (name == "long") return at::kLong;
   if (name == "int") return at::kInt;
   throw std::invalid_argument(std::string(what) + ": unknown dtype '" + name +
-                              "' (expected float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8 or bool)");
+                              "' (expected float32, float64, float16, bfloat16, int64, int32, int16, int8, uint8, bool, complex64 or complex128)");
 }
 
 const char* dtypeName(at::ScalarType type) {
@@ -460,7 +485,7 @@ static std::vector<int64_t> toShape(const Napi::Value& value, const char* what) 
   for (uint32_t i = 0; i < array.Length(); i++) {
     Napi::Value size = array[i];
     double number = size.IsNumber() ? size.As<Napi::Number>().DoubleValue() : -1.5;
-    if (!size.IsNumber() || number != static_cast<double>(static_cast<int64_t>(number)) || number < 0)
+    if (!size.IsNumber() || !(number >= 0 && number < 4.6e18) || number != std::floor(number))
       throwFlare(env, "E_ARGUMENT", std::string(what) + "[" + std::to_string(i) +
                                         "] must be a non-negative integer, got " + size.ToString().Utf8Value());
     shape[i] = static_cast<int64_t>(number);
@@ -474,13 +499,18 @@ static Napi::Value fromBuffer(const Napi::CallbackInfo& info) {
   if (!info[0].IsTypedArray()) throwFlare(env, "E_ARGUMENT", "data must be a TypedArray");
   auto array = info[0].As<Napi::TypedArray>();
   auto shape = toShape(info[1], "shape");
+  if (!info[2].IsString()) throwFlare(env, "E_ARGUMENT", "dtype must be a dtype name such as 'float32'");
   at::ScalarType dtype = parseDtype(info[2].As<Napi::String>().Utf8Value(), "dtype");
-  at::Tensor tensor = at::empty(shape, at::TensorOptions().dtype(dtype));
-  size_t bytes = tensor.nbytes();
+  // The byte count is checked before anything is allocated (no overflow either).
+  uint64_t bytes = c10::elementSize(dtype);
+  for (int64_t size : shape)
+    if (size != 0 && bytes > (uint64_t{1} << 62) / static_cast<uint64_t>(size)) bytes = ~uint64_t{0};
+    else bytes *= static_cast<uint64_t>(size);
   if (array.ByteLength() != bytes)
     throwFlare(env, "E_SHAPE", "data has " + std::to_string(array.ByteLength()) + " bytes but shape " +
                                    c10::str(c10::IntArrayRef(shape)) + " of " + dtypeName(dtype) +
-                                   " needs " + std::to_string(bytes));
+                                   " needs " + (bytes == ~uint64_t{0} ? std::string("more than 2^62") : std::to_string(bytes)));
+  at::Tensor tensor = at::empty(shape, at::TensorOptions().dtype(dtype));
   auto* bytesIn = static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
   if (bytes > 0) std::memcpy(tensor.data_ptr(), bytesIn, bytes);
   return wrapTensor(env, tensor);
@@ -488,12 +518,35 @@ static Napi::Value fromBuffer(const Napi::CallbackInfo& info) {
 
 // toBuffer(h): a copy of the tensor's values as an ArrayBuffer in its own dtype
 // (float16/bfloat16 come back as float32, which JS can read).
+// Values JS has no array type for (complex, quantized) are refused by name.
+static void checkReadable(Napi::Env env, const at::Tensor& tensor, const char* what) {
+  at::ScalarType type = tensor.scalar_type();
+  if (at::isComplexType(type))
+    throwFlare(env, "E_DTYPE", std::string(what) + ": the tensor has dtype " + dtypeName(type) +
+                                   ", which JS cannot hold; read torch.viewAsReal(t) (real and imaginary parts as a last dimension of 2) or t.abs()");
+  for (auto& entry : dtypes)
+    if (entry.second == type) return;
+  throwFlare(env, "E_DTYPE", std::string(what) + ": the tensor has dtype " + dtypeName(type) + ", which flare cannot read into JS");
+}
+
+constexpr size_t kMaxReadBytes = size_t{1} << 32;
+
 static Napi::Value toBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   at::Tensor tensor = unwrapTensor(info[0], "tensor");
+  checkReadable(env, tensor, "data()");
+  if (tensor.numel() > static_cast<int64_t>(kMaxReadBytes / 4) && static_cast<size_t>(tensor.numel()) * tensor.element_size() > kMaxReadBytes)
+    throwFlare(env, "E_OUT_OF_MEMORY", "data(): the tensor of shape " + c10::str(tensor.sizes()) + " has " +
+                                           byteText(static_cast<uint64_t>(tensor.numel()) * tensor.element_size()) +
+                                           ", more than the 4 GiB one JS array can hold; read it in slices (t.index(...))");
   c10::NoGradGuard noGrad;
   if (tensor.scalar_type() == at::kHalf || tensor.scalar_type() == at::kBFloat16) tensor = tensor.to(at::kFloat);
   tensor = tensor.to(at::kCPU).contiguous();
+  // V8 aborts the process when it cannot allocate an ArrayBuffer: refuse what no
+  // JS array can hold (Node's Buffer limit, 4 GiB) before asking.
+  if (tensor.nbytes() > kMaxReadBytes)
+    throwFlare(env, "E_OUT_OF_MEMORY", "data(): the tensor of shape " + c10::str(tensor.sizes()) + " has " + byteText(tensor.nbytes()) +
+                                           ", more than the 4 GiB one JS array can hold; read it in slices (t.index(...))");
   auto buffer = Napi::ArrayBuffer::New(env, tensor.nbytes());
   if (tensor.nbytes() > 0) std::memcpy(buffer.Data(), tensor.data_ptr(), tensor.nbytes());
   return buffer;
@@ -504,6 +557,7 @@ static Napi::Value item(const Napi::CallbackInfo& info) {
   const at::Tensor& tensor = unwrapTensor(info[0], "tensor");
   if (tensor.numel() != 1)
     throwFlare(env, "E_SHAPE", "item() needs a tensor with one element, got " + std::to_string(tensor.numel()));
+  checkReadable(env, tensor, "item()");
   at::Scalar scalar = tensor.item();
   if (scalar.isBoolean()) return Napi::Boolean::New(env, scalar.toBool());
   if (scalar.isIntegral(false)) return Napi::Number::New(env, static_cast<double>(scalar.toLong()));
@@ -545,9 +599,11 @@ static Napi::Value dim(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(unwrapTensor(info[0], "tensor").dim()));
 }
 
+// Whether the handle's tensor is freed (or never was one); a tensor this thread
+// gave away is not disposed, only unusable here.
 static Napi::Value isDisposed(const Napi::CallbackInfo& info) {
-  bool disposed = false;
-  return Napi::Boolean::New(info.Env(), !findTensor(info[0], &disposed).defined());
+  std::lock_guard<std::mutex> lock(tableMutex);
+  return Napi::Boolean::New(info.Env(), slotOf(info[0], nullptr) == nullptr);
 }
 
 static Napi::Value dispose(const Napi::CallbackInfo& info) {
@@ -675,6 +731,7 @@ static Napi::Value isGradEnabled(const Napi::CallbackInfo& info) {
 
 // ---- runtime ------------------------------------------------------------------
 static Napi::Value manualSeed(const Napi::CallbackInfo& info) {
+  if (!info[0].IsNumber()) throwFlare(info.Env(), "E_ARGUMENT", "manualSeed(): seed must be a number");
   auto seed = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
   at::manual_seed(seed);
   return info.Env().Undefined();
@@ -698,13 +755,53 @@ static Napi::Value setRngState(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// Thread counts: each thread libtorch's pools start is real (a stack, a share of
+// every op's fan-out), and 2,048 of them made every op take tens of seconds.
+// Above 4 × the hardware threads (at most 256) is refused: no CPU gains there.
+static int maxThreads() {
+  unsigned hardware = std::thread::hardware_concurrency();
+  return static_cast<int>(std::min<unsigned>(256, 4 * std::max(1u, hardware)));
+}
+
+static int threadCount(const Napi::CallbackInfo& info, const char* what) {
+  Napi::Env env = info.Env();
+  double n = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : 0.5;
+  if (!info[0].IsNumber() || std::floor(n) != n)
+    throwFlare(env, "E_ARGUMENT", std::string(what) + ": n must be an integer, got " + info[0].ToString().Utf8Value());
+  if (n > maxThreads())
+    throwFlare(env, "E_ARGUMENT", std::string(what) + ": " + std::to_string(static_cast<int64_t>(std::min(n, 1e15))) +
+                                      " threads is above the limit of " + std::to_string(maxThreads()) +
+                                      " (4 × the " + std::to_string(std::thread::hardware_concurrency()) + " hardware threads, at most 256)");
+  return static_cast<int>(std::max(n, -1.0));  // below 1: libtorch's own message
+}
+
 static Napi::Value setNumThreads(const Napi::CallbackInfo& info) {
-  at::set_num_threads(info[0].As<Napi::Number>().Int32Value());
+  at::set_num_threads(threadCount(info, "setNumThreads()"));
   return info.Env().Undefined();
 }
 
 static Napi::Value getNumThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), at::get_num_threads());
+}
+
+// The inter-op pool can be sized once, before its first use (libtorch's rule).
+static Napi::Value setNumInteropThreads(const Napi::CallbackInfo& info) {
+  int n = threadCount(info, "setNumInteropThreads()");
+  if (n < 1) throwFlare(info.Env(), "E_ARGUMENT", "setNumInteropThreads(): n must be a positive integer, got " + std::to_string(n));
+  try {
+    at::set_num_interop_threads(n);
+  } catch (const c10::Error&) {
+    throwFlare(info.Env(), "E_STATE", "setNumInteropThreads(): the inter-op thread pool is already started (or was sized before); set it once, before any parallel work");
+  }
+  return info.Env().Undefined();
+}
+
+static Napi::Value getNumInteropThreads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), at::get_num_interop_threads());
+}
+
+static Napi::Value maxNumThreads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), maxThreads());
 }
 
 static Napi::Value cudaDeviceCount(const Napi::CallbackInfo& info) {
@@ -738,6 +835,7 @@ static Napi::Value buildInfo(const Napi::CallbackInfo& info) {
 }
 
 static Napi::Value setErrorClassBinding(const Napi::CallbackInfo& info) {
+  if (!info[0].IsFunction()) throwFlare(info.Env(), "E_ARGUMENT", "setErrorClass(): expected the FlareError class");
   setErrorClass(info.Env(), info[0].As<Napi::Function>());
   return info.Env().Undefined();
 }
@@ -758,6 +856,7 @@ void initTensor(Napi::Env env, Napi::Object exports) {
       {"backward", backward}, {"autogradGrad", autogradGrad},
       {"setGradEnabled", setGradEnabled}, {"isGradEnabled", isGradEnabled},
       {"manualSeed", manualSeed}, {"getRngState", getRngState}, {"setRngState", setRngState}, {"setNumThreads", setNumThreads}, {"getNumThreads", getNumThreads},
+      {"setNumInteropThreads", setNumInteropThreads}, {"getNumInteropThreads", getNumInteropThreads}, {"maxNumThreads", maxNumThreads},
       {"cudaDeviceCount", cudaDeviceCount}, {"memory", memory}, {"buildInfo", buildInfo},
       {"setErrorClass", setErrorClassBinding},
   };

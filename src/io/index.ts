@@ -1,7 +1,7 @@
 // io: safetensors and torch.save / torch.load of state dicts.
 import { FlareError } from "../errors.js";
 import { Tensor } from "../tensor/tensor.js";
-import { loadFileWithMetadata, saveFile, type Metadata, type TensorMap } from "./safetensors.js";
+import { loadFileWithMetadata, saveFile, type LoadOptions, type Metadata, type TensorMap } from "./safetensors.js";
 import { checkPath } from "./files.js";
 
 export * as safetensors from "./safetensors.js";
@@ -26,12 +26,14 @@ export function save(stateDict: StateDict | Record<string, Tensor> | Tensor, pat
 /**
  * torch.load of a safetensors file: a state dict (a Map), or the tensor when the
  * file was saved from a single tensor (`torch.load<Tensor>(path)` types it so).
+ * `{ shapes }` (e.g. from a model's state dict) refuses a file whose tensors
+ * would not fit, from its header, before any of its data is read or allocated.
  */
-export function load(path: string): TensorMap;
-export function load<T extends TensorMap | Tensor>(path: string): T;
-export function load(path: string): TensorMap | Tensor {
+export function load(path: string, options?: LoadOptions): TensorMap;
+export function load<T extends TensorMap | Tensor>(path: string, options?: LoadOptions): T;
+export function load(path: string, options: LoadOptions = {}): TensorMap | Tensor {
   // A number would be taken as a file descriptor (torch.load(0) would read stdin).
-  const { tensors, metadata } = loadFileWithMetadata(checkPath(path, "load()"));
+  const { tensors, metadata } = loadFileWithMetadata(checkPath(path, "load()"), options);
   if (metadata?.format === SINGLE.format && tensors.size === 1 && tensors.has(SINGLE.key)) return tensors.get(SINGLE.key)!;
   return tensors;
 }

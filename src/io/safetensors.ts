@@ -2,9 +2,9 @@
 // {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}},
 // then the raw little-endian bytes. The header is checked before any byte is
 // trusted; writes are atomic (temporary file, fsync, rename).
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { FlareError } from "../errors.js";
-import { checkPath, FILE_LIMITS, readRegularFile } from "./files.js";
+import { checkPath, FILE_LIMITS, openRegularFile } from "./files.js";
 import { Tensor, fromTypedArray, type DType } from "../tensor/index.js";
 
 const TO_SAFETENSORS: Record<DType, string> = {
@@ -82,7 +82,7 @@ export function serialize(tensors: TensorMap | Record<string, Tensor>, metadata?
 function rawBytes(tensor: Tensor): Buffer {
   const dtype = tensor.dtype;
   if (dtype === "float16" || dtype === "bfloat16") {
-    // data() widens these to float32; store their own 2-byte encoding instead.
+    // dataSync() widens these to float32; store their own 2-byte encoding instead.
     const asInt = tensor.contiguous().view(-1);
     const bits = asInt.numel() === 0 ? new Int16Array(0) : viewAsInt16(asInt);
     if (asInt !== tensor) asInt.dispose();
@@ -134,19 +134,31 @@ export function duplicateJsonKey(text: string): string | undefined {
 
 const UTF8 = new TextDecoder("utf-8", { fatal: true });
 
-/** Decodes safetensors bytes into named tensors (and the file's metadata). */
-export function deserialize(bytes: Uint8Array, source = "safetensors data"): { tensors: TensorMap; metadata: Metadata } {
-  const given: unknown = bytes;
-  if (!(given instanceof Uint8Array))
-    throw new FlareError(`safetensors.deserialize(): expected the file's bytes as a Buffer or Uint8Array, got ${given === null ? "null" : given instanceof ArrayBuffer ? "an ArrayBuffer (wrap it: new Uint8Array(buffer))" : typeof given}`, "E_ARGUMENT");
-  if (bytes.length < 8) fail(source, `it has ${bytes.length} bytes, fewer than the 8-byte header length`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLength = Number(view.getBigUint64(0, true));
-  if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > bytes.length)
-    fail(source, `header length ${headerLength} runs past the end of the file (${bytes.length} bytes)`);
+/** One tensor as a safetensors header describes it. */
+export interface TensorInfo { dtype: DType; shape: number[]; dataOffsets: [number, number] }
+
+/** A checked header: the tensors it describes (in the header's order), its metadata, where the data starts. */
+export interface Header { tensors: Map<string, TensorInfo>; metadata: Metadata; dataStart: number }
+
+/** The header length from the first 8 bytes, checked against the file's size. */
+function headerLengthOf(first8: Uint8Array, fileLength: number, source: string): number {
+  if (fileLength < 8) fail(source, `it has ${fileLength} bytes, fewer than the 8-byte header length`);
+  const headerLength = Number(new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true));
+  if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > fileLength)
+    fail(source, `header length ${headerLength} runs past the end of the file (${fileLength} bytes)`);
+  return headerLength;
+}
+
+/**
+ * Checks a header's JSON bytes against the format's rules and the `dataLength`
+ * bytes that follow it: every entry, then the byte ranges together. Nothing is
+ * allocated for the tensors: a header claiming 10^15 elements in a small file
+ * is refused here.
+ */
+function parseHeader(headerBytes: Uint8Array, dataLength: number, source: string): Header {
   let text: string;
   try {
-    text = UTF8.decode(bytes.subarray(8, 8 + headerLength));
+    text = UTF8.decode(headerBytes);
   } catch {
     fail(source, "the header is not valid UTF-8");
   }
@@ -159,11 +171,8 @@ export function deserialize(bytes: Uint8Array, source = "safetensors data"): { t
   if (header === null || typeof header !== "object" || Array.isArray(header)) fail(source, "the header is not a JSON object");
   const duplicate = duplicateJsonKey(text);
   if (duplicate !== undefined) fail(source, `the header names ${JSON.stringify(duplicate)} twice`);
-  const dataStart = 8 + headerLength;
-  const dataLength = bytes.length - dataStart;
   const metadata = readMetadata(header, source);
-  // Every entry checked, and the byte ranges together, before any tensor is made.
-  const entries: { name: string; dtype: DType; shape: number[]; begin: number; end: number }[] = [];
+  const tensors = new Map<string, TensorInfo>();
   for (const [name, entry] of Object.entries(header)) {
     if (name === RESERVED) continue;
     if (entry === null || typeof entry !== "object" || Array.isArray(entry)) fail(source, `tensor '${name}' is described by ${JSON.stringify(entry)}, not an object`);
@@ -174,28 +183,102 @@ export function deserialize(bytes: Uint8Array, source = "safetensors data"): { t
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0))
       fail(source, `tensor '${name}' has bad data_offsets ${JSON.stringify(offsets)}`);
     const [begin, end] = offsets as number[];
+    // A float product: exact up to 2^53, and any larger count cannot match a file's byte range anyway.
     const expected = (shape as number[]).reduce((a, b) => a * b, 1) * kind.bytes;
     if (end < begin || end > dataLength) fail(source, `tensor '${name}' data [${begin}, ${end}) lies outside the ${dataLength} data bytes`);
     if (end - begin !== expected) fail(source, `tensor '${name}' has ${end - begin} bytes but ${kind.dtype}${JSON.stringify(shape)} needs ${expected}`);
-    entries.push({ name, dtype: kind.dtype, shape: shape as number[], begin, end });
+    tensors.set(name, { dtype: kind.dtype, shape: shape as number[], dataOffsets: [begin, end] });
   }
   // The format's rule: the byte ranges tile the data exactly (no overlap, no gap, nothing after).
-  const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  const sorted = [...tensors].sort(([, a], [, b]) => a.dataOffsets[0] - b.dataOffsets[0] || a.dataOffsets[1] - b.dataOffsets[1]);
   let at = 0;
-  for (const e of sorted) {
-    if (e.begin < at) fail(source, `tensor '${e.name}' data [${e.begin}, ${e.end}) overlaps the tensor before it (which ends at ${at})`);
-    if (e.begin > at) fail(source, `there is a gap of ${e.begin - at} unused bytes before tensor '${e.name}' at [${e.begin}, ${e.end})`);
-    at = e.end;
+  for (const [name, { dataOffsets: [begin, end] }] of sorted) {
+    if (begin < at) fail(source, `tensor '${name}' data [${begin}, ${end}) overlaps the tensor before it (which ends at ${at})`);
+    if (begin > at) fail(source, `there is a gap of ${begin - at} unused bytes before tensor '${name}' at [${begin}, ${end})`);
+    at = end;
   }
   if (at !== dataLength) fail(source, `${dataLength - at} trailing bytes after the last tensor's data`);
+  return { tensors, metadata, dataStart: 8 + headerBytes.length };
+}
+
+/** Expected shapes by name, from a Map or a record (own keys). */
+export type ExpectedShapes = Map<string, readonly number[]> | Record<string, readonly number[]>;
+
+/**
+ * Refuses, from the header alone, a tensor whose shape differs from the one
+ * `shapes` expects for its name (a model's parameters): no byte of the file's
+ * data is read and no tensor allocated for a file that cannot fit.
+ */
+function checkShapes(header: Header, shapes: ExpectedShapes | undefined, source: string): void {
+  if (shapes === undefined) return;
+  if (shapes === null || typeof shapes !== "object" || Array.isArray(shapes))
+    throw new FlareError(`safetensors: shapes must be a Map or an object of name → shape, got ${shapes === null ? "null" : Array.isArray(shapes) ? "an array" : typeof shapes}`, "E_ARGUMENT");
+  const expected = shapes instanceof Map ? [...shapes] : Object.entries(shapes);
+  const mismatches: string[] = [];
+  for (const [name, shape] of expected) {
+    const info = header.tensors.get(name);
+    if (info && (info.shape.length !== shape.length || info.shape.some((s, i) => s !== shape[i])))
+      mismatches.push(`size mismatch for ${name}: the file has shape [${info.shape.join(", ")}], expected [${shape.join(", ")}]`);
+  }
+  if (mismatches.length > 0)
+    throw new FlareError(`${source}: the tensors do not fit (checked from the header, before loading): ${mismatches.slice(0, 10).join("; ")}${mismatches.length > 10 ? `; and ${mismatches.length - 10} more` : ""}`, "E_SHAPE");
+}
+
+/** Decodes safetensors bytes into named tensors (and the file's metadata). */
+export function deserialize(bytes: Uint8Array, source = "safetensors data", { shapes }: { shapes?: ExpectedShapes } = {}): { tensors: TensorMap; metadata: Metadata } {
+  const given: unknown = bytes;
+  if (!(given instanceof Uint8Array))
+    throw new FlareError(`safetensors.deserialize(): expected the file's bytes as a Buffer or Uint8Array, got ${given === null ? "null" : given instanceof ArrayBuffer ? "an ArrayBuffer (wrap it: new Uint8Array(buffer))" : typeof given}`, "E_ARGUMENT");
+  const headerLength = headerLengthOf(bytes, bytes.length, source);
+  const header = parseHeader(bytes.subarray(8, 8 + headerLength), bytes.length - 8 - headerLength, source);
+  checkShapes(header, shapes, source);
+  return { tensors: tensorsOf(header, bytes.subarray(header.dataStart)), metadata: header.metadata };
+}
+
+/** Makes the header's tensors from the data bytes (all freed if one fails). */
+function tensorsOf(header: Header, data: Uint8Array): TensorMap {
   const tensors: TensorMap = new Map();
   try {
-    for (const e of entries) tensors.set(e.name, fromBytes(bytes.subarray(dataStart + e.begin, dataStart + e.end), e.dtype, e.shape));
+    for (const [name, { dtype, shape, dataOffsets: [begin, end] }] of header.tensors) tensors.set(name, fromBytes(data.subarray(begin, end), dtype, shape));
   } catch (error) {
     for (const t of tensors.values()) t.dispose();
     throw error;
   }
-  return { tensors, metadata };
+  return tensors;
+}
+
+/** Reads exactly `length` bytes at `position` of an open file (fewer: it shrank while read). */
+function readAt(fd: number, length: number, position: number, path: string): Buffer {
+  const bytes = Buffer.allocUnsafe(length);
+  let got = 0;
+  while (got < length) {
+    const n = readSync(fd, bytes, got, length - got, position + got);
+    if (n === 0) throw new FlareError(`${path}: not a valid safetensors file: it ended after ${position + got} bytes (it changed while being read)`, "E_FORMAT");
+    got += n;
+  }
+  return bytes;
+}
+
+/** Opens a safetensors file and reads and checks its header only; `use` gets the descriptor too. */
+function withHeader<R>(path: string, maxBytes: number, use: (header: Header, fd: number, size: number) => R): R {
+  const fd = openRegularFile(path, { maxBytes, what: "safetensors" });
+  try {
+    const size = fstatSync(fd).size;
+    const headerLength = headerLengthOf(readAt(fd, Math.min(8, size), 0, path), size, path);
+    const header = parseHeader(readAt(fd, headerLength, 8, path), size - 8 - headerLength, path);
+    return use(header, fd, size);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The header of a .safetensors file (names, dtypes, shapes, metadata), checked
+ * against the file's size, without reading its data: what a loader compares
+ * with a model before allocating anything.
+ */
+export function readHeader(path: string, { maxBytes = FILE_LIMITS.safetensors }: { maxBytes?: number } = {}): Header {
+  return withHeader(path, maxBytes, (header) => header);
 }
 
 function readMetadata(header: Record<string, unknown>, source: string): Metadata {
@@ -251,11 +334,33 @@ export function saveFile(tensors: TensorMap | Record<string, Tensor>, path: stri
   writeFileAtomic(path, serialize(tensors, metadata));
 }
 
-/** Loads a .safetensors file into named tensors. */
-export function loadFile(path: string): TensorMap {
-  return loadFileWithMetadata(path).tensors;
+export interface LoadOptions {
+  /** Upper bound on the file's size (default FILE_LIMITS.safetensors). */
+  maxBytes?: number;
+  /** Shapes the tensors must have, by name (e.g. a model's state dict): checked from the header, before any data is read. */
+  shapes?: ExpectedShapes;
 }
 
-export function loadFileWithMetadata(path: string, { maxBytes = FILE_LIMITS.safetensors }: { maxBytes?: number } = {}): { tensors: TensorMap; metadata: Metadata } {
-  return deserialize(readRegularFile(path, { maxBytes, what: "safetensors" }), path);
+/** Loads a .safetensors file into named tensors. */
+export function loadFile(path: string, options: LoadOptions = {}): TensorMap {
+  return loadFileWithMetadata(path, options).tensors;
+}
+
+/**
+ * Loads a .safetensors file: the header first (checked against the file's size
+ * and `shapes`), then the data; a file that cannot fit allocates nothing.
+ */
+export function loadFileWithMetadata(path: string, options: LoadOptions = {}): { tensors: TensorMap; metadata: Metadata } {
+  checkOptions(options, ["maxBytes", "shapes"], "safetensors.loadFile()");
+  const { maxBytes = FILE_LIMITS.safetensors, shapes } = options;
+  return withHeader(path, maxBytes, (header, fd, size) => {
+    checkShapes(header, shapes, path);
+    const data = readAt(fd, size - header.dataStart, header.dataStart, path);
+    return { tensors: tensorsOf(header, data), metadata: header.metadata };
+  });
+}
+
+function checkOptions(options: unknown, known: string[], what: string): void {
+  if (options === null || typeof options !== "object" || Array.isArray(options)) throw new FlareError(`${what}: options must be an object`, "E_ARGUMENT");
+  for (const key of Object.keys(options)) if (!known.includes(key)) throw new FlareError(`${what}: unknown option '${key}' (expected ${known.join(", ")})`, "E_ARGUMENT");
 }

@@ -60,7 +60,7 @@ export function checkIntegerValue(value: number, dtype: DType, where: string): v
     throw new FlareError(`${where}: ${String(value)} cannot be converted to ${dtype} without overflow (${dtype} holds integers from ${range[0]} to ${dtype === "int64" ? "2^63-1" : range[1]})`, "E_DTYPE");
 }
 
-/** The TypedArray that data() returns for a dtype (float16/bfloat16 read as float32). */
+/** The TypedArray that dataSync() returns for a dtype (float16/bfloat16 read as float32). */
 export function viewOf(buffer: ArrayBuffer, dtype: DType): TypedArray {
   switch (dtype) {
     case "float32": case "float16": case "bfloat16": return new Float32Array(buffer);

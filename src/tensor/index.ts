@@ -30,11 +30,23 @@ import { FlareError } from "../errors.js";
 export function memory(): { numTensors: number; numStorages: number; numBytes: number } {
   return native.memory();
 }
-export function setNumThreads(n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new FlareError(`setNumThreads(): n must be a positive integer, got ${String(n)}`, "E_ARGUMENT");
-  native.setNumThreads(n);
+/**
+ * The most threads setNumThreads / setNumInteropThreads accept: 4 × the hardware
+ * threads, at most 256 (2,048 threads made every op take tens of seconds).
+ */
+export function maxNumThreads(): number { return native.maxNumThreads(); }
+function checkThreads(n: unknown, what: string): number {
+  if (typeof n !== "number" || !Number.isInteger(n) || n < 1) throw new FlareError(`${what}: n must be a positive integer, got ${typeof n === "number" ? String(n) : typeof n}`, "E_ARGUMENT");
+  const limit = native.maxNumThreads();
+  if (n > limit) throw new FlareError(`${what}: ${n} threads is above the limit of ${limit} (4 × the hardware threads, at most 256)`, "E_ARGUMENT");
+  return n;
 }
+/** torch.set_num_threads: the intra-op thread count (1 … maxNumThreads()). */
+export function setNumThreads(n: number): void { native.setNumThreads(checkThreads(n, "setNumThreads()")); }
 export function getNumThreads(): number { return native.getNumThreads(); }
+/** torch.set_num_interop_threads: once, before any inter-op parallel work (libtorch's rule; later calls are an E_STATE FlareError). */
+export function setNumInteropThreads(n: number): void { native.setNumInteropThreads(checkThreads(n, "setNumInteropThreads()")); }
+export function getNumInteropThreads(): number { return native.getNumInteropThreads(); }
 /** What flare was built against: libtorch version, ABI, threading, CUDA, Gloo. */
 export function buildInfo() { return native.buildInfo(); }
 

@@ -42,6 +42,9 @@ export interface Native {
   setRngState(state: Handle): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;
+  setNumInteropThreads(n: number): void;
+  getNumInteropThreads(): number;
+  maxNumThreads(): number;
   cudaDeviceCount(): number;
   memory(): { numTensors: number; numStorages: number; numBytes: number };
   buildInfo(): { torchVersion: string; cxx11Abi: boolean; parallel: string; cuda: boolean; gloo: boolean };

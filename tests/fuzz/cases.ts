@@ -2,8 +2,10 @@
 // a target under a seed is always the same input, so any finding is replayed
 // with `npm run fuzz -- --target T --seed S --case I`.
 
-export type Target = "safetensors" | "image" | "voc" | "coco" | "spec" | "run" | "cli" | "tensor" | "dataloader";
-export const TARGETS: readonly Target[] = ["safetensors", "image", "voc", "coco", "spec", "run", "cli", "tensor", "dataloader"];
+import { nativeCase } from "./native_cases.js";
+
+export type Target = "safetensors" | "image" | "voc" | "coco" | "spec" | "run" | "cli" | "tensor" | "dataloader" | "native";
+export const TARGETS: readonly Target[] = ["safetensors", "image", "voc", "coco", "spec", "run", "cli", "tensor", "dataloader", "native"];
 
 export interface Case {
   target: Target;
@@ -379,7 +381,7 @@ function dataloaderCase(rng: Rng): Omit<Case, "target" | "index"> {
 
 const MAKERS: Record<Target, (rng: Rng) => Omit<Case, "target" | "index">> = {
   safetensors: safetensorsCase, image: imageCase, voc: vocCase, coco: cocoCase, spec: specCase, run: runCase, cli: cliCase,
-  tensor: tensorCase, dataloader: dataloaderCase,
+  tensor: tensorCase, dataloader: dataloaderCase, native: nativeCase,
 };
 
 /** Case `index` of `target` under `seed`. */

@@ -10,13 +10,11 @@ import assert from "node:assert/strict";
 import { runFuzz, BAD_OUTCOMES, OUTCOMES } from "./harness.js";
 import { isKnown, KNOWN_FAILURES } from "./known.js";
 
-const COUNTS = { safetensors: 250, image: 100, voc: 150, coco: 120, spec: 150, run: 80, cli: 150, dataloader: 60, tensor: 30 };
+const COUNTS = { safetensors: 250, image: 100, voc: 150, coco: 120, spec: 150, run: 80, cli: 150, dataloader: 60, tensor: 30, native: 150 };
 
 test("fuzz: ~1,000 generated bad inputs end as FlareErrors or valid results (no crash, hang, memory blow-up, other error or silent loss)", { timeout: 600_000 }, async (t) => {
   const report = await runFuzz({
     seed: 20261201, counts: COUNTS, timeoutMs: 15_000,
-    // A known hang costs a whole timeout each; the long run (npm run fuzz) includes it.
-    skipKinds: ["tensor:threads"],
   });
   t.diagnostic(`seed ${report.seed}: ${report.total} cases in ${report.seconds.toFixed(1)} s`);
   for (const [target, c] of Object.entries(report.counts)) t.diagnostic(`${target.padEnd(12)}${OUTCOMES.map((o) => `${o} ${c[o]}`).join("  ")}`);

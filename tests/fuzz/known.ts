@@ -8,7 +8,6 @@ import type { Finding } from "./harness.js";
 export interface KnownFailure { target: string; kind: string; why: string }
 
 export const KNOWN_FAILURES: readonly KnownFailure[] = [
-  { target: "tensor", kind: "threads", why: "setNumThreads(2048) is accepted and every op then stalls (hang): src/tensor/index.ts" },
   { target: "dataloader", kind: "huge-shuffle", why: "a shuffled DataLoader over 1e9 samples builds the permutation in V8 (memory / abort): src/data/dataloader.ts, sampler" },
 ];
 

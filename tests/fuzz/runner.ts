@@ -13,6 +13,7 @@ import { decodeImage, readImage, encodeImage, transforms, datasets } from "../..
 import { RunFolder, saveCheckpoint, loadCheckpoint } from "../../src/engine/index.js";
 import { parseCommandLine } from "../../src/cli/commands.js";
 import { makeCase, type Case, type Target } from "./cases.js";
+import { runNative } from "./native_runner.js";
 
 export type Outcome = "ok" | "flare" | "other" | "lost" | "crash" | "hang" | "memory";
 export interface Result { index: number; outcome: Outcome; code?: string; message?: string }
@@ -270,7 +271,7 @@ async function runDataloader(c: Case): Promise<void> {
 
 const RUNNERS: Record<Target, (c: Case) => Promise<void>> = {
   safetensors: runSafetensors, image: runImage, voc: runVoc, coco: runCoco, spec: runSpec, run: runRun, cli: runCli,
-  tensor: runTensor, dataloader: runDataloader,
+  tensor: runTensor, dataloader: runDataloader, native: runNative,
 };
 
 export async function runOne(c: Case): Promise<Result> {
