@@ -14,7 +14,6 @@ export const KNOWN_FAILURES: readonly KnownFailure[] = [
   { target: "tensor", kind: "scope", why: "tidy(5) / keep(5) are TypeErrors: src/tensor/scope.ts" },
   { target: "tensor", kind: "rng-state", why: "setRngState(null) is a TypeError: src/tensor/random.ts" },
   { target: "tensor", kind: "threads", why: "setNumThreads(2048) is accepted and every op then stalls (hang): src/tensor/index.ts" },
-  { target: "dataloader", kind: "huge-shuffle", why: "a shuffled DataLoader over 1e9 samples builds the permutation in V8 (memory / abort): src/data/dataloader.ts, sampler" },
 ];
 
 export function isKnown(f: Pick<Finding, "target" | "kind">): KnownFailure | undefined {
