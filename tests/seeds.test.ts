@@ -91,6 +91,31 @@ test("with numWorkers 2: PyTorch's batch order and per-worker augmentations (bas
   sums.forEach((s, i) => assert.ok(Math.abs(s - expected[i]) <= 1e-9 * Math.abs(expected[i]), `batch ${i} (worker ${i % 2}): ${s} vs PyTorch's ${expected[i]}`));
 });
 
+for (const persistent of [false, true]) {
+  test(`two epochs with numWorkers 2${persistent ? " and persistentWorkers (seeded once)" : " (a base seed per epoch)"}: PyTorch's batches`, FASHION, async () => {
+    const get = fixtureGetter(loadFixture("lenet_seeded"));
+    const key = persistent ? "persistent" : "epochs";
+    torch.manualSeed(SEED);
+    const loader = new DataLoader(new FashionMnist(256), { batchSize: BATCH, shuffle: true, numWorkers: 2, persistentWorkers: persistent, workerModule: WORKER_MODULE, workerArgs: { n: 256 } });
+    const sums: number[] = [], labels: number[][] = [];
+    try {
+      for (let epoch = 0; epoch < 2; epoch++) {
+        for await (const [x, y] of loader as AsyncIterable<[torch.Tensor, torch.Tensor]>) {
+          sums.push(x.to("float64").sum().item() as number);
+          labels.push(values(y));
+          x.dispose(); y.dispose();
+        }
+      }
+    } finally {
+      await loader.close();
+    }
+    assert.deepEqual(labels, get(`${key}_labels`).tolist());
+    const expected = values(get(`${key}_image_sums`));
+    assert.equal(sums.length, expected.length);
+    sums.forEach((s, i) => assert.ok(Math.abs(s - expected[i]) <= 1e-9 * Math.abs(expected[i]), `batch ${i}: ${s} vs PyTorch's ${expected[i]}`));
+  });
+}
+
 // Values printed by PyTorch 1.13 (python3 -c "import torch; torch.manual_seed(0); ...").
 test("the draws are PyTorch's: rand(1), randint, uniform_, randperm and a generator's seed after manualSeed(0)", () => {
   torch.manualSeed(0);
