@@ -118,6 +118,37 @@ Napi::Value randomFill(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// randomDraw(kind, generator, a, b) -> one number, as torch.empty(1).uniform_(a, b).item()
+// ("uniform", float32), its exp ("expUniform"), normal_(a, b) ("normal", float32) or torch.randint(a, b, (1,)).item()
+// ("randint", int64; callers keep a and b within safe integers): one call instead of four.
+Napi::Value randomDraw(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) throwFlare(env, "E_ARGUMENT", "randomDraw(): kind must be a string");
+  std::string kind = info[0].As<Napi::String>().Utf8Value();
+  c10::optional<at::Generator> g = generatorArgument(info[1]);
+  double a = numberArgument(info[2], "a"), b = numberArgument(info[3], "b");
+  if (kind == "randint") {
+    at::Tensor t = at::empty({1}, at::TensorOptions().dtype(at::kLong));
+    t.random_(static_cast<int64_t>(a), static_cast<int64_t>(b), g);
+    return Napi::Number::New(env, static_cast<double>(t.item<int64_t>()));
+  }
+  at::Tensor t = at::empty({1}, at::TensorOptions().dtype(at::kFloat));
+  if (kind == "uniform") t.uniform_(a, b, g);
+  // torch.exp(torch.empty(1).uniform_(a, b)): RandomResizedCrop's aspect ratio, with libtorch's float32 exp.
+  else if (kind == "expUniform") t = t.uniform_(a, b, g).exp();
+  else if (kind == "normal") t.normal_(a, b, g);
+  else throwFlare(env, "E_ARGUMENT", "randomDraw(): unknown kind " + kind);
+  return Napi::Number::New(env, static_cast<double>(t.item<float>()));
+}
+
+// randomSeed(generator) -> int(torch.empty((), dtype=torch.int64).random_(generator=g).item()), a BigInt.
+Napi::Value randomSeed(const Napi::CallbackInfo& info) {
+  c10::optional<at::Generator> g = generatorArgument(info[0]);
+  at::Tensor t = at::empty({}, at::TensorOptions().dtype(at::kLong));
+  t.random_(g);
+  return Napi::BigInt::New(info.Env(), t.item<int64_t>());
+}
+
 // randperm(n, generator) -> int64 [n], as torch.randperm(n, generator=g).
 Napi::Value randperm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -138,6 +169,8 @@ void initGenerator(Napi::Env env, Napi::Object exports) {
   exportFunction(env, exports, "generatorSetState", generatorSetState);
   exportFunction(env, exports, "randomFill", randomFill);
   exportFunction(env, exports, "randperm", randperm);
+  exportFunction(env, exports, "randomDraw", randomDraw);
+  exportFunction(env, exports, "randomSeed", randomSeed);
 }
 
 }  // namespace flare

@@ -163,6 +163,9 @@ test("DataLoader options: PyTorch's positions, unknown names refused, bounds on 
   const Untyped = DataLoader as unknown as new (...args: unknown[]) => unknown;
   assert.throws(() => new Untyped(ds, 4, true, null, null, 0, null, true), /pinMemory.*not supported/);
   assert.throws(() => new DataLoader(ds, { shuffle: "yes" as never }), /shuffle must be a boolean/);
+  assert.throws(() => new DataLoader(ds, { sampler: 5 as never }), /sampler must be an iterable with a length/);
+  assert.throws(() => new DataLoader(ds, { prefetchFactor: 1e9 }), /prefetchFactor must be an integer in \[1, 1024\]/);
+  assert.throws(() => new RandomSampler(10, { generator: {} as never }), /generator must be a torch.TorchGenerator or a torch.Generator/);
   // With replacement a huge dataset is fine: nothing of its size is built.
   const big = new RandomSampler(1e9, { replacement: true, numSamples: 3 });
   assert.equal([...big].length, 3);

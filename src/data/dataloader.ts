@@ -132,6 +132,11 @@ export class DataLoader<T = unknown, B = any> implements AsyncIterable<B> {
     const shuffle = bool(options.shuffle ?? false, "shuffle"), dropLast = bool(options.dropLast ?? false, "dropLast");
     if (options.generator !== undefined && !(options.generator instanceof TorchGenerator) && !(options.generator instanceof JsGenerator))
       throw new FlareError("DataLoader(): generator must be a torch.TorchGenerator or a torch.Generator", "E_TYPE");
+    for (const key of ["sampler", "batchSampler"] as const) {
+      const v = options[key] as { length?: unknown; [Symbol.iterator]?: unknown } | null | undefined;
+      if (v !== undefined && v !== null && (typeof v !== "object" || typeof v[Symbol.iterator] !== "function" || typeof v.length !== "number"))
+        throw new FlareError(`DataLoader(): ${key} must be an iterable with a length (a Sampler), got ${v === null ? "null" : typeof v}`, "E_TYPE");
+    }
     let batchSize = options.batchSize === undefined ? 1 : options.batchSize;
     if (options.batchSampler) {
       if ((options.batchSize !== undefined && options.batchSize !== 1) || shuffle || options.sampler || dropLast)

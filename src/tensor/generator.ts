@@ -20,6 +20,8 @@ interface GeneratorNative {
   generatorSetState(g: GeneratorHandle, state: Handle): void;
   randomFill(kind: "uniform" | "random" | "randomFromTo" | "normal" | "bernoulli", t: Handle, g: GeneratorHandle | null, a?: number, b?: number): void;
   randperm(n: number, g: GeneratorHandle | null): Handle;
+  randomDraw(kind: "uniform" | "expUniform" | "normal" | "randint", g: GeneratorHandle | null, a: number, b: number): number;
+  randomSeed(g: GeneratorHandle | null): bigint;
 }
 const nat = native as unknown as GeneratorNative;
 
@@ -75,37 +77,32 @@ function handleOf(g: TorchGenerator | null | undefined): GeneratorHandle | null 
   return chosen ? chosen.handle : null;
 }
 
-/** One float32 draw, filled by `kind`, read back as a number. */
-function drawFloat(kind: "uniform" | "normal", a: number, b: number, g: TorchGenerator | null | undefined): number {
-  const h = native.fromBuffer(new Float32Array(1), [1], "float32");
-  try {
-    nat.randomFill(kind, h, handleOf(g), a, b);
-    return native.item(h) as number;
-  } finally {
-    native.dispose(h);
-  }
-}
-
 /** torch.rand(1).item(): a float32 in [0, 1). */
-export function rand1(g?: TorchGenerator | null): number { return drawFloat("uniform", 0, 1, g); }
+export function rand1(g?: TorchGenerator | null): number { return nat.randomDraw("uniform", handleOf(g), 0, 1); }
 
 /** torch.empty(1).uniform_(low, high).item(): a float32 (torchvision's way to draw a factor). */
-export function uniform1(low: number, high: number, g?: TorchGenerator | null): number { return drawFloat("uniform", low, high, g); }
+export function uniform1(low: number, high: number, g?: TorchGenerator | null): number {
+  if (!Number.isFinite(low) || !Number.isFinite(high) || low > high) throw new FlareError(`uniform_(): needs finite numbers from <= to, got [${low}, ${high})`, "E_ARGUMENT");
+  return nat.randomDraw("uniform", handleOf(g), low, high);
+}
+
+/** torch.exp(torch.empty(1).uniform_(low, high)).item(): float32 draw and exp, as torchvision's aspect ratios. */
+export function expUniform1(low: number, high: number, g?: TorchGenerator | null): number {
+  if (!Number.isFinite(low) || !Number.isFinite(high) || low > high) throw new FlareError(`uniform_(): needs finite numbers from <= to, got [${low}, ${high})`, "E_ARGUMENT");
+  return nat.randomDraw("expUniform", handleOf(g), low, high);
+}
 
 /** torch.empty(1).normal_(mean, std).item(). */
-export function normal1(mean: number, std: number, g?: TorchGenerator | null): number { return drawFloat("normal", mean, std, g); }
+export function normal1(mean: number, std: number, g?: TorchGenerator | null): number {
+  if (!Number.isFinite(mean) || !(std >= 0) || !Number.isFinite(std)) throw new FlareError(`normal_(): needs a finite mean and std >= 0, got ${mean}, ${std}`, "E_ARGUMENT");
+  return nat.randomDraw("normal", handleOf(g), mean, std);
+}
 
 /** torch.randint(low, high, (1,)).item(). */
 export function randint1(low: number, high: number, g?: TorchGenerator | null): number {
   if (!Number.isSafeInteger(low) || !Number.isSafeInteger(high) || high <= low)
     throw new FlareError(`randint(): needs integers low < high, got [${low}, ${high})`, "E_ARGUMENT");
-  const h = native.fromBuffer(new BigInt64Array(1), [1], "int64");
-  try {
-    nat.randomFill("randomFromTo", h, handleOf(g), low, high);
-    return Number(new BigInt64Array(native.toBuffer(h))[0]);
-  } finally {
-    native.dispose(h);
-  }
+  return nat.randomDraw("randint", handleOf(g), low, high);
 }
 
 /** torch.randint(0, high, (n,)).tolist() — several draws in one call. */
@@ -120,15 +117,7 @@ export function randintN(high: number, n: number, g?: TorchGenerator | null): nu
 }
 
 /** int(torch.empty((), dtype=torch.int64).random_(generator=g).item()): how PyTorch draws a seed from a generator. */
-export function randomSeed(g?: TorchGenerator | null): bigint {
-  const h = native.fromBuffer(new BigInt64Array(1), [], "int64");
-  try {
-    nat.randomFill("random", h, handleOf(g));
-    return new BigInt64Array(native.toBuffer(h))[0];
-  } finally {
-    native.dispose(h);
-  }
-}
+export function randomSeed(g?: TorchGenerator | null): bigint { return nat.randomSeed(handleOf(g)); }
 
 /** Largest n for randperm (an int64 tensor of n elements: 1 GiB at the bound). */
 export const MAX_RANDPERM = 2 ** 27;
@@ -142,10 +131,12 @@ export function randperm(n: number, g?: TorchGenerator | null): Tensor {
 
 /** torch.randperm(n, generator=g).tolist(), for small n (a transform's order of ops). */
 export function randpermList(n: number, g?: TorchGenerator | null): number[] {
-  const t = randperm(n, g);
+  if (!Number.isSafeInteger(n) || n < 0) throw new FlareError(`randperm(): n must be a non-negative integer, got ${String(n)}`, "E_ARGUMENT");
+  if (n > MAX_RANDPERM) throw new FlareError(`randperm(): n = ${n} is above flare's bound of ${MAX_RANDPERM} (2^27) elements`, "E_ARGUMENT");
+  const h = nat.randperm(n, handleOf(g));
   try {
-    return Array.from(new BigInt64Array(native.toBuffer(t.handle)), Number);
+    return Array.from(new BigInt64Array(native.toBuffer(h)), Number);
   } finally {
-    t.dispose();
+    native.dispose(h);
   }
 }

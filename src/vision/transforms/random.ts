@@ -6,7 +6,7 @@
 // (not PyTorch's numbers).
 import { FlareError } from "../../errors.js";
 import { Generator } from "../../tensor/random.js";
-import { TorchGenerator, rand1, randint1, randpermList, uniform1 } from "../../tensor/generator.js";
+import { TorchGenerator, expUniform1, rand1, randint1, randpermList, uniform1 } from "../../tensor/generator.js";
 import { tensor } from "../../tensor/creation.js";
 import { tidy } from "../../tensor/scope.js";
 
@@ -29,6 +29,18 @@ export interface RandomSource {
   atMost(p: number): boolean;
 }
 
+const logs = new Map<string, number[]>();
+/** torch.log(torch.tensor(ratio)).tolist(), remembered (a transform's ratio is fixed). */
+function float32Log(ratio: readonly [number, number]): number[] {
+  const key = `${ratio[0]},${ratio[1]}`;
+  let out = logs.get(key);
+  if (!out) {
+    out = tidy(() => tensor([ratio[0], ratio[1]], { dtype: "float32" }).log().tolist() as number[]);
+    if (logs.size < 1024) logs.set(key, out);
+  }
+  return out;
+}
+
 class TorchSource implements RandomSource {
   constructor(readonly generator: TorchGenerator | undefined) {}
   random(): number { return rand1(this.generator); }
@@ -37,9 +49,8 @@ class TorchSource implements RandomSource {
   permutation(n: number): number[] { return randpermList(n, this.generator); }
   logUniform(ratio: readonly [number, number]): number {
     // The float32 log and exp of libtorch itself (as torchvision computes them), not JavaScript's double ones.
-    const [lo, hi] = tidy(() => tensor([ratio[0], ratio[1]], { dtype: "float32" }).log().tolist() as number[]);
-    const u = uniform1(lo, hi, this.generator);
-    return tidy(() => (tensor([u], { dtype: "float32" }).exp().tolist() as number[])[0]);
+    const [lo, hi] = float32Log(ratio);
+    return expUniform1(lo, hi, this.generator);
   }
   below(p: number): boolean { return this.random() < Math.fround(p); }
   atMost(p: number): boolean { return !(Math.fround(p) < this.random()); }
