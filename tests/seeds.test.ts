@@ -13,11 +13,13 @@ import { FASHION_MNIST_ROOT } from "../src/vision/datasets/fashion_mnist.js";
 import { randomSeed, rand1, randint1, uniform1, randpermList } from "../src/tensor/generator.js";
 import { fixtureGetter, loadFixture } from "./helpers.js";
 import { FashionMnist } from "./workers/seeds_fashion.js";
+import { RangeDataset } from "./workers/data_range.js";
 
 const SEED = 2024, STEPS = 100, BATCH = 64;
 const hasData = existsSync(`${FASHION_MNIST_ROOT}/train-images-idx3-ubyte.gz`) || existsSync(`${FASHION_MNIST_ROOT}/train-images-idx3-ubyte`);
 const FASHION = { skip: hasData ? false : `no Fashion-MNIST in ${FASHION_MNIST_ROOT} (Debian dataset-fashion-mnist)` };
 const WORKER_MODULE = new URL("./workers/seeds_fashion.js", import.meta.url);
+const RANGE_MODULE = new URL("./workers/data_range.js", import.meta.url);
 
 function lenet(): nn.Sequential {
   const net = new nn.Sequential(
@@ -115,6 +117,26 @@ for (const persistent of [false, true]) {
     sums.forEach((s, i) => assert.ok(Math.abs(s - expected[i]) <= 1e-9 * Math.abs(expected[i]), `batch ${i}: ${s} vs PyTorch's ${expected[i]}`));
   });
 }
+
+test("getWorkerInfo().seed is PyTorch's base seed + worker id; a TorchGenerator given to the DataLoader gives PyTorch's batches", async () => {
+  torch.manualSeed(5);
+  const base = 4095051218741643470n;   // torch.manual_seed(5); torch.empty((), dtype=torch.int64).random_()
+  const args = { n: 6, tagWorker: true, tagSeed: true };
+  const loader = new DataLoader(new RangeDataset(args), { batchSize: 2, numWorkers: 2, workerModule: RANGE_MODULE, workerArgs: args });
+  const seen = new Map<number, string>();
+  for await (const batch of loader as AsyncIterable<[torch.Tensor, torch.Tensor, torch.Tensor, string[]]>) {
+    const ids = batch[2].tolist() as number[];
+    ids.forEach((id, k) => seen.set(id, batch[3][k]));
+    torch.dispose([batch[0], batch[1], batch[2]]);
+  }
+  assert.deepEqual([...seen.entries()].sort(), [[0, String(base)], [1, String(base + 1n)]]);
+  // g = torch.Generator(); g.manual_seed(11); DataLoader(range(10), batch_size=3, shuffle=True, generator=g), two passes
+  const g = new torch.TorchGenerator(11);
+  const ds = { length: 10, get: (i: number) => i };
+  const pass = async () => { const out: number[][] = []; for await (const b of new DataLoader(ds, 3, true, { generator: g }) as AsyncIterable<torch.Tensor>) { out.push(b.tolist() as number[]); b.dispose(); } return out; };
+  assert.deepEqual(await pass(), [[0, 9, 3], [6, 1, 5], [7, 4, 8], [2]]);
+  assert.deepEqual(await pass(), [[8, 5, 4], [7, 1, 3], [6, 9, 2], [0]]);
+});
 
 // Values printed by PyTorch 1.13 (python3 -c "import torch; torch.manual_seed(0); ...").
 test("the draws are PyTorch's: rand(1), randint, uniform_, randperm and a generator's seed after manualSeed(0)", () => {
