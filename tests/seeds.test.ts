@@ -164,7 +164,7 @@ test("RandomSampler: PyTorch's order after manualSeed, with and without replacem
   assert.deepEqual([...new RandomSampler(4, { numSamples: 6 })], [2, 1, 0, 3, 0, 1]);
 });
 
-test("RandomHorizontalFlip and ColorJitter draw as torchvision 0.14: same seed, same parameters", () => {
+test("ColorJitter draws as torchvision 0.14 (randperm(4), then the factors): same seed, same parameters", () => {
   torch.manualSeed(3);
   const img = torch.rand([3, 4, 5]);
   const jitter = new T.ColorJitter(0.4, 0.4, 0.4, 0.1);
@@ -174,6 +174,42 @@ test("RandomHorizontalFlip and ColorJitter draw as torchvision 0.14: same seed, 
   assert.deepEqual(p.order, [0, 3, 2, 1]);
   assert.deepEqual([p.brightness, p.contrast, p.saturation, p.hue], [0.822705090045929, 0.7004241943359375, 0.668700098991394, 0.00244467263109982]);
   img.dispose();
+});
+
+test("geometric, blur, erasing and container transforms draw as torchvision 0.14 (get_params in sequence after one seed)", () => {
+  torch.manualSeed(9);
+  const img = torch.zeros([3, 10, 12]);
+  const params = (t: { forward(x: torch.Tensor): torch.Tensor; lastParams: unknown }) => {
+    const out = t.forward(img);
+    if (out !== img) out.dispose();   // a transform that does not fire returns its input
+    return t.lastParams as Record<string, unknown>;
+  };
+  const flip = new T.RandomHorizontalFlip();
+  const flips = Array.from({ length: 6 }, () => params(flip).flip);
+  const crop = params(new T.RandomCrop([4, 5]));
+  const rotation = params(new T.RandomRotation(30));
+  const affine = params(new T.RandomAffine([-10, 10], { translate: [0.1, 0.2], scale: [0.8, 1.2], shear: [-5, 5, -3, 3] }));
+  const blur = params(new T.GaussianBlur(3, { sigma: [0.1, 2.0] }));
+  const perspective = params(new T.RandomPerspective({ distortionScale: 0.5, p: 1 }));
+  const erase = params(new T.RandomErasing({ p: 1, scale: [0.02, 0.33], ratio: [0.3, 3.3] }));
+  const apply = params(new T.RandomApply([new T.RandomInvert(1)], { p: 0.3 }));
+  const rrc = params(new T.RandomResizedCrop(8));
+  img.dispose();
+  // torchvision 0.14, after torch.manual_seed(9); img = torch.zeros(3, 10, 12):
+  //   [bool(torch.rand(1) < 0.5) for _ in range(6)]; T.RandomCrop.get_params(img, (4, 5));
+  //   T.RandomRotation.get_params([-30.0, 30.0]); T.RandomAffine.get_params((-10.0, 10.0), (0.1, 0.2), (0.8, 1.2), (-5.0, 5.0, -3.0, 3.0), [12, 10]);
+  //   T.GaussianBlur.get_params(0.1, 2.0); torch.rand(1); T.RandomPerspective.get_params(12, 10, 0.5);
+  //   torch.rand(1); T.RandomErasing.get_params(img, scale=(0.02, 0.33), ratio=(0.3, 3.3), value=[0]);
+  //   not (0.3 < torch.rand(1)); T.RandomResizedCrop.get_params(img, [0.08, 1.0], [3/4, 4/3])
+  assert.deepEqual(flips, [false, true, true, false, false, false]);
+  assert.deepEqual([crop.top, crop.left], [3, 6]);
+  assert.equal(rotation.angle, -7.1736249923706055);
+  assert.deepEqual(affine, { angle: -1.791304349899292, translate: [1, 0], scale: 0.8552382588386536, shear: [-2.931342124938965, 0.08340239524841309] });
+  assert.equal(blur.sigma, 1.0214993953704834);
+  assert.deepEqual(perspective.endpoints, [[1, 2], [9, 1], [8, 7], [0, 8]]);
+  assert.deepEqual([erase.i, erase.j, erase.h, erase.w], [0, 5, 8, 4]);
+  assert.equal(apply.applied, false);
+  assert.deepEqual([rrc.top, rrc.left, rrc.height, rrc.width], [0, 1, 8, 10]);
 });
 
 test("DataLoader options: PyTorch's positions, unknown names refused, bounds on workers and shuffle size", () => {
