@@ -212,6 +212,29 @@ test("geometric, blur, erasing and container transforms draw as torchvision 0.14
   assert.deepEqual([rrc.top, rrc.left, rrc.height, rrc.width], [0, 1, 8, 10]);
 });
 
+test("AutoAugment, RandAugment and TrivialAugmentWide choose torchvision 0.14's ops and magnitudes after one seed", () => {
+  // torch.manual_seed(12); img = torch.zeros(3, 16, 16, dtype=torch.uint8); each of T.AutoAugment(),
+  // T.RandAugment(), T.TrivialAugmentWide() applied 4 times, recording torchvision's _apply_op(op_name, magnitude).
+  const expected: Record<string, [string, number][][]> = {
+    aa: [[["Invert", 0], ["Equalize", 0]], [["Equalize", 0]], [["Equalize", 0], ["Equalize", 0]], []],
+    ra: [[["Brightness", -0.26999998092651367], ["ShearY", 0.09000000357627869]], [["Equalize", 0], ["ShearY", -0.09000000357627869]],
+      [["Color", 0.26999998092651367], ["Brightness", -0.26999998092651367]], [["Sharpness", 0.26999998092651367], ["Sharpness", -0.26999998092651367]]],
+    ta: [[["TranslateY", 11.733333587646484]], [["Posterize", 5]], [["Identity", 0]], [["Identity", 0]]],
+  };
+  torch.manualSeed(12);
+  const img = torch.zeros([3, 16, 16], { dtype: "uint8" });
+  for (const [key, t] of [["aa", new T.AutoAugment()], ["ra", new T.RandAugment()], ["ta", new T.TrivialAugmentWide()]] as const) {
+    const seen: [string, number][][] = [];
+    for (let k = 0; k < 4; k++) {
+      const out = t.forward(img);
+      if (out !== img) out.dispose();
+      seen.push((t.lastParams as { ops: { name: string; magnitude: number }[] }).ops.map((o) => [o.name, o.magnitude]));
+    }
+    assert.deepEqual(seen, expected[key], key);
+  }
+  img.dispose();
+});
+
 test("DataLoader options: PyTorch's positions, unknown names refused, bounds on workers and shuffle size", () => {
   const ds = { length: 10, get: (i: number) => i };
   assert.equal(new DataLoader(ds, 4).batchSize, 4);
