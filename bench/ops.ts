@@ -29,7 +29,7 @@ function randomBoxes(n: number): torch.Tensor {
 }
 
 function write(file: string, tensors: torch.Tensor[]): void {
-  const parts = tensors.map((t) => Buffer.from((t.contiguous().data() as Float32Array).slice().buffer));
+  const parts = tensors.map((t) => Buffer.from((t.contiguous().dataSync() as Float32Array).slice().buffer));
   writeFileSync(file, Buffer.concat(parts));
 }
 

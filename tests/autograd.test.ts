@@ -9,7 +9,7 @@ import { liveHookCount } from "../src/tensor/hooks.js";
 import { assertClose, assertFlareError, settledTensors } from "./helpers.js";
 
 const cube = (x: torch.Tensor): torch.Tensor => new torch.Tensor(native.exampleCube(x.handle));
-const values = (t: torch.Tensor | null): number[] => Array.from(t!.data() as Float64Array | Float32Array, Number);
+const values = (t: torch.Tensor | null): number[] => Array.from(t!.dataSync() as Float64Array | Float32Array, Number);
 
 test("the native example kernel: forward x³, backward 3x², a grad_fn like any ATen op", () => {
   torch.tidy(() => {

@@ -9,7 +9,8 @@ import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as torch from "../src/index.js";
-import { nn, optim } from "../src/index.js";
+import { nn, optim, F } from "../src/index.js";
+import * as creation from "../src/tensor/creation.js";
 import { transforms as T, datasets, utils, models } from "../src/vision/index.js";
 
 const BOGUS = { bogusOption: 1 } as never;
@@ -25,7 +26,38 @@ process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
 mkdirSync(path.join(dir, "folder", "a"), { recursive: true });
 writeFileSync(path.join(dir, "folder", "a", "x.png"), "");
 
+const x4 = () => torch.zeros([1, 1, 4, 4]);
 const CALLS: Record<string, Record<string, Call>> = {
+  "torch (creation)": {
+    tensor: () => torch.tensor([1], BOGUS), fromTypedArray: () => torch.fromTypedArray(new Float32Array(1), [1], BOGUS),
+    zeros: () => torch.zeros([1], BOGUS), ones: () => torch.ones([1], BOGUS), empty: () => torch.empty([1], BOGUS),
+    rand: () => torch.rand([1], BOGUS), randn: () => torch.randn([1], BOGUS), full: () => torch.full([1], 1, BOGUS),
+    arange: () => torch.arange(2, BOGUS), linspace: () => torch.linspace(0, 1, 2, BOGUS), eye: () => torch.eye(2, BOGUS),
+    randint: () => torch.randint(2, [1], BOGUS), randperm: () => torch.randperm(2, BOGUS), normal: () => torch.normal(0, 1, [1], BOGUS),
+    zerosLike: () => torch.zerosLike(fimg(), BOGUS), onesLike: () => torch.onesLike(fimg(), BOGUS), emptyLike: () => torch.emptyLike(fimg(), BOGUS),
+    randLike: () => torch.randLike(fimg(), BOGUS), randnLike: () => torch.randnLike(fimg(), BOGUS), fullLike: () => torch.fullLike(fimg(), 1, BOGUS),
+    randintLike: () => torch.randintLike(fimg(), 2, BOGUS),
+  },
+  F: {
+    conv2d: () => F.conv2d(x4(), torch.zeros([1, 1, 1, 1]), null, BOGUS),
+    convTranspose2d: () => F.convTranspose2d(x4(), torch.zeros([1, 1, 1, 1]), null, BOGUS),
+    batchNorm: () => F.batchNorm(x4(), torch.zeros([1]), torch.ones([1]), BOGUS), layerNorm: () => F.layerNorm(x4(), 4, BOGUS),
+    groupNorm: () => F.groupNorm(x4(), 1, BOGUS), dropout: () => F.dropout(x4(), BOGUS), dropout2d: () => F.dropout2d(x4(), 0.5, BOGUS),
+    relu: () => F.relu(x4(), BOGUS), leakyRelu: () => F.leakyRelu(x4(), BOGUS), gelu: () => F.gelu(x4(), BOGUS), silu: () => F.silu(x4(), BOGUS),
+    softmax: () => F.softmax(x4(), 1, BOGUS), logSoftmax: () => F.logSoftmax(x4(), 1, BOGUS),
+    maxPool2d: () => F.maxPool2d(x4(), 2, BOGUS), avgPool2d: () => F.avgPool2d(x4(), 2, BOGUS),
+    adaptiveMaxPool2d: () => F.adaptiveMaxPool2d(x4(), 1, BOGUS), interpolate: () => F.interpolate(x4(), BOGUS),
+    pad: () => F.pad(x4(), [1, 1], BOGUS),
+    crossEntropy: () => F.crossEntropy(torch.zeros([2, 3]), torch.zeros([2], { dtype: "int64" }), BOGUS),
+    nllLoss: () => F.nllLoss(torch.zeros([2, 3]), torch.zeros([2], { dtype: "int64" }), BOGUS),
+    binaryCrossEntropy: () => F.binaryCrossEntropy(torch.zeros([2]), torch.zeros([2]), BOGUS),
+    binaryCrossEntropyWithLogits: () => F.binaryCrossEntropyWithLogits(torch.zeros([2]), torch.zeros([2]), BOGUS),
+    mseLoss: () => F.mseLoss(torch.zeros([2]), torch.zeros([2]), BOGUS), l1Loss: () => F.l1Loss(torch.zeros([2]), torch.zeros([2]), BOGUS),
+    smoothL1Loss: () => F.smoothL1Loss(torch.zeros([2]), torch.zeros([2]), BOGUS),
+    gridSample: () => F.gridSample(x4(), torch.zeros([1, 2, 2, 2]), BOGUS),
+    affineGrid: () => F.affineGrid(torch.zeros([1, 2, 3]), [1, 1, 2, 2], BOGUS),
+    convMatrix: () => F.convMatrix(torch.zeros([1, 1]), [2, 2], BOGUS),
+  },
   nn: {
     Linear: () => new nn.Linear(2, 3, BOGUS), Identity: () => new nn.Identity(BOGUS),
     Conv2d: () => new nn.Conv2d(1, 1, 3, BOGUS), ConvTranspose2d: () => new nn.ConvTranspose2d(1, 1, 3, BOGUS),
@@ -111,6 +143,11 @@ const CALLS: Record<string, Record<string, Call>> = {
 
 // What the walk does not call, and why.
 const SKIPPED: Record<string, Record<string, string>> = {
+  F: {
+    linear: "positional only (input, weight, bias), as PyTorch's", sigmoid: "takes only the input", tanh: "takes only the input",
+    adaptiveAvgPool2d: "positional only (input, outputSize)", oneHot: "positional only (tensor, numClasses)",
+    implicitSoftmaxDim: "an internal helper of nn.Softmax (takes a number)",
+  },
   nn: {
     Module: "the abstract base; takes no arguments", Parameter: "wraps a tensor; takes no options (requiresGrad is positional, as PyTorch's)",
     isParameter: "a predicate", Sequential: "takes modules only", ModuleList: "takes modules only", ModuleDict: "takes modules only",
@@ -158,12 +195,12 @@ const SKIPPED: Record<string, Record<string, string>> = {
 };
 
 const NAMESPACES: Record<string, object> = {
+  "torch (creation)": creation, F,
   nn, "nn.init": nn.init, optim, "optim.lrScheduler": optim.lrScheduler, transforms: T, "transforms.functional": T.functional,
   datasets, utils, models,
 };
 // Sub-namespaces not walked here, and why.
 const SKIPPED_NAMESPACES = {
-  "nn.functional / F": "owned by the functional-ops work (gridSample, hooks); its option objects come in a later session",
   "nn.utils": "the same functions as nn.clipGradNorm_ / nn.clipGradValue_, walked under nn",
   "models.detection": "owned by the detection work (tinySsd already rejects unknown options, tests/tiny_ssd.test.ts)",
 };

@@ -80,7 +80,7 @@ test("transforms.ToTensor: uint8 [C, H, W] or [H, W] → float [0, 1]; sharp's r
   const y = t.forward(raw);
   assert.deepEqual(y.shape, [3, 1, 2]);
   assert.deepEqual(y.tolist(), [[[0, 0.4]], [[1, 0]], [[0.2, 0]]].map((c) => c.map((r) => r.map(Math.fround))));
-  const f = torch.full([3, 2, 2], 7);
+  const f = torch.full([3, 2, 2], 7, { dtype: "float32" });
   assert.equal(t.forward(f).max().item(), 7);
   assertFlareError(() => t.forward({ data: new Uint8Array(5), info: { width: 2, height: 1, channels: 3 } }), /^ToTensor: 5 bytes of data for 1×2×3 pixels \(6 expected\)$/, "E_SHAPE");
   assertFlareError(() => t.forward("img" as never), /^ToTensor: img must be a uint8 image tensor \[C, H, W\] or sharp's raw pixels/, "E_ARGUMENT");

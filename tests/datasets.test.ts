@@ -58,7 +58,7 @@ async function encodeOnce(image: torch.Tensor, format: "png" | "jpeg"): Promise<
 }
 
 function sameTensor(a: torch.Tensor, b: torch.Tensor): boolean {
-  const bytes = (t: torch.Tensor) => { const d = t.data() as Uint8Array; return Buffer.from(d.buffer, d.byteOffset, d.byteLength); };
+  const bytes = (t: torch.Tensor) => { const d = t.dataSync() as Uint8Array; return Buffer.from(d.buffer, d.byteOffset, d.byteLength); };
   return JSON.stringify(a.shape) === JSON.stringify(b.shape) && a.dtype === b.dtype && bytes(a).equals(bytes(b));
 }
 
@@ -93,7 +93,7 @@ test("CIFAR10 reads the binary batches: 1 label byte + 3072 planar pixels per re
   assert.deepEqual(image.shape, [3, 32, 32]);
   assert.equal(image.dtype, "uint8");
   const expected = cifarRecord(7, 21).subarray(1);
-  assert.deepEqual(Buffer.from(image.data() as Uint8Array), expected);
+  assert.deepEqual(Buffer.from(image.dataSync() as Uint8Array), expected);
   // Planar: channel 1 (green) starts at byte 1024, pixel (row 2, col 5) of red is byte 2*32+5.
   assert.equal(torch.tidy(() => image.index(1, 0, 0).item()), expected[1024]);
   assert.equal(torch.tidy(() => image.index(0, 2, 5).item()), expected[69]);
@@ -106,7 +106,7 @@ test("CIFAR10 reads the binary batches: 1 label byte + 3072 planar pixels per re
   lastImage.dispose();
   const { images, labels } = test.tensors();
   assert.deepEqual(images.shape, [3, 3, 32, 32]);
-  assert.deepEqual(Array.from(labels.data() as BigInt64Array, Number), [3, 0, 7]);
+  assert.deepEqual(Array.from(labels.dataSync() as BigInt64Array, Number), [3, 0, 7]);
   torch.dispose([images, labels]);
 
   // A transform sees (image, label); returning the image alone keeps the label.
@@ -241,7 +241,7 @@ test("palette PNGs: VOC's 256-colour palette starts with VOC_COLORMAP and ends w
   assert.deepEqual(imageSizeFromHeader(path.join(dir, "p.png")), [11, 9]);
   const rgb = await readImage(png, { mode: "rgb" });
   assert.deepEqual(rgb.shape, [3, 9, 11]);
-  const back = vocLabelIndices(rgb.data() as Uint8Array, 9, 11);
+  const back = vocLabelIndices(rgb.dataSync() as Uint8Array, 9, 11);
   assert.deepEqual([...back], [...ids]);
   rgb.dispose();
 });
@@ -259,7 +259,7 @@ test("VOCSegmentation: palette labels → class ids (255 border = ignore), d2l's
   assert.deepEqual(img.shape, [3, 20, 16]);
   assert.deepEqual(lab.shape, [20, 16]);
   assert.equal(lab.dtype, "int64");
-  assert.deepEqual(Array.from(lab.data() as BigInt64Array, Number), [...labels.get("2007_000033")!]);
+  assert.deepEqual(Array.from(lab.dataSync() as BigInt64Array, Number), [...labels.get("2007_000033")!]);
   torch.dispose([img, lab]);
 
   const crop: [number, number] = [18, 24];
@@ -284,7 +284,7 @@ test("VOCSegmentation: palette labels → class ids (255 border = ignore), d2l's
       const full = labels.get("2007_000032")!;
       const want: number[] = [];
       for (let y = 0; y < 18; y++) for (let x = 0; x < 24; x++) want.push(full[(top + y) * 40 + left + x]);
-      assert.deepEqual(Array.from(cl.data() as BigInt64Array, Number), want, "labels cropped with the image's window");
+      assert.deepEqual(Array.from(cl.dataSync() as BigInt64Array, Number), want, "labels cropped with the image's window");
     }
     assert.ok(found >= 1, "the crop is a window of the image");
     torch.dispose([ci, cl, di, dl]);
@@ -314,7 +314,7 @@ test("VOCSegmentation bad input: colour outside the colormap, label size differs
   const rgbLabels = torch.fromTypedArray(planes, [3, 12, 10]);
   await writePng(path.join(root, "SegmentationClass", "b.png"), rgbLabels);
   const [ib, lb] = await ds.get(1);
-  assert.deepEqual(Array.from(lb.data() as BigInt64Array, Number), [...plain]);
+  assert.deepEqual(Array.from(lb.dataSync() as BigInt64Array, Number), [...plain]);
   torch.dispose([ib, lb]);
 
   // labelMode "index": one-channel PNGs of class ids (SegmentationClassAug).
@@ -322,7 +322,7 @@ test("VOCSegmentation bad input: colour outside the colormap, label size differs
   await writePng(path.join(root, "SegmentationClass", "b.png"), torch.fromTypedArray(idsB, [1, 12, 10]));
   const byIndex = new VOCSegmentation({ root, imageSet: "val", labelMode: "index" });
   const [ix, lx] = await byIndex.get(1);
-  assert.deepEqual(Array.from(lx.data() as BigInt64Array, Number), [...idsB]);
+  assert.deepEqual(Array.from(lx.dataSync() as BigInt64Array, Number), [...idsB]);
   torch.dispose([ix, lx]);
   await rejectsFlare(ds.get(1), /b\.png: pixel \(x=6, y=0\) has colour \(15, 15, 15\), which is not in the colormap/, "E_FORMAT");
   idsB[3] = 40;
@@ -392,8 +392,8 @@ test("VOCDetection: XML → boxes (float32 xyxy as in the file), VOC class indic
   assert.equal(target.imageId, "2008_000001");
   assert.equal(target.boxes.dtype, "float32");
   assert.deepEqual(target.boxes.tolist(), [[1, 2, 30, 31], [10.5, 0, 48, 20], [3, 3, 3, 9]]);
-  assert.deepEqual(Array.from(target.labels.data() as BigInt64Array, Number), [12, 15, 20], "dog, person, tv/monitor");
-  assert.deepEqual(Array.from(target.difficult.data() as Uint8Array), [0, 1, 0]);
+  assert.deepEqual(Array.from(target.labels.dataSync() as BigInt64Array, Number), [12, 15, 20], "dog, person, tv/monitor");
+  assert.deepEqual(Array.from(target.difficult.dataSync() as Uint8Array), [0, 1, 0]);
   torch.dispose([image, target.boxes, target.labels, target.difficult]);
   const [empty, none] = await ds.get(1);
   assert.deepEqual(none.boxes.shape, [0, 4]);
@@ -401,7 +401,7 @@ test("VOCDetection: XML → boxes (float32 xyxy as in the file), VOC class indic
 
   const easy = new VOCDetection({ root, keepDifficult: false });
   const [i2, t2] = await easy.get(0);
-  assert.deepEqual(Array.from(t2.labels.data() as BigInt64Array, Number), [12, 20]);
+  assert.deepEqual(Array.from(t2.labels.dataSync() as BigInt64Array, Number), [12, 20]);
   torch.dispose([i2, t2.boxes, t2.labels, t2.difficult]);
   done();
   assertFlareError(() => parseVocAnnotation(vocXml("x.jpg", [9, 9], [{ name: "dog", box: [1, 1, 5, 5] }]), "x.xml", ["background", "cat"]),
@@ -507,12 +507,12 @@ test("CocoDetection: images sorted by id, xywh → xyxy, category ids, iscrowd, 
   const boxes = target.boxes.tolist() as number[][];
   assert.deepEqual(boxes[0], [1.5, 2, 11.5, 22.5]);
   assert.deepEqual(boxes[1], [30, 20, 40, 30], "10.4 wide from x=30 overshoots a 40-wide image by 0.4: clipped");
-  assert.deepEqual(Array.from(target.labels.data() as BigInt64Array, Number), [18, 1]);
-  assert.deepEqual(Array.from(target.iscrowd.data() as BigInt64Array, Number), [0, 0]);
-  assert.deepEqual(Array.from(target.area.data() as Float32Array), [150.25, 104]);
+  assert.deepEqual(Array.from(target.labels.dataSync() as BigInt64Array, Number), [18, 1]);
+  assert.deepEqual(Array.from(target.iscrowd.dataSync() as BigInt64Array, Number), [0, 0]);
+  assert.deepEqual(Array.from(target.area.dataSync() as Float32Array), [150.25, 104]);
   torch.dispose([image, target.boxes, target.labels, target.iscrowd, target.area]);
   const [first, t1] = await ds.get(0);
-  assert.deepEqual(Array.from(t1.iscrowd.data() as BigInt64Array, Number), [1]);
+  assert.deepEqual(Array.from(t1.iscrowd.dataSync() as BigInt64Array, Number), [1]);
   const [second, t2] = await ds.get(1);
   assert.deepEqual(t2.boxes.shape, [0, 4], "an image without annotations");
   torch.dispose([first, second, t1.boxes, t1.labels, t1.iscrowd, t1.area, t2.boxes, t2.labels, t2.iscrowd, t2.area]);

@@ -61,7 +61,7 @@ test("a disposed tensor cannot be used, by ops or by metadata", () => {
   assertFlareError(() => a.add(1), /argument 'self' of aten::add.Scalar was disposed/, "E_DISPOSED");
   assertFlareError(() => torch.ones([2]).add(a), /argument 'other' of aten::add.Tensor was disposed/, "E_DISPOSED");
   assertFlareError(() => a.shape, /was disposed/, "E_DISPOSED");
-  assertFlareError(() => a.data(), /was disposed/, "E_DISPOSED");
+  assertFlareError(() => a.dataSync(), /was disposed/, "E_DISPOSED");
   assertFlareError(() => torch.cat([torch.ones([1]), a]), /was disposed/, "E_DISPOSED");
   // A new tensor that reuses the freed slot does not revive the old handle.
   const b = torch.zeros([2]);

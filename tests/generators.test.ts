@@ -23,7 +23,7 @@ after(() => { rmSync(dir, { recursive: true, force: true }); });
 const ASSETS = path.join(ROOT, "assets", "images");
 
 function ints(t: torch.Tensor): number[] {
-  return Array.from(t.data() as ArrayLike<number | bigint>, Number);
+  return Array.from(t.dataSync() as ArrayLike<number | bigint>, Number);
 }
 
 async function rejectsFlare(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
@@ -62,7 +62,7 @@ test("makeBananas round trip: d2l's layout, VOC and COCO read back with the boxe
     assert.deepEqual(target.tolist(), want.boxes.map((b, k) => [want.labels[k], ...b]));
     // PNG is lossless: the file holds exactly what the generator drew.
     const drawn = drawBananaImage(7, 0, i, { size: [64, 64], classes: 3, objects: [1, 3], scale: [0.15, 0.45], ratio: [0.5, 2], sources: await loadSources([ASSETS], "test") });
-    assert.deepEqual(Buffer.from(image.data() as Uint8Array), Buffer.from(drawn.pixels));
+    assert.deepEqual(Buffer.from(image.dataSync() as Uint8Array), Buffer.from(drawn.pixels));
     assert.deepEqual(drawn.boxes, want.boxes);
     torch.dispose([image, target]);
   }

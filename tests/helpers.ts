@@ -32,8 +32,8 @@ export function fixtureGetter(fixture: Map<string, Tensor>): (key: string) => Te
 export function assertClose(actual: Tensor, expected: Tensor, options: { rtol?: number; atol?: number; what?: string } = {}): void {
   const { rtol = 1e-5, atol = 1e-6, what = "tensor" } = options;
   assert.deepEqual(actual.shape, expected.shape, `${what}: shape ${JSON.stringify(actual.shape)} != ${JSON.stringify(expected.shape)}`);
-  const a = Array.from(actual.data() as ArrayLike<number | bigint>, Number);
-  const e = Array.from(expected.data() as ArrayLike<number | bigint>, Number);
+  const a = Array.from(actual.dataSync() as ArrayLike<number | bigint>, Number);
+  const e = Array.from(expected.dataSync() as ArrayLike<number | bigint>, Number);
   let worst = 0, worstIndex = -1;
   for (let i = 0; i < a.length; i++) {
     const excess = Math.abs(a[i] - e[i]) - (atol + rtol * Math.abs(e[i]));

@@ -169,7 +169,7 @@ test("loadStateDict copies values in place and round-trips a model", () => torch
   const record = Object.fromEntries(torch.noGrad(() => [...a.stateDict()].map(([k, v]) => [k, v.clone()])));
   b.loadStateDict(record);
   record["fc.bias"].fill_(42);
-  assert.notEqual(b.fc.bias!.data()[0], 42);
+  assert.notEqual(b.fc.bias!.dataSync()[0], 42);
   // a float64 checkpoint is converted into the float32 model
   const lin = new nn.Linear(2, 1);
   lin.loadStateDict(new Map([["weight", torch.tensor([[1, 2]], { dtype: "float64" })], ["bias", torch.tensor([3], { dtype: "float64" })]]));
@@ -406,7 +406,7 @@ test("Dropout: identity for p = 0 and in eval; train-mode scaling by 1/(1-p) on 
   // Dropout2d zeroes whole channels
   const channels = new nn.Dropout2d(0.5).forward(torch.ones([20, 30, 3, 3]));
   const perChannel = channels.sum([2, 3]);
-  const values = new Set(Array.from(perChannel.data() as Float32Array, (v) => Math.round(v * 1000) / 1000));
+  const values = new Set(Array.from(perChannel.dataSync() as Float32Array, (v) => Math.round(v * 1000) / 1000));
   assert.deepEqual([...values].sort(), [0, 18]);
   const frac = perChannel.eq(0).float().mean().item() as number;
   assert.ok(Math.abs(frac - 0.5) < 0.1, `fraction of channels dropped ${frac}`);

@@ -98,12 +98,12 @@ test("checkpoint metadata that is garbage, null, an array, or epoch \"x\" → E_
     [JSON.stringify({ ...meta, jsGenerator: "g" }), /jsGenerator is "g"/],
   ];
   const fresh = new nn.Linear(2, 2);
-  const before = fresh.weight.data();
+  const before = fresh.weight.dataSync();
   for (const [text, pattern] of bad) {
     const file = path.join(dir, "bad.safetensors");
     safetensors.saveFile(tensors, file, { ...metadata, "flare.checkpoint": text });
     assertFlareError(() => loadCheckpoint(file, { model: fresh }), new RegExp(`bad\\.safetensors: corrupt checkpoint: .*${pattern.source}`), "E_FORMAT");
-    assert.deepEqual(fresh.weight.data(), before, "nothing was restored");
+    assert.deepEqual(fresh.weight.dataSync(), before, "nothing was restored");
     assert.ok(existsSync(file));
   }
   // The good checkpoint is still usable.

@@ -31,7 +31,7 @@ test("a __proto__ key in a record or a Map is written and read back (no silent d
   torch.save(record as never, file1);
   const back = torch.load(file1);
   assert.deepEqual([...back.keys()].sort(), ["__proto__", "w"]);
-  assert.deepEqual(Array.from(back.get("__proto__")!.data() as Float32Array), [1, 2]);
+  assert.deepEqual(Array.from(back.get("__proto__")!.dataSync() as Float32Array), [1, 2]);
   const map = new Map([["__proto__", torch.tensor([5])], ["constructor", torch.tensor([6])]]);
   const file2 = path.join(dir, "proto-map.safetensors");
   torch.save(map, file2);
@@ -58,7 +58,7 @@ test("writing: __metadata__ as a tensor name, non-string metadata values, a non-
   // Non-ASCII names keep the data 8-byte aligned (the padding counts bytes, not characters).
   const bytes = safetensors.serialize({ "é€": torch.ones([2]) });
   assert.equal(Number(bytes.readBigUInt64LE(0)) % 8, 0);
-  assert.deepEqual(Array.from(safetensors.deserialize(bytes).tensors.get("é€")!.data() as Float32Array), [1, 1]);
+  assert.deepEqual(Array.from(safetensors.deserialize(bytes).tensors.get("é€")!.dataSync() as Float32Array), [1, 1]);
 });
 
 test("reading refuses what the format forbids: overlap, gap, trailing bytes, duplicates, non-UTF-8, bad metadata", () => {

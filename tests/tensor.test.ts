@@ -63,14 +63,14 @@ test("dtypes and devices convert; to() returns the same tensor when nothing chan
   assert.deepEqual(a.long().tolist(), [1, -2]);
   assert.deepEqual(a.to("float64").dtype, "float64");
   assert.equal(a.half().dtype, "float16");
-  assert.ok(Math.abs((a.half().float().data()[0] as number) - 1.7) < 1e-3);
+  assert.ok(Math.abs((a.half().float().dataSync()[0] as number) - 1.7) < 1e-3);
   assert.equal(a.bfloat16().dtype, "bfloat16");
   assert.deepEqual(a.bool().tolist(), [true, true]);
   assert.equal(a.device, "cpu");
   assert.equal(a.cpu(), a);
   assert.equal(a.to({ dtype: "float64", device: "cpu" }).dtype, "float64");
   const big = torch.tensor([2 ** 40], { dtype: "int64" });
-  assert.equal((big.data() as BigInt64Array)[0], 2n ** 40n);
+  assert.equal((big.dataSync() as BigInt64Array)[0], 2n ** 40n);
 }));
 
 test("arithmetic broadcasts like PyTorch and mixes tensors and numbers", () => torch.tidy(() => {

@@ -88,13 +88,13 @@ function rawBytes(tensor: Tensor): Buffer {
     if (asInt !== tensor) asInt.dispose();
     return Buffer.from(bits.buffer, bits.byteOffset, bits.byteLength);
   }
-  const data = tensor.data();
+  const data = tensor.dataSync();
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
 function viewAsInt16(t: Tensor): Int16Array {
   const reinterpret = t.viewDtype("int16");
-  const out = reinterpret.data() as Int16Array;
+  const out = reinterpret.dataSync() as Int16Array;
   reinterpret.dispose();
   return out;
 }

@@ -32,7 +32,7 @@ export function convMatrix(kernel: Tensor, inputShape: [number, number], options
   const [kh, kw] = kernel.shape;
   const outH = Math.floor((H + 2 * ph - kh) / sh) + 1, outW = Math.floor((W + 2 * pw - kw) / sw) + 1;
   if (outH < 1 || outW < 1) throw new FlareError(`${what}: the ${kh}×${kw} kernel is larger than the padded ${H}×${W} input`, "E_SHAPE");
-  const values = tidy(() => kernel.to({ dtype: "float64", device: "cpu" }).contiguous().data() as Float64Array);
+  const values = tidy(() => kernel.to({ dtype: "float64", device: "cpu" }).contiguous().dataSync() as Float64Array);
   const m = new Float64Array(outH * outW * H * W);
   for (let i = 0; i < outH; i++) for (let j = 0; j < outW; j++) {
     const row = (i * outW + j) * H * W;

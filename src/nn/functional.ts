@@ -4,6 +4,7 @@ import { FlareError } from "../errors.js";
 import { aten } from "../tensor/aten.js";
 import { Tensor, wrap, wrapList } from "../tensor/tensor.js";
 import type { DType } from "../tensor/dtype.js";
+import { checkOptions } from "../options.js";
 import {
   tensorArg, optionalTensorArg, intArg, numberArg, tupleArg, pairArg, oneOf, probabilityArg, type Pair,
 } from "./utils.js";
@@ -40,6 +41,7 @@ export interface Conv2dOptions { stride?: Pair; padding?: Padding2d; dilation?: 
 
 /** 2-D convolution over NCHW (or unbatched CHW) input; padding may be "same" or "valid". */
 export function conv2d(input: Tensor, weight: Tensor, bias: Tensor | null = null, options: Conv2dOptions = {}): Tensor {
+  options = checkOptions(options, ["stride", "padding", "dilation", "groups"], "conv2d()");
   const x = tensorArg(input, "conv2d(): input"), w = tensorArg(weight, "conv2d(): weight"), b = optionalTensorArg(bias, "conv2d(): bias");
   const stride = pairArg(options.stride ?? 1, "conv2d(): stride", 1);
   const dilation = pairArg(options.dilation ?? 1, "conv2d(): dilation", 1);
@@ -57,6 +59,7 @@ export interface ConvTranspose2dOptions { stride?: Pair; padding?: Pair; outputP
 
 /** 2-D transposed convolution ("deconvolution"); weight is [in, out / groups, kH, kW]. */
 export function convTranspose2d(input: Tensor, weight: Tensor, bias: Tensor | null = null, options: ConvTranspose2dOptions = {}): Tensor {
+  options = checkOptions(options, ["stride", "padding", "outputPadding", "groups", "dilation"], "convTranspose2d()");
   const what = "convTranspose2d()";
   return wrap(aten.convTranspose2d(tensorArg(input, `${what}: input`), tensorArg(weight, `${what}: weight`), optionalTensorArg(bias, `${what}: bias`),
     pairArg(options.stride ?? 1, `${what}: stride`, 1), pairArg(options.padding ?? 0, `${what}: padding`, 0),
@@ -76,6 +79,7 @@ export interface BatchNormOptions { weight?: Tensor | null; bias?: Tensor | null
 
 /** Batch normalisation; in training it updates runningMean/runningVar in place (when given). */
 export function batchNorm(input: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, options: BatchNormOptions = {}): Tensor {
+  options = checkOptions(options, ["weight", "bias", "training", "momentum", "eps"], "batchNorm()");
   const what = "batchNorm()";
   const x = tensorArg(input, `${what}: input`);
   const training = options.training ?? false;
@@ -95,6 +99,7 @@ function shapeArg(value: unknown, what: string): number[] {
 
 /** Layer normalisation over the trailing `normalizedShape` dimensions. */
 export function layerNorm(input: Tensor, normalizedShape: number | number[], options: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {}): Tensor {
+  options = checkOptions(options, ["weight", "bias", "eps"], "layerNorm()");
   const what = "layerNorm()";
   return wrap(aten.layerNorm(tensorArg(input, `${what}: input`), shapeArg(normalizedShape, `${what}: normalizedShape`),
     optionalTensorArg(options.weight, `${what}: weight`), optionalTensorArg(options.bias, `${what}: bias`), numberArg(options.eps ?? 1e-5, `${what}: eps`), true));
@@ -102,6 +107,7 @@ export function layerNorm(input: Tensor, normalizedShape: number | number[], opt
 
 /** Group normalisation: channels split into numGroups groups, each normalised. */
 export function groupNorm(input: Tensor, numGroups: number, options: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {}): Tensor {
+  options = checkOptions(options, ["weight", "bias", "eps"], "groupNorm()");
   const what = "groupNorm()";
   const x = tensorArg(input, `${what}: input`);
   intArg(numGroups, `${what}: numGroups`, 1);
@@ -117,12 +123,14 @@ export function groupNorm(input: Tensor, numGroups: number, options: { weight?: 
 export interface DropoutOptions { p?: number; training?: boolean; inplace?: boolean }
 
 function dropoutArgs(p: number | DropoutOptions | undefined, options: DropoutOptions, what: string) {
+  if (typeof p === "object" && p !== null) checkOptions(p, ["p", "training", "inplace"], what);
   const merged = typeof p === "object" && p !== null ? { ...p, ...options } : { ...options, p: p ?? options.p };
   return { p: probabilityArg(merged.p ?? 0.5, what), training: merged.training ?? true, inplace: merged.inplace ?? false };
 }
 
 /** Zeroes elements with probability p and scales the rest by 1/(1-p); identity unless training. */
 export function dropout(input: Tensor, p?: number | DropoutOptions, options: DropoutOptions = {}): Tensor {
+  options = checkOptions(options, ["p", "training", "inplace"], "dropout()");
   const { p: prob, training, inplace } = dropoutArgs(p, options, "dropout()");
   const x = tensorArg(input, "dropout(): input");
   if (inplace) { aten.dropoutIn(x, prob, training); return input; }
@@ -131,6 +139,7 @@ export function dropout(input: Tensor, p?: number | DropoutOptions, options: Dro
 
 /** Zeroes whole channels (N, C, H, W → per (n, c)) with probability p. */
 export function dropout2d(input: Tensor, p?: number | DropoutOptions, options: DropoutOptions = {}): Tensor {
+  options = checkOptions(options, ["p", "training", "inplace"], "dropout2d()");
   const { p: prob, training, inplace } = dropoutArgs(p, options, "dropout2d()");
   const x = tensorArg(input, "dropout2d(): input");
   if (inplace) { aten.featureDropoutIn(x, prob, training); return input; }
@@ -140,13 +149,16 @@ export function dropout2d(input: Tensor, p?: number | DropoutOptions, options: D
 // ---- activations ----------------------------------------------------------------------
 
 export function relu(input: Tensor, options: { inplace?: boolean } = {}): Tensor {
+  options = checkOptions(options, ["inplace"], "relu()");
   const x = tensorArg(input, "relu(): input");
   if (options.inplace) { aten.reluIn(x); return input; }
   return wrap(aten.relu(x));
 }
 
 export function leakyRelu(input: Tensor, negativeSlope: number | { negativeSlope?: number; inplace?: boolean } = 0.01, options: { inplace?: boolean } = {}): Tensor {
-  const merged = typeof negativeSlope === "object" ? { ...negativeSlope, ...options } : { ...options, negativeSlope };
+  options = checkOptions(options, ["inplace"], "leakyRelu()");
+  const merged = typeof negativeSlope === "object" && negativeSlope !== null
+    ? { ...checkOptions(negativeSlope, ["negativeSlope", "inplace"], "leakyRelu()"), ...options } : { ...options, negativeSlope };
   const x = tensorArg(input, "leakyRelu(): input");
   const slope = numberArg(merged.negativeSlope ?? 0.01, "leakyRelu(): negativeSlope");
   if (merged.inplace) { aten.leakyReluIn(x, slope); return input; }
@@ -154,10 +166,12 @@ export function leakyRelu(input: Tensor, negativeSlope: number | { negativeSlope
 }
 
 export function gelu(input: Tensor, options: { approximate?: "none" | "tanh" } = {}): Tensor {
+  options = checkOptions(options, ["approximate"], "gelu()");
   return wrap(aten.gelu(tensorArg(input, "gelu(): input"), oneOf(options.approximate ?? "none", ["none", "tanh"] as const, "gelu(): approximate")));
 }
 
 export function silu(input: Tensor, options: { inplace?: boolean } = {}): Tensor {
+  options = checkOptions(options, ["inplace"], "silu()");
   const x = tensorArg(input, "silu(): input");
   if (options.inplace) { aten.siluIn(x); return input; }
   return wrap(aten.silu(x));
@@ -170,10 +184,12 @@ export function tanh(input: Tensor): Tensor { return wrap(aten.tanh(tensorArg(in
 export function implicitSoftmaxDim(ndim: number): number { return ndim === 0 || ndim === 1 || ndim === 3 ? 0 : 1; }
 
 export function softmax(input: Tensor, dim: number, options: { dtype?: DType } = {}): Tensor {
+  options = checkOptions(options, ["dtype"], "softmax()");
   return wrap(aten.softmax(tensorArg(input, "softmax(): input"), intArg(dim, "softmax(): dim"), options.dtype ?? null));
 }
 
 export function logSoftmax(input: Tensor, dim: number, options: { dtype?: DType } = {}): Tensor {
+  options = checkOptions(options, ["dtype"], "logSoftmax()");
   return wrap(aten.logSoftmax(tensorArg(input, "logSoftmax(): input"), intArg(dim, "logSoftmax(): dim"), options.dtype ?? null));
 }
 
@@ -185,6 +201,7 @@ export interface MaxPool2dOptions { stride?: Pair | null; padding?: Pair; dilati
 export function maxPool2d(input: Tensor, kernelSize: Pair, options: MaxPool2dOptions & { returnIndices: true }): [Tensor, Tensor];
 export function maxPool2d(input: Tensor, kernelSize: Pair, options?: MaxPool2dOptions & { returnIndices?: false }): Tensor;
 export function maxPool2d(input: Tensor, kernelSize: Pair, options: MaxPool2dOptions = {}): Tensor | [Tensor, Tensor] {
+  options = checkOptions(options, ["stride", "padding", "dilation", "ceilMode", "returnIndices"], "maxPool2d()");
   const what = "maxPool2d()";
   const args = [tensorArg(input, `${what}: input`), pairArg(kernelSize, `${what}: kernelSize`, 1),
     options.stride == null ? [] : pairArg(options.stride, `${what}: stride`, 1), pairArg(options.padding ?? 0, `${what}: padding`, 0),
@@ -197,6 +214,7 @@ export interface AvgPool2dOptions { stride?: Pair | null; padding?: Pair; ceilMo
 
 /** 2-D average pooling; stride defaults to the kernel size. */
 export function avgPool2d(input: Tensor, kernelSize: Pair, options: AvgPool2dOptions = {}): Tensor {
+  options = checkOptions(options, ["stride", "padding", "ceilMode", "countIncludePad", "divisorOverride"], "avgPool2d()");
   const what = "avgPool2d()";
   return wrap(aten.avgPool2d(tensorArg(input, `${what}: input`), pairArg(kernelSize, `${what}: kernelSize`, 1),
     options.stride == null ? [] : pairArg(options.stride, `${what}: stride`, 1), pairArg(options.padding ?? 0, `${what}: padding`, 0),
@@ -222,6 +240,7 @@ export function adaptiveAvgPool2d(input: Tensor, outputSize: AdaptiveSize): Tens
 export function adaptiveMaxPool2d(input: Tensor, outputSize: AdaptiveSize, options: { returnIndices: true }): [Tensor, Tensor];
 export function adaptiveMaxPool2d(input: Tensor, outputSize: AdaptiveSize, options?: { returnIndices?: false }): Tensor;
 export function adaptiveMaxPool2d(input: Tensor, outputSize: AdaptiveSize, options: { returnIndices?: boolean } = {}): Tensor | [Tensor, Tensor] {
+  options = checkOptions(options, ["returnIndices"], "adaptiveMaxPool2d()");
   const x = tensorArg(input, "adaptiveMaxPool2d(): input");
   const [values, indices] = wrapList(aten.adaptiveMaxPool2d(x, adaptiveSize(input, outputSize, "adaptiveMaxPool2d()")));
   if (options.returnIndices) return [values, indices];
@@ -242,6 +261,7 @@ export interface InterpolateOptions {
 
 /** Resizes N, C, spatial... input to `size` or by `scaleFactor` (PyTorch's F.interpolate). */
 export function interpolate(input: Tensor, options: InterpolateOptions = {}): Tensor {
+  options = checkOptions(options, ["size", "scaleFactor", "mode", "alignCorners", "recomputeScaleFactor"], "interpolate()");
   const what = "interpolate()";
   const x = tensorArg(input, `${what}: input`);
   const mode = oneOf(options.mode ?? "nearest", ["nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area"] as const, `${what}: mode`);
@@ -290,7 +310,7 @@ export type PadMode = "constant" | "reflect" | "replicate" | "circular";
  */
 export function pad(input: Tensor, padding: number[], mode: PadMode | { mode?: PadMode; value?: number } = "constant", value?: number): Tensor {
   const what = "pad()";
-  const options = typeof mode === "object" ? mode : { mode, value };
+  const options = typeof mode === "object" && mode !== null ? checkOptions(mode, ["mode", "value"], what) : { mode, value };
   const x = tensorArg(input, `${what}: input`);
   if (!Array.isArray(padding) || padding.length % 2 !== 0)
     throw new FlareError(`${what}: padding must be an array of even length ([left, right, top, bottom, ...]), got ${String(padding)}`, "E_ARGUMENT");
@@ -315,6 +335,7 @@ export interface CrossEntropyOptions { weight?: Tensor | null; ignoreIndex?: num
  * int64, or class probabilities with input's shape.
  */
 export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor {
+  options = checkOptions(options, ["weight", "ignoreIndex", "reduction", "labelSmoothing"], "crossEntropy()");
   const what = "crossEntropy()";
   const smoothing = numberArg(options.labelSmoothing ?? 0, `${what}: labelSmoothing`);
   if (smoothing < 0 || smoothing > 1) throw new FlareError(`${what}: labelSmoothing must be between 0.0 and 1.0, got ${smoothing}`, "E_ARGUMENT");
@@ -324,6 +345,7 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
 
 /** Negative log-likelihood of log-probabilities `input` (N, C, ...) at int64 class targets (N, ...). */
 export function nllLoss(input: Tensor, target: Tensor, options: { weight?: Tensor | null; ignoreIndex?: number; reduction?: Reduction } = {}): Tensor {
+  options = checkOptions(options, ["weight", "ignoreIndex", "reduction"], "nllLoss()");
   const what = "nllLoss()";
   return wrap(aten.nllLoss(tensorArg(input, `${what}: input`), tensorArg(target, `${what}: target`), optionalTensorArg(options.weight, `${what}: weight`),
     reductionOf(options.reduction, what), intArg(options.ignoreIndex ?? -100, `${what}: ignoreIndex`)));
@@ -337,6 +359,7 @@ function sameShape(input: Tensor, target: Tensor, what: string): void {
 
 /** Binary cross entropy of probabilities `input` against targets in [0, 1] of the same shape. */
 export function binaryCrossEntropy(input: Tensor, target: Tensor, options: { weight?: Tensor | null; reduction?: Reduction } = {}): Tensor {
+  options = checkOptions(options, ["weight", "reduction"], "binaryCrossEntropy()");
   const what = "binaryCrossEntropy()";
   const x = tensorArg(input, `${what}: input`), y = tensorArg(target, `${what}: target`);
   sameShape(input, target, what);
@@ -353,6 +376,7 @@ export function binaryCrossEntropy(input: Tensor, target: Tensor, options: { wei
 
 /** Sigmoid + binary cross entropy in one numerically stable op; posWeight weighs positives per class. */
 export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, options: { weight?: Tensor | null; posWeight?: Tensor | null; reduction?: Reduction } = {}): Tensor {
+  options = checkOptions(options, ["weight", "posWeight", "reduction"], "binaryCrossEntropyWithLogits()");
   const what = "binaryCrossEntropyWithLogits()";
   const x = tensorArg(input, `${what}: input`), y = tensorArg(target, `${what}: target`);
   sameShape(input, target, what);
@@ -373,28 +397,25 @@ function pointwiseLoss(fn: (...args: unknown[]) => unknown, what: string, input:
 
 /** Mean squared error (input and target broadcast, as PyTorch). */
 export function mseLoss(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
+  options = checkOptions(options, ["reduction"], "mseLoss()");
   return pointwiseLoss(aten.mseLoss, "mseLoss()", input, target, options.reduction);
 }
 
 /** Mean absolute error. */
 export function l1Loss(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
+  options = checkOptions(options, ["reduction"], "l1Loss()");
   return pointwiseLoss(aten.l1Loss, "l1Loss()", input, target, options.reduction);
 }
 
 /** Squared error below beta (halved, over beta), absolute error above it. */
 export function smoothL1Loss(input: Tensor, target: Tensor, options: { reduction?: Reduction; beta?: number } = {}): Tensor {
+  options = checkOptions(options, ["reduction", "beta"], "smoothL1Loss()");
   const beta = numberArg(options.beta ?? 1, "smoothL1Loss(): beta");
   if (beta < 0) throw new FlareError(`smoothL1Loss(): beta must be non-negative, got ${beta}`, "E_ARGUMENT");
   return pointwiseLoss(aten.smoothL1Loss, "smoothL1Loss()", input, target, options.reduction, beta);
 }
 
 // ---- sampling grids -------------------------------------------------------------
-
-function knownOptions(options: object, known: readonly string[], what: string): void {
-  if (options === null || typeof options !== "object") throw new FlareError(`${what}: options must be an object, got ${String(options)}`, "E_ARGUMENT");
-  for (const key of Object.keys(options))
-    if (!known.includes(key)) throw new FlareError(`${what}: unknown option '${key}' (options: ${known.join(", ")})`, "E_ARGUMENT");
-}
 
 export interface GridSampleOptions {
   mode?: "bilinear" | "nearest" | "bicubic";
@@ -409,7 +430,7 @@ export interface GridSampleOptions {
  */
 export function gridSample(input: Tensor, grid: Tensor, options: GridSampleOptions = {}): Tensor {
   const what = "gridSample()";
-  knownOptions(options, ["mode", "paddingMode", "alignCorners"], what);
+  options = checkOptions(options, ["mode", "paddingMode", "alignCorners"], what);
   const x = tensorArg(input, `${what}: input`), g = tensorArg(grid, `${what}: grid`);
   const mode = oneOf(options.mode ?? "bilinear", ["bilinear", "nearest", "bicubic"] as const, `${what}: mode`);
   const padding = oneOf(options.paddingMode ?? "zeros", ["zeros", "border", "reflection"] as const, `${what}: paddingMode`);
@@ -434,7 +455,7 @@ export function gridSample(input: Tensor, grid: Tensor, options: GridSampleOptio
  */
 export function affineGrid(theta: Tensor, size: number[], options: { alignCorners?: boolean } = {}): Tensor {
   const what = "affineGrid()";
-  knownOptions(options, ["alignCorners"], what);
+  options = checkOptions(options, ["alignCorners"], what);
   const t = tensorArg(theta, `${what}: theta`);
   if (!Array.isArray(size) || (size.length !== 4 && size.length !== 5))
     throw new FlareError(`${what}: size must be [N, C, H, W] or [N, C, D, H, W], got ${Array.isArray(size) ? `[${size.join(", ")}]` : String(size)}`, "E_ARGUMENT");

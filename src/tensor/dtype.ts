@@ -6,16 +6,58 @@ export type Device = "cpu" | `cuda` | `cuda:${number}`;
 
 export const DTYPES: readonly DType[] = ["float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool"];
 
+// PyTorch's dtype constants (torch.float32, torch.long, ...). flare's dtypes are
+// strings, so each constant is its canonical name and works wherever a dtype does.
+export const float32 = "float32", float = "float32", float64 = "float64", double = "float64";
+export const float16 = "float16", half = "float16", bfloat16 = "bfloat16";
+export const int64 = "int64", long = "int64", int32 = "int32", int = "int32", int16 = "int16", short = "int16";
+export const int8 = "int8", uint8 = "uint8", bool = "bool";
+
 export type TypedArray = Float32Array | Float64Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array;
 
 export function isFloating(dtype: DType): boolean {
   return dtype === "float32" || dtype === "float64" || dtype === "float16" || dtype === "bfloat16";
 }
 
+/**
+ * The dtype named by `dtype`, canonical: a flare dtype, or one of PyTorch's
+ * other names for it ("float", "double", "half", "long", "int", "short", as the
+ * constants torch.float, torch.long, ...). Anything else is an E_DTYPE FlareError.
+ */
 export function checkDtype(dtype: unknown, what = "dtype"): DType {
-  if (typeof dtype !== "string" || !DTYPES.includes(dtype as DType))
-    throw new FlareError(`${what} must be one of ${DTYPES.join(", ")}; got ${String(dtype)}`, "E_DTYPE");
-  return dtype as DType;
+  if (typeof dtype === "string") {
+    if (DTYPES.includes(dtype as DType)) return dtype as DType;
+    if (Object.hasOwn(ALIASES, dtype)) return ALIASES[dtype];
+  }
+  const hint = typeof dtype === "string" ? SUGGEST[dtype.replace(/^torch\./, "")] : undefined;
+  throw new FlareError(`${what} must be one of ${DTYPES.join(", ")} (or PyTorch's float, double, half, long, int, short): unknown dtype ${typeof dtype === "string" ? `'${dtype}'` : String(dtype)}${hint ? ` (did you mean "${hint}"?)` : ""}`, "E_DTYPE");
+}
+
+const ALIASES: Record<string, DType> = { float: "float32", double: "float64", half: "float16", long: "int64", int: "int32", short: "int16" };
+// Names PyTorch code may write that are not dtype names here.
+const SUGGEST: Record<string, DType> = {
+  ...ALIASES, float32: "float32", float64: "float64", float16: "float16", bfloat16: "bfloat16", int64: "int64", int32: "int32",
+  int16: "int16", int8: "int8", uint8: "uint8", bool: "bool", char: "int8", byte: "uint8",
+};
+
+/** The inclusive range of each integer dtype, for values from JavaScript numbers. */
+const INT_RANGES: Partial<Record<DType, [number, number]>> = {
+  int64: [-(2 ** 63), 2 ** 63 - 1], int32: [-(2 ** 31), 2 ** 31 - 1], int16: [-32768, 32767], int8: [-128, 127], uint8: [0, 255],
+};
+
+/**
+ * Checks that a JavaScript number fits an integer dtype, as PyTorch does
+ * ("value cannot be converted to type int64 without overflow"): NaN, ±Infinity
+ * and out-of-range values are a FlareError naming `where`, never a silent wrap.
+ * Fractions are truncated toward zero, as PyTorch's.
+ */
+export function checkIntegerValue(value: number, dtype: DType, where: string): void {
+  const range = INT_RANGES[dtype];
+  if (!range) return;
+  const v = Math.trunc(value);
+  // 2 ** 63 - 1 rounds to 2 ** 63 as a double, so the int64 bound is exclusive.
+  if (!(v >= range[0] && (dtype === "int64" ? v < 2 ** 63 : v <= range[1])))
+    throw new FlareError(`${where}: ${String(value)} cannot be converted to ${dtype} without overflow (${dtype} holds integers from ${range[0]} to ${dtype === "int64" ? "2^63-1" : range[1]})`, "E_DTYPE");
 }
 
 /** The TypedArray that data() returns for a dtype (float16/bfloat16 read as float32). */
@@ -43,9 +85,13 @@ export function dtypeOfArray(array: ArrayBufferView): DType {
   throw new FlareError(`cannot make a tensor from a ${array.constructor.name}`, "E_DTYPE");
 }
 
-/** A TypedArray of `dtype` filled from plain numbers (for torch.tensor([...])). */
-export function arrayOf(values: ArrayLike<number | boolean>, dtype: DType): ArrayBufferView {
+/**
+ * A TypedArray of `dtype` filled from plain numbers (for torch.tensor([...])).
+ * Values that an integer dtype cannot hold are a FlareError naming `what`.
+ */
+export function arrayOf(values: ArrayLike<number | boolean>, dtype: DType, what = "tensor()"): ArrayBufferView {
   const n = values.length;
+  if (INT_RANGES[dtype]) for (let i = 0; i < n; i++) checkIntegerValue(Number(values[i]), dtype, `${what}: element ${i}`);
   switch (dtype) {
     case "float32": case "float16": case "bfloat16": return Float32Array.from(values as ArrayLike<number>, Number);
     case "float64": return Float64Array.from(values as ArrayLike<number>, Number);

@@ -8,7 +8,7 @@ const DEFAULT_DTYPES = new Set(["float32", "int64", "bool"]);
 export function formatTensor(t: Tensor): string {
   const dtype = t.dtype;
   const shape = t.shape;
-  const values = Array.from(t.data() as ArrayLike<number | bigint>, Number);
+  const values = Array.from(t.dataSync() as ArrayLike<number | bigint>, Number);
   const summarize = values.length > SUMMARIZE_ABOVE;
   const format = elementFormatter(dtype, summarize ? visibleValues(values, shape) : values);
   const body = shape.length === 0 ? format(values[0]) : values.length === 0 ? "[]" : formatDims(values, shape, 0, 0, format, "tensor(".length, summarize);

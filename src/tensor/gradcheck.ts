@@ -55,7 +55,7 @@ export function gradcheck(fn: Fn, inputs: Tensor[], options: GradcheckOptions = 
           const grads = grad([out], checked.map(({ t }) => t), { gradOutputs: [seed], retainGraph: true, allowUnused: true });
           grads.forEach((g, c) => {
             if (!g) return;
-            const values = g.contiguous().data() as Float64Array;
+            const values = g.contiguous().dataSync() as Float64Array;
             analytic[o][c].set(values, k * values.length);
           });
         });
@@ -65,13 +65,13 @@ export function gradcheck(fn: Fn, inputs: Tensor[], options: GradcheckOptions = 
     // Numeric: central differences, one input element at a time.
     const numeric: Float64Array[][] = outputs.map((out) => checked.map(({ t }) => new Float64Array(out.numel() * t.numel())));
     checked.forEach(({ t, i }, c) => {
-      const base = t.detach().contiguous().data() as Float64Array;
+      const base = t.detach().contiguous().dataSync() as Float64Array;
       const evaluate = (j: number, delta: number): Float64Array[] => tidy(() => noGrad(() => {
         const values = base.slice();
         values[j] += delta;
         const args = inputs.slice();
         args[i] = fromTypedArray(values, t.shape, { dtype: "float64", device: t.device });
-        return outputsOf(fn(...args)).map((out) => out.to("float64").contiguous().data() as Float64Array);
+        return outputsOf(fn(...args)).map((out) => out.to("float64").contiguous().dataSync() as Float64Array);
       }));
       for (let j = 0; j < base.length; j++) {
         const plus = evaluate(j, eps), minus = evaluate(j, -eps);

@@ -4,6 +4,10 @@ import "./ops/reduce.js";
 import "./ops/shape.js";
 import "./ops/indexing.js";
 import "./ops/linalg.js";
+import "./ops/compare.js";
+import "./hints.js";
+import { guardTensorPrototype } from "./tensor.js";
+guardTensorPrototype();  // after ops/ added their methods
 
 export { Tensor, isTensor, adopt, type Shape, type NestedArray } from "./tensor.js";
 export { native } from "./native.js";

@@ -53,5 +53,6 @@ export function getRngState(): Tensor {
 
 /** Restores a state from getRngState(), as torch.set_rng_state. */
 export function setRngState(state: Tensor): void {
+  if (!(state instanceof Tensor)) throw new FlareError(`setRngState(state): state must be the uint8 Tensor that getRngState() returns, got ${state === null ? "null" : typeof state}`, "E_TYPE");
   native.setRngState(state.handle);
 }

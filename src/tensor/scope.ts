@@ -40,6 +40,7 @@ function isTracked(value: object): value is Tracked {
  * (which move to the enclosing scope) and those passed to keep().
  */
 export function tidy<T>(fn: () => T): T {
+  if (typeof fn !== "function") throw new FlareError(`tidy(fn): fn must be a function, got ${fn === null ? "null" : typeof fn}`, "E_TYPE");
   const scope: Tracked[] = [];
   scopes.push(scope);
   let result: T;
@@ -51,9 +52,12 @@ export function tidy<T>(fn: () => T): T {
     throw error;
   }
   scopes.pop();
-  if (result instanceof Promise) {
+  if (isThenable(result)) {
+    // The abandoned async function may still reject (it uses tensors freed here);
+    // that rejection is handled here, so it cannot crash the process later.
+    Promise.resolve(result).catch(() => undefined);
     for (const t of scope) if (!t.kept) t.dispose();
-    throw new FlareError("tidy() needs a synchronous function: an async one would free tensors still in use", "E_ARGUMENT");
+    throw new FlareError("tidy() needs a synchronous function: an async one would free tensors still in use (await first, then tidy() the synchronous part, or dispose() tensors yourself)", "E_ARGUMENT");
   }
   const survivors = new Set<Tracked>();
   collect(result, survivors);
@@ -67,8 +71,14 @@ export function tidy<T>(fn: () => T): T {
   return result;
 }
 
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value instanceof Promise || (value !== null && typeof value === "object" && typeof (value as PromiseLike<unknown>).then === "function");
+}
+
 /** Exempts a tensor from every tidy() scope; free it yourself with dispose(). */
 export function keep<T extends Tracked>(tensor: T): T {
+  if (tensor === null || typeof tensor !== "object" || !isTracked(tensor))
+    throw new FlareError(`keep(tensor): tensor must be a Tensor, got ${tensor === null ? "null" : typeof tensor}`, "E_TYPE");
   if (!tensor.kept) { tensor.kept = true; tensor.unowned(); }
   return tensor;
 }

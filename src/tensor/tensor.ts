@@ -4,7 +4,8 @@ import { FlareError } from "../errors.js";
 import { native, type Handle } from "./native.js";
 import { aten } from "./aten.js";
 import { track, type Tracked } from "./scope.js";
-import { viewOf, type DType, type TypedArray } from "./dtype.js";
+import { checkDtype, viewOf, type DType, type TypedArray } from "./dtype.js";
+import { checkOptions } from "../options.js";
 import { formatTensor } from "./format.js";
 import * as hooks from "./hooks.js";
 
@@ -58,15 +59,36 @@ export class Tensor implements Tracked, Disposable {
   get isDisposed(): boolean { return native.isDisposed(this.handle); }
 
   // ---- data ---------------------------------------------------------------
-  /** A copy of the values as a TypedArray (int64 as BigInt64Array, float16 as Float32Array). */
-  data(): TypedArray { return viewOf(native.toBuffer(this.handle), this.dtype); }
+  /**
+   * PyTorch's `t.data`: a tensor that shares this one's storage, with
+   * requiresGrad false and no autograd history (and, as PyTorch's, its own
+   * version counter, so `w.data.mul_(2)` does not trip autograd's in-place check).
+   * Assigning `t.data = source` gives t source's values, shape, dtype and device
+   * while t stays the same object (a parameter keeps its place in its module).
+   */
+  get data(): Tensor {
+    // A fresh empty tensor of the same kind, then set_data: shares the storage
+    // but keeps the fresh tensor's version counter, as PyTorch's variable_data().
+    const view = new Tensor(aten.empty([0], this.dtype, null, this.device) as Handle);
+    native.setData(view.handle, this.handle);
+    return view;
+  }
+  set data(source: Tensor) {
+    if (!(source instanceof Tensor)) throw new FlareError(`tensor.data = value: value must be a Tensor, got ${describe(source)} (to fill in place: t.data.fill_(v) or t.data.copy_(src))`, "E_TYPE");
+    native.setData(this.handle, source.handle);
+  }
+  /**
+   * A copy of the values as a TypedArray (int64 as BigInt64Array, float16 as
+   * Float32Array). (The property `data` is PyTorch's: a tensor.)
+   */
+  dataSync(): TypedArray { return viewOf(native.toBuffer(this.handle), this.dtype); }
   /** The value of a one-element tensor. */
   item(): number;
   item(): number | boolean;
   item(): number | boolean { return native.item(this.handle); }
   /** The values as nested arrays of numbers (booleans for bool tensors). */
   tolist(): NestedArray {
-    const values = this.data();
+    const values = this.dataSync();
     const dtype = this.dtype;
     const flat: (number | boolean)[] = Array.from(values as ArrayLike<number | bigint>, (v) =>
       dtype === "bool" ? v !== 0 : Number(v));
@@ -81,6 +103,15 @@ export class Tensor implements Tracked, Disposable {
     return build(0);
   }
   toString(): string { return formatTensor(this); }
+  /**
+   * `${t}` and String(t) print the tensor; `t + 1`, `2 * t`, `t < u` would
+   * silently give a string or NaN, so they throw and say what to write instead.
+   */
+  [Symbol.toPrimitive](hint: "string" | "number" | "default"): string {
+    if (hint === "string") return this.toString();
+    throw new FlareError("a Tensor is not a JavaScript number: JavaScript operators (+ - * / < ...) do not work on tensors. " +
+      "Write t.add(1), t.mul(2), t.sub(u), t.div(u), t.lt(u), or t.item() for the number in a one-element tensor", "E_TYPE");
+  }
   [Symbol.for("nodejs.util.inspect.custom")](): string { return this.isDisposed ? "tensor(<disposed>)" : formatTensor(this); }
 
   // ---- conversion -----------------------------------------------------------
@@ -89,8 +120,13 @@ export class Tensor implements Tracked, Disposable {
     let dtype: string | undefined, device: string | undefined, copy = false, nonBlocking = false;
     if (target instanceof Tensor) { dtype = target.dtype; device = target.device; }
     else if (typeof target === "string") {
-      if (/^(cpu|cuda|mps|meta)(:\d+)?$/.test(target)) device = target; else dtype = target;
-    } else ({ dtype, device, copy = false, nonBlocking = false } = target);
+      if (/^(cpu|cuda|mps|meta)(:\d+)?$/.test(target)) device = target; else dtype = checkDtype(target, "to(): dtype");
+    } else if (target !== null && typeof target === "object" && !Array.isArray(target)) {
+      ({ dtype, device, copy = false, nonBlocking = false } = checkOptions(target, ["dtype", "device", "copy", "nonBlocking"], "to()"));
+      if (dtype !== undefined) dtype = checkDtype(dtype, "to(): dtype");
+    } else {
+      throw new FlareError(`to(): expected a dtype ("float32", torch.float64), a device ("cuda:0"), a Tensor or { dtype, device }, got ${describe(target)}`, "E_TYPE");
+    }
     const result = toDtypeDevice(this.handle, dtype ?? this.dtype, null, device ?? this.device, null, nonBlocking, copy, null) as Handle;
     // aten::to returns self when nothing changes; hand back this same object then.
     if (native.sameTensor(result, this.handle)) { native.dispose(result); return this; }
@@ -179,6 +215,33 @@ export class Tensor implements Tracked, Disposable {
     native.dispose(this.handle);
   }
   [Symbol.dispose](): void { this.dispose(); }
+}
+
+/**
+ * Makes assignments to Tensor's methods and read-only properties throw a
+ * FlareError (`t.shape = [2]`, `t.add = f` would otherwise be a TypeError, or
+ * silently shadow the method). Each method becomes a getter/setter pair on the
+ * prototype; called once, by src/tensor/index.ts, after ops/ added their methods.
+ */
+export function guardTensorPrototype(proto: object = Tensor.prototype, what = "Tensor"): void {
+  for (const name of Object.getOwnPropertyNames(proto)) {
+    if (name === "constructor") continue;
+    const desc = Object.getOwnPropertyDescriptor(proto, name)!;
+    if (!desc.configurable) continue;
+    if (typeof desc.value === "function") {
+      const fn = desc.value as unknown;
+      Object.defineProperty(proto, name, {
+        configurable: true, enumerable: false,
+        get() { return fn; },
+        set() { throw new FlareError(`${what}.${name} is a method: it cannot be assigned (in-place ops end in _, e.g. t.copy_(src); t.data = src replaces the values)`, "E_ARGUMENT"); },
+      });
+    } else if (desc.get && !desc.set) {
+      Object.defineProperty(proto, name, {
+        configurable: true, enumerable: false, get: desc.get,
+        set() { throw new FlareError(`${what}.${name} is read-only`, "E_ARGUMENT"); },
+      });
+    }
+  }
 }
 
 function keepOwned(t: Tensor): Tensor { t.kept = true; return t; }  // already guarded: made untracked

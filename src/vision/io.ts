@@ -142,7 +142,7 @@ export function toInterleavedBytes(image: Tensor, what = "encodeImage()"): { dat
     let t = image.detach().cpu();
     if (floating) t = t.float().mul(255).add(0.5).clamp(0, 255).to("uint8");
     if (shape.length === 2) t = t.unsqueeze(0);
-    return t.permute(1, 2, 0).data() as Uint8Array; // data() copies out contiguously
+    return t.permute(1, 2, 0).dataSync() as Uint8Array; // data() copies out contiguously
   });
   return { data: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), width, height, channels };
 }

@@ -8,11 +8,6 @@ import type { Finding } from "./harness.js";
 export interface KnownFailure { target: string; kind: string; why: string }
 
 export const KNOWN_FAILURES: readonly KnownFailure[] = [
-  { target: "tensor", kind: "cyclic", why: "torch.tensor of a cyclic array overflows the stack (RangeError): src/tensor/creation.ts" },
-  { target: "tensor", kind: "deep-nesting", why: "torch.tensor of 100,000-deep nesting overflows the stack (RangeError): src/tensor/creation.ts" },
-  { target: "tensor", kind: "nan-int64", why: "NaN / Infinity into an int64 tensor is a RangeError from BigInt, not a FlareError: src/tensor/creation.ts" },
-  { target: "tensor", kind: "scope", why: "tidy(5) / keep(5) are TypeErrors: src/tensor/scope.ts" },
-  { target: "tensor", kind: "rng-state", why: "setRngState(null) is a TypeError: src/tensor/random.ts" },
   { target: "tensor", kind: "threads", why: "setNumThreads(2048) is accepted and every op then stalls (hang): src/tensor/index.ts" },
 ];
 

@@ -91,7 +91,7 @@ async function runSafetensors(c: Case): Promise<void> {
         if (back.tensors.size !== expected.length) throw new Lost(`${expected.length} tensors written, ${back.tensors.size} read`);
         for (const [name, t] of expected) {
           const got = back.tensors.get(name);
-          if (!got || JSON.stringify(Array.from(got.data() as ArrayLike<unknown>, String)) !== JSON.stringify(Array.from(t.data() as ArrayLike<unknown>, String)))
+          if (!got || JSON.stringify(Array.from(got.dataSync() as ArrayLike<unknown>, String)) !== JSON.stringify(Array.from(t.dataSync() as ArrayLike<unknown>, String)))
             throw new Lost(`tensor ${JSON.stringify(name)} changed`);
         }
         for (const [key, value] of Object.entries((input.metadata ?? {}) as Record<string, string>))
@@ -244,7 +244,7 @@ async function runTensor(c: Case): Promise<void> {
       case "nan-int64": {
         const t = torch.tensor([Number(input.value)], { dtype: "int64" });
         made.push(t);
-        throw new Lost(`${String(input.value)} became int64 ${String((t.data() as BigInt64Array)[0])} without an error`);
+        throw new Lost(`${String(input.value)} became int64 ${String((t.dataSync() as BigInt64Array)[0])} without an error`);
       }
       case "threads": {
         const before = torch.getNumThreads();

@@ -25,3 +25,12 @@ export function einsum(equation: string, ...operands: (Tensor | Tensor[])[]): Te
   const tensors = operands.length === 1 && Array.isArray(operands[0]) ? operands[0] : (operands as Tensor[]);
   return wrap(einsumOp(equation, tensors.map((t, i) => handleOf(t, `einsum(): operand ${i}`)), null));
 }
+
+declare module "../tensor.js" {
+  interface Tensor {
+    /** Matrix × vector, as torch.mv. */
+    mv(vec: Tensor): Tensor;
+  }
+}
+const mvOp = op("aten::mv");
+Tensor.prototype.mv = function (vec: Tensor) { return wrap(mvOp(this.handle, handleOf(vec, "mv(): vec"))); };

@@ -29,7 +29,8 @@ declare module "../tensor.js" {
     expand(...shape: (number | Sizes)[]): Tensor;
     expandAs(other: Tensor): Tensor;
     repeat(...repeats: (number | Sizes)[]): Tensor;
-    repeatInterleave(repeats: number, dim?: number): Tensor;
+    /** Each element repeated `repeats` times (a number, or a tensor of one count per element along dim). */
+    repeatInterleave(repeats: number | Tensor, dim?: number | null): Tensor;
     flip(dims: number | Sizes): Tensor;
     roll(shifts: number | Sizes, dims?: number | Sizes): Tensor;
     narrow(dim: number, start: number, length: number): Tensor;
@@ -67,10 +68,13 @@ const squeezeAll = op("aten::squeeze"), squeezeDim = op("aten::squeeze", "dim"),
 Tensor.prototype.squeeze = function (dim) { return wrap(dim === undefined ? squeezeAll(this.handle) : squeezeDim(this.handle, dim)); };
 Tensor.prototype.unsqueeze = function (dim) { return wrap(unsqueezeOp(this.handle, dim)); };
 const expandOp = aten.expand, repeatOp = op("aten::repeat"), repeatInterleaveOp = op("aten::repeat_interleave", "self_int");
+const repeatInterleaveTensor = op("aten::repeat_interleave", "self_Tensor");
 Tensor.prototype.expand = function (...shape) { return wrap(expandOp(this.handle, sizesOf(shape), false)); };
 Tensor.prototype.expandAs = function (other) { return wrap(expandOp(this.handle, other.shape, false)); };
 Tensor.prototype.repeat = function (...repeats) { return wrap(repeatOp(this.handle, sizesOf(repeats))); };
-Tensor.prototype.repeatInterleave = function (repeats, dim) { return wrap(repeatInterleaveOp(this.handle, repeats, dim ?? null, null)); };
+Tensor.prototype.repeatInterleave = function (repeats, dim) {
+  return wrap(repeats instanceof Tensor ? repeatInterleaveTensor(this.handle, repeats.handle, dim ?? null, null) : repeatInterleaveOp(this.handle, repeats, dim ?? null, null));
+};
 const flipOp = op("aten::flip"), rollOp = op("aten::roll");
 Tensor.prototype.flip = function (dims) { return wrap(flipOp(this.handle, typeof dims === "number" ? [dims] : dims)); };
 Tensor.prototype.roll = function (shifts, dims = []) {

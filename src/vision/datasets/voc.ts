@@ -197,7 +197,7 @@ export class VOCSegmentation<U = Tensor> {
     let img = image.value;
     const [, h, w] = img.shape;
     const [mc, mh, mw] = mask.value.shape;
-    const rgb = mask.value.data() as Uint8Array;
+    const rgb = mask.value.dataSync() as Uint8Array;
     mask.value.dispose();
     if (this.labelMode === "index" && mc !== 1) {
       img.dispose();

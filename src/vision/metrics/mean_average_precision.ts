@@ -179,7 +179,7 @@ export class MeanAveragePrecision {
     const empty = boxes.numel() === 0 && (shape.length === 1 || (shape.length === 2 && (shape[1] === 4 || shape[1] === 0)));
     if (!empty && !(shape.length === 2 && shape[1] === 4)) throw new FlareError(`${what}: ${name} must have shape [N, 4], got [${shape.join(", ")}]`, "E_SHAPE");
     if (empty) return new Float64Array(0);
-    const values = Float64Array.from(boxes.data() as ArrayLike<number | bigint>, Number);
+    const values = Float64Array.from(boxes.dataSync() as ArrayLike<number | bigint>, Number);
     const n = values.length / 4;
     for (let j = 0; j < 4 * n; j++)
       if (!Number.isFinite(values[j])) throw new FlareError(`${what}: ${name}[${Math.floor(j / 4)}] has a coordinate that is ${values[j]}; boxes must be finite`, "E_ARGUMENT");
@@ -207,7 +207,7 @@ function readValues(t: unknown, name: string, n: number, kind: "float" | "int" |
     throw new FlareError(`${what}: ${name} must have shape [${n}] (one per box), got [${t.shape.join(", ")}]`, "E_SHAPE");
   if (kind === "int" && !INT_DTYPES.has(t.dtype)) throw new FlareError(`${what}: ${name} must hold integer class labels, got dtype ${t.dtype}`, "E_DTYPE");
   if (kind === "crowd" && !INT_DTYPES.has(t.dtype) && t.dtype !== "bool") throw new FlareError(`${what}: ${name} must be 0 / 1 (an integer or bool tensor), got dtype ${t.dtype}`, "E_DTYPE");
-  const raw = t.data() as ArrayLike<number | bigint | boolean>;
+  const raw = t.dataSync() as ArrayLike<number | bigint | boolean>;
   const out = new Float64Array(n);
   for (let j = 0; j < n; j++) {
     const v = Number(raw[j]);

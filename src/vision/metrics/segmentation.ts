@@ -139,7 +139,7 @@ export class SegmentationMetric {
   update(preds: Tensor | { out: Tensor }, target: Tensor): void {
     const m = confusionMatrix(preds, target, this.numClasses, { ignoreIndex: this.ignoreIndex });
     try {
-      const values = m.data();
+      const values = m.dataSync();
       for (let i = 0; i < values.length; i++) this.counts[i] += Number(values[i]);
     } finally {
       m.dispose();

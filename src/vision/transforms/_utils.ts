@@ -103,7 +103,7 @@ export function perImageArg(value: unknown, img: Tensor, what: string, check?: (
   });
   else if (value instanceof Tensor) {
     if (value.ndim !== 1) throw new FlareError(`${what} must be a number or a 1-D tensor of per-image values, got shape [${value.shape.join(", ")}]`, "E_SHAPE");
-    values = Array.from(value.data() as ArrayLike<number | bigint>, Number);
+    values = Array.from(value.dataSync() as ArrayLike<number | bigint>, Number);
   } else throw new FlareError(`${what} must be a number or one number per image, got ${describe(value)}`, "E_ARGUMENT");
   const list = typeof values === "number" ? [values] : values;
   for (const v of list) {

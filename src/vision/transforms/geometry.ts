@@ -286,7 +286,7 @@ export function affineOutputSize(matrix: number[], w: number, h: number): [numbe
   const tol = 1e-4;
   const cmax = maxVals.div(tol).trunc().mul(tol).ceil();
   const cmin = minVals.div(tol).trunc().mul(tol).floor();
-  const size = Array.from(cmax.sub(cmin).data() as Float32Array);
+  const size = Array.from(cmax.sub(cmin).dataSync() as Float32Array);
   return [Math.trunc(size[0]), Math.trunc(size[1])];
 }
 
@@ -356,7 +356,7 @@ export function perspectiveCoeffs(startpoints: Point[], endpoints: Point[]): num
   const A = floats(a, [8, 8]), B = floats(s.flat(), [8, 1]);
   const [solution, ...rest] = (aten.lstsq(A.handle, B.handle, null, "gels") as unknown[]).map((h) => wrap(h));
   rest.forEach((t) => t.dispose());
-  return Array.from(solution.data() as Float32Array);
+  return Array.from(solution.dataSync() as Float32Array);
 }
 
 /** Maps the four `startpoints` to `endpoints` (a projective warp), keeping the size. */

@@ -206,7 +206,7 @@ export function perBoxKeys(target: Target): string[] {
 export function filterTarget(target: Target, keep: Tensor): Target {
   const n = boxCount(target);
   if (n === null) return target;
-  const flags = Array.from(keep.data() as Uint8Array, Boolean);
+  const flags = Array.from(keep.dataSync() as Uint8Array, Boolean);
   if (flags.every(Boolean)) return target;
   const idx = longs(flags.flatMap((f, i) => (f ? [i] : [])), undefined, keep.device);
   const out: Target = { ...target };

@@ -54,7 +54,7 @@ export async function loadSources(paths: readonly string[], what: string): Promi
   for (const file of files) {
     const image = await readImage(file, { mode: "rgb" });
     const [, height, width] = image.shape;
-    const data = image.data() as Uint8Array;
+    const data = image.dataSync() as Uint8Array;
     image.dispose();
     let grey = true;
     const plane = height * width;

@@ -51,7 +51,7 @@ function withUint8(img: Tensor, f: (x: Tensor) => Tensor): Tensor {
   return C.convertImageDtype(f(C.convertImageDtype(img, "uint8")), img.dtype);
 }
 
-function floatsOf(t: Tensor): number[] { return Array.from(t.data() as ArrayLike<number | bigint>, Number); }
+function floatsOf(t: Tensor): number[] { return Array.from(t.dataSync() as ArrayLike<number | bigint>, Number); }
 
 /** op name → [magnitudes (float32 values as torchvision computes them) or null, signed]. */
 type Space = Map<string, [number[] | null, boolean]>;
