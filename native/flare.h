@@ -83,5 +83,6 @@ void initOps(Napi::Env env, Napi::Object exports);
 void initDistributed(Napi::Env env, Napi::Object exports);
 void initKernels(Napi::Env env, Napi::Object exports);
 void initNms(Napi::Env env, Napi::Object exports);
+void initGenerator(Napi::Env env, Napi::Object exports);
 
 }  // namespace flare

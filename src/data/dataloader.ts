@@ -10,18 +10,27 @@
 // The main thread keeps the sampler: it sends each worker index lists (round-robin,
 // prefetchFactor batches ahead per worker); a worker loads the samples one by one,
 // collates them and posts the batch, its tensors moving as handles (no copy). Batches
-// come out in sampler order. At each pass the loader draws a base seed from its
-// generator and worker k seeds its flare generator with base + k (libtorch's own
-// generator is process-wide and is not reseeded per worker).
+// come out in sampler order.
+//
+// Seeds, as PyTorch 1.13: each pass (each iterator) draws a base seed,
+// torch.empty((), int64).random_(generator), before the sampler's first draw;
+// worker k seeds its own TorchGenerator (the default generator of its draws:
+// transforms, RandomSampler, randomSplit) and flare's JavaScript generator with
+// base + k, and getWorkerInfo().seed is base + k. libtorch's process-wide
+// generator (torch.randn in a worker) is shared by the threads and not reseeded.
+// With persistentWorkers the base seed is drawn and the workers seeded once, as
+// PyTorch keeps one iterator.
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { FlareError } from "../errors.js";
-import { defaultGenerator, tidy, type Generator as RandomGenerator } from "../tensor/index.js";
+import { Generator as JsGenerator, tidy } from "../tensor/index.js";
+import { TorchGenerator, randomSeed } from "../tensor/generator.js";
+import { optionNames, pytorchOptions, type PyArgs } from "../options.js";
 import { collateSpecOf, defaultCollate, unbatched, type CollateFn, type CollateSpec } from "./collate.js";
 import { checkDataset, type Dataset } from "./dataset.js";
 import { WorkerPool, codeOf, isClosedError, type Outcome } from "./pool.js";
 import type { OnError, Skip } from "./protocol.js";
-import { BatchSampler, RandomSampler, SequentialSampler, type Sampler } from "./sampler.js";
+import { BatchSampler, RandomSampler, SequentialSampler, type Sampler, type SamplerGenerator } from "./sampler.js";
 import { disposeExcept } from "./transfer.js";
 
 export interface DataLoaderOptions<T, B> {
@@ -47,8 +56,8 @@ export interface DataLoaderOptions<T, B> {
   workerArgs?: unknown;
   /** Keep the workers between passes (default false); call close() when done. */
   persistentWorkers?: boolean;
-  /** flare's generator for shuffling and the workers' base seed (default torch.defaultGenerator). */
-  generator?: RandomGenerator;
+  /** The generator of the shuffle and of the workers' base seed: a torch.TorchGenerator (PyTorch's draws; default libtorch's default generator), or flare's JavaScript torch.Generator (flare's own stream). */
+  generator?: SamplerGenerator;
   /** "raise" (default): a failing sample stops the pass with a FlareError naming its index; "skip": it is left out and counted. */
   onError?: OnError;
   /** Called for each skipped sample (onError "skip"). */
@@ -64,6 +73,21 @@ function moduleUrl(spec: string | URL): string {
 }
 
 const SKIP_LOG = 1000;
+
+/** Most worker threads a DataLoader starts (each holds its own dataset and a few MB of runtime). */
+export const MAX_NUM_WORKERS = 256;
+/** Most batches each worker works ahead. */
+export const MAX_PREFETCH_FACTOR = 1024;
+
+const DATALOADER_OPTIONS = optionNames<DataLoaderOptions<unknown, unknown>>({
+  batchSize: 1, shuffle: 1, sampler: 1, batchSampler: 1, dropLast: 1, collateFn: 1, numWorkers: 1, prefetchFactor: 1,
+  workerModule: 1, workerArgs: 1, persistentWorkers: 1, generator: 1, onError: 1, onSkip: 1, timeout: 1,
+});
+
+function bool(value: unknown, name: string): boolean {
+  if (typeof value !== "boolean") throw new FlareError(`DataLoader(): ${name} must be a boolean, got ${typeof value}`, "E_TYPE");
+  return value;
+}
 
 /**
  * Iterates a dataset in batches: `for await (const [x, y] of loader) { ... }`.
@@ -85,7 +109,7 @@ export class DataLoader<T = unknown, B = any> implements AsyncIterable<B> {
   readonly persistentWorkers: boolean;
   readonly onError: OnError;
   readonly timeout: number;
-  generator: RandomGenerator | undefined;
+  generator: SamplerGenerator | undefined;
   /** Samples left out because they failed (onError "skip"), over the loader's life. */
   skipped = 0;
   /** The latest skips (up to 1000): the index and the error message. */
@@ -100,10 +124,19 @@ export class DataLoader<T = unknown, B = any> implements AsyncIterable<B> {
   /** Every pool a pass is using now. */
   private readonly pools = new Set<WorkerPool>();
 
-  constructor(dataset: Dataset<T>, options: DataLoaderOptions<T, B> = {}) {
+  /** PyTorch's signature: `new DataLoader(ds, 64, true)` or `new DataLoader(ds, { batchSize: 64, shuffle: true })`. */
+  constructor(dataset: Dataset<T>, ...args: PyArgs<"DataLoader", DataLoaderOptions<T, B>>) {
     checkDataset(dataset, "DataLoader(): dataset");
+    const options = pytorchOptions<DataLoaderOptions<T, B>>("DataLoader", args, DATALOADER_OPTIONS as (keyof DataLoaderOptions<T, B> & string)[], "new DataLoader()");
     this.dataset = dataset;
-    const { shuffle = false, dropLast = false } = options;
+    const shuffle = bool(options.shuffle ?? false, "shuffle"), dropLast = bool(options.dropLast ?? false, "dropLast");
+    if (options.generator !== undefined && !(options.generator instanceof TorchGenerator) && !(options.generator instanceof JsGenerator))
+      throw new FlareError("DataLoader(): generator must be a torch.TorchGenerator or a torch.Generator", "E_TYPE");
+    for (const key of ["sampler", "batchSampler"] as const) {
+      const v = options[key] as { length?: unknown; [Symbol.iterator]?: unknown } | null | undefined;
+      if (v !== undefined && v !== null && (typeof v !== "object" || typeof v[Symbol.iterator] !== "function" || typeof v.length !== "number"))
+        throw new FlareError(`DataLoader(): ${key} must be an iterable with a length (a Sampler), got ${v === null ? "null" : typeof v}`, "E_TYPE");
+    }
     let batchSize = options.batchSize === undefined ? 1 : options.batchSize;
     if (options.batchSampler) {
       if ((options.batchSize !== undefined && options.batchSize !== 1) || shuffle || options.sampler || dropLast)
@@ -126,17 +159,22 @@ export class DataLoader<T = unknown, B = any> implements AsyncIterable<B> {
     this.numWorkers = options.numWorkers ?? 0;
     if (!Number.isInteger(this.numWorkers) || this.numWorkers < 0)
       throw new FlareError(`DataLoader(): numWorkers must be a non-negative integer, got ${options.numWorkers}`, "E_ARGUMENT");
+    if (this.numWorkers > MAX_NUM_WORKERS)
+      throw new FlareError(`DataLoader(): numWorkers = ${this.numWorkers} is above flare's bound of ${MAX_NUM_WORKERS} worker threads`, "E_ARGUMENT");
     this.prefetchFactor = options.prefetchFactor ?? 2;
-    if (!Number.isInteger(this.prefetchFactor) || this.prefetchFactor <= 0)
-      throw new FlareError(`DataLoader(): prefetchFactor must be a positive integer, got ${options.prefetchFactor}`, "E_ARGUMENT");
-    this.persistentWorkers = options.persistentWorkers ?? false;
+    if (!Number.isInteger(this.prefetchFactor) || this.prefetchFactor <= 0 || this.prefetchFactor > MAX_PREFETCH_FACTOR)
+      throw new FlareError(`DataLoader(): prefetchFactor must be an integer in [1, ${MAX_PREFETCH_FACTOR}], got ${options.prefetchFactor}`, "E_ARGUMENT");
+    this.persistentWorkers = bool(options.persistentWorkers ?? false, "persistentWorkers");
     if (this.persistentWorkers && this.numWorkers === 0)
       throw new FlareError("DataLoader(): persistentWorkers needs numWorkers > 0", "E_ARGUMENT");
     this.onError = options.onError ?? "raise";
     if (this.onError !== "raise" && this.onError !== "skip")
       throw new FlareError(`DataLoader(): onError must be "raise" or "skip", got ${JSON.stringify(options.onError)}`, "E_ARGUMENT");
     this.onSkip = options.onSkip;
+    if (this.onSkip !== undefined && typeof this.onSkip !== "function") throw new FlareError("DataLoader(): onSkip must be a function", "E_TYPE");
     this.timeout = options.timeout ?? 0;
+    if (typeof this.timeout !== "number" || !(this.timeout >= 0) || this.timeout > 2 ** 31 - 1)
+      throw new FlareError(`DataLoader(): timeout must be a number of milliseconds in [0, 2^31), got ${String(options.timeout)}`, "E_ARGUMENT");
     if (this.numWorkers > 0) {
       if (options.workerModule === undefined)
         throw new FlareError("DataLoader(): numWorkers > 0 needs workerModule, the path or URL of an ES module whose createDataset(args) builds the dataset in each worker (functions cannot be sent to threads)", "E_ARGUMENT");
@@ -152,7 +190,10 @@ export class DataLoader<T = unknown, B = any> implements AsyncIterable<B> {
 
   /** One pass over the data. A `break` out of `for await` shuts its workers down. */
   [Symbol.asyncIterator](): AsyncIterator<B> {
-    return this.numWorkers > 0 ? this.iterateWorkers() : this.iterateMain();
+    // PyTorch draws the base seed when the iterator is made, before the sampler's first draw.
+    const reuse = this.persistentWorkers && this.pool !== null && !this.pool.isClosed;
+    const baseSeed = reuse ? null : this.drawBaseSeed();
+    return this.numWorkers > 0 ? this.iterateWorkers(baseSeed) : this.iterateMain();
   }
 
   /**
@@ -173,8 +214,10 @@ export class DataLoader<T = unknown, B = any> implements AsyncIterable<B> {
   }
 
   /** PyTorch draws a base seed from the loader's generator at each pass, with or without workers. */
-  private drawBaseSeed(): number {
-    return Math.floor((this.generator ?? defaultGenerator).random() * 4294967296);
+  private drawBaseSeed(): bigint {
+    const g = this.generator;
+    if (g instanceof JsGenerator) return BigInt(Math.floor(g.random() * 4294967296));
+    return randomSeed(g);
   }
 
   private recordSkips(skips: Skip[]): void {
@@ -187,7 +230,6 @@ export class DataLoader<T = unknown, B = any> implements AsyncIterable<B> {
   }
 
   private async *iterateMain(): AsyncGenerator<B> {
-    this.drawBaseSeed();
     for (const indices of this.indexBatches()) {
       const samples: T[] = [];
       const skips: Skip[] = [];
@@ -224,8 +266,7 @@ export class DataLoader<T = unknown, B = any> implements AsyncIterable<B> {
     return collateSpecOf(this.collateFn) ?? "module";
   }
 
-  private async *iterateWorkers(): AsyncGenerator<B> {
-    const baseSeed = this.drawBaseSeed();
+  private async *iterateWorkers(baseSeed: bigint | null): AsyncGenerator<B> {
     let pool: WorkerPool;
     if (this.persistentWorkers && this.pool && !this.pool.isClosed) {
       if (this.poolInUse) throw new FlareError("DataLoader: with persistentWorkers, one pass runs at a time: finish (or break) the previous loop first", "E_STATE");
@@ -247,7 +288,7 @@ export class DataLoader<T = unknown, B = any> implements AsyncIterable<B> {
       return true;
     };
     try {
-      pool.beginEpoch(baseSeed);
+      pool.beginEpoch(baseSeed ?? (pool === this.pool && pool.seeded ? null : this.drawBaseSeed()));
       for (let k = 0; k < this.numWorkers * this.prefetchFactor && sendNext(); k++);
       for (let next = 0; next < sent; next++) {
         let outcome: Outcome;

@@ -1,7 +1,9 @@
 // Datasets: anything with a length and get(i) (sync or async), and the
 // combinators of torch.utils.data (Subset, ConcatDataset, randomSplit, TensorDataset).
 import { FlareError } from "../errors.js";
-import { Tensor, defaultGenerator, type Generator } from "../tensor/index.js";
+import { Tensor, Generator } from "../tensor/index.js";
+import { TorchGenerator, randpermList } from "../tensor/generator.js";
+import { checkOptions } from "../options.js";
 
 /**
  * A map-style dataset: `length` samples, `get(i)` returns sample i (or a Promise of it).
@@ -98,8 +100,9 @@ export class TensorDataset implements Dataset<Tensor[]> {
  * `lengths` are counts that sum to the dataset's length, or fractions that sum to 1
  * (floor of each, the remainder given one by one to the first subsets).
  */
-export function randomSplit<T>(dataset: Dataset<T>, lengths: number[], options: { generator?: Generator } = {}): Subset<T>[] {
+export function randomSplit<T>(dataset: Dataset<T>, lengths: number[], options: { generator?: TorchGenerator | Generator } = {}): Subset<T>[] {
   checkDataset(dataset, "randomSplit(): dataset");
+  options = checkOptions(options, ["generator"], "randomSplit()");
   const n = dataset.length;
   let counts = lengths.slice();
   if (counts.some((x) => !(Number.isFinite(x) && x >= 0))) throw new FlareError(`randomSplit(): lengths must be non-negative numbers, got [${lengths.join(", ")}]`, "E_ARGUMENT");
@@ -113,7 +116,12 @@ export function randomSplit<T>(dataset: Dataset<T>, lengths: number[], options: 
   }
   const total = counts.reduce((a, b) => a + b, 0);
   if (total !== n) throw new FlareError(`randomSplit(): the lengths sum to ${total}, the dataset has ${n} samples`, "E_ARGUMENT");
-  const perm = (options.generator ?? defaultGenerator).permutation(n);
+  // PyTorch's randperm(n, generator=default_generator), unless flare's JavaScript generator is given.
+  const g = options.generator;
+  let perm: number[];
+  if (g instanceof Generator) perm = g.permutation(n);
+  else if (g === undefined || g instanceof TorchGenerator) perm = randpermList(n, g);
+  else throw new FlareError("randomSplit(): generator must be a torch.TorchGenerator or a torch.Generator", "E_TYPE");
   let offset = 0;
   return counts.map((c) => new Subset(dataset, perm.slice(offset, (offset += c))));
 }

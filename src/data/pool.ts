@@ -140,14 +140,18 @@ export class WorkerPool {
     for (const w of this.workers) { if (on) w.ref(); else w.unref(); }
   }
 
-  /** Starts an epoch: worker k reseeds with baseSeed + k. Results of earlier epochs are dropped. */
-  beginEpoch(baseSeed: number): void {
+  /** Whether the workers have been seeded (a persistent pool is seeded once, as PyTorch's). */
+  seeded = false;
+
+  /** Starts an epoch: worker k reseeds with baseSeed + k (null: they keep their generators). Results of earlier epochs are dropped. */
+  beginEpoch(baseSeed: bigint | null): void {
     if (this.failure) throw this.failure;
     if (this.closing) throw closedError();
     this.discardResults();
     this.epoch++;
     this.active = true;
-    for (let id = 0; id < this.numWorkers; id++) this.post(id, { type: "epoch", epoch: this.epoch, seed: (baseSeed + id) >>> 0 });
+    if (baseSeed !== null) this.seeded = true;
+    for (let id = 0; id < this.numWorkers; id++) this.post(id, { type: "epoch", epoch: this.epoch, seed: baseSeed === null ? null : baseSeed + BigInt(id) });
   }
 
   /** Sends batch number `seq` of this epoch to worker seq mod numWorkers. */

@@ -1,7 +1,7 @@
 // The messages between a DataLoader (main thread) and its worker threads.
 //
 // main -> worker                          worker -> main
-//   epoch  {epoch, seed}  reseed            ready                  dataset built
+//   epoch  {epoch, seed}  reseed (null: keep)           ready                  dataset built
 //   task   {epoch, seq, indices}            batch {epoch, seq, data, skipped}
 //   cancel {epoch}  drop queued tasks       error {epoch, seq, index, ...}
 //   close           finish, then "closed"   fatal {message}        could not start
@@ -30,7 +30,7 @@ export interface WorkerSetup {
 export interface Skip { index: number; message: string }
 
 export type ToWorker =
-  | { type: "epoch"; epoch: number; seed: number }
+  | { type: "epoch"; epoch: number; seed: bigint | null }
   | { type: "task"; epoch: number; seq: number; indices: number[] }
   | { type: "cancel"; epoch: number }
   | { type: "close" };

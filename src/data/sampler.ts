@@ -1,7 +1,9 @@
 // Samplers: which dataset indices a DataLoader visits, in which order, as
 // torch.utils.data's Sequential, Random, SubsetRandom, Batch and Distributed samplers.
 import { FlareError } from "../errors.js";
-import { defaultGenerator, type Generator } from "../tensor/index.js";
+import { Generator, native, type Tensor } from "../tensor/index.js";
+import { TorchGenerator, MAX_RANDPERM, randomSeed, randintN, randperm } from "../tensor/generator.js";
+import { checkOptions, optionNames } from "../options.js";
 import { torchRandperm } from "./torch_random.js";
 
 /** An iterable of dataset indices (or of index batches) with a known length. */
@@ -28,55 +30,119 @@ export class SequentialSampler implements Sampler<number> {
   *[Symbol.iterator](): Iterator<number> { for (let i = 0, n = this.length; i < n; i++) yield i; }
 }
 
+/**
+ * Where a sampler's randomness comes from: a torch.TorchGenerator (PyTorch's
+ * stream, the default: a TorchGenerator seeded from the default generator, as
+ * PyTorch's RandomSampler does), or flare's fast JavaScript torch.Generator
+ * (flare's own stream, not PyTorch's).
+ */
+export type SamplerGenerator = TorchGenerator | Generator;
+
+function checkGenerator(g: unknown, what: string): SamplerGenerator | undefined {
+  if (g === undefined || g === null || g instanceof TorchGenerator || g instanceof Generator) return g ?? undefined;
+  throw new FlareError(`${what}: generator must be a torch.TorchGenerator or a torch.Generator, got ${typeof g === "object" ? "an object" : typeof g}`, "E_TYPE");
+}
+
+/** Largest dataset RandomSampler shuffles without replacement (its permutation is a native int64 tensor: 1 GiB at the bound). */
+export const MAX_SHUFFLE = MAX_RANDPERM;
+
+function checkShuffleSize(n: number, what: string): void {
+  if (n > MAX_SHUFFLE)
+    throw new FlareError(`${what}: cannot shuffle ${n} samples without replacement: flare's bound is ${MAX_SHUFFLE} (2^27; the permutation is an int64 tensor). Use replacement: true, or a sampler of your own`, "E_ARGUMENT");
+}
+
+/** The values of an int64 tensor [n], read in blocks (a large permutation never becomes one JavaScript array). */
+function* int64Values(t: Tensor, start = 0, end = t.shape[0]): IterableIterator<number> {
+  const BLOCK = 65536;
+  for (let s = start; s < end; s += BLOCK) {
+    const block = t.narrow(0, s, Math.min(BLOCK, end - s));
+    let values: BigInt64Array;
+    try { values = new BigInt64Array(native.toBuffer(block.handle)); } finally { block.dispose(); }
+    for (const v of values) yield Number(v);
+  }
+}
+
 export interface RandomSamplerOptions {
   /** Draw with replacement (default false). */
   replacement?: boolean;
   /** How many indices per pass (default the dataset's length). */
   numSamples?: number;
-  /** flare's seeded generator (default torch.defaultGenerator, seeded by torch.manualSeed). */
-  generator?: Generator;
+  /** Default: a TorchGenerator seeded from the default generator at each pass, as PyTorch. */
+  generator?: SamplerGenerator;
 }
+const RANDOM_SAMPLER_OPTIONS = optionNames<RandomSamplerOptions>({ replacement: 1, numSamples: 1, generator: 1 });
 
-/** A random order (a new one on each pass), or draws with replacement. */
+/** A random order (a new one on each pass), or draws with replacement; PyTorch's indices for PyTorch's seed. */
 export class RandomSampler implements Sampler<number> {
   readonly replacement: boolean;
-  generator: Generator | undefined;
+  generator: SamplerGenerator | undefined;
   private readonly source: { length: number } | number;
   private readonly fixedNumSamples: number | undefined;
   constructor(dataSource: { length: number } | number, options: RandomSamplerOptions = {}) {
-    sizeOf(dataSource, "RandomSampler()");
+    const n = sizeOf(dataSource, "RandomSampler()");
+    options = checkOptions(options, RANDOM_SAMPLER_OPTIONS, "new RandomSampler()");
     this.source = dataSource;
     this.replacement = options.replacement ?? false;
-    this.generator = options.generator;
+    if (typeof this.replacement !== "boolean") throw new FlareError(`RandomSampler(): replacement must be a boolean, got ${typeof options.replacement}`, "E_TYPE");
+    this.generator = checkGenerator(options.generator, "RandomSampler()");
     if (options.numSamples !== undefined) positiveInt(options.numSamples, "RandomSampler(): numSamples");
     this.fixedNumSamples = options.numSamples;
+    if (!this.replacement && !(this.generator instanceof Generator)) checkShuffleSize(n, "RandomSampler()");
   }
   get numSamples(): number { return this.fixedNumSamples ?? sizeOf(this.source, "RandomSampler"); }
   get length(): number { return this.numSamples; }
   *[Symbol.iterator](): Iterator<number> {
     const n = sizeOf(this.source, "RandomSampler");
-    const g = this.generator ?? defaultGenerator;
     const count = this.numSamples;
-    if (n === 0) return;
+    const given = this.generator;
+    if (given instanceof Generator) { yield* jsSamples(given, n, count, this.replacement); return; }
+    if (!this.replacement) checkShuffleSize(n, "RandomSampler");
+    // PyTorch 1.13's RandomSampler.__iter__, draw for draw.
+    const g = given ?? new TorchGenerator(randomSeed());
     if (this.replacement) {
-      for (let k = 0; k < count; k++) yield g.randint(0, n);
+      for (let k = 0; k < Math.floor(count / 32); k++) yield* randintN(n, 32, g);
+      yield* randintN(n, count % 32, g);
       return;
     }
-    // Whole permutations, then the head of one more (as PyTorch does for numSamples > n).
-    for (let done = 0; done < count; ) {
-      const perm = g.permutation(n);
-      for (let k = 0; k < perm.length && done < count; k++, done++) yield perm[k];
+    for (let k = 0; k < Math.floor(count / n); k++) {
+      const perm = randperm(n, g);
+      try { yield* int64Values(perm); } finally { perm.dispose(); }
     }
+    const perm = randperm(n, g);
+    try { yield* int64Values(perm, 0, count % n); } finally { perm.dispose(); }
   }
 }
 
-/** The given indices in a random order (a new one on each pass). */
+/** flare's own stream (a JavaScript generator): a whole permutation per pass, or draws with replacement. */
+function* jsSamples(g: Generator, n: number, count: number, replacement: boolean): IterableIterator<number> {
+  if (n === 0) return;
+  if (replacement) {
+    for (let k = 0; k < count; k++) yield g.randint(0, n);
+    return;
+  }
+  if (n > 1e7) throw new FlareError(`RandomSampler: a JavaScript generator shuffles at most 10^7 samples, got ${n}; use a torch.TorchGenerator (native, up to ${MAX_SHUFFLE})`, "E_ARGUMENT");
+  for (let done = 0; done < count; ) {
+    const perm = g.permutation(n);
+    for (let k = 0; k < perm.length && done < count; k++, done++) yield perm[k];
+  }
+}
+
+/** The given indices in a random order (a new one on each pass), as torch.randperm(len, generator). */
 export class SubsetRandomSampler implements Sampler<number> {
   readonly indices: number[];
-  constructor(indices: Iterable<number>, readonly options: { generator?: Generator } = {}) { this.indices = Array.from(indices); }
+  readonly generator: SamplerGenerator | undefined;
+  constructor(indices: Iterable<number>, options: { generator?: SamplerGenerator } = {}) {
+    options = checkOptions(options, ["generator"], "new SubsetRandomSampler()");
+    this.indices = Array.from(indices);
+    this.generator = checkGenerator(options.generator, "SubsetRandomSampler()");
+    if (!(this.generator instanceof Generator)) checkShuffleSize(this.indices.length, "SubsetRandomSampler()");
+  }
   get length(): number { return this.indices.length; }
   *[Symbol.iterator](): Iterator<number> {
-    for (const k of (this.options.generator ?? defaultGenerator).permutation(this.indices.length)) yield this.indices[k];
+    const g = this.generator;
+    if (g instanceof Generator) { for (const k of g.permutation(this.indices.length)) yield this.indices[k]; return; }
+    const perm = randperm(this.indices.length, g);
+    try { for (const k of int64Values(perm)) yield this.indices[k]; } finally { perm.dispose(); }
   }
 }
 
@@ -113,6 +179,8 @@ export interface DistributedSamplerOptions {
   dropLast?: boolean;
 }
 
+const DISTRIBUTED_SAMPLER_OPTIONS = optionNames<DistributedSamplerOptions>({ numReplicas: 1, rank: 1, shuffle: 1, seed: 1, dropLast: 1 });
+
 function fromEnv(name: string, what: string): number {
   const raw = process.env[name];
   if (raw === undefined) throw new FlareError(`DistributedSampler(): pass ${what} or set ${name} (torchrun and flare's launcher set it)`, "E_ARGUMENT");
@@ -137,7 +205,9 @@ export class DistributedSampler implements Sampler<number> {
   epoch = 0;
   private readonly source: { length: number } | number;
   constructor(dataset: { length: number } | number, options: DistributedSamplerOptions = {}) {
-    sizeOf(dataset, "DistributedSampler()");
+    const n = sizeOf(dataset, "DistributedSampler()");
+    options = checkOptions(options, DISTRIBUTED_SAMPLER_OPTIONS, "new DistributedSampler()");
+    checkShuffleSize(n, "DistributedSampler()");
     this.source = dataset;
     this.numReplicas = options.numReplicas ?? fromEnv("WORLD_SIZE", "numReplicas");
     this.rank = options.rank ?? fromEnv("RANK", "rank");
@@ -167,6 +237,7 @@ export class DistributedSampler implements Sampler<number> {
   /** This rank's indices for the current epoch. */
   indices(): number[] {
     const n = this.datasetLength;
+    checkShuffleSize(n, "DistributedSampler");
     let indices = this.shuffle ? torchRandperm(n, BigInt(this.seed) + BigInt(this.epoch)) : Array.from({ length: n }, (_, i) => i);
     const total = this.totalSize;
     if (!this.dropLast) {

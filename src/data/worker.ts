@@ -3,6 +3,7 @@
 // and posts them with their tensors as released handles. See protocol.ts.
 import { parentPort, workerData } from "node:worker_threads";
 import { defaultGenerator, tidy } from "../tensor/index.js";
+import { TorchGenerator, setThreadGenerator } from "../tensor/generator.js";
 import { FlareError } from "../errors.js";
 import { collateFromSpec, defaultCollate, type CollateFn } from "./collate.js";
 import { isDataset, type Dataset } from "./dataset.js";
@@ -17,7 +18,7 @@ const post = (message: FromWorker) => port.postMessage(message);
 let dataset: Dataset;
 let collate: CollateFn;
 let workerInit: ((info: unknown) => unknown) | undefined;
-let seed = 0;
+let seed = 0n;
 const queue: Extract<ToWorker, { type: "task" | "epoch" }>[] = [];
 let closing = false;
 let busy = false;
@@ -55,9 +56,12 @@ async function start(): Promise<void> {
   if (typeof mod.workerInit === "function") workerInit = mod.workerInit as (info: unknown) => unknown;
 }
 
-function reseed(epochSeed: number): void {
+function reseed(epochSeed: bigint | null): void {
+  if (epochSeed === null) return;  // a persistent worker keeps its generators, as PyTorch's
   seed = epochSeed;
-  defaultGenerator.manualSeed(seed);
+  // As PyTorch's _worker_loop: torch.manual_seed(base_seed + worker_id), on this thread's own generator.
+  setThreadGenerator(new TorchGenerator(seed));
+  defaultGenerator.manualSeed(Number(BigInt.asUintN(32, seed)));
   const info = { id: setup.workerId, numWorkers: setup.numWorkers, seed, dataset, args: setup.args };
   setWorkerInfo(info);
   // Like PyTorch's worker_init_fn: once, after the worker's first seeding.

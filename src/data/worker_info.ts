@@ -4,8 +4,8 @@ export interface WorkerInfo {
   /** This worker's number, 0 .. numWorkers-1. */
   readonly id: number;
   readonly numWorkers: number;
-  /** The seed of this worker's generator for the current epoch: the loader's base seed + id. */
-  readonly seed: number;
+  /** The seed of this worker's generators: the loader's base seed + id, as PyTorch's (a bigint: base seeds take 63 bits). */
+  readonly seed: bigint;
   /** The dataset this worker built. */
   readonly dataset: unknown;
   /** The workerArgs given to the DataLoader. */

@@ -21,6 +21,7 @@ export { tidy, keep, dispose } from "./scope.js";
 export { noGrad, enableGrad, noGradGuard, setGradEnabled, isGradEnabled } from "./autograd.js";
 export * as autograd from "./autograd.js";
 export { manualSeed, Generator, defaultGenerator, getRngState, setRngState } from "./random.js";
+export { TorchGenerator } from "./generator.js";
 export * from "./functional.js";
 
 import { native } from "./native.js";

@@ -374,8 +374,13 @@ function dataloaderCase(rng: Rng): Omit<Case, "target" | "index"> {
     options[key] = rng.pick([0, -1, 1, 2, 1.5, 1e9, NaN, "x", null, true, {}]);
   }
   const length = rng.chance(0.8) ? 8 : rng.pick([0, -1, 1.5, NaN, 1e9, "8"]);
-  // Any truthy shuffle shuffles (the DataLoader does not yet insist on a boolean).
-  const kind = length === 1e9 && Boolean(options.shuffle) ? "huge-shuffle" : "options";
+  if (rng.chance(0.15)) {
+    // Worker counts and prefetch beyond flare's bounds (256 workers): refused before any thread starts.
+    const workers = { ...options, numWorkers: rng.pick([257, 1000, 1e6, 2 ** 31, 2 ** 53]), workerModule: "/nonexistent/module.js" };
+    if (rng.chance(0.5)) Object.assign(workers, { numWorkers: 1, prefetchFactor: rng.pick([1025, 1e9, 2 ** 53]) });
+    return { kind: "workers", label: JSON.stringify({ length, options: workers }), input: { length, options: workers }, isolate: false };
+  }
+  const kind = length === 1e9 && options.shuffle !== undefined && options.shuffle !== false ? "huge-shuffle" : "options";
   return { kind, label: JSON.stringify({ length, options }), input: { length, options }, isolate: kind === "huge-shuffle" };
 }
 

@@ -8,7 +8,6 @@ import type { Finding } from "./harness.js";
 export interface KnownFailure { target: string; kind: string; why: string }
 
 export const KNOWN_FAILURES: readonly KnownFailure[] = [
-  { target: "dataloader", kind: "huge-shuffle", why: "a shuffled DataLoader over 1e9 samples builds the permutation in V8 (memory / abort): src/data/dataloader.ts, sampler" },
 ];
 
 export function isKnown(f: Pick<Finding, "target" | "kind">): KnownFailure | undefined {

@@ -2,7 +2,8 @@
 import * as torch from "../../src/index.js";
 
 let initSeed = -1;
-export function workerInit(info: { seed: number }): void { initSeed = info.seed; }
+// info.seed is a bigint (PyTorch's base seeds take 63 bits); its low 31 bits, as a number, for collation.
+export function workerInit(info: { seed: bigint }): void { initSeed = Number(BigInt.asUintN(31, info.seed)); }
 
 export default {
   length: 6,

@@ -18,6 +18,8 @@ export interface RangeArgs {
   random?: boolean;
   /** Record the worker that made each sample. */
   tagWorker?: boolean;
+  /** Record the worker's seed (getWorkerInfo().seed, a bigint) as a decimal string. */
+  tagSeed?: boolean;
   /** An index at which the worker process exits (crash test). */
   exitAt?: number;
   /** Detection samples instead: [image, (i mod 3)×5 rows [class, x1, y1, x2, y2]]. */
@@ -41,6 +43,7 @@ export class RangeDataset implements Dataset<RangeSample> {
     const sample: RangeSample = [image, i];
     if (this.args.random) (sample as unknown[]).push(torch.defaultGenerator.random());
     if (this.args.tagWorker) (sample as unknown[]).push(getWorkerInfo()?.id ?? -1);
+    if (this.args.tagSeed) (sample as unknown[]).push(String(getWorkerInfo()?.seed ?? "none"));
     return sample;
   }
   get(i: number): RangeSample | Promise<RangeSample> {

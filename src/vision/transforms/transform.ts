@@ -7,8 +7,10 @@
 // the same image, its mask, or a whole pipeline (Compose records its
 // children's parameters).
 //
-// Random transforms draw from a seeded flare Generator (option `generator`,
-// default torch.defaultGenerator, which torch.manualSeed seeds). With
+// Random transforms draw their parameters as torchvision 0.14 does, from
+// PyTorch's generator (torch.manualSeed seeds it; a DataLoader worker has its
+// own), so a seed gives PyTorch's augmentations; option `generator`: a
+// torch.TorchGenerator, or flare's JavaScript torch.Generator (random.ts). With
 // `perSample: true` a batch gets one parameter set per image, recorded as
 // { perSample: [p0, p1, ...] } and applied as batched tensor ops.
 import { FlareError } from "../../errors.js";
@@ -16,6 +18,7 @@ import { Tensor } from "../../tensor/tensor.js";
 import { tidy } from "../../tensor/scope.js";
 import { cat } from "../../tensor/ops/shape.js";
 import { Generator, defaultGenerator } from "../../tensor/random.js";
+import { checkGenerator, randomSource, type RandomSource, type TransformGenerator } from "./random.js";
 import type { DType } from "../../tensor/dtype.js";
 import { checkImage, dims, describe, longs, indexCopy } from "./_utils.js";
 import { checkTarget, applyGeoToImage, applyGeoToTarget, geoOutputSize, type Target, type GeoOp, type ImageOptions } from "./target.js";
@@ -106,21 +109,19 @@ export function setBatchChunkSize(elements: number): void {
 }
 
 export interface RandomOptions {
-  /** Where random parameters come from; default torch.defaultGenerator (seeded by torch.manualSeed). */
-  generator?: Generator;
+  /** Where random parameters come from: default PyTorch's generator (seeded by torch.manualSeed), drawn in torchvision's order; a torch.TorchGenerator; or flare's JavaScript torch.Generator (faster, not PyTorch's numbers). */
+  generator?: TransformGenerator;
   /** For a batch [N, C, H, W]: draw separate parameters for each image (batched ops). Default false. */
   perSample?: boolean;
 }
 
 /** A transform with random parameters P (one set per call, or per image with perSample). */
 export abstract class RandomTransform<P> extends Transform {
-  generator: Generator;
+  generator: TransformGenerator | undefined;
   perSample: boolean;
   constructor(options: RandomOptions = {}) {
     super();
-    const g = options.generator ?? defaultGenerator;
-    if (!(g instanceof Generator)) throw new FlareError(`${this.constructor.name}: generator must be a torch.Generator, got ${describe(g)}`, "E_ARGUMENT");
-    this.generator = g;
+    this.generator = checkGenerator(options.generator, this.constructor.name);
     this.perSample = options.perSample ?? false;
     if (typeof this.perSample !== "boolean") throw new FlareError(`${this.constructor.name}: perSample must be a boolean, got ${describe(options.perSample)}`, "E_ARGUMENT");
   }
@@ -175,8 +176,14 @@ export abstract class RandomTransform<P> extends Transform {
     return [cat(outs, 0), targets ? outTargets : undefined];
   }
 
-  /** A Bernoulli draw with probability p. */
-  protected coin(p: number): boolean { return this.generator.random() < p; }
+  /** The draws, from `generator` (or PyTorch's default generator of this thread). */
+  protected get rng(): RandomSource { return randomSource(this.generator); }
+
+  /** flare's JavaScript generator (`generator` if it is one, else torch.defaultGenerator), for draws torchvision 0.14 has no order for. */
+  protected get jsGenerator(): Generator { return this.generator instanceof Generator ? this.generator : defaultGenerator; }
+
+  /** `torch.rand(1) < p`, torchvision's "with probability p". */
+  protected coin(p: number): boolean { return this.rng.below(p); }
 }
 
 /** Maps each target (one, or one per image) through fn. */

@@ -187,13 +187,13 @@ export class AutoAugment extends AugmentBase {
     this.policy = policy;
   }
   protected sample(info: ImageInfo): AugParams {
-    const g = this.generator, policies = POLICIES[this.policy];
+    const g = this.rng, policies = POLICIES[this.policy];
     const steps = policies[g.randint(0, policies.length)];
     const probs = [g.random(), g.random()], signs = [g.randint(0, 2), g.randint(0, 2)];
     const meta = space(10, [info.height, info.width], "aa");
     const ops: AugOp[] = [];
     steps.forEach(([name, p, id], i) => {
-      if (!(probs[i] <= p)) return;
+      if (!(probs[i] <= Math.fround(p))) return;   // torch.rand((2,))[i] <= p compares in float32
       const [mags, signed] = meta.get(name)!;
       let m = id !== null && mags ? mags[id] : 0.0;
       if (signed && signs[i] === 0) m = -m;
@@ -220,7 +220,7 @@ export class RandAugment extends AugmentBase {
     if (this.magnitude >= this.numMagnitudeBins) throw new FlareError(`RandAugment: magnitude must be below numMagnitudeBins (${this.numMagnitudeBins}), got ${this.magnitude}`, "E_ARGUMENT");
   }
   protected sample(info: ImageInfo): AugParams {
-    const g = this.generator;
+    const g = this.rng;
     const meta = space(this.numMagnitudeBins, [info.height, info.width], "ra");
     const names = [...meta.keys()];
     const ops: AugOp[] = [];
@@ -245,7 +245,7 @@ export class TrivialAugmentWide extends AugmentBase {
     this.numMagnitudeBins = intOpt(options.numMagnitudeBins ?? 31, "TrivialAugmentWide: numMagnitudeBins", 2, 1024);
   }
   protected sample(info: ImageInfo): AugParams {
-    const g = this.generator;
+    const g = this.rng;
     const meta = space(this.numMagnitudeBins, [info.height, info.width], "ta");
     const names = [...meta.keys()];
     const name = names[g.randint(0, names.length)];

@@ -71,7 +71,8 @@ export class RandomApply extends RandomTransform<boolean> {
     this.transforms = new Compose(transformsArg(transforms, "RandomApply: transforms"));
     this.p = probability(options.p ?? 0.5, "RandomApply: p");
   }
-  protected sample(): boolean { return this.coin(this.p); }
+  /** torchvision 0.14: `if self.p < torch.rand(1): return img`. */
+  protected sample(): boolean { return this.rng.atMost(this.p); }
   protected applyOne(): [Tensor, TargetArg | undefined] { throw new FlareError("unreachable", "E_INTERNAL"); }
   protected override getParams(img: Tensor, target: TargetArg | undefined): ApplyParams {
     const own = this.drawParams(img, target);
@@ -121,8 +122,9 @@ export class RandomChoice extends RandomTransform<number> {
     if (!(total > 0)) throw new FlareError("RandomChoice: the weights p must not all be zero", "E_ARGUMENT");
     this.p = p.map((v) => v / total);
   }
+  // torchvision 0.14 draws with Python's `random` module, which PyTorch's seed does not reach: flare's JavaScript generator.
   protected sample(): number {
-    let u = this.generator.random();
+    let u = this.jsGenerator.random();
     for (let i = 0; i < this.p.length; i++) { if (u < this.p[i]) return i; u -= this.p[i]; }
     return this.p.length - 1;
   }
@@ -171,7 +173,8 @@ export class RandomOrder extends RandomTransform<number[]> {
     super(options);
     this.transforms = transformsArg(transforms, "RandomOrder: transforms");
   }
-  protected sample(_info: ImageInfo): number[] { return this.generator.permutation(this.transforms.length); }
+  // torchvision 0.14 shuffles with Python's `random` module, which PyTorch's seed does not reach: flare's JavaScript generator.
+  protected sample(_info: ImageInfo): number[] { return this.jsGenerator.permutation(this.transforms.length); }
   protected applyOne(): [Tensor, TargetArg | undefined] { throw new FlareError("unreachable", "E_INTERNAL"); }
   protected override getParams(img: Tensor, target: TargetArg | undefined): OrderParams {
     const own = this.drawParams(img, target);

@@ -33,7 +33,7 @@ export class RandomZoomOut extends GeometricTransform<ZoomParams> {
     this.p = probability(options.p ?? 0.5, "RandomZoomOut: p");
   }
   protected sample(info: ImageInfo): ZoomParams {
-    const g = this.generator;
+    const g = this.rng;
     if (g.random() >= this.p) return null;
     const r = this.sideRange[0] + g.random() * (this.sideRange[1] - this.sideRange[0]);
     const cw = Math.trunc(info.width * r), ch = Math.trunc(info.height * r);
@@ -87,7 +87,8 @@ export class RandomIoUCrop extends GeometricTransform<IoUCropParams> {
     const xyxy = target.boxes.xyxy().to("float64");
     const [x1, y1, x2, y2] = xyxy.unbind(-1);
     const cx = x1.add(x2).mul(0.5).unsqueeze(0), cy = y1.add(y2).mul(0.5).unsqueeze(0);   // [1, N]
-    const g = this.generator, W = info.width, H = info.height;
+    // RandomIoUCrop is torchvision v2's (not in 0.14): flare's JavaScript generator, whose state can be put back.
+    const g = this.jsGenerator, W = info.width, H = info.height;
     // torchvision's loop: up to 1000 rounds, each drawing a minimum IoU (≥ 1:
     // no crop) and up to `trials` crops, the first crop that passes wins.
     // Rounds are drawn in growing batches (1, 2, 4, ... 32 rounds: the draws do

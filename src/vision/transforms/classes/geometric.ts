@@ -167,7 +167,7 @@ export class RandomCrop extends GeometricTransform<CropParams> {
     const [th, tw] = this.size;
     if (h < th || w < tw) throw new FlareError(`RandomCrop: the crop size [${th}, ${tw}] is larger than the (padded) image [${h}, ${w}]`, "E_SHAPE");
     if (h === th && w === tw) return { top: 0, left: 0 };
-    return { top: this.generator.randint(0, h - th + 1), left: this.generator.randint(0, w - tw + 1) };
+    return { top: this.rng.randint(0, h - th + 1), left: this.rng.randint(0, w - tw + 1) };
   }
   protected ops(p: CropParams, size: [number, number]): GeoOp[] {
     return [...this.pads(size).ops, { kind: "crop", top: p.top, left: p.left, height: this.size[0], width: this.size[1] }];
@@ -209,11 +209,11 @@ export class RandomResizedCrop extends GeometricTransform<BoxParams> {
   protected sample(info: ImageInfo): BoxParams {
     const { height, width } = info;
     const area = height * width;
-    const g = this.generator;
-    const logRatio = [Math.log(this.ratio[0]), Math.log(this.ratio[1])];
+    const g = this.rng;
+    // torchvision 0.14's get_params, draw for draw (log and exp in float32, as torch.log / torch.exp).
     for (let attempt = 0; attempt < 10; attempt++) {
       const targetArea = area * g.uniform(this.scale[0], this.scale[1]);
-      const aspect = Math.exp(g.uniform(logRatio[0], logRatio[1]));
+      const aspect = g.logUniform(this.ratio);
       const w = pyRound(Math.sqrt(targetArea * aspect)), h = pyRound(Math.sqrt(targetArea / aspect));
       if (w > 0 && w <= width && h > 0 && h <= height)
         return { top: g.randint(0, height - h + 1), left: g.randint(0, width - w + 1), height: h, width: w };
@@ -301,7 +301,7 @@ export class RandomRotation extends GridTransform<AngleParams> {
     this.expand = options.expand ?? false;
     this.center = options.center ?? null;
   }
-  protected sample(): AngleParams { return { angle: this.generator.uniform(this.degrees[0], this.degrees[1]) }; }
+  protected sample(): AngleParams { return { angle: this.rng.uniform(this.degrees[0], this.degrees[1]) }; }
   protected ops(p: AngleParams, [h, w]: [number, number]): GeoOp[] {
     const matrix = G.rotateMatrix(p.angle, w, h, this.center);
     if (!this.expand) return [{ kind: "affine", matrix }];
@@ -354,7 +354,7 @@ export class RandomAffine extends GridTransform<AffineParams> {
     this.center = options.center ?? null;
   }
   protected sample(info: ImageInfo): AffineParams {
-    const g = this.generator;
+    const g = this.rng;
     const angle = g.uniform(this.degrees[0], this.degrees[1]);
     let translate: [number, number] = [0, 0];
     if (this.translate) {
@@ -396,7 +396,7 @@ export class RandomPerspective extends GridTransform<PerspectiveParams> {
   }
   protected sample(info: ImageInfo): PerspectiveParams {
     if (!this.coin(this.p)) return { apply: false };
-    const { width, height } = info, g = this.generator, d = this.distortionScale;
+    const { width, height } = info, g = this.rng, d = this.distortionScale;
     const hh = Math.floor(height / 2), hw = Math.floor(width / 2);
     const dx = Math.trunc(d * hw), dy = Math.trunc(d * hh);
     const topleft: G.Point = [g.randint(0, dx + 1), g.randint(0, dy + 1)];

@@ -108,7 +108,7 @@ export class ColorJitter extends RandomTransform<JitterParams> {
     this.hue = rangeArg(hue, "ColorJitter: hue", 0, -0.5, 0.5);
   }
   protected sample(): JitterParams {
-    const g = this.generator;
+    const g = this.rng;
     const order = g.permutation(4);
     const draw = (r: [number, number] | null) => (r ? g.uniform(r[0], r[1]) : null);
     return { order, brightness: draw(this.brightness), contrast: draw(this.contrast), saturation: draw(this.saturation), hue: draw(this.hue) };
@@ -233,7 +233,7 @@ export class GaussianBlur extends RandomTransform<SigmaParams> {
     this.sigma = typeof s === "number" ? [s, s] : pairRange(s, "GaussianBlur: sigma");
     if (!(this.sigma[0] > 0)) throw new FlareError(`GaussianBlur: sigma must be positive, got [${this.sigma.join(", ")}]`, "E_ARGUMENT");
   }
-  protected sample(): SigmaParams { return { sigma: this.generator.uniform(this.sigma[0], this.sigma[1]) }; }
+  protected sample(): SigmaParams { return { sigma: this.rng.uniform(this.sigma[0], this.sigma[1]) }; }
   protected applyOne(img: Tensor, target: TargetArg | undefined, p: SigmaParams): [Tensor, TargetArg | undefined] {
     return [M.gaussianBlur(img, this.kernelSize, [p.sigma, p.sigma]), target];
   }
@@ -279,14 +279,14 @@ export class RandomErasing extends RandomTransform<EraseParams> {
     if (Array.isArray(this.value) && this.value.length !== 1 && this.value.length !== info.channels)
       throw new FlareError(`RandomErasing: value has ${this.value.length} entries but the image has ${info.channels} channels`, "E_ARGUMENT");
     if (!this.coin(this.p)) return { apply: false };
-    const g = this.generator, H = info.height, W = info.width, area = H * W;
-    const logRatio = [Math.log(this.ratio[0]), Math.log(this.ratio[1])];
+    const g = this.rng, H = info.height, W = info.width, area = H * W;
     for (let attempt = 0; attempt < 10; attempt++) {
       const eraseArea = area * g.uniform(this.scale[0], this.scale[1]);
-      const aspect = Math.exp(g.uniform(logRatio[0], logRatio[1]));
+      const aspect = g.logUniform(this.ratio);
       const h = pyRound(Math.sqrt(eraseArea * aspect)), w = pyRound(Math.sqrt(eraseArea / aspect));
       if (!(h < H && w < W)) continue;
-      return { apply: true, i: g.randint(0, H - h + 1), j: g.randint(0, W - w + 1), h, w, seed: g.randint(0, 2 ** 32) };
+      // torchvision draws value "random" (normal_ of [C, h, w]) before i and j; flare draws a noise seed after them (replayable).
+      return { apply: true, i: g.randint(0, H - h + 1), j: g.randint(0, W - w + 1), h, w, seed: this.value === "random" ? g.randint(0, 2 ** 32) : 0 };
     }
     return { apply: false };
   }
