@@ -125,7 +125,7 @@ test("ssd-resnet18: a few SGD steps on one batch lower its loss", () => {
   torch.manualSeed(1);
   const model = ssdResnet18({ numClasses: 2, size: 64 });
   model.train();
-  const opt = new optim.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+  const opt = new optim.SGD(model.parameters(), { lr: 0.002, momentum: 0.9 });
   const images = [torch.rand([3, 64, 64]), torch.rand([3, 64, 64])];
   const targets = [{ boxes: torch.tensor([[8, 8, 40, 40]], { dtype: "float32" }), labels: torch.tensor([1], { dtype: "int64" }) },
     { boxes: torch.tensor([[20, 10, 60, 30]], { dtype: "float32" }), labels: torch.tensor([1], { dtype: "int64" }) }];
