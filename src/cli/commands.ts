@@ -135,7 +135,7 @@ export const COMMANDS: Command[] = [
   },
   {
     name: "train detect",
-    summary: "Trains a detector (d2l 14.7's TinySSD) on bananas (generated when no folder is given), VOC or COCO; writes runs/NAME/ as train classify.",
+    summary: "Trains a detector (d2l 14.7's TinySSD, or any registered detection model: ssd-resnet18, yolo-resnet18, ...) on bananas or objects (generated when no folder is given), VOC or COCO; writes runs/NAME/ as train classify.",
     positional: { name: "DIR", min: 0, max: 1, description: "the dataset folder after --data (bananas: d2l's layout, generated into the cache when absent; voc: the VOC2012 folder; coco: DIR/{train,val}/ and DIR/annotations/instances_{train,val}.json)" },
     flags: {
       data: { type: "choice", choices: ["bananas", "objects", "voc", "coco"], required: true, description: "the dataset (objects: generated, 4 classes, small to large)" },
@@ -255,7 +255,7 @@ export const COMMANDS: Command[] = [
     async run(values, [dataRoot], print) {
       const files = values.gt !== undefined || values.dt !== undefined;
       const trained = values.weights !== undefined || values.data !== undefined;
-      if (files === trained) throw new FlareError("flare eval detect: give either --gt FILE --dt FILE, or --weights W --data bananas|voc|coco [DIR]", "E_ARGUMENT");
+      if (files === trained) throw new FlareError("flare eval detect: give either --gt FILE --dt FILE, or --weights W --data bananas|objects|voc|coco [DIR]", "E_ARGUMENT");
       if (files) {
         if (values.gt === undefined || values.dt === undefined) throw new FlareError(`flare eval detect: --${values.gt === undefined ? "gt" : "dt"} is missing (--gt and --dt go together)`, "E_ARGUMENT");
         const result = evaluateCocoFiles(values.gt as string, values.dt as string);
