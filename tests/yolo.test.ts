@@ -7,8 +7,8 @@ import * as torch from "../src/index.js";
 import { nn, optim } from "../src/index.js";
 import type { Tensor } from "../src/index.js";
 import { ops, models } from "../src/vision/index.js";
-import { YOLO, yoloResnet18 } from "../src/vision/models/detection/index.js";
-import { assertFlareError } from "./helpers.js";
+import { YOLO, yoloResnet18, ssdResnet18 } from "../src/vision/models/detection/index.js";
+import { assertFlareError, settledTensors } from "./helpers.js";
 
 /** A small stride-16 backbone (no batch norm), so the test trains in seconds. */
 class Tiny extends nn.Sequential {
@@ -125,4 +125,31 @@ test("yolo-resnet18: registered, options and bad input checked, detections in ea
   assertFlareError(() => yoloResnet18({ numClasses: 3, bogus: 1 } as never), /bogus/);
   assertFlareError(() => models.get("yolo-resnet18", { numClasses: 3, nope: 1 }), /nope/);
   model.dispose();
+});
+
+test("training and detecting in a loop keeps the live tensor count flat (SSD and YOLO)", () => {
+  const yolo = new YOLO(new Tiny(), 3, { size: 32, priors: PRIORS, scoreThresh: 0 });
+  const ssd = ssdResnet18({ numClasses: 3, size: 32 });
+  const opt = new optim.SGD([...yolo.parameters(), ...ssd.parameters()], { lr: 1e-4 });
+  const images = [torch.rand([3, 32, 32]), torch.rand([3, 24, 40])];
+  const targets = [{ boxes: torch.tensor([[2, 2, 20, 12]], { dtype: "float32" }), labels: torch.tensor([2], { dtype: "int64" }) },
+    { boxes: torch.zeros([0, 4]), labels: torch.zeros([0], { dtype: "int64" }) }];
+  const round = () => {
+    for (const model of [yolo, ssd] as nn.Module[]) {
+      model.train();
+      torch.tidy(() => {
+        const parts = model.forward(images, targets) as Record<string, Tensor>;
+        const loss = Object.values(parts).reduce((a, b) => a.add(b));
+        opt.zeroGrad(); loss.backward(); opt.step();
+      });
+      model.eval();
+      torch.tidy(() => torch.noGrad(() => model.forward(images)));
+    }
+  };
+  round();
+  const before = settledTensors();
+  for (let i = 0; i < 3; i++) round();
+  assert.equal(settledTensors(), before);
+  torch.dispose([...images, ...targets.flatMap((t) => [t.boxes, t.labels])]);
+  opt.dispose(); yolo.dispose(); ssd.dispose();
 });
