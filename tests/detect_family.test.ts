@@ -49,7 +49,8 @@ test("a COCO folder trains ssd-resnet18 and yolo-resnet18 from the CLI; flare de
     assert.deepEqual(config.classes, ["banana", "apple"]);
     const weights = path.join(runs, model, "model.safetensors");
     // No --model: the architecture comes from the run's config.json.
-    const evaluated = JSON.parse(flare("eval", "detect", "--weights", weights, "--data", "coco", coco, "--size", "64", "--json").trim());
+    // No --size either: the run's input side.
+    const evaluated = JSON.parse(flare("eval", "detect", "--weights", weights, "--data", "coco", coco, "--json").trim());
     assert.equal(evaluated.numImages, 4);
     assert.ok(Math.abs(evaluated.map - done.val_map) < 1e-9, `${model}: eval detect mAP ${evaluated.map} = the run's last val_map ${done.val_map}`);
     const out = path.join(tmp, `drawn-${model}`);

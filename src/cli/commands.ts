@@ -243,7 +243,7 @@ export const COMMANDS: Command[] = [
       weights: { type: "string", placeholder: "W.safetensors", description: "trained weights to evaluate (with --data)" },
       data: { type: "choice", choices: ["bananas", "objects", "voc", "coco"], description: "the data set whose validation images to evaluate on" },
       model: { type: "string", placeholder: "NAME", description: "the weights' architecture (default: the run's config.json next to the weights, else tiny-ssd)" },
-      size: { type: "int", min: 8, max: LIMITS.side, default: 256, description: "images are resized to SIZE×SIZE" },
+      size: { type: "int", min: 8, max: LIMITS.side, description: "images are resized to SIZE×SIZE (default: the run's, from config.json next to the weights, else 256)" },
       "batch-size": { type: "int", min: 1, max: LIMITS.batchSize, default: 32, description: "images per batch" },
       limit: { type: "int", min: 1, description: "the first N validation images only" },
       count: { type: "int", min: 1, max: LIMITS.count, description: "generated bananas / objects: training images (default 1000 / 512)" },

@@ -313,17 +313,18 @@ export async function evaluateDetector(options: EvaluateDetectorOptions): Promis
   checkData(options.data, "eval detect");
   // Default: the run's architecture (config.json next to the weights), else TinySSD.
   const config = path.join(path.dirname(options.weights), "config.json");
-  let saved: unknown;
-  if (options.model === undefined && existsSync(config)) { try { saved = JSON.parse(readFileSync(config, "utf8")).model; } catch { /* not a run's config */ } }
-  const arch = options.model ?? (typeof saved === "string" ? saved : "tiny-ssd");
+  let saved: { model?: unknown; size?: unknown } = {};
+  if (existsSync(config)) { try { saved = JSON.parse(readFileSync(config, "utf8")); } catch { /* not a run's config */ } }
+  const arch = options.model ?? (typeof saved.model === "string" ? saved.model : "tiny-ssd");
   const entry = modelInfo(arch);
-  const size = options.size ?? 256;
+  // The run's input side by default, so its weights are scored as trained.
+  const size = options.size ?? (typeof saved.size === "number" ? saved.size : 256);
   const sizing = arch === "tiny-ssd" ? {} : entry.options.includes("size") ? { size } : entry.options.includes("minSize") ? { minSize: size, maxSize: size } : {};
   const model = getModel(arch, { weights: options.weights, ...sizing });
   const book = isBookDetector(model);
   let val: DetectionSplit | undefined;
   try {
-    const data = await loadDetectionData({ ...pick(options, ["data", "dataRoot", "size", "count", "valCount", "imageSize", "limit", "seed"]) as { data: DetectData }, valOnly: true });
+    const data = await loadDetectionData({ ...pick(options, ["data", "dataRoot", "count", "valCount", "imageSize", "limit", "seed"]) as { data: DetectData }, size, valOnly: true });
     disposeSplit(data.train);
     val = data.val;
     const numClasses = (model as unknown as { numClasses?: number }).numClasses;
