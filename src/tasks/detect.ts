@@ -17,7 +17,8 @@ import { SGD } from "../optim/index.js";
 import { Trainer, type Step, type StepResult, type Metric, type EpochMetrics } from "../engine/index.js";
 import { get as getModel, info as modelInfo } from "../vision/models/registry.js";
 import { TinySSD } from "../vision/models/detection/tiny_ssd.js";
-import "../vision/models/detection/register_one_stage.js";
+// Every detection model registers itself when detection/index.ts loads (ssd-resnet18, yolo-resnet18, ...).
+import "../vision/models/detection/index.js";
 import { multiboxTarget, multiboxDetection } from "../vision/ops/anchors.js";
 import { calcLoss, clsEval, bboxEval } from "../vision/models/detection/tiny_ssd_loss.js";
 import { MeanAveragePrecision, type MeanAveragePrecisionResult } from "../vision/metrics/mean_average_precision.js";
