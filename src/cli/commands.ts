@@ -135,19 +135,21 @@ export const COMMANDS: Command[] = [
   },
   {
     name: "train detect",
-    summary: "Trains a detector (d2l 14.7's TinySSD) on bananas (generated when no folder is given), VOC or COCO; writes runs/NAME/ as train classify.",
+    summary: "Trains a detector (d2l 14.7's TinySSD, or any registered detection model: ssd-resnet18, yolo-resnet18, ...) on bananas or objects (generated when no folder is given), VOC or COCO; writes runs/NAME/ as train classify.",
     positional: { name: "DIR", min: 0, max: 1, description: "the dataset folder after --data (bananas: d2l's layout, generated into the cache when absent; voc: the VOC2012 folder; coco: DIR/{train,val}/ and DIR/annotations/instances_{train,val}.json)" },
     flags: {
-      data: { type: "choice", choices: ["bananas", "voc", "coco"], required: true, description: "the dataset" },
-      model: { type: "string", default: "tiny-ssd", placeholder: "NAME", description: "a detection model models.get knows" },
+      data: { type: "choice", choices: ["bananas", "objects", "voc", "coco"], required: true, description: "the dataset (objects: generated, 4 classes, small to large)" },
+      model: { type: "string", default: "tiny-ssd", placeholder: "NAME", description: "a detection model models.get knows (tiny-ssd, ssd-resnet18, yolo-resnet18, ...)" },
       size: { type: "int", min: 8, max: LIMITS.side, default: 256, description: "images are resized to SIZE×SIZE (the model's input)" },
       epochs: { type: "int", min: 1, max: LIMITS.epochs, default: 20, description: "training epochs" },
       "batch-size": { type: "int", min: 1, max: LIMITS.batchSize, default: 32, description: "images per batch" },
-      lr: { type: "number", min: 0, exclusiveMin: true, default: 0.2, description: "SGD learning rate (constant, as the book)" },
-      ...sgdFlags(0, 5e-4),
-      count: { type: "int", min: 1, max: LIMITS.count, description: "generated bananas: training images (default 1000)" },
-      "val-count": { type: "int", min: 1, max: LIMITS.count, description: "generated bananas: validation images (default 100)" },
-      "image-size": { type: "int", min: 8, max: LIMITS.side, description: "generated bananas: the images' side (default 256)" },
+      lr: { type: "number", min: 0, exclusiveMin: true, description: "SGD learning rate, constant (default: 0.2 for tiny-ssd as the book, 0.01 for the others)" },
+      momentum: { type: "number", min: 0, description: "SGD momentum (default: 0 for tiny-ssd, 0.9 for the others)" },
+      "weight-decay": { type: "number", min: 0, description: "SGD weight decay (default 5e-4)" },
+      "grad-clip": { type: "number", min: 0, exclusiveMin: true, description: "clip the gradients' total norm (default: none for tiny-ssd, 10 for the others)" },
+      count: { type: "int", min: 1, max: LIMITS.count, description: "generated bananas / objects: training images (default 1000 / 512)" },
+      "val-count": { type: "int", min: 1, max: LIMITS.count, description: "generated bananas / objects: validation images (default 100 / 128)" },
+      "image-size": { type: "int", min: 8, max: LIMITS.side, description: "generated bananas / objects: the images' side (default 256)" },
       "max-objects": { type: "int", min: 1, description: "padding rows per image (default: the most objects an image has)" },
       limit: { type: "int", min: 1, description: "use only the first N training and validation images" },
       seed: { type: "int", min: 0, default: 0, description: "the seed of weights, shuffling and generated data" },
@@ -162,7 +164,7 @@ export const COMMANDS: Command[] = [
       const last = history[history.length - 1];
       const f = (v: number | undefined) => (v === undefined ? "-" : v.toExponential(2));
       print(values.json ? JSON.stringify({ event: "done", runDir, ...last })
-        : `done: ${runDir}  class err ${f(last?.train_class_err)}, bbox mae ${f(last?.train_bbox_mae)}, val mAP@0.5 ${last?.val_map50?.toFixed(3)}, val mAP ${last?.val_map?.toFixed(3)}`);
+        : `done: ${runDir}  ${last?.train_class_err !== undefined ? `class err ${f(last?.train_class_err)}, bbox mae ${f(last?.train_bbox_mae)}` : `loss ${f(last?.train_loss)}`}, val mAP@0.5 ${last?.val_map50?.toFixed(3)}, val mAP ${last?.val_map?.toFixed(3)}`);
     },
   },
   {
@@ -239,21 +241,21 @@ export const COMMANDS: Command[] = [
       gt: { type: "string", placeholder: "instances.json", description: "ground truth: a COCO instances file (with --dt)" },
       dt: { type: "string", placeholder: "detections.json", description: "detections: a COCO results list ([{ image_id, category_id, bbox, score }, ...])" },
       weights: { type: "string", placeholder: "W.safetensors", description: "trained weights to evaluate (with --data)" },
-      data: { type: "choice", choices: ["bananas", "voc", "coco"], description: "the data set whose validation images to evaluate on" },
-      model: { type: "string", default: "tiny-ssd", placeholder: "NAME", description: "the weights' architecture" },
-      size: { type: "int", min: 8, max: LIMITS.side, default: 256, description: "images are resized to SIZE×SIZE" },
+      data: { type: "choice", choices: ["bananas", "objects", "voc", "coco"], description: "the data set whose validation images to evaluate on" },
+      model: { type: "string", placeholder: "NAME", description: "the weights' architecture (default: the run's config.json next to the weights, else tiny-ssd)" },
+      size: { type: "int", min: 8, max: LIMITS.side, description: "images are resized to SIZE×SIZE (default: the run's, from config.json next to the weights, else 256)" },
       "batch-size": { type: "int", min: 1, max: LIMITS.batchSize, default: 32, description: "images per batch" },
       limit: { type: "int", min: 1, description: "the first N validation images only" },
-      count: { type: "int", min: 1, max: LIMITS.count, description: "generated bananas: training images (default 1000)" },
-      "val-count": { type: "int", min: 1, max: LIMITS.count, description: "generated bananas: validation images (default 100)" },
-      "image-size": { type: "int", min: 8, max: LIMITS.side, description: "generated bananas: the images' side (default 256)" },
+      count: { type: "int", min: 1, max: LIMITS.count, description: "generated bananas / objects: training images (default 1000 / 512)" },
+      "val-count": { type: "int", min: 1, max: LIMITS.count, description: "generated bananas / objects: validation images (default 100 / 128)" },
+      "image-size": { type: "int", min: 8, max: LIMITS.side, description: "generated bananas / objects: the images' side (default 256)" },
       seed: { type: "int", min: 0, description: "generated bananas: the generator's seed (default 0)" },
       ...json,
     },
     async run(values, [dataRoot], print) {
       const files = values.gt !== undefined || values.dt !== undefined;
       const trained = values.weights !== undefined || values.data !== undefined;
-      if (files === trained) throw new FlareError("flare eval detect: give either --gt FILE --dt FILE, or --weights W --data bananas|voc|coco [DIR]", "E_ARGUMENT");
+      if (files === trained) throw new FlareError("flare eval detect: give either --gt FILE --dt FILE, or --weights W --data bananas|objects|voc|coco [DIR]", "E_ARGUMENT");
       if (files) {
         if (values.gt === undefined || values.dt === undefined) throw new FlareError(`flare eval detect: --${values.gt === undefined ? "gt" : "dt"} is missing (--gt and --dt go together)`, "E_ARGUMENT");
         const result = evaluateCocoFiles(values.gt as string, values.dt as string);
@@ -329,7 +331,7 @@ export const COMMANDS: Command[] = [
     flags: {
       ...runWeights,
       out: { type: "string", required: true, placeholder: "DIR", description: "where the drawn images and detections.json go" },
-      model: { type: "string", default: "tiny-ssd", placeholder: "NAME", description: "their architecture" },
+      model: { type: "string", placeholder: "NAME", description: "their architecture (default: the run's config.json next to the weights, else tiny-ssd)" },
       threshold: { type: "number", min: 0, default: 0.5, description: "keep detections at least this confident" },
       "nms-threshold": { type: "number", min: 0, default: 0.5, description: "NMS IoU threshold" },
       classes: { type: "string", placeholder: "names.json", description: "a JSON array of class names (default: the run's config.json next to the weights, else indices)" },
@@ -338,7 +340,7 @@ export const COMMANDS: Command[] = [
     },
     async run(values, files, print) {
       const result = await detectImages(files, {
-        weights: values.weights as string, out: values.out as string, model: values.model as string, threshold: values.threshold as number,
+        weights: values.weights as string, out: values.out as string, ...(values.model !== undefined ? { model: values.model as string } : {}), threshold: values.threshold as number,
         nmsThreshold: values.nmsThreshold as number, ...(values.classes !== undefined ? { classesFile: values.classes as string } : {}),
         ...(values.size !== undefined ? { size: values.size as number } : {}),
       });

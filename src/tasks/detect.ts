@@ -2,6 +2,11 @@
 // (TinySSD's forward, multiboxTarget, the book's loss and its two measures),
 // detections from multiboxDetection, COCO mAP on the validation images, and
 // the data, model and optimizer put together (what `flare train detect` runs).
+// Any other registered detection model follows torchvision's interface
+// (forward(images, targets) → a dict of losses in training, { boxes, scores,
+// labels } per image in evaluation; numClasses and labels count the
+// background as class 0): detectorStep drives those (SSD, YOLO, Faster R-CNN).
+import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { FlareError } from "../errors.js";
 import { checkOptions } from "../options.js";
@@ -10,7 +15,10 @@ import type { Tensor } from "../tensor/index.js";
 import type { Module } from "../nn/index.js";
 import { SGD } from "../optim/index.js";
 import { Trainer, type Step, type StepResult, type Metric, type EpochMetrics } from "../engine/index.js";
-import { get as getModel } from "../vision/models/registry.js";
+import { get as getModel, info as modelInfo } from "../vision/models/registry.js";
+import { TinySSD } from "../vision/models/detection/tiny_ssd.js";
+// Every detection model registers itself when detection/index.ts loads (ssd-resnet18, yolo-resnet18, ...).
+import "../vision/models/detection/index.js";
 import { multiboxTarget, multiboxDetection } from "../vision/ops/anchors.js";
 import { calcLoss, clsEval, bboxEval } from "../vision/models/detection/tiny_ssd_loss.js";
 import { MeanAveragePrecision, type MeanAveragePrecisionResult } from "../vision/metrics/mean_average_precision.js";
@@ -127,6 +135,81 @@ export function detectionStep(options: DetectOptions = {}): Step {
   return { trainStep: (model, batch) => run(model, batch, false), evalStep: (model, batch) => run(model, batch, true) };
 }
 
+/** Whether a model is the book's TinySSD kind (forward(x) → [anchors, clsPreds, bboxPreds]) rather than torchvision's detector interface. */
+export function isBookDetector(model: Module): boolean {
+  return model instanceof TinySSD;
+}
+
+/** A batch as torchvision's detectors take it: images 0..1 [3, S, S] each, targets in the input's pixels with labels 1..K (0 is the background). */
+export function torchvisionInputs(images: Tensor, labels: Tensor): { list: Tensor[]; targets: { boxes: Tensor; labels: Tensor }[] } {
+  const [, , h, w] = images.shape;
+  const list = images.div(255).unbind(0);
+  const targets = Array.from({ length: images.shape[0] }, (_, b) => {
+    const rows = labels.select(0, b);
+    const valid = rows.index(rows.select(1, 0).ge(0));
+    return { boxes: toPixels(valid.narrow(1, 1, 4), h, w), labels: valid.select(1, 0).to("int64").add(1) };
+  });
+  return { list, targets };
+}
+
+/**
+ * The step of a torchvision-interface detector: training sums its dict of
+ * losses (the Trainer reports each part); evaluation takes its detections,
+ * scales them from the model's input to each image's original pixels and
+ * shifts labels back to 0-based object classes for the mAP metric.
+ */
+export function detectorStep(): Step {
+  return {
+    trainStep: (model, batch) => {
+      const { images, labels } = checkBatch(batch);
+      checkClasses(model, labels);
+      const { list, targets } = torchvisionInputs(images, labels);
+      const loss = model.forward(list, targets) as unknown as Record<string, Tensor>;
+      if (!loss || typeof loss !== "object" || Array.isArray(loss) || loss instanceof torch.Tensor)
+        throw new FlareError("detectorStep: the model in training mode must return a dict of named losses (torchvision's detection interface)", "E_TYPE");
+      return { loss, size: images.shape[0] };
+    },
+    evalStep: (model, batch) => {
+      const { images, labels, sizes } = checkBatch(batch);
+      const [count, , h, w] = images.shape;
+      const { list } = torchvisionInputs(images, labels);
+      const found = model.forward(list) as unknown as Detections[];
+      if (!Array.isArray(found) || found.length !== count)
+        throw new FlareError(`detectorStep: the model in eval mode must return one { boxes, scores, labels } per image (torchvision's detection interface), got ${Array.isArray(found) ? found.length : typeof found}`, "E_TYPE");
+      const hw = sizes instanceof torch.Tensor ? sizes : torch.tensor(Array(count).fill([h, w]));
+      const original = hw.tolist() as number[][];
+      const preds = found.map((d, b) => ({
+        boxes: d.boxes.mul(torch.tensor([original[b][1] / w, original[b][0] / h, original[b][1] / w, original[b][0] / h], { dtype: d.boxes.dtype })),
+        scores: d.scores, labels: d.labels.to("int64").sub(1),
+      }));
+      return { preds, target: targetsOf(labels, hw), size: count };
+    },
+  };
+}
+
+/** A torchvision-interface model's numClasses counts the background; labels of the batch must fit it. */
+function checkClasses(model: Module, labels: Tensor): void {
+  const numClasses = (model as unknown as { numClasses?: number }).numClasses;
+  if (numClasses === undefined) return;
+  if (labels.select(2, 0).ge(numClasses - 1).any().item())
+    throw new FlareError(`detectorStep: labels hold a class ≥ ${numClasses - 1}, outside the model's ${numClasses - 1} object classes (numClasses ${numClasses} with the background)`, "E_ARGUMENT");
+}
+
+/** Builds a detection model for `classes` object classes: TinySSD counts objects only, torchvision's detectors the background too. */
+export function buildDetector(arch: string, numObjectClasses: number, size: number): Module {
+  const entry = modelInfo(arch);
+  if (entry.task !== "detection") throw new FlareError(`train detect: ${arch} is a ${entry.task} model, not a detection one`, "E_ARGUMENT");
+  if (arch === "tiny-ssd") return getModel(arch, { numClasses: numObjectClasses });
+  // The model sees the task's SIZE×SIZE images: fixed-size detectors at that size, min/max-size ones (Faster R-CNN) too.
+  const sizing = entry.options.includes("size") ? { size } : entry.options.includes("minSize") ? { minSize: size, maxSize: size } : {};
+  return getModel(arch, { numClasses: numObjectClasses + 1, ...sizing });
+}
+
+/** The SGD recipe by model: the book's for TinySSD; momentum 0.9, lr 0.01 and clipped gradients for the deeper detectors (no pretrained weights here). */
+export function detectorRecipe(arch: string): { lr: number; momentum: number; weightDecay: number; gradClip?: number } {
+  return arch === "tiny-ssd" ? { lr: 0.2, momentum: 0, weightDecay: 5e-4 } : { lr: 0.01, momentum: 0.9, weightDecay: 5e-4, gradClip: 10 };
+}
+
 /** COCO mAP (IoU 0.50:0.95) and mAP@0.5 over an evaluation pass; nothing on training passes (which give no detections). */
 export class DetectionMAP implements Metric<Detections[], { boxes: Tensor; labels: Tensor }[]> {
   readonly higherIsBetter = true;
@@ -146,8 +229,10 @@ export class DetectionMAP implements Metric<Detections[], { boxes: Tensor; label
 export interface TrainDetectorOptions extends SgdRunOptions {
   data: DetectData;
   dataRoot?: string;
-  /** A detection model models.get knows (tiny-ssd). */
+  /** A detection model models.get knows (tiny-ssd, ssd-resnet18, yolo-resnet18, ...). */
   model?: string;
+  /** Clip the gradients' total norm (default: the model's recipe, 10 for all but tiny-ssd). */
+  gradClip?: number;
   /** Images are resized to size × size (256, the book's). */
   size?: number;
   /** Generated bananas (no data folder): training / validation images and their side. */
@@ -160,14 +245,14 @@ export interface TrainDetectorOptions extends SgdRunOptions {
   onModel?: (model: Module) => void;
 }
 
-export const TRAIN_DETECT_OPTIONS = ["data", "dataRoot", "model", "size", "epochs", "batchSize", "lr", "momentum", "weightDecay", "count", "valCount",
+export const TRAIN_DETECT_OPTIONS = ["data", "dataRoot", "model", "size", "epochs", "batchSize", "lr", "momentum", "weightDecay", "gradClip", "count", "valCount",
   "imageSize", "maxObjects", "limit", "seed", "runsDir", "name", "resume", "output", "onModel"];
 
 function checkData(data: unknown, what: string): void {
-  if (!DETECT_DATA.includes(data as DetectData)) throw new FlareError(`${what}: unknown dataset '${String(data)}' (bananas [DIR], voc DIR or coco DIR)`, "E_ARGUMENT");
+  if (!DETECT_DATA.includes(data as DetectData)) throw new FlareError(`${what}: unknown dataset '${String(data)}' (bananas [DIR], objects [DIR], voc DIR or coco DIR)`, "E_ARGUMENT");
 }
 
-/** Trains a detector the book's way (SGD, lr 0.2, weight decay 5e-4, batch 32, 20 epochs by default). */
+/** Trains a detector: TinySSD the book's way (SGD, lr 0.2, weight decay 5e-4, batch 32, 20 epochs by default), the others by detectorRecipe. */
 export async function trainDetector(options: TrainDetectorOptions): Promise<{ history: EpochMetrics[]; runDir: string; classes: string[] }> {
   checkOptions(options, TRAIN_DETECT_OPTIONS, "trainDetector()");
   checkData(options.data, "train detect");
@@ -177,17 +262,21 @@ export async function trainDetector(options: TrainDetectorOptions): Promise<{ hi
   torch.manualSeed(seed);
   let model: Module | undefined, optimizer: SGD | undefined;
   try {
-    model = getModel(arch, { numClasses: data.classes.length });
+    const size = options.size ?? 256;
+    model = buildDetector(arch, data.classes.length, size);
     options.onModel?.(model);
+    const book = isBookDetector(model);
+    const recipe = detectorRecipe(arch);
     const epochs = options.epochs ?? 20;
     const batchSize = options.batchSize ?? 32;
-    optimizer = new SGD(model.parameters(), { lr: options.lr ?? 0.2, momentum: options.momentum ?? 0, weightDecay: options.weightDecay ?? 5e-4 });
+    optimizer = new SGD(model.parameters(), { lr: options.lr ?? recipe.lr, momentum: options.momentum ?? recipe.momentum, weightDecay: options.weightDecay ?? recipe.weightDecay });
+    const gradClip = options.gradClip ?? recipe.gradClip;
     const runDir = path.join(options.runsDir ?? "runs", options.name ?? `detect-${options.data}`);
     const { onModel: _, ...config } = options;
     const trainer = new Trainer({
-      model, optimizer, epochs, runDir, output: options.output ?? "auto", monitor: "val_map50",
-      step: detectionStep(), metrics: [new DetectionMAP()],
-      config: { task: "detect", ...config, model: arch, classes: data.classes, size: options.size ?? 256, dataRoot: data.root },
+      model, optimizer, epochs, runDir, output: options.output ?? "auto", monitor: "val_map50", ...(gradClip !== undefined ? { gradClip } : {}),
+      step: book ? detectionStep() : detectorStep(), metrics: [new DetectionMAP()],
+      config: { task: "detect", ...config, model: arch, classes: data.classes, size, dataRoot: data.root },
     });
     const history = await trainer.fit(detectionBatches(data.train, batchSize, true, seed), detectionBatches(data.val, batchSize, false, seed), { resume: options.resume });
     return { history, runDir, classes: data.classes };
@@ -220,24 +309,36 @@ export interface EvaluateDetectorOptions {
 export const EVALUATE_DETECT_OPTIONS = ["weights", "data", "dataRoot", "model", "size", "batchSize", "limit", "count", "valCount", "imageSize", "seed"];
 
 /** COCO evaluation of saved weights on a data set's validation images: the 12 numbers and COCOeval's text. */
-export async function evaluateDetector(options: EvaluateDetectorOptions): Promise<{ stats: number[]; named: MeanAveragePrecisionResult; text: string; numImages: number; classErr: number; bboxMae: number }> {
+export async function evaluateDetector(options: EvaluateDetectorOptions): Promise<{ stats: number[]; named: MeanAveragePrecisionResult; text: string; numImages: number; classErr?: number; bboxMae?: number }> {
   checkOptions(options, EVALUATE_DETECT_OPTIONS, "evaluateDetector()");
   checkData(options.data, "eval detect");
-  const model = getModel(options.model ?? "tiny-ssd", { weights: options.weights });
+  // Default: the run's architecture (config.json next to the weights), else TinySSD.
+  const config = path.join(path.dirname(options.weights), "config.json");
+  let saved: { model?: unknown; size?: unknown } = {};
+  if (existsSync(config)) { try { saved = JSON.parse(readFileSync(config, "utf8")); } catch { /* not a run's config */ } }
+  const arch = options.model ?? (typeof saved.model === "string" ? saved.model : "tiny-ssd");
+  const entry = modelInfo(arch);
+  // The run's input side by default, so its weights are scored as trained.
+  const size = options.size ?? (typeof saved.size === "number" ? saved.size : 256);
+  const sizing = arch === "tiny-ssd" ? {} : entry.options.includes("size") ? { size } : entry.options.includes("minSize") ? { minSize: size, maxSize: size } : {};
+  const model = getModel(arch, { weights: options.weights, ...sizing });
+  const book = isBookDetector(model);
   let val: DetectionSplit | undefined;
   try {
-    const data = await loadDetectionData({ ...pick(options, ["data", "dataRoot", "size", "count", "valCount", "imageSize", "limit", "seed"]) as { data: DetectData }, valOnly: true });
+    const data = await loadDetectionData({ ...pick(options, ["data", "dataRoot", "count", "valCount", "imageSize", "limit", "seed"]) as { data: DetectData }, size, valOnly: true });
     disposeSplit(data.train);
     val = data.val;
     const numClasses = (model as unknown as { numClasses?: number }).numClasses;
-    if (numClasses !== undefined && numClasses !== data.classes.length)
-      throw new FlareError(`eval detect: ${options.weights} predicts ${numClasses} classes, the data has ${data.classes.length} (${data.classes.join(", ")})`, "E_ARGUMENT");
+    // torchvision's detectors count the background among their classes.
+    const objectClasses = numClasses === undefined ? undefined : book ? numClasses : numClasses - 1;
+    if (objectClasses !== undefined && objectClasses !== data.classes.length)
+      throw new FlareError(`eval detect: ${options.weights} predicts ${objectClasses} classes, the data has ${data.classes.length} (${data.classes.join(", ")})`, "E_ARGUMENT");
     const metric = new DetectionMAP();
-    const trainer = new Trainer({ model, optimizer: new SGD(model.parameters(), { lr: 0 }), epochs: 1, output: "silent", step: detectionStep(), metrics: [metric] });
+    const trainer = new Trainer({ model, optimizer: new SGD(model.parameters(), { lr: 0 }), epochs: 1, output: "silent", step: book ? detectionStep() : detectorStep(), metrics: [metric] });
     const numImages = val.names.length;
     const logs = await trainer.evaluate(detectionBatches(val, options.batchSize ?? 32, false, 0));
     const summary = summarizeCoco(metric.lastEvaluation!);
-    return { stats: summary.stats, named: summary.named as MeanAveragePrecisionResult, text: summary.text, numImages, classErr: logs.class_err, bboxMae: logs.bbox_mae };
+    return { stats: summary.stats, named: summary.named as MeanAveragePrecisionResult, text: summary.text, numImages, ...(book ? { classErr: logs.class_err, bboxMae: logs.bbox_mae } : {}) };
   } finally {
     if (val) disposeSplit(val);
     model.dispose();

@@ -15,9 +15,10 @@ import { VOCDetection } from "../vision/datasets/voc.js";
 import { VOC_CLASSES } from "../vision/utils/colormap.js";
 import { CocoDetection } from "../vision/datasets/coco.js";
 import { makeBananas } from "../vision/datasets/generators/bananas.js";
+import { OBJECTS_SET } from "../vision/datasets/generators/objects.js";
 
-export type DetectData = "bananas" | "voc" | "coco";
-export const DETECT_DATA: readonly DetectData[] = ["bananas", "voc", "coco"];
+export type DetectData = "bananas" | "objects" | "voc" | "coco";
+export const DETECT_DATA: readonly DetectData[] = ["bananas", "objects", "voc", "coco"];
 
 /** One split in memory. */
 export interface DetectionSplit {
@@ -63,6 +64,19 @@ export async function generatedBananas(options: { count?: number; valCount?: num
   const dir = path.join(cacheDir(), "datasets", `bananas-${count}-${valCount}-${size}px-seed${seed}`);
   // The manifest is written last: its presence means the set is complete.
   if (!existsSync(path.join(dir, "manifest.json"))) await makeBananas({ out: dir, count, valCount, size, seed });
+  return dir;
+}
+
+/**
+ * The generated `objects` set for these options (OBJECTS_SET: 4 classes, 2..5 objects
+ * per image of small, medium and large areas), made on first use; 512 train / 128 val of 256² by default.
+ */
+export async function generatedObjects(options: { count?: number; valCount?: number; imageSize?: number; seed?: number } = {}): Promise<string> {
+  const count = options.count ?? 512, valCount = options.valCount ?? 128, size = options.imageSize ?? OBJECTS_SET.size, seed = options.seed ?? 0;
+  const dir = path.join(cacheDir(), "datasets", `objects-${count}-${valCount}-${size}px-seed${seed}`);
+  if (!existsSync(path.join(dir, "manifest.json"))) {
+    await makeBananas({ out: dir, count, valCount, size, seed, classes: OBJECTS_SET.classes, objectsPerImage: OBJECTS_SET.objectsPerImage, scale: OBJECTS_SET.scale });
+  }
   return dir;
 }
 
@@ -129,8 +143,9 @@ function bananaClasses(root: string, labels: number[]): string[] {
 export async function loadDetectionData(options: DetectionDataOptions): Promise<DetectionData> {
   const split = async (train: boolean, read: () => Promise<DetectionSplit>): Promise<DetectionSplit> =>
     !train || !options.valOnly ? read() : { images: torch.keep(torch.zeros([0, 3, 1, 1], { dtype: "uint8" })), labels: torch.keep(torch.zeros([0, 1, 5])), names: [], sizes: [] };
-  if (options.data === "bananas") {
-    const root = options.dataRoot ?? await generatedBananas(options);
+  if (options.data === "bananas" || options.data === "objects") {
+    // objects is a generated banana-layout set with several classes (its manifest names them).
+    const root = options.dataRoot ?? await (options.data === "objects" ? generatedObjects(options) : generatedBananas(options));
     const sets = [true, false].map((train) => new BananaDetection({ root, train }));
     const classes = bananaClasses(root, sets.flatMap((s) => s.entries.flatMap((e) => e.objects.map((o) => o.label))));
     const [train, val] = await Promise.all(sets.map((set) => split(set.train, () => collect(set.length, async (i) => {
@@ -180,7 +195,7 @@ export async function loadDetectionData(options: DetectionDataOptions): Promise<
     }, options, classes.length, set.annFile))));
     return { train, val, classes, root };
   }
-  throw new FlareError(`train detect: unknown dataset '${String(options.data)}' (bananas [DIR], voc DIR or coco DIR)`, "E_ARGUMENT");
+  throw new FlareError(`train detect: unknown dataset '${String(options.data)}' (bananas [DIR], objects [DIR], voc DIR or coco DIR)`, "E_ARGUMENT");
 }
 
 export function disposeSplit(split: DetectionSplit): void { torch.dispose([split.images, split.labels]); }

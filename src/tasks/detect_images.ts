@@ -10,14 +10,15 @@ import * as torch from "../tensor/index.js";
 import { readImage, writeImage } from "../vision/io.js";
 import { resize } from "../vision/transforms/functional.js";
 import { drawBoundingBoxes } from "../vision/utils/draw.js";
-import { get as getModel } from "../vision/models/registry.js";
+import { get as getModel, info as modelInfo } from "../vision/models/registry.js";
 import type { Tensor } from "../tensor/index.js";
-import { detectionsFromOutput } from "./detect.js";
+import { detectionsFromOutput, isBookDetector, type Detections } from "./detect.js";
 
 export interface DetectImagesOptions {
   weights: string;
   /** Where the drawn images and detections.json go. */
   out: string;
+  /** The weights' architecture (default: the run's config.json next to the weights, else tiny-ssd). */
   model?: string;
   /** Draw and list detections at least this confident (default 0.5). */
   threshold?: number;
@@ -39,9 +40,9 @@ function readJson(file: string, what: string): unknown {
 }
 
 /** The run's config.json next to the weights (runs/NAME/model.safetensors), if any. */
-function runConfig(weights: string): { classes?: unknown; size?: unknown } {
+export function runConfig(weights: string): { classes?: unknown; size?: unknown; model?: unknown } {
   const file = path.join(path.dirname(weights), "config.json");
-  return existsSync(file) ? readJson(file, "the run's config") as { classes?: unknown; size?: unknown } : {};
+  return existsSync(file) ? readJson(file, "the run's config") as { classes?: unknown; size?: unknown; model?: unknown } : {};
 }
 
 /** Detects objects in image files; writes OUT/<name> (boxes drawn) and OUT/detections.json; returns the detections. */
@@ -60,8 +61,12 @@ export async function detectImages(files: string[], options: DetectImagesOptions
     classes = names;
   }
   const side = options.size ?? (typeof config.size === "number" ? config.size : 256);
-  const model = getModel(options.model ?? "tiny-ssd", { weights: options.weights });
+  const arch = options.model ?? (typeof config.model === "string" ? config.model : "tiny-ssd");
+  const entry = modelInfo(arch);
+  const sizing = arch === "tiny-ssd" ? {} : entry.options.includes("size") ? { size: side } : entry.options.includes("minSize") ? { minSize: side, maxSize: side } : {};
+  const model = getModel(arch, { weights: options.weights, ...sizing });
   model.eval();
+  const book = isBookDetector(model);
   mkdirSync(options.out, { recursive: true });
   const detections: CocoResult[] = [];
   const written: string[] = [];
@@ -73,9 +78,19 @@ export async function detectImages(files: string[], options: DetectImagesOptions
         const [, h, w] = image.shape;
         const found = torch.tidy(() => torch.noGrad(() => {
           const x = resize(image, [side, side], { antialias: true }).float().unsqueeze(0);
-          const [anchors, cls, bbox] = model.forward(x) as [Tensor, Tensor, Tensor];
-          const [d] = detectionsFromOutput(anchors, cls, bbox, { scoreThreshold: threshold, ...(options.nmsThreshold !== undefined ? { nmsThreshold: options.nmsThreshold } : {}) });
-          const boxes = d.boxes.mul(torch.tensor([w, h, w, h])).clamp(0).minimum(torch.tensor([w, h, w, h]));
+          let boxes: Tensor, d: Detections;
+          if (book) {
+            const [anchors, cls, bbox] = model.forward(x) as [Tensor, Tensor, Tensor];
+            [d] = detectionsFromOutput(anchors, cls, bbox, { scoreThreshold: threshold, ...(options.nmsThreshold !== undefined ? { nmsThreshold: options.nmsThreshold } : {}) });
+            boxes = d.boxes.mul(torch.tensor([w, h, w, h]));
+          } else {
+            // torchvision's interface: 0..1 images in, boxes in the input's pixels and 1-based labels out (the model's own NMS).
+            const [found] = model.forward([x.select(0, 0).div(255)]) as unknown as Detections[];
+            const keep = found.scores.ge(threshold);
+            d = { boxes: found.boxes.index(keep), scores: found.scores.index(keep), labels: found.labels.index(keep).to("int64").sub(1) };
+            boxes = d.boxes.mul(torch.tensor([w / side, h / side, w / side, h / side]));
+          }
+          boxes = boxes.clamp(0).minimum(torch.tensor([w, h, w, h]));
           return { boxes: boxes.tolist() as number[][], scores: d.scores.tolist() as number[], labels: d.labels.tolist() as number[] };
         }));
         const names = found.labels.map((l) => classes?.[l] ?? String(l));

@@ -177,3 +177,11 @@ export function fruitStamp(cls: number, frame: { x: number; y: number; w: number
     },
   };
 }
+
+/**
+ * The generated `objects` detection set (flare train detect --data objects): several
+ * objects of several classes per image, frames from 8% to 60% of a 256-pixel side,
+ * so the boxes span COCO's small (< 32²), medium and large (> 96²) areas and AP by
+ * size means something. makeBananas' options; no occlusion between objects.
+ */
+export const OBJECTS_SET = { classes: 4, objectsPerImage: [2, 5] as [number, number], scale: [0.08, 0.6] as [number, number], size: 256 };
