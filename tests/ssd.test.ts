@@ -35,7 +35,7 @@ test("DefaultBoxGenerator equals torchvision's: with steps and clipping, and wit
 test("SSDMatcher, compute_loss (hard negative mining 3:1) and postprocess_detections equal torchvision's", () => torch.tidy(() => {
   const anchors = fx("anchors");
   const matched = new SSDMatcher(0.5).forward(ops.boxIou(fx("boxes0"), anchors));
-  assert.deepEqual(Array.from(matched.data() as BigInt64Array, Number), Array.from(fx("matched0").data() as BigInt64Array, Number));
+  assert.deepEqual(Array.from(matched.dataSync() as BigInt64Array, Number), Array.from(fx("matched0").dataSync() as BigInt64Array, Number));
   const model = new SSD(new FourMaps(), new DefaultBoxGenerator(RATIOS, { steps: [8, 16, 32, 64] }), 64, 4);
   const head = { cls_logits: fx("cls_logits"), bbox_regression: fx("bbox_regression") };
   const targets = [{ boxes: fx("boxes0"), labels: fx("labels0") }, { boxes: torch.zeros([0, 4]), labels: torch.zeros([0], { dtype: "int64" }) }];
@@ -46,7 +46,7 @@ test("SSDMatcher, compute_loss (hard negative mining 3:1) and postprocess_detect
   dets.forEach((d, i) => {
     assertClose(d.boxes, fx(`det/${i}/boxes`), { atol: 1e-4, what: `image ${i} boxes` });
     assertClose(d.scores, fx(`det/${i}/scores`), { atol: 1e-6, what: `image ${i} scores` });
-    assert.deepEqual(Array.from(d.labels.data() as BigInt64Array, Number), Array.from(fx(`det/${i}/labels`).data() as BigInt64Array, Number));
+    assert.deepEqual(Array.from(d.labels.dataSync() as BigInt64Array, Number), Array.from(fx(`det/${i}/labels`).dataSync() as BigInt64Array, Number));
   });
   model.dispose();
 }));
