@@ -148,7 +148,8 @@ export class DataParallel extends Module {
   get tuning(): boolean { return this.#auto && this.#steps < this.#warmup; }
 
   #start(url: string, exportName: string, args: unknown): void {
-    const masterParams = this.module.namedParameters().map(([n]) => n), masterBuffers = this.module.namedBuffers().map(([n]) => n);
+    const sig = ([n, t]: [string, Tensor]) => `${n} [${t.shape.join(", ")}]`;
+    const masterParams = this.module.namedParameters().map(sig), masterBuffers = this.module.namedBuffers().map(sig);
     for (const [index, device] of this.devices.entries()) {
       const { port1, port2 } = new MessageChannel();
       const signal = new SharedArrayBuffer(4);

@@ -137,7 +137,9 @@ async function start(): Promise<void> {
     const named = replica.namedParameters(), namedBuffers = replica.namedBuffers();
     params = named.map(([, p]) => p);
     buffers = namedBuffers.map(([, b]) => b);
-    reply({ type: "ready", params: named.map(([n]) => n), buffers: namedBuffers.map(([n]) => n) });
+    // Names with shapes, so the main thread can check the replica matches the module.
+    const sig = ([n, t]: [string, Tensor]) => `${n} [${t.shape.join(", ")}]`;
+    reply({ type: "ready", params: named.map(sig), buffers: namedBuffers.map(sig) });
   } catch (error) {
     reply(failure(error));
     return;
