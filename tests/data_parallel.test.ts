@@ -112,6 +112,31 @@ test("no-grad / eval forward equals the module's; BatchNorm statistics come from
   }
 });
 
+test("frozen parameters stay without gradient; a float64 module; gradients accumulate over two backward passes", () => {
+  torch.manualSeed(4);
+  const { net, ref } = pair();
+  net.to("float64"); ref.to("float64");
+  for (const m of [net, ref]) (m as nn.Sequential)[0].requiresGrad_(false);
+  const dp = new DataParallel(net, { workers: 2, splits: [0.4, 0.6], replicaModule });
+  try {
+    torch.tidy(() => {
+      const x = torch.randn([6, 1, 6, 6], { dtype: "float64" }), y = torch.randint(0, 3, [6]);
+      for (let k = 0; k < 2; k++) {
+        F.crossEntropy(dp.forward(x), y).backward();
+        F.crossEntropy(ref.forward(x), y).backward();
+      }
+      const rp = new Map(ref.namedParameters());
+      for (const [name, p] of net.namedParameters()) {
+        if (name.startsWith("0.")) { assert.equal(p.grad, null, `${name} is frozen`); continue; }
+        assert.equal(p.grad!.dtype, "float64");
+        assertClose(p.grad!, rp.get(name)!.grad!, { rtol: 1e-10, atol: 1e-12, what: `${name}.grad` });
+      }
+    });
+  } finally {
+    dp.close();
+  }
+});
+
 test("bad DataParallel use is a FlareError", () => {
   const net = createModel();
   assertFlareError(() => new DataParallel(net, {} as never), /replicaModule is required/);

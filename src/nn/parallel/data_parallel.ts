@@ -4,9 +4,9 @@
 // A JS module cannot be copied to another thread, so each replica is built in
 // a worker thread by the user's factory (`replicaModule`, an ES module whose
 // createModel(args, {device, index}) returns the same architecture). Then, per
-// forward(): the batch is split along dim 0 by `splits`; every replica copies
-// the master's current parameters and buffers (shared by handle, no
-// serialisation), runs its shard in parallel and keeps its graph; the outputs
+// forward(): the batch is split along dim 0 by `splits`; every replica takes
+// the master's current parameters and buffers (by handle: no copy on the
+// same device), runs its shard in parallel and keeps its graph; the outputs
 // are gathered on the output device into one tensor. That tensor is a leaf with
 // a gradient hook: when loss.backward() reaches it, the hook hands each replica
 // its slice of the gradient, the replicas run their backward in parallel, and
@@ -230,9 +230,10 @@ export class DataParallel extends Module {
     for (const [rank, i] of active.entries()) {
       const release = (t: Tensor) => t.release() as number;
       this.#post(i, {
-        type: "forward", id, grad, training: this.module.training, writeBuffers: rank === 0,
+        type: "forward", id, grad, training: this.module.training,
         inputs: args.map((a) => (a instanceof Tensor ? { [TAG]: release(a.narrow(0, offsets[i], sizes[i]).detach()) } : a)),
         params: params.map((p) => release(p.detach())),
+        requiresGrad: params.map((p) => p.requiresGrad),
         // The first replica updates the module's buffers (BatchNorm statistics) in place; the others get copies.
         buffers: buffers.map((b) => release(rank === 0 ? b.detach() : b.clone())),
       });

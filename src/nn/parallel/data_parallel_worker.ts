@@ -21,7 +21,7 @@ export interface ReplicaSetup {
 }
 
 export type ToReplica =
-  | { type: "forward"; id: number; inputs: unknown[]; params: number[]; buffers: number[]; training: boolean; grad: boolean; writeBuffers: boolean }
+  | { type: "forward"; id: number; inputs: unknown[]; params: number[]; requiresGrad: boolean[]; buffers: number[]; training: boolean; grad: boolean }
   | { type: "backward"; id: number; grad: number }
   | { type: "close" };
 
@@ -69,18 +69,18 @@ function forward(message: Extract<ToReplica, { type: "forward" }>): FromReplica 
   const sources = message.params.map(adopt), bufferSources = message.buffers.map(adopt);
   const inputs = message.inputs.map(unpackArg);
   try {
-    // The master's current values (its optimizer may have stepped since).
-    noGrad(() => {
-      params.forEach((p, i) => p.copy_(sources[i]));
-      buffers.forEach((b, i) => b.copy_(bufferSources[i]));
-    });
+    // The replica computes with the master's current tensors (`p.data = source`,
+    // no copy on the same device): the master's values, dtype and frozen flags.
+    // The first replica's buffers are the master's own, so its BatchNorm
+    // statistics update the module's in place, as in PyTorch; the others get copies.
+    const here = (t: Tensor) => (setup.device === "cpu" ? t : t.to(setup.device));
+    params.forEach((p, i) => { p.setData(here(sources[i])); p.requiresGrad_(message.requiresGrad[i]); });
+    buffers.forEach((b, i) => { b.setData(here(bufferSources[i])); });
     if (replica.training !== message.training) replica.train(message.training);
     if (message.grad) dropPending();
     const output = (message.grad ? enableGrad : noGrad)(() => replica.forward(...inputs)) as unknown;
     if (!(output instanceof Tensor))
       throw new FlareError(`DataParallel: the replica's forward() must return one Tensor, got ${output === null ? "null" : typeof output}`, "E_TYPE");
-    // The first replica's buffers (BatchNorm statistics) are the module's, as in PyTorch.
-    if (message.writeBuffers) noGrad(() => bufferSources.forEach((b, i) => b.copy_(buffers[i])));
     const sent = tidy(() => (output.detach().to("cpu") as Tensor)).release();
     if (message.grad && output.requiresGrad) pending = { id: message.id, output: keep(output) };
     else output.dispose();
