@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import * as torch from "../src/index.js";
 import { nn, optim, F } from "../src/index.js";
 import { DataParallel, shardSizes } from "../src/nn/parallel/data_parallel.js";
+import { Trainer, supervisedStep } from "../src/engine/index.js";
 import { createModel, type ModelArgs } from "./workers/data_parallel_model.js";
 import { assertClose, assertFlareError } from "./helpers.js";
 
@@ -132,6 +133,26 @@ test("frozen parameters stay without gradient; a float64 module; gradients accum
         assertClose(p.grad!, rp.get(name)!.grad!, { rtol: 1e-10, atol: 1e-12, what: `${name}.grad` });
       }
     });
+  } finally {
+    dp.close();
+  }
+});
+
+test("the Trainer trains through DataParallel (with gradient accumulation) as through the module itself", async () => {
+  torch.manualSeed(5);
+  const { net, ref } = pair();
+  const dp = new DataParallel(net, { workers: 2, splits: [0.6, 0.4], replicaModule });
+  try {
+    const x = torch.randn([16, 1, 6, 6]), y = torch.randint(0, 3, [16]);
+    // The Trainer frees each batch after its step: fresh views every epoch.
+    const data = () => [0, 4, 8, 12].map((i) => [x.narrow(0, i, 4), y.narrow(0, i, 4)]);
+    const step = supervisedStep((out, target) => F.crossEntropy(out, target));
+    const fit = (model: nn.Module, params: nn.Module) =>
+      new Trainer({ model, optimizer: new optim.SGD(params.parameters(), { lr: 0.1, momentum: 0.9 }), step, epochs: 2, accumulate: 2, output: "silent" }).fit(data);
+    const [a, b] = [await fit(dp, net), await fit(ref, ref)];
+    assert.ok(Math.abs(a[1].train_loss - b[1].train_loss) < 1e-5, `epoch loss ${a[1].train_loss} vs ${b[1].train_loss}`);
+    assertSameParameters(net, ref);
+    torch.dispose([x, y]);
   } finally {
     dp.close();
   }
