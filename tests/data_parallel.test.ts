@@ -188,3 +188,20 @@ test("bad DataParallel use is a FlareError", () => {
   assertFlareError(() => torch.tidy(() => dp.forward(torch.zeros([2, 1, 6, 6]))), /it was closed/);
   net.dispose();
 });
+
+test("a replica thread that dies or does not answer in time: a FlareError, and the DataParallel closes", () => {
+  const net = createModel();
+  for (const [replicaExport, timeoutMs, message] of [["exiting", 60_000, /replica on cpu:1 failed: its thread exited during forward\(\); DataParallel is closed/],
+    ["sleepy", 1000, /replica on cpu:1 failed: no answer to forward\(\) within 1000 ms; DataParallel is closed/]] as const) {
+    const dp = new DataParallel(net, { workers: 2, replicaModule, replicaExport, timeoutMs });
+    try {
+      torch.tidy(() => {
+        assertFlareError(() => dp.forward(torch.randn([4, 1, 6, 6])), message);
+        assertFlareError(() => dp.forward(torch.randn([4, 1, 6, 6])), /it was closed/);
+      });
+    } finally {
+      dp.close();
+    }
+  }
+  net.dispose();
+});

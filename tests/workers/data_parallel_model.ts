@@ -15,3 +15,19 @@ export function createModel(args: ModelArgs = {}): nn.Module {
 
 /** A factory that fails, to test the error path. */
 export function broken(): nn.Module { throw new Error("no model today"); }
+
+/** The conv model; replica 1's forward ends its thread (a replica that dies). */
+export function exiting(_args: unknown, info: { index: number }): nn.Module {
+  const model = createModel();
+  if (info.index === 1) model.forward = () => process.exit(3);
+  return model;
+}
+
+/** The conv model; replica 1's forward takes 3 s (a replica that does not answer in time). */
+export function sleepy(_args: unknown, info: { index: number }): nn.Module {
+  const model = createModel();
+  if (info.index !== 1) return model;
+  const forward = model.forward.bind(model);
+  model.forward = (x: unknown) => { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000); return forward(x); };
+  return model;
+}

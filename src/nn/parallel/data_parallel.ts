@@ -47,7 +47,7 @@ export interface DataParallelOptions {
   replicaArgs?: unknown;
   /** splits "auto": the training steps (forward + backward) measured before the splits are set; the first one is not counted. Default 3. */
   warmupSteps?: number;
-  /** How long to wait for a replica's answer before failing. Default 300000 ms. */
+  /** How long to wait for a replica's answer to forward or backward before failing (start-up waits at least 120 s). Default 300000 ms. */
   timeoutMs?: number;
 }
 
@@ -93,8 +93,8 @@ export class DataParallel extends Module {
   #steps = 0;
   // Per device, over the counted warm-up steps: milliseconds and samples.
   #measured: { ms: number; samples: number }[];
-  #forwardMs: number[] = [];
   #closed = false;
+  #lost = false;
 
   constructor(module: Module, options: DataParallelOptions) {
     super();
@@ -160,7 +160,8 @@ export class DataParallel extends Module {
       worker.unref();
       this.#replicas.push({ device, worker, port: port1, signal: new Int32Array(signal) });
     }
-    const answers = this.#replicas.map((_, i) => this.#receive(i, "start"));
+    // Starting threads and importing modules on a loaded machine can take a while.
+    const answers = this.#replicas.map((_, i) => this.#receive(i, "start", null, Math.max(this.#timeoutMs, 120_000)));
     const failed = answers.find((a) => a.type === "error");
     if (failed) { this.close(); throw this.#error(failed, answers.indexOf(failed)); }
     for (const [i, a] of answers.entries()) {
@@ -176,22 +177,39 @@ export class DataParallel extends Module {
     }
   }
 
-  // Blocks until replica i answers (see the worker's reply()).
-  #receive(i: number, what: string): FromReplica {
+  // Blocks until replica i answers request `id` (see the worker's reply()).
+  // Answers to an earlier request (one that failed or timed out) are dropped,
+  // their tensors freed. A replica that is gone or silent marks this
+  // DataParallel lost: #collect() closes it.
+  #receive(i: number, what: string, id: number | null, timeoutMs = this.#timeoutMs): FromReplica {
+    if (this.#closed) return { type: "error", message: "DataParallel was closed", code: "E_STATE" };
     const r = this.#replicas[i];
-    const deadline = Date.now() + this.#timeoutMs;
+    const deadline = Date.now() + timeoutMs;
+    // The caller closes once every replica answered, so no answer's tensors are left behind.
+    const lost = (message: string): FromReplica => {
+      this.#lost = true;
+      return { type: "error", message: `${message}; DataParallel is closed`, code: "E_STATE" };
+    };
     for (;;) {
       const got = receiveMessageOnPort(r.port);
-      if (got) return got.message as FromReplica;
-      if (Atomics.load(r.signal, 0) === 2) {
-        const late = receiveMessageOnPort(r.port);
-        if (late) return late.message as FromReplica;
-        return { type: "error", message: `its thread exited during ${what}`, code: "E_STATE" };
+      if (got) {
+        const m = got.message as FromReplica;
+        if (id === null || !("id" in m) || m.id === undefined || m.id === id) return m;
+        for (const h of m.type === "output" ? [m.output] : m.type === "grads" ? m.grads : []) if (h !== null) adopt(h).dispose();
+        Atomics.store(r.signal, 0, 0);
+        continue;
       }
+      if (Atomics.load(r.signal, 0) === 2) return lost(`its thread exited during ${what}`);
       const left = deadline - Date.now();
-      if (left <= 0) return { type: "error", message: `no answer to ${what} within ${this.#timeoutMs} ms`, code: "E_STATE" };
+      if (left <= 0) return lost(`no answer to ${what} within ${timeoutMs} ms`);
       Atomics.wait(r.signal, 0, 0, Math.min(left, 1000));
     }
+  }
+
+  #collect(replicas: number[], what: string, id: number): FromReplica[] {
+    const answers = replicas.map((i) => this.#receive(i, what, id));
+    if (this.#lost) this.close();
+    return answers;
   }
 
   #post(i: number, message: ToReplica): void {
@@ -238,14 +256,14 @@ export class DataParallel extends Module {
         buffers: buffers.map((b) => release(rank === 0 ? b.detach() : b.clone())),
       });
     }
-    const answers = active.map((i) => this.#receive(i, "forward()"));
+    const answers = this.#collect(active, "forward()", id);
     const outputs = answers.map((a) => (a.type === "output" ? adopt(a.output) : null));
     const failed = answers.findIndex((a) => a.type !== "output");
     if (failed >= 0) {
       for (const t of outputs) t?.dispose();
       throw this.#error(answers[failed], active[failed]);
     }
-    active.forEach((i, k) => { this.#forwardMs[i] = (answers[k] as Extract<FromReplica, { type: "output" }>).ms; });
+    const forwardMs = answers.map((a) => (a as Extract<FromReplica, { type: "output" }>).ms);
     const parts = outputs as Tensor[];
     const out = noGrad(() => {
       const moved = parts.map((t) => t.to(this.outputDevice.startsWith("cpu") ? "cpu" : this.outputDevice));
@@ -253,19 +271,19 @@ export class DataParallel extends Module {
     });
     if (grad) {
       out.requiresGrad_(true);
-      out.registerHook((g) => { this.#backward(id, g, active, sizes, offsets); });
+      out.registerHook((g) => { this.#backward(id, g, active, sizes, offsets, forwardMs); });
     }
     return out;
   }
 
-  #backward(id: number, g: Tensor, active: number[], sizes: number[], offsets: number[]): void {
+  #backward(id: number, g: Tensor, active: number[], sizes: number[], offsets: number[], forwardMs: number[]): void {
     this.#live();
     tidy(() => {
       for (const i of active) {
         const slice = g.narrow(0, offsets[i], sizes[i]).to(this.devices[i].startsWith("cpu") ? "cpu" : this.devices[i]).contiguous();
         this.#post(i, { type: "backward", id, grad: slice.detach().release() as number });
       }
-      const answers = active.map((i) => this.#receive(i, "backward()"));
+      const answers = this.#collect(active, "backward()", id);
       const grads = answers.map((a) => (a.type === "grads" ? a.grads.map((h) => (h === null ? null : adopt(h))) : []));
       const failed = answers.findIndex((a) => a.type !== "grads");
       if (failed >= 0) throw this.#error(answers[failed], active[failed]);
@@ -284,16 +302,16 @@ export class DataParallel extends Module {
           if (current) current.add_(sum); else p.grad = sum;
         }
       });
-      if (this.#auto && this.#steps < this.#warmup) this.#measure(active, sizes, answers);
+      if (this.#auto && this.#steps < this.#warmup) this.#measure(active, sizes, forwardMs, answers);
     });
   }
 
   // One training step's timings; after the warm-up, the splits follow each device's speed.
-  #measure(active: number[], sizes: number[], answers: FromReplica[]): void {
+  #measure(active: number[], sizes: number[], forwardMs: number[], answers: FromReplica[]): void {
     this.#steps++;
     if (this.#steps === 1) return;  // thread start-up, first allocations
     active.forEach((i, k) => {
-      this.#measured[i].ms += (this.#forwardMs[i] ?? 0) + (answers[k] as Extract<FromReplica, { type: "grads" }>).ms;
+      this.#measured[i].ms += forwardMs[k] + (answers[k] as Extract<FromReplica, { type: "grads" }>).ms;
       this.#measured[i].samples += sizes[i];
     });
     if (this.#steps < this.#warmup) return;

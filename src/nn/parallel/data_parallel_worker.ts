@@ -29,7 +29,7 @@ export type FromReplica =
   | { type: "ready"; params: string[]; buffers: string[] }
   | { type: "output"; id: number; output: number; ms: number }
   | { type: "grads"; id: number; grads: (number | null)[]; ms: number }
-  | { type: "error"; message: string; code?: string };
+  | { type: "error"; id?: number; message: string; code?: string };
 
 const TAG = "__flareTensor";
 const setup = workerData as ReplicaSetup;
@@ -120,8 +120,8 @@ function backward(message: Extract<ToReplica, { type: "backward" }>): FromReplic
   }
 }
 
-function failure(error: unknown): FromReplica {
-  return { type: "error", message: error instanceof Error ? error.message : String(error), code: error instanceof FlareError ? error.code : undefined };
+function failure(error: unknown, id?: number): FromReplica {
+  return { type: "error", id, message: error instanceof Error ? error.message : String(error), code: error instanceof FlareError ? error.code : undefined };
 }
 
 async function start(): Promise<void> {
@@ -150,7 +150,7 @@ async function start(): Promise<void> {
     try {
       answer = message.type === "forward" ? forward(message) : backward(message);
     } catch (error) {
-      answer = failure(error);
+      answer = failure(error, message.id);
     }
     reply(answer);
   });
