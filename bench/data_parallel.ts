@@ -18,7 +18,7 @@ const replicaModule = new URL("./data_parallel_model.js", import.meta.url);
 torch.manualSeed(0);
 const x = torch.keep(torch.randn([batch, 1, 28, 28])), y = torch.keep(torch.randint(0, 10, [batch]));
 
-interface Row { config: string; workers: number; splits: string; msPerStep: number; samplesPerSec: number }
+interface Row { config: string; workers: number; splits: string; msPerStep: number; samplesPerSec: number; replicaMs?: string }
 
 function timeSteps(model: nn.Module, params: torch.Tensor[]): number {
   const opt = new optim.SGD(params, { lr: 0.01, momentum: 0.9 });
@@ -35,8 +35,8 @@ function timeSteps(model: nn.Module, params: torch.Tensor[]): number {
 }
 
 const rows: Row[] = [];
-function record(config: string, workers: number, splits: number[] | string, ms: number): void {
-  const row = { config, workers, splits: Array.isArray(splits) ? `[${splits.map((s) => s.toFixed(2)).join(", ")}]` : splits, msPerStep: Number(ms.toFixed(1)), samplesPerSec: Math.round((batch * 1000) / ms) };
+function record(config: string, workers: number, splits: number[] | string, ms: number, replicaMs?: string): void {
+  const row = { replicaMs, config, workers, splits: Array.isArray(splits) ? `[${splits.map((s) => s.toFixed(2)).join(", ")}]` : splits, msPerStep: Number(ms.toFixed(1)), samplesPerSec: Math.round((batch * 1000) / ms) };
   rows.push(row);
   console.log(JSON.stringify(row));
 }
@@ -47,7 +47,9 @@ function dataParallel(workers: number, splits: number[] | "auto", args: BenchMod
   try {
     const ms = timeSteps(dp, net.parameters());
     const label = args.slowIndex !== undefined ? `2 workers, worker 1 slowed, splits ${splits === "auto" ? "auto" : "[0.5, 0.5]"}` : `DataParallel, ${workers} worker${workers > 1 ? "s" : ""}`;
-    record(label, workers, dp.splits, ms);
+    // Each replica's forward + backward time on its own thread in the last step.
+    const replicaMs = dp.timings.map((t) => (t.forwardMs + t.backwardMs).toFixed(0)).join(" / ");
+    record(label, workers, dp.splits, ms, replicaMs);
     return dp.splits;
   } finally {
     dp.dispose();
@@ -69,7 +71,7 @@ dataParallel(2, [0.5, 0.5], slowArgs);
 dataParallel(2, "auto", slowArgs);
 
 console.log(`\n(batch ${batch}, ${steps} timed steps after ${warmup} warm-up steps; slowed worker: +${msPerSample.toFixed(3)} ms per sample)\n`);
-console.log("| configuration | splits (final) | ms / step | samples / s |");
-console.log("|---|---|---:|---:|");
-for (const r of rows) console.log(`| ${r.config} | ${r.splits} | ${r.msPerStep} | ${r.samplesPerSec} |`);
+console.log("| configuration | splits (final) | ms / step | samples / s | last step: ms per replica (fwd + bwd) |");
+console.log("|---|---|---:|---:|---|");
+for (const r of rows) console.log(`| ${r.config} | ${r.splits} | ${r.msPerStep} | ${r.samplesPerSec} | ${r.replicaMs ?? "-"} |`);
 torch.dispose([x, y]);

@@ -56,6 +56,8 @@ test("uneven splits over 3 CPU workers: K SGD steps equal the single-device step
       settled.push(torch.memory().numTensors);
     }
     assertSameParameters(net, ref);
+    assert.deepEqual(dp.timings.map((t) => [t.device, t.samples]), [["cpu:0", 5], ["cpu:1", 2], ["cpu:2", 3]]);
+    assert.ok(dp.timings.every((t) => t.forwardMs > 0 && t.backwardMs > 0));
     assert.equal(settled[4], settled[1], "no tensors leak per step");
     assert.deepEqual(dp.parameters().length, net.parameters().length, "dp.parameters() are the module's");
     assert.ok([...dp.stateDict().keys()].every((k) => k.startsWith("module.")), "state-dict keys are PyTorch's module.*");

@@ -51,6 +51,8 @@ export interface DataParallelOptions {
   timeoutMs?: number;
 }
 
+export interface ReplicaTiming { device: string; samples: number; forwardMs: number; backwardMs: number }
+
 const OPTIONS = ["devices", "workers", "splits", "outputDevice", "replicaModule", "replicaExport", "replicaArgs", "warmupSteps", "timeoutMs"] as const;
 const DEVICE = /^(cpu|cuda)(:\d+)?$/;
 const TAG = "__flareTensor";
@@ -94,6 +96,7 @@ export class DataParallel extends Module {
   // Per device, over the counted warm-up steps: milliseconds and samples.
   #measured: { ms: number; samples: number }[];
   #closed = false;
+  #timings: ReplicaTiming[] = [];
   #lost = false;
 
   constructor(module: Module, options: DataParallelOptions) {
@@ -144,6 +147,8 @@ export class DataParallel extends Module {
 
   /** The current share of each batch per device (after "auto" tuning, the measured one). */
   get splits(): number[] { return [...this.#ratios]; }
+  /** Each busy replica's share and time (on its own thread) in the latest training step: to see the balance, and what the step spends outside the replicas. */
+  get timings(): ReplicaTiming[] { return this.#timings.map((t) => ({ ...t })); }
   /** Whether "auto" splits are still being measured. */
   get tuning(): boolean { return this.#auto && this.#steps < this.#warmup; }
 
@@ -302,6 +307,7 @@ export class DataParallel extends Module {
           if (current) current.add_(sum); else p.grad = sum;
         }
       });
+      this.#timings = active.map((i, k) => ({ device: this.devices[i], samples: sizes[i], forwardMs: forwardMs[k], backwardMs: (answers[k] as Extract<FromReplica, { type: "grads" }>).ms }));
       if (this.#auto && this.#steps < this.#warmup) this.#measure(active, sizes, forwardMs, answers);
     });
   }
