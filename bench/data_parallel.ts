@@ -1,9 +1,10 @@
 // DataParallel on CPU worker threads, side by side in one run:
 //   1. the model on the main thread (no DataParallel), DataParallel over 1 worker, over 2 workers;
-//   2. one of 2 workers slowed (a sleep of `slow` x its measured time per sample, like a
-//      slower device): splits [0.5, 0.5] vs splits "auto" (measured over the warm-up steps).
+//   2. one of 2 workers slowed (a sleep of `slow` x the measured time per sample, like a
+//      slower device): splits [0.5, 0.5] vs splits "auto" (measured over the warm-up steps)
+//      vs the ideal split set by hand.
 // A small convnet (2 conv + BN, 28x28x1 inputs, 10 classes), SGD, random data.
-// Usage: node dist/bench/data_parallel.js [--batch 128] [--steps 15] [--slow 1]
+// Usage: node dist/bench/data_parallel.js [--batch 128] [--steps 10] [--rounds 2] [--slow 1]
 // Prints one JSON line per configuration, then a markdown table.
 import * as torch from "../src/index.js";
 import { F, nn, optim } from "../src/index.js";
@@ -11,16 +12,17 @@ import { DataParallel } from "../src/nn/parallel/data_parallel.js";
 import { createModel, type BenchModelArgs } from "./data_parallel_model.js";
 import { numFlag } from "./flags.js";
 
-const batch = numFlag("batch", 128), steps = numFlag("steps", 15), slow = numFlag("slow", 1);
+const batch = numFlag("batch", 128), steps = numFlag("steps", 10), slow = numFlag("slow", 1), rounds = numFlag("rounds", 2);
 const warmup = 4;
 const replicaModule = new URL("./data_parallel_model.js", import.meta.url);
 
 torch.manualSeed(0);
 const x = torch.keep(torch.randn([batch, 1, 28, 28])), y = torch.keep(torch.randint(0, 10, [batch]));
 
-interface Row { config: string; workers: number; splits: string; msPerStep: number; samplesPerSec: number; replicaMs?: string }
+interface Row { config: string; splits: string; medianMs: number; minMs: number; samplesPerSec: number; replicaMs: string }
 
-function timeSteps(model: nn.Module, params: torch.Tensor[]): number {
+// The duration of each of `steps` steps after the warm-up.
+function timeSteps(model: nn.Module, params: torch.Tensor[]): number[] {
   const opt = new optim.SGD(params, { lr: 0.01, momentum: 0.9 });
   const step = () => torch.tidy(() => {
     const loss = F.crossEntropy(model.forward(x), y);
@@ -29,49 +31,71 @@ function timeSteps(model: nn.Module, params: torch.Tensor[]): number {
     opt.step();
   });
   for (let i = 0; i < warmup; i++) step();
-  const start = performance.now();
-  for (let i = 0; i < steps; i++) step();
-  return (performance.now() - start) / steps;
+  const times: number[] = [];
+  for (let i = 0; i < steps; i++) {
+    const start = performance.now();
+    step();
+    times.push(performance.now() - start);
+  }
+  return times;
 }
 
-const rows: Row[] = [];
-function record(config: string, workers: number, splits: number[] | string, ms: number, replicaMs?: string): void {
-  const row = { replicaMs, config, workers, splits: Array.isArray(splits) ? `[${splits.map((s) => s.toFixed(2)).join(", ")}]` : splits, msPerStep: Number(ms.toFixed(1)), samplesPerSec: Math.round((batch * 1000) / ms) };
-  rows.push(row);
-  console.log(JSON.stringify(row));
-}
+const median = (v: number[]) => { const s = [...v].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
 
-function dataParallel(workers: number, splits: number[] | "auto", args: BenchModelArgs): number[] {
+interface Config { config: string; workers: number; splits?: number[] | "auto"; slow?: boolean }
+
+// One configuration once: its step times, final splits and the replicas' own time per step (median).
+function runOnce(c: Config, slowMs: number): { times: number[]; splits: string; replicaMs: number[] } {
   const net = createModel();
-  const dp = new DataParallel(net, { workers, splits, replicaModule, replicaArgs: args, warmupSteps: 3 });
   try {
-    const ms = timeSteps(dp, net.parameters());
-    const label = args.slowIndex !== undefined ? `2 workers, worker 1 slowed, splits ${splits === "auto" ? "auto" : "[0.5, 0.5]"}` : `DataParallel, ${workers} worker${workers > 1 ? "s" : ""}`;
-    // Each replica's forward + backward time on its own thread in the last step.
-    const replicaMs = dp.timings.map((t) => (t.forwardMs + t.backwardMs).toFixed(0)).join(" / ");
-    record(label, workers, dp.splits, ms, replicaMs);
-    return dp.splits;
+    if (c.workers === 0) return { times: timeSteps(net, net.parameters()), splits: "-", replicaMs: [] };
+    const args: BenchModelArgs = c.slow ? { slowIndex: 1, slowMsPerSample: slowMs } : {};
+    const dp = new DataParallel(net, { workers: c.workers, splits: c.splits, replicaModule, replicaArgs: args, warmupSteps: 3 });
+    try {
+      const times = timeSteps(dp, net.parameters());
+      const replicaMs = dp.timings.map((t) => t.forwardMs + t.backwardMs);
+      return { times, splits: `[${dp.splits.map((r) => r.toFixed(2)).join(", ")}]`, replicaMs };
+    } finally {
+      dp.close();
+    }
   } finally {
-    dp.dispose();
+    net.dispose();
   }
 }
 
-console.log(JSON.stringify({ batch, steps, warmup, intraOpThreads: torch.getNumThreads(), note: "shared 2-core machine, loaded by other jobs: numbers are indicative" }));
-{
-  const net = createModel();
-  record("main thread, no DataParallel", 0, "-", timeSteps(net, net.parameters()));
-  net.dispose();
-}
-dataParallel(1, [1], {});
-dataParallel(2, [0.5, 0.5], {});
-// A worker slowed by `slow` x the measured single-worker time per sample: `slow` = 1 makes it 2x slower.
-const msPerSample = (rows[1].msPerStep / batch) * slow;
-const slowArgs = { slowIndex: 1, slowMsPerSample: msPerSample };
-dataParallel(2, [0.5, 0.5], slowArgs);
-dataParallel(2, "auto", slowArgs);
+const configs: Config[] = [
+  { config: "main thread, no DataParallel", workers: 0 },
+  { config: "DataParallel, 1 worker", workers: 1 },
+  { config: "DataParallel, 2 workers", workers: 2, splits: [0.5, 0.5] },
+  { config: "2 workers, worker 1 slowed, splits [0.5, 0.5]", workers: 2, splits: [0.5, 0.5], slow: true },
+  { config: "2 workers, worker 1 slowed, splits auto", workers: 2, splits: "auto", slow: true },
+  { config: "2 workers, worker 1 slowed, splits [0.67, 0.33] (by hand)", workers: 2, splits: [2, 1], slow: true },
+];
 
-console.log(`\n(batch ${batch}, ${steps} timed steps after ${warmup} warm-up steps; slowed worker: +${msPerSample.toFixed(3)} ms per sample)\n`);
-console.log("| configuration | splits (final) | ms / step | samples / s | last step: ms per replica (fwd + bwd) |");
-console.log("|---|---|---:|---:|---|");
-for (const r of rows) console.log(`| ${r.config} | ${r.splits} | ${r.msPerStep} | ${r.samplesPerSec} | ${r.replicaMs ?? "-"} |`);
+console.log(JSON.stringify({ batch, steps, warmup, rounds, intraOpThreads: torch.getNumThreads(), note: "shared 2-core machine, loaded by other jobs: step times are medians over all rounds" }));
+// The slowed worker sleeps `slow` x the main thread's median time per sample: `slow` = 1 makes it 2x slower.
+const calibration = runOnce(configs[0], 0);
+const slowMs = (median(calibration.times) / batch) * slow;
+const results = configs.map(() => ({ times: [] as number[], splits: "", replicaMs: [] as number[][] }));
+// Rounds interleave the configurations, so that load changes hit all of them alike.
+for (let r = 0; r < rounds; r++) {
+  configs.forEach((c, i) => {
+    const once = runOnce(c, slowMs);
+    results[i].times.push(...once.times);
+    results[i].splits = once.splits;
+    results[i].replicaMs.push(once.replicaMs);
+  });
+}
+const rows: Row[] = configs.map((c, i) => {
+  const m = median(results[i].times);
+  const replicaMs = c.workers === 0 ? "-" : results[i].replicaMs[0].map((_, k) => median(results[i].replicaMs.map((v) => v[k] ?? 0)).toFixed(0)).join(" / ");
+  const row = { config: c.config, splits: results[i].splits, medianMs: Number(m.toFixed(1)), minMs: Number(Math.min(...results[i].times).toFixed(1)), samplesPerSec: Math.round((batch * 1000) / m), replicaMs };
+  console.log(JSON.stringify(row));
+  return row;
+});
+
+console.log(`\n(batch ${batch}; ${rounds} rounds x ${steps} timed steps after ${warmup} warm-up steps; slowed worker: +${slowMs.toFixed(3)} ms per sample)\n`);
+console.log("| configuration | splits (last round) | median ms / step | min ms / step | samples / s (median) | last step: ms per replica (fwd + bwd) |");
+console.log("|---|---|---:|---:|---:|---|");
+for (const r of rows) console.log(`| ${r.config} | ${r.splits} | ${r.medianMs} | ${r.minMs} | ${r.samplesPerSec} | ${r.replicaMs} |`);
 torch.dispose([x, y]);
