@@ -19,7 +19,11 @@ const replicaModule = new URL("./data_parallel_model.js", import.meta.url);
 torch.manualSeed(0);
 const x = torch.keep(torch.randn([batch, 1, 28, 28])), y = torch.keep(torch.randint(0, 10, [batch]));
 
-interface Row { config: string; splits: string; medianMs: number; minMs: number; samplesPerSec: number; replicaMs: string }
+interface Row { config: string; splits: string; medianMs: number; minMs: number; samplesPerSec: number; replicaMs: string; cpuPerWall: number }
+
+// The process's CPU time over wall time in the timed steps, per configuration (all rounds).
+const cpuRatio = new Map<string, { cpu: number; wall: number }>();
+let current = "";
 
 // The duration of each of `steps` steps after the warm-up.
 function timeSteps(model: nn.Module, params: torch.Tensor[]): number[] {
@@ -32,11 +36,14 @@ function timeSteps(model: nn.Module, params: torch.Tensor[]): number[] {
   });
   for (let i = 0; i < warmup; i++) step();
   const times: number[] = [];
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < steps; i++) {
     const start = performance.now();
     step();
     times.push(performance.now() - start);
   }
+  const cpu = process.cpuUsage(cpu0), acc = cpuRatio.get(current) ?? { cpu: 0, wall: 0 };
+  cpuRatio.set(current, { cpu: acc.cpu + (cpu.user + cpu.system) / 1000, wall: acc.wall + times.reduce((a, b) => a + b, 0) });
   return times;
 }
 
@@ -46,6 +53,7 @@ interface Config { config: string; workers: number; splits?: number[] | "auto"; 
 
 // One configuration once: its step times, final splits and the replicas' own time per step (median).
 function runOnce(c: Config, slowMs: number): { times: number[]; splits: string; replicaMs: number[] } {
+  current = c.config;
   const net = createModel();
   try {
     if (c.workers === 0) return { times: timeSteps(net, net.parameters()), splits: "-", replicaMs: [] };
@@ -76,6 +84,7 @@ console.log(JSON.stringify({ batch, steps, warmup, rounds, intraOpThreads: torch
 // The slowed worker sleeps `slow` x the main thread's median time per sample: `slow` = 1 makes it 2x slower.
 const calibration = runOnce(configs[0], 0);
 const slowMs = (median(calibration.times) / batch) * slow;
+cpuRatio.clear();
 const results = configs.map(() => ({ times: [] as number[], splits: "", replicaMs: [] as number[][] }));
 // Rounds interleave the configurations, so that load changes hit all of them alike.
 for (let r = 0; r < rounds; r++) {
@@ -89,13 +98,14 @@ for (let r = 0; r < rounds; r++) {
 const rows: Row[] = configs.map((c, i) => {
   const m = median(results[i].times);
   const replicaMs = c.workers === 0 ? "-" : results[i].replicaMs[0].map((_, k) => median(results[i].replicaMs.map((v) => v[k] ?? 0)).toFixed(0)).join(" / ");
-  const row = { config: c.config, splits: results[i].splits, medianMs: Number(m.toFixed(1)), minMs: Number(Math.min(...results[i].times).toFixed(1)), samplesPerSec: Math.round((batch * 1000) / m), replicaMs };
+  const row = { config: c.config, splits: results[i].splits, medianMs: Number(m.toFixed(1)), minMs: Number(Math.min(...results[i].times).toFixed(1)), samplesPerSec: Math.round((batch * 1000) / m), replicaMs,
+    cpuPerWall: Number((cpuRatio.get(c.config)!.cpu / cpuRatio.get(c.config)!.wall).toFixed(2)) };
   console.log(JSON.stringify(row));
   return row;
 });
 
 console.log(`\n(batch ${batch}; ${rounds} rounds x ${steps} timed steps after ${warmup} warm-up steps; slowed worker: +${slowMs.toFixed(3)} ms per sample)\n`);
-console.log("| configuration | splits (last round) | median ms / step | min ms / step | samples / s (median) | last step: ms per replica (fwd + bwd) |");
-console.log("|---|---|---:|---:|---:|---|");
-for (const r of rows) console.log(`| ${r.config} | ${r.splits} | ${r.medianMs} | ${r.minMs} | ${r.samplesPerSec} | ${r.replicaMs} |`);
+console.log("| configuration | splits (last round) | median ms / step | min ms / step | samples / s (median) | last step: ms per replica (fwd + bwd) | process CPU / wall |");
+console.log("|---|---|---:|---:|---:|---|---:|");
+for (const r of rows) console.log(`| ${r.config} | ${r.splits} | ${r.medianMs} | ${r.minMs} | ${r.samplesPerSec} | ${r.replicaMs} | ${r.cpuPerWall} |`);
 torch.dispose([x, y]);
