@@ -5,7 +5,7 @@ import { KVStore, type AllReduceGroup } from "../../src/distributed/kvstore.js";
 
 // initProcessGroup returns the group here; a module-level API (PyTorch's) may return nothing,
 // then the module's own allReduce is the group.
-const made = dist.initProcessGroup({ timeoutMs: 15_000 }) as unknown as (AllReduceGroup & { rank: number; destroy?: () => void }) | undefined;
+const made = dist.initProcessGroup({ backend: "gloo" }) as unknown as (AllReduceGroup & { rank: number; destroy?: () => void }) | undefined;
 const group = made && typeof made.allReduce === "function" ? made : (dist as unknown as AllReduceGroup);
 const rank = Number(process.env.RANK);
 const kv = new KVStore({ group });

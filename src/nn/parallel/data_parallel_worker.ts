@@ -73,15 +73,20 @@ function forward(message: Extract<ToReplica, { type: "forward" }>): FromReplica 
     // no copy on the same device): the master's values, dtype and frozen flags.
     // The first replica's buffers are the master's own, so its BatchNorm
     // statistics update the module's in place, as in PyTorch; the others get copies.
-    const here = (t: Tensor) => (setup.device === "cpu" ? t : t.to(setup.device));
-    params.forEach((p, i) => { p.setData(here(sources[i])); p.requiresGrad_(message.requiresGrad[i]); });
-    buffers.forEach((b, i) => { b.setData(here(bufferSources[i])); });
+    const take = (target: Tensor, source: Tensor) => {
+      const here = setup.device === "cpu" ? source : source.to(setup.device);
+      target.setData(here);
+      if (here !== source) here.dispose();
+    };
+    params.forEach((p, i) => { take(p, sources[i]); p.requiresGrad_(message.requiresGrad[i]); });
+    buffers.forEach((b, i) => take(b, bufferSources[i]));
     if (replica.training !== message.training) replica.train(message.training);
     if (message.grad) dropPending();
     const output = (message.grad ? enableGrad : noGrad)(() => replica.forward(...inputs)) as unknown;
     if (!(output instanceof Tensor))
       throw new FlareError(`DataParallel: the replica's forward() must return one Tensor, got ${output === null ? "null" : typeof output}`, "E_TYPE");
-    const sent = tidy(() => (output.detach().to("cpu") as Tensor)).release();
+    // Sent as it is (on this replica's device): the main thread gathers on the output device.
+    const sent = output.detach().release();
     if (message.grad && output.requiresGrad) pending = { id: message.id, output: keep(output) };
     else output.dispose();
     return { type: "output", id: message.id, output: sent, ms: performance.now() - start };
@@ -110,7 +115,7 @@ function backward(message: Extract<ToReplica, { type: "backward" }>): FromReplic
     const grads = params.map((p) => {
       const g = p.grad;
       if (!g) return null;
-      const alias = tidy(() => g.detach().to("cpu") as Tensor).release();
+      const alias = g.detach().release();
       p.grad = null;
       return alias;
     });
