@@ -56,8 +56,8 @@ function flare(processes: number, dir: string): Row {
   const args = processes === 1 ? [bin, ...train] : [bin, "launch", "--nproc-per-node", String(processes), "--", "flare", ...train];
   run(process.execPath, args, { OMP_NUM_THREADS: "1" });
   const rows = fs.readFileSync(path.join(dir, name, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
-  // examples_per_s counts rank 0's rows, a 1/processes share of each batch.
-  const seconds = rows.reduce((s, r) => s + limit / processes / r.examples_per_s, 0);
+  // examples_per_s: whole batches (every rank's rows) per second of training.
+  const seconds = rows.reduce((s, r) => s + limit / r.examples_per_s, 0);
   return { side: "flare", processes, images_per_s: (epochs * limit) / seconds, test_acc: rows[rows.length - 1].val_acc, train_seconds: seconds };
 }
 

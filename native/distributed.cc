@@ -9,7 +9,10 @@
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
+#include <fstream>
+#include <signal.h>
 #include <thread>
+#include <unistd.h>
 #endif
 
 namespace flare {
@@ -106,6 +109,55 @@ static Napi::Value storeGet(const Napi::CallbackInfo& info) {
   ContextBox* ctx = contextOf(info[0]);
   auto value = ctx->store->get(info[1].As<Napi::String>().Utf8Value());
   return Napi::String::New(info.Env(), std::string(value.begin(), value.end()));
+}
+
+static bool processGone(long pid) {
+  if (kill(static_cast<pid_t>(pid), 0) != 0) return true;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return true;
+  auto close = line.rfind(')');
+  return close != std::string::npos && close + 2 < line.size() && (line[close + 2] == 'Z' || line[close + 2] == 'X');
+}
+
+std::vector<std::string> deadPeers(const std::vector<std::string>& peers, int self) {
+  char name[256] = {0};
+  gethostname(name, sizeof(name) - 1);
+  std::vector<std::string> gone;
+  for (int attempt = 0; attempt < 15 && gone.empty(); attempt++) {
+    if (attempt) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    for (size_t r = 0; r < peers.size(); r++) {
+      auto colon = peers[r].rfind(':');
+      if (static_cast<int>(r) == self || colon == std::string::npos || peers[r].substr(0, colon) != name) continue;
+      long pid = std::atol(peers[r].c_str() + colon + 1);
+      if (pid > 0 && processGone(pid)) gone.push_back("rank " + std::to_string(r) + " (pid " + std::to_string(pid) + ")");
+    }
+  }
+  return gone;
+}
+
+std::string collectiveFailure(const std::string& what, const std::string& cause, const std::vector<std::string>& peers, int self) {
+  auto gone = deadPeers(peers, self);
+  std::string who;
+  for (size_t i = 0; i < gone.size(); i++) who += (i ? ", " : "") + gone[i];
+  std::string first = cause.substr(0, cause.find('\n'));
+  std::string why = !gone.empty() ? who + (gone.size() > 1 ? " are gone" : " is gone")
+                    : (first.find("imed out") != std::string::npos || first.find("imeout") != std::string::npos)
+                          ? "a peer did not take part within the timeout"
+                          : "a peer closed its connection or failed";
+  return what + " failed on rank " + std::to_string(self) + " of " + std::to_string(peers.size()) + ": " + why + " (" + first + ")";
+}
+
+// deadPeers(peers, self) → ["rank 1 (pid 123)", ...]
+static Napi::Value deadPeersBinding(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array list = info[0].As<Napi::Array>();
+  std::vector<std::string> peers;
+  for (uint32_t i = 0; i < list.Length(); i++) peers.push_back(list.Get(i).As<Napi::String>().Utf8Value());
+  auto gone = deadPeers(peers, info[1].As<Napi::Number>().Int32Value());
+  Napi::Array out = Napi::Array::New(env, gone.size());
+  for (size_t i = 0; i < gone.size(); i++) out.Set(i, gone[i]);
+  return out;
 }
 
 static std::vector<at::Tensor> tensorsOf(const Napi::Value& value) {
@@ -235,6 +287,7 @@ void initDistributed(Napi::Env env, Napi::Object exports) {
   exportFunction(env, exports, "distWorkIsCompleted", workIsCompleted);
   exportFunction(env, exports, "distDestroyGroup", destroyGroup);
   exportFunction(env, exports, "distDestroyContext", destroyContext);
+  exportFunction(env, exports, "distDeadPeers", deadPeersBinding);
   initReducer(env, exports);
 }
 #else

@@ -25,6 +25,13 @@ GroupBox* groupOf(const Napi::Value& value);
 // A collective in flight: the tensors it reads and writes stay alive with it.
 Napi::Value wrapWork(Napi::Env env, c10::intrusive_ptr<c10d::Work> work, std::vector<at::Tensor> tensors);
 
+// Which of `peers` ("host:pid" per rank, this host's only) have exited:
+// "rank 1 (pid 123)", ... — retried briefly, as a peer's sockets close just
+// before its process is gone.
+std::vector<std::string> deadPeers(const std::vector<std::string>& peers, int self);
+// A failed collective's message, naming the ranks that are gone when it can.
+std::string collectiveFailure(const std::string& what, const std::string& cause, const std::vector<std::string>& peers, int self);
+
 void initReducer(Napi::Env env, Napi::Object exports);
 
 }  // namespace flare

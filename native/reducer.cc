@@ -49,6 +49,8 @@ struct Reducer : std::enable_shared_from_this<Reducer> {
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
   std::vector<at::Tensor> params;
   std::vector<std::string> names;
+  std::vector<std::string> peers;  // "host:pid" per rank, to name a rank that died
+  int rank = 0;
   std::vector<std::shared_ptr<torch::autograd::Node>> accumulators;
   std::vector<uintptr_t> hookKeys;
   std::vector<Bucket> buckets;
@@ -172,7 +174,13 @@ struct Reducer : std::enable_shared_from_this<Reducer> {
       launchReady();
     }
     double world = group->getSize();
-    for (auto& b : buckets) b.work->wait();
+    try {
+      for (auto& b : buckets) b.work->wait();
+    } catch (const c10::Error& e) {
+      throw std::runtime_error(collectiveFailure("DistributedDataParallel: the gradient allreduce", e.what_without_backtrace(), peers, rank));
+    } catch (const std::exception& e) {
+      throw std::runtime_error(collectiveFailure("DistributedDataParallel: the gradient allreduce", e.what(), peers, rank));
+    }
     auto waited = Clock::now();
     double endMs = msSince(epoch, end);
     for (auto& b : buckets) {
@@ -217,7 +225,7 @@ static Reducer* reducerOf(const Napi::Value& value) {
   return r.get();
 }
 
-// newReducer(group, params, names, firstBucketBytes, bucketBytes, findUnused)
+// newReducer(group, params, names, firstBucketBytes, bucketBytes, findUnused, peers, globalRank)
 static Napi::Value newReducer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto reducer = std::make_shared<Reducer>();
@@ -231,6 +239,9 @@ static Napi::Value newReducer(const Napi::CallbackInfo& info) {
     reducer->names.push_back(names.Get(i).As<Napi::String>().Utf8Value());
   }
   reducer->findUnused = info[5].As<Napi::Boolean>().Value();
+  Napi::Array peers = info[6].As<Napi::Array>();
+  for (uint32_t i = 0; i < peers.Length(); i++) reducer->peers.push_back(peers.Get(i).As<Napi::String>().Utf8Value());
+  reducer->rank = info[7].As<Napi::Number>().Int32Value();
   reducer->build(info[3].As<Napi::Number>().Int64Value(), info[4].As<Napi::Number>().Int64Value());
   for (size_t i = 0; i < reducer->params.size(); i++) {
     auto acc = torch::autograd::impl::grad_accumulator(reducer->params[i]);

@@ -23,7 +23,8 @@ export interface DistNative {
   distWorkIsCompleted(work: WorkHandle): boolean;
   distDestroyGroup(group: GroupHandle): void;
   distDestroyContext(context: ContextHandle): void;
-  distNewReducer(group: GroupHandle, params: Handle[], names: string[], firstBucketBytes: number, bucketBytes: number, findUnused: boolean): ReducerHandle;
+  distDeadPeers(peers: string[], self: number): string[];
+  distNewReducer(group: GroupHandle, params: Handle[], names: string[], firstBucketBytes: number, bucketBytes: number, findUnused: boolean, peers: string[], globalRank: number): ReducerHandle;
   distReducerPrepare(reducer: ReducerHandle): void;
   distReducerBuckets(reducer: ReducerHandle): string[][];
   distReducerStats(reducer: ReducerHandle): ReducerStats;

@@ -2,7 +2,6 @@
 // rendezvous (a TCPStore served by rank 0, torchrun's env:// contract or a
 // tcp://host:port address) and makes the default Gloo group; newGroup makes
 // sub-groups over the same store. The collectives live in collectives.ts.
-import * as fs from "node:fs";
 import * as os from "node:os";
 import { FlareError } from "../errors.js";
 import { checkOptions } from "../options.js";
@@ -86,28 +85,13 @@ export function collectiveError(what: string, error: unknown): FlareError {
   return new FlareError(`${what} failed on ${who}: ${cause} (${message.split("\n")[0]})`, "E_STATE");
 }
 
-function processGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return true;
-  }
-  // An exited child that its parent has not reaped yet is a zombie: gone too.
-  try {
-    return /^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return true;
-  }
+function deadPeers(): string[] {
+  return world && dist ? dist.distDeadPeers(world.peers, world.rank) : [];
 }
 
-function deadPeers(): string[] {
-  if (!world) return [];
-  const host = os.hostname(), out: string[] = [];
-  world.peers.forEach((peer, r) => {
-    const [h, pid] = peer.split(":");
-    if (r !== world!.rank && h === host && processGone(Number(pid))) out.push(`rank ${r} (pid ${pid})`);
-  });
-  return out;
+/** "host:pid" of every global rank (to name a rank that died), and this process's global rank. */
+export function peerTable(): { peers: string[]; rank: number } {
+  return world ? { peers: world.peers, rank: world.rank } : { peers: [], rank: 0 };
 }
 
 export function waitSync(work: ReturnType<DistNative["distAllReduce"]>, what: string): void {

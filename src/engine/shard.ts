@@ -10,6 +10,13 @@ function rows(value: unknown, found: Set<number>): void {
   if (value && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) rows(v, found);
 }
 
+/** The rows of a batch (the first size its tensors share). */
+export function batchRows(batch: unknown): number {
+  const sizes = new Set<number>();
+  rows(batch, sizes);
+  return sizes.size ? [...sizes][0] : 0;
+}
+
 export function shardBatch(batch: unknown, rank: number, worldSize: number): unknown {
   if (worldSize === 1) return batch;
   const sizes = new Set<number>();

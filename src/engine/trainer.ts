@@ -21,7 +21,7 @@ import { type Step, type StepResult, type StepInfo, totalLoss, sizeOf } from "./
 import { DistributedDataParallel, type DistributedDataParallelOptions } from "../nn/parallel/distributed_data_parallel.js";
 import { initProcessGroup, isInitialized, getRank, getWorldSize, destroyProcessGroup } from "../distributed/process_group.js";
 import { barrier } from "../distributed/collectives.js";
-import { shardBatch } from "./shard.js";
+import { shardBatch, batchRows } from "./shard.js";
 
 type Batches<B = unknown> = Iterable<B> | AsyncIterable<B>;
 /**
@@ -353,6 +353,7 @@ export class Trainer<B = unknown> {
       // reduced only in the backward before an optimizer step.
       const batch = ddp ? shardBatch(whole, ddp.processGroup.rank, ddp.processGroup.worldSize) as B : whole;
       const sync = !ddp || willStep;
+      const wholeRows = ddp ? batchRows(whole) : 0;
       const guard = <T>(f: () => T): T => (sync ? f() : ddp!.noSync(f));
       try {
         ({ loss, size, values } = torch.tidy(() => guard(() => {
@@ -378,7 +379,8 @@ export class Trainer<B = unknown> {
         averages.add(name, v * size, size);
         pendingLoss.add(name, v * size, size);
       }
-      examples += size;
+      // Under DDP the throughput is the whole batch's (every rank's rows).
+      examples += ddp ? wholeRows : size;
       index++;
       if (++pending === accumulate) stepOptimizer();
       callbacks?.onStepEnd?.({ epoch: this.epoch, index: index - 1, step: this.globalStep, loss }, this);

@@ -8,7 +8,7 @@ import { FlareError } from "../../errors.js";
 import { checkOptions } from "../../options.js";
 import { Tensor, cat, isGradEnabled, noGrad, tensor as makeTensor } from "../../tensor/index.js";
 import { Module } from "../module.js";
-import { getDefaultGroup, nativeDist, waitSync, type ProcessGroup } from "../../distributed/process_group.js";
+import { getDefaultGroup, nativeDist, peerTable, waitSync, type ProcessGroup } from "../../distributed/process_group.js";
 import type { ReducerHandle, ReducerStats } from "../../distributed/native.js";
 
 export interface DistributedDataParallelOptions {
@@ -85,8 +85,9 @@ export class DistributedDataParallel extends Module {
     // Every replica starts from rank 0's state.
     broadcastCoalesced(group, [...module.parameters(), ...module.buffers()], 0, "DistributedDataParallel(): broadcasting rank 0's state");
     const mb = 1024 * 1024;
+    const { peers, rank } = peerTable();
     this.reducer = nativeDist("DistributedDataParallel()").distNewReducer(group.live("DistributedDataParallel()"),
-      named.map(([, p]) => p.handle), named.map(([n]) => n), Math.min(1, bucketCapMb) * mb, bucketCapMb * mb, findUnusedParameters);
+      named.map(([, p]) => p.handle), named.map(([n]) => n), Math.min(1, bucketCapMb) * mb, bucketCapMb * mb, findUnusedParameters, peers, rank);
   }
 
   /** All ranks must wrap the same architecture: compare a fingerprint of the shapes. */
