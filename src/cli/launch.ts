@@ -57,7 +57,9 @@ export function withNproc(command: Command): Command {
       }
       if (launched && nproc !== undefined && Number(process.env.WORLD_SIZE) !== n)
         throw new FlareError(`flare ${command.name}: --nproc ${n} but the launcher started ${process.env.WORLD_SIZE} processes; leave --nproc out under flare launch`, "E_ARGUMENT");
-      await run(rest, positionals, print);
+      // Under a launcher only rank 0 reports (as only it prints progress).
+      const main = !launched || process.env.RANK === "0";
+      await run(rest, positionals, main ? print : () => {});
     },
   };
 }
