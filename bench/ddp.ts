@@ -64,7 +64,8 @@ function flare(processes: number, dir: string): Row {
 function pytorch(processes: number): Row {
   const args = [String(width), String(epochs), String(batch), String(limit)];
   const out = processes === 1 ? run(python, [torchScript, ...args], { OMP_NUM_THREADS: "1" })
-    : run(python, ["-m", "torch.distributed.run", "--nproc_per_node", String(processes), "--master_port", String(29400 + (process.pid % 500)), torchScript, ...args], { OMP_NUM_THREADS: "1" });
+    // --redirects/--tee 2: Debian's torchrun 1.13 under Python ≥ 3.11 fails on its default "0" (Std.NONE is not iterated).
+    : run(python, ["-m", "torch.distributed.run", "--nproc_per_node", String(processes), "--redirects", "2", "--tee", "2", "--master_port", String(29400 + (process.pid % 500)), torchScript, ...args], { OMP_NUM_THREADS: "1" });
   const j = JSON.parse(out.trim().split("\n").pop()!);
   return { side: "pytorch", processes, images_per_s: j.images_per_s, test_acc: j.test_acc, train_seconds: j.train_seconds };
 }

@@ -110,6 +110,18 @@ test("a resumed DDP run (stopped after epoch 1) equals an uninterrupted one; onl
   }
 });
 
+test("the Trainer with a DataLoader over a DistributedSampler: no second split, a new partition each epoch", async () => {
+  const results = await runRanks("sampler", {});
+  for (const r of results) assert.equal(r.code, 0, describeRuns(results));
+  const [a, b] = results.map((r) => r.json!.seen as number[][]);
+  for (const epoch of [0, 1]) {
+    assert.equal(a[epoch].length, 8, "each rank sees its 8 of the 16 samples, in batches of 4");
+    assert.deepEqual([...a[epoch], ...b[epoch]].sort((p, q) => p - q), Array.from({ length: 16 }, (_, i) => i), "the ranks' shares partition the data");
+  }
+  assert.notDeepEqual(a[0], a[1], "setEpoch reshuffled the second epoch");
+  assert.deepEqual(results[0].json!.params, results[1].json!.params, "replicas identical");
+});
+
 test("bad distributed arguments are FlareErrors", () => {
   assertFlareError(() => dist.initProcessGroup({ backend: "nccl", rank: 0, worldSize: 1 }), /nccl.*CUDA/);
   assertFlareError(() => dist.initProcessGroup({ initMethod: "udp://x:1", rank: 0, worldSize: 1 } as never), /initMethod must be "env:\/\/" or "tcp:\/\/host:port"/);

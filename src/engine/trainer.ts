@@ -22,6 +22,7 @@ import { DistributedDataParallel, type DistributedDataParallelOptions } from "..
 import { initProcessGroup, isInitialized, getRank, getWorldSize, destroyProcessGroup } from "../distributed/process_group.js";
 import { barrier } from "../distributed/collectives.js";
 import { shardBatch, batchRows } from "./shard.js";
+import { DistributedSampler } from "../data/sampler.js";
 
 type Batches<B = unknown> = Iterable<B> | AsyncIterable<B>;
 /**
@@ -87,7 +88,9 @@ export interface TrainerOptions<B = unknown> {
    * on when WORLD_SIZE > 1 (flare launch, torchrun), joining the group from the
    * environment if not joined yet. Each rank trains on its share of every
    * batch (rows split evenly along dim 0), so a run over N processes takes the
-   * same optimizer steps as one process with the whole batch.
+   * same optimizer steps as one process with the whole batch; a DataLoader over
+   * a DistributedSampler already gives each rank its own batches (the sampler
+   * is reseeded each epoch with setEpoch).
    */
   distributed?: boolean | Omit<DistributedDataParallelOptions, "processGroup">;
 }
@@ -97,8 +100,16 @@ const OPTION_KEYS = ["model", "optimizer", "epochs", "step", "metrics", "schedul
 const OUTPUT_MODES = ["auto", "tty", "plain", "json", "silent"];
 const CALLBACKS = ["onStepEnd", "onEpochEnd", "afterBackward", "beforeOptimizerStep"];
 
+/** A DataLoader's DistributedSampler: its batches are already this rank's. */
+function distributedSampler(source: unknown): DistributedSampler | undefined {
+  const sampler = (source as { sampler?: unknown } | null)?.sampler;
+  return sampler instanceof DistributedSampler ? sampler : undefined;
+}
+
 function batchesFor<B>(source: DataSource<B>, epoch: number): Batches<B> {
   if (typeof source === "function") return source(epoch);
+  // Reseeded by epoch, so each epoch has its own partition (PyTorch's set_epoch).
+  distributedSampler(source)?.setEpoch(epoch);
   if (typeof (source as { setEpoch?: unknown }).setEpoch === "function") (source as { setEpoch(e: number): void }).setEpoch(epoch);
   return source as Batches<B>;
 }
@@ -253,7 +264,7 @@ export class Trainer<B = unknown> {
     let sinceBest = 0;
 
     for (this.epoch = start; this.epoch < epochs; this.epoch++) {
-      const metrics: EpochMetrics = { epoch: this.epoch, ...(await this.trainEpoch(batchesFor(train, this.epoch))) };
+      const metrics: EpochMetrics = { epoch: this.epoch, ...(await this.trainEpoch(batchesFor(train, this.epoch), distributedSampler(train) !== undefined)) };
       if (val) {
         for (const [k, v] of Object.entries(await this.evaluate(batchesFor(val, this.epoch)))) metrics[`val_${k}`] = v;
       }
@@ -317,7 +328,7 @@ export class Trainer<B = unknown> {
     if (this.options.disposeBatches ?? true) torch.dispose(batch);
   }
 
-  private async trainEpoch(batches: Batches<B>): Promise<Record<string, number>> {
+  private async trainEpoch(batches: Batches<B>, preSharded = false): Promise<Record<string, number>> {
     const { model, optimizer, scheduler, step, callbacks } = this.options;
     const accumulate = this.options.accumulate ?? 1;
     const total = lengthOf(batches);
@@ -351,9 +362,10 @@ export class Trainer<B = unknown> {
       let loss: number, size: number, values: Record<string, number>;
       // Under DDP each rank trains on its rows of the batch; gradients are
       // reduced only in the backward before an optimizer step.
-      const batch = ddp ? shardBatch(whole, ddp.processGroup.rank, ddp.processGroup.worldSize) as B : whole;
+      const split = ddp !== null && !preSharded;
+      const batch = split ? shardBatch(whole, ddp.processGroup.rank, ddp.processGroup.worldSize) as B : whole;
       const sync = !ddp || willStep;
-      const wholeRows = ddp ? batchRows(whole) : 0;
+      const wholeRows = !ddp ? 0 : split ? batchRows(whole) : batchRows(whole) * ddp.processGroup.worldSize;
       const guard = <T>(f: () => T): T => (sync ? f() : ddp!.noSync(f));
       try {
         ({ loss, size, values } = torch.tidy(() => guard(() => {

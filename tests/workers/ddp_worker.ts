@@ -7,6 +7,7 @@ import { DistributedDataParallel } from "../../src/nn/parallel/index.js";
 import { SyncBatchNorm } from "../../src/nn/parallel/sync_batchnorm.js";
 import { Trainer, supervisedStep } from "../../src/engine/index.js";
 import { makeModel, makeData, flatParams } from "./ddp_common.js";
+import { DataLoader, DistributedSampler, TensorDataset } from "../../src/data/index.js";
 
 const mode = process.argv[2];
 const opts = JSON.parse(process.argv[3] ?? "{}") as Record<string, number | boolean | string>;
@@ -112,6 +113,26 @@ async function main(): Promise<void> {
     });
     const history = await trainer.fit(batches, undefined, { resume: Boolean(opts.resume) });
     out({ rank, params: flatParams(model), epochs: history.length, rankSeen: trainer.rank });
+    return;
+  }
+  if (mode === "sampler") {
+    // A DataLoader with a DistributedSampler: the Trainer takes its batches as
+    // this rank's (no second split) and reseeds the sampler every epoch.
+    const model = makeModel(false, 0);
+    const opt = new optim.SGD(model.parameters(), { lr: 0.05 });
+    const { x, y } = makeData(16);
+    const data = new DataLoader(new TensorDataset(x, y, torch.arange(16)), { batchSize: 4, sampler: new DistributedSampler(16, { shuffle: true, seed: 3 }) });
+    const seen: number[][] = [[], []];
+    const trainer = new Trainer({
+      model, optimizer: opt, epochs: 2, output: "silent",
+      step: { trainStep: (m, batch, info) => {
+        const [xb, yb, ib] = batch as torch.Tensor[];
+        seen[info.epoch].push(...(ib.tolist() as number[]));
+        return { loss: F.crossEntropy(m.forward(xb), yb), size: xb.shape[0] };
+      } },
+    });
+    await trainer.fit(data);
+    out({ rank, seen, params: flatParams(model) });
     return;
   }
   if (mode === "die") {
