@@ -3,7 +3,7 @@
 // network namespaces joined by a veth pair (needs root; skipped with the reason).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -80,6 +80,30 @@ if (process.argv[2] === "fail") setTimeout(() => {}, 60000);
     assert.equal(bad.status, 3, `the failed rank's exit code: ${bad.stderr}`);
     assert.match(bad.stderr + bad.stdout, /rank 1 \(local rank 1, pid \d+\) exited with code 3: rank 1: giving up/);
     assert.ok(Date.now() - started < 15_000, "rank 0 (waiting 60 s) was stopped");
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("flare launch forwards SIGINT to every rank and exits 130", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "flare-launch-"));
+  try {
+    const script = path.join(dir, "s.cjs");
+    fs.writeFileSync(script, `process.on("SIGINT", () => { console.log("got SIGINT " + process.env.RANK); process.exit(0); });
+console.log("ready " + process.env.RANK); setTimeout(() => {}, 60000);`);
+    const child = spawn(process.execPath, [BIN, "launch", "--nproc-per-node", "2", "--", "node", script], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    const code = await new Promise<number | null>((resolve) => {
+      child.stdout.on("data", (d) => {
+        out += d;
+        if ((out.match(/ready/g) ?? []).length === 2 && !out.includes("sent")) { out += "sent\n"; child.kill("SIGINT"); }
+      });
+      child.on("exit", (c) => resolve(c));
+      setTimeout(() => child.kill("SIGKILL"), 20_000);
+    });
+    assert.equal(code, 130, out);
+    assert.match(out, /got SIGINT 0/);
+    assert.match(out, /got SIGINT 1/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
