@@ -6,7 +6,7 @@
 // optimizer steps keep the replicas identical.
 import { FlareError } from "../../errors.js";
 import { checkOptions } from "../../options.js";
-import { Tensor, cat, isGradEnabled, noGrad, tensor as makeTensor } from "../../tensor/index.js";
+import { Tensor, cat, isGradEnabled, noGrad, tidy, tensor as makeTensor } from "../../tensor/index.js";
 import { Module } from "../module.js";
 import { getDefaultGroup, nativeDist, peerTable, waitSync, type ProcessGroup } from "../../distributed/process_group.js";
 import type { ReducerHandle, ReducerStats } from "../../distributed/native.js";
@@ -38,23 +38,18 @@ export function broadcastCoalesced(group: ProcessGroup, tensors: Tensor[], src =
     if (t.numel() === 0) continue;
     byDtype.set(t.dtype, [...(byDtype.get(t.dtype) ?? []), t]);
   }
-  noGrad(() => {
+  // tidy: the flat copies and views are freed here, also when called outside a forward.
+  tidy(() => noGrad(() => {
     for (const list of byDtype.values()) {
-      const flats = list.map((t) => t.detach().reshape([-1]));
-      const flat = cat(flats);
-      flats.forEach((f) => f.dispose());
+      const flat = cat(list.map((t) => t.detach().reshape([-1])));
       waitSync(nativeDist(what).distBroadcast(group.live(what), [flat.handle], src), what);
       let offset = 0;
       for (const t of list) {
-        const part = flat.narrow(0, offset, t.numel());
-        const shaped = part.view(t.shape);
-        t.detach().copy_(shaped);
-        [part, shaped].forEach((x) => x.dispose());
+        t.detach().copy_(flat.narrow(0, offset, t.numel()).view(t.shape));
         offset += t.numel();
       }
-      flat.dispose();
     }
-  });
+  }));
 }
 
 export class DistributedDataParallel extends Module {
