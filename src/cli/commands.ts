@@ -13,6 +13,7 @@ import { trainSegmenter, evaluateSegmenter, segmentImages, type SegmentData } fr
 import { trainDetector, evaluateDetector } from "../tasks/detect.js";
 import { detectImages } from "../tasks/detect_images.js";
 import type { DetectData } from "../tasks/detect_data.js";
+import { launchCommand, withNproc } from "./launch.js";
 import { parseFlags, formatHelp, type FlagSpecs, type FlagValue, type PositionalSpec, type ParsedFlags } from "./flags.js";
 
 type Values = Record<string, FlagValue>;
@@ -415,6 +416,9 @@ export const COMMANDS: Command[] = [
     },
   },
 ];
+// Data-parallel training: `flare launch`, and --nproc on the train commands.
+COMMANDS.push(launchCommand);
+COMMANDS.splice(0, COMMANDS.length, ...COMMANDS.map((c) => (c.name.startsWith("train ") ? withNproc(c) : c)));
 
 /** The general usage: every command's usage line and summary. */
 export function usage(): string {

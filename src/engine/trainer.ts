@@ -18,6 +18,11 @@ import { Averages, type Metric } from "./metrics.js";
 import { makeProgress, type OutputMode, type Progress, type ProgressStream } from "./progress.js";
 import { RunFolder } from "./run.js";
 import { type Step, type StepResult, type StepInfo, totalLoss, sizeOf } from "./step.js";
+import { DistributedDataParallel, type DistributedDataParallelOptions } from "../nn/parallel/distributed_data_parallel.js";
+import { initProcessGroup, isInitialized, getRank, getWorldSize, destroyProcessGroup } from "../distributed/process_group.js";
+import { barrier } from "../distributed/collectives.js";
+import { shardBatch, batchRows } from "./shard.js";
+import { DistributedSampler } from "../data/sampler.js";
 
 type Batches<B = unknown> = Iterable<B> | AsyncIterable<B>;
 /**
@@ -78,15 +83,33 @@ export interface TrainerOptions<B = unknown> {
    * rank 0 writes the run folder and prints progress; every rank may resume from it.
    */
   rank?: number;
+  /**
+   * Data-parallel training over processes (DistributedDataParallel). Default:
+   * on when WORLD_SIZE > 1 (flare launch, torchrun), joining the group from the
+   * environment if not joined yet. Each rank trains on its share of every
+   * batch (rows split evenly along dim 0), so a run over N processes takes the
+   * same optimizer steps as one process with the whole batch; a DataLoader over
+   * a DistributedSampler already gives each rank its own batches (the sampler
+   * is reseeded each epoch with setEpoch).
+   */
+  distributed?: boolean | Omit<DistributedDataParallelOptions, "processGroup">;
 }
 
 const OPTION_KEYS = ["model", "optimizer", "epochs", "step", "metrics", "scheduler", "schedulerInterval", "gradClip", "accumulate",
-  "runDir", "config", "output", "progressStream", "monitor", "monitorMode", "earlyStopping", "callbacks", "disposeBatches", "rank"];
+  "runDir", "config", "output", "progressStream", "monitor", "monitorMode", "earlyStopping", "callbacks", "disposeBatches", "rank", "distributed"];
 const OUTPUT_MODES = ["auto", "tty", "plain", "json", "silent"];
 const CALLBACKS = ["onStepEnd", "onEpochEnd", "afterBackward", "beforeOptimizerStep"];
 
+/** A DataLoader's DistributedSampler: its batches are already this rank's. */
+function distributedSampler(source: unknown): DistributedSampler | undefined {
+  const sampler = (source as { sampler?: unknown } | null)?.sampler;
+  return sampler instanceof DistributedSampler ? sampler : undefined;
+}
+
 function batchesFor<B>(source: DataSource<B>, epoch: number): Batches<B> {
   if (typeof source === "function") return source(epoch);
+  // Reseeded by epoch, so each epoch has its own partition (PyTorch's set_epoch).
+  distributedSampler(source)?.setEpoch(epoch);
   if (typeof (source as { setEpoch?: unknown }).setEpoch === "function") (source as { setEpoch(e: number): void }).setEpoch(epoch);
   return source as Batches<B>;
 }
@@ -151,8 +174,11 @@ function scalars(result: StepResult, parts: Record<string, Tensor>, where: strin
 export class Trainer<B = unknown> {
   readonly options: TrainerOptions<B>;
   readonly run: RunFolder | null;
-  readonly rank: number;
-  private readonly progress: Progress;
+  rank: number;
+  private progress: Progress;
+  /** The data-parallel wrapper the training steps run through (world size > 1). */
+  ddp: DistributedDataParallel | null = null;
+  private ownsGroup = false;
   /** Which metric produced each reported name (for the monitor's default mode). */
   private readonly higherIsBetter = new Map<string, boolean>();
   epoch = 0;
@@ -161,7 +187,7 @@ export class Trainer<B = unknown> {
   constructor(options: TrainerOptions<B>) {
     validate(options as TrainerOptions);
     this.options = options;
-    this.rank = options.rank ?? envRank();
+    this.rank = options.rank ?? (isInitialized() ? getRank() : envRank());
     this.run = options.runDir ? new RunFolder(options.runDir, { readOnly: !this.isMainProcess }) : null;
     this.progress = makeProgress(this.isMainProcess ? options.output ?? "auto" : "silent", options.progressStream);
   }
@@ -169,11 +195,49 @@ export class Trainer<B = unknown> {
   /** Rank 0: the process that writes the run folder and prints. */
   get isMainProcess(): boolean { return this.rank === 0; }
 
+  /** Joins the process group (from the environment) and wraps the model, when distributed. */
+  private startDistributed(): void {
+    const setting = this.options.distributed;
+    const envWorld = Number(process.env.WORLD_SIZE ?? "1");
+    if (setting === false || (setting === undefined && !(envWorld > 1) && !isInitialized())) return;
+    if (!isInitialized()) {
+      initProcessGroup();
+      this.ownsGroup = true;
+    }
+    if (this.rank !== getRank()) {
+      this.rank = getRank();
+      this.progress = makeProgress(this.isMainProcess ? this.options.output ?? "auto" : "silent", this.options.progressStream);
+    }
+    if (getWorldSize() > 1) this.ddp = new DistributedDataParallel(this.options.model, typeof setting === "object" ? setting : {});
+  }
+
+  private stopDistributed(): void {
+    this.ddp?.dispose();
+    this.ddp = null;
+    if (this.ownsGroup && isInitialized()) {
+      barrier();
+      destroyProcessGroup();
+    }
+    this.ownsGroup = false;
+  }
+
   /** Trains for the configured epochs; with `resume`, continues from the run folder's last checkpoint. */
   async fit(train: DataSource<B>, val?: DataSource<B>, { resume = false } = {}): Promise<EpochMetrics[]> {
+    let failed = true;
+    try {
+      const history = await this.fitLoop(train, val, resume);
+      failed = false;
+      return history;
+    } finally {
+      // After a failure the peers may be gone: no barrier, just drop the hooks.
+      if (failed) { this.ddp?.dispose(); this.ddp = null; } else this.stopDistributed();
+    }
+  }
+
+  private async fitLoop(train: DataSource<B>, val: DataSource<B> | undefined, resume: boolean): Promise<EpochMetrics[]> {
     const { model, optimizer, scheduler, epochs } = this.options;
     const parts = { model, optimizer, scheduler };
-    const run = this.run, main = this.isMainProcess;
+    const run = this.run;
     let start = 0;
     let history: EpochMetrics[] = [];
     if (resume) {
@@ -182,9 +246,13 @@ export class Trainer<B = unknown> {
       start = saved.epoch + 1;
       this.globalStep = saved.globalStep;
       history = run.readMetrics().filter((row) => row.epoch <= saved.epoch) as EpochMetrics[];
-      if (main) { run.truncateMetrics(saved.epoch); run.truncateSteps(saved.globalStep); }
+      if (this.isMainProcess) { run.truncateMetrics(saved.epoch); run.truncateSteps(saved.globalStep); }
       this.progress.message(`resumed from ${run.lastCheckpoint} after epoch ${saved.epoch + 1}`);
-    } else if (run && main) {
+    }
+    // After loading a checkpoint, so every rank starts from the same state.
+    this.startDistributed();
+    const main = this.isMainProcess;
+    if (!resume && run && main) {
       // A new run in an existing folder starts its own history.
       run.writeConfig({ epochs, ...this.options.config });
       run.truncateMetrics(-1);
@@ -196,7 +264,7 @@ export class Trainer<B = unknown> {
     let sinceBest = 0;
 
     for (this.epoch = start; this.epoch < epochs; this.epoch++) {
-      const metrics: EpochMetrics = { epoch: this.epoch, ...(await this.trainEpoch(batchesFor(train, this.epoch))) };
+      const metrics: EpochMetrics = { epoch: this.epoch, ...(await this.trainEpoch(batchesFor(train, this.epoch), distributedSampler(train) !== undefined)) };
       if (val) {
         for (const [k, v] of Object.entries(await this.evaluate(batchesFor(val, this.epoch)))) metrics[`val_${k}`] = v;
       }
@@ -260,7 +328,7 @@ export class Trainer<B = unknown> {
     if (this.options.disposeBatches ?? true) torch.dispose(batch);
   }
 
-  private async trainEpoch(batches: Batches<B>): Promise<Record<string, number>> {
+  private async trainEpoch(batches: Batches<B>, preSharded = false): Promise<Record<string, number>> {
     const { model, optimizer, scheduler, step, callbacks } = this.options;
     const accumulate = this.options.accumulate ?? 1;
     const total = lengthOf(batches);
@@ -272,7 +340,11 @@ export class Trainer<B = unknown> {
     const started = performance.now();
     let index = 0, pending = 0, examples = 0;
     optimizer.zeroGrad();
+    const ddp = this.ddp;
+    let unsynced = false;   // a backward ran under noSync since the last synced one
     const stepOptimizer = () => {
+      if (ddp && unsynced) ddp.syncGradients();
+      unsynced = false;
       callbacks?.beforeOptimizerStep?.({ epoch: this.epoch, step: this.globalStep }, this);
       if (this.options.gradClip !== undefined) clipGradNorm_(model.parameters(), this.options.gradClip);
       const lr = optimizer.paramGroups[0].lr;
@@ -284,12 +356,20 @@ export class Trainer<B = unknown> {
       if (this.run && this.isMainProcess) this.run.appendStep({ epoch: this.epoch, step: this.globalStep, ...pendingLoss.means(), lr });
       pendingLoss = new Averages();
     };
-    for await (const batch of batches) {
+    for await (const whole of batches) {
       const info: StepInfo = { epoch: this.epoch, index };
+      const willStep = pending + 1 === accumulate || (total !== undefined && index + 1 === total);
       let loss: number, size: number, values: Record<string, number>;
+      // Under DDP each rank trains on its rows of the batch; gradients are
+      // reduced only in the backward before an optimizer step.
+      const split = ddp !== null && !preSharded;
+      const batch = split ? shardBatch(whole, ddp.processGroup.rank, ddp.processGroup.worldSize) as B : whole;
+      const sync = !ddp || willStep;
+      const wholeRows = !ddp ? 0 : split ? batchRows(whole) : batchRows(whole) * ddp.processGroup.worldSize;
+      const guard = <T>(f: () => T): T => (sync ? f() : ddp!.noSync(f));
       try {
-        ({ loss, size, values } = torch.tidy(() => {
-          const result = step.trainStep(model, batch, info);
+        ({ loss, size, values } = torch.tidy(() => guard(() => {
+          const result = step.trainStep(ddp ?? model, batch, info);
           if (!result || typeof result !== "object") throw new FlareError(`trainStep must return { loss, size?, preds?, target?, logs? }, got ${String(result)}`, "E_TYPE");
           const { total: lossTensor, parts } = totalLoss(result.loss, "trainStep");
           const value = lossTensor.item();
@@ -300,17 +380,19 @@ export class Trainer<B = unknown> {
           (accumulate > 1 ? lossTensor.div(accumulate) : lossTensor).backward();
           this.updateMetrics(result);
           return { loss: value, size: sizeOf(result, batch, "trainStep"), values: scalars(result, parts, "trainStep") };
-        }));
+        })));
+        if (!sync) unsynced = true;
       } finally {
-        this.disposeBatch(batch);
+        this.disposeBatch(whole);
+        if (batch !== whole) torch.dispose(batch);
       }
-      const willStep = pending + 1 === accumulate || (total !== undefined && index + 1 === total);
       callbacks?.afterBackward?.({ ...info, willStep }, this);
       for (const [name, v] of [["loss", loss], ...Object.entries(values)] as [string, number][]) {
         averages.add(name, v * size, size);
         pendingLoss.add(name, v * size, size);
       }
-      examples += size;
+      // Under DDP the throughput is the whole batch's (every rank's rows).
+      examples += ddp ? wholeRows : size;
       index++;
       if (++pending === accumulate) stepOptimizer();
       callbacks?.onStepEnd?.({ epoch: this.epoch, index: index - 1, step: this.globalStep, loss }, this);

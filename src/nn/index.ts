@@ -17,3 +17,5 @@ export * as init from "./init.js";
 export * as functional from "./functional.js";
 export { clipGradNorm_, clipGradValue_ } from "./clip.js";
 export * as utils from "./clip.js";
+export * as parallel from "./parallel/index.js";
+export { SyncBatchNorm } from "./parallel/sync_batchnorm.js";

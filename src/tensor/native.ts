@@ -8,7 +8,6 @@ import { FlareError } from "../errors.js";
 
 /** A tensor handle made by the addon: a number naming a slot in its handle table. */
 export type Handle = number & { readonly __handle: unique symbol };
-export type GroupHandle = { readonly __group: unique symbol };
 
 export interface Native {
   fromBuffer(data: ArrayBufferView, shape: number[], dtype: string): Handle;
@@ -67,11 +66,6 @@ export interface Native {
   nms(boxes: Handle, scores: Handle, iouThreshold: number, name?: string): Handle;
   batchedNms(boxes: Handle, scores: Handle, idxs: Handle, iouThreshold: number): Handle;
   boxIou(boxes1: Handle, boxes2: Handle): Handle | null;
-  newGroup?(host: string, port: number, rank: number, worldSize: number, timeoutMs: number): GroupHandle;
-  allReduce?(group: GroupHandle, tensors: Handle[], op: string): void;
-  broadcast?(group: GroupHandle, tensors: Handle[], root: number): void;
-  barrier?(group: GroupHandle): void;
-  destroyGroup?(group: GroupHandle): void;
 }
 
 /**
