@@ -146,7 +146,8 @@ export class FasterRCNN extends nn.Module {
       if (o.boxPredictor !== undefined) throw new FlareError(`${what}: numClasses should be null when boxPredictor is specified`, "E_ARGUMENT");
       if (!Number.isInteger(numClasses) || numClasses < 2) throw new FlareError(`${what}: numClasses must be an integer >= 2 (the background is class 0), got ${JSON.stringify(numClasses)}`, "E_ARGUMENT");
     } else if (o.boxPredictor === undefined) throw new FlareError(`${what}: numClasses should not be null when boxPredictor is not specified`, "E_ARGUMENT");
-    this.numClasses = numClasses ?? null;
+    // A FastRCNNPredictor given in place of numClasses still tells the classes (labels are checked against them).
+    this.numClasses = numClasses ?? (o.boxPredictor instanceof FastRCNNPredictor ? o.boxPredictor.cls_score.outFeatures : null);
     const oc = outChannels as number;
     // torchvision's construction order (the RNG draws of the init follow it).
     const anchorGenerator = o.rpnAnchorGenerator ?? defaultAnchorGenerator();
