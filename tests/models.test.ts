@@ -156,7 +156,8 @@ test("a weights file for another architecture: loadStateDict's error, and nothin
 
 test("each registry entry knows its task and input preset; tasks/presets.ts reads them", () => {
   assert.deepEqual(list({ task: "classification" }), ["resnet18", "resnet34", "resnet50", "vgg11", "vgg11_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn", "resnet18-small"]);
-  assert.deepEqual(list({ task: "detection" }), ["tiny-ssd"]);
+  // the detection models register themselves in their own files (tiny-ssd here, fasterrcnn-* ...)
+  assert.equal(list({ task: "detection" })[0], "tiny-ssd");
   assert.deepEqual(info("resnet50"), {
     name: "resnet50", task: "classification",
     preset: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], channels: 3, resizeSize: 256, cropSize: 224, interpolation: "bilinear", dataset: "imagenet" },
@@ -197,7 +198,7 @@ test("models.register adds a model of another task that models.get builds, with 
     fromWeights: { numClasses: ["head.bias", 0] },
   };
   register("toy_detector", entry);
-  assert.deepEqual(list({ task: "detection" }), ["tiny-ssd", "toy_detector"]);
+  assert.deepEqual(list({ task: "detection" }).slice(-1), ["toy_detector"]);
   assert.equal(info("toy_detector").task, "detection");
   assert.ok(listModels().includes("toy_detector"));
   const model = get("toy_detector", { numClasses: 3 });
