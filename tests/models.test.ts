@@ -159,7 +159,7 @@ test("each registry entry knows its task and input preset; tasks/presets.ts read
   // Detection models register themselves (detection/index.ts); the book's comes first.
   const detection = list({ task: "detection" });
   assert.equal(detection[0], "tiny-ssd");
-  for (const name of ["ssd-resnet18", "yolo-resnet18"]) assert.ok(detection.includes(name), `${name} is registered for detection`);
+  for (const name of ["ssd-resnet18", "yolo-resnet18", "fasterrcnn-resnet50-fpn", "fasterrcnn-resnet18-fpn"]) assert.ok(detection.includes(name), `${name} is registered for detection`);
   assert.deepEqual(info("resnet50"), {
     name: "resnet50", task: "classification",
     preset: { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225], channels: 3, resizeSize: 256, cropSize: 224, interpolation: "bilinear", dataset: "imagenet" },

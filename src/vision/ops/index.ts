@@ -9,3 +9,6 @@ export {
 } from "./losses.js";
 export { multiboxPrior, assignAnchorToBbox, offsetBoxes, offsetInverse, multiboxTarget, multiboxDetection, type MultiboxDetectionOptions } from "./anchors.js";
 export { roiAlign, roiPool, RoIAlign, RoIPool, convertBoxesToRoiFormat, type RoiAlignOptions, type RoiBoxes } from "./roi.js";
+export { BalancedPositiveNegativeSampler } from "./sampler.js";
+export { MultiScaleRoIAlign, LevelMapper, type MultiScaleRoIAlignOptions } from "./poolers.js";
+export { FeaturePyramidNetwork, ExtraFPNBlock, LastLevelMaxPool, type FeaturePyramidNetworkOptions } from "./feature_pyramid_network.js";

@@ -12,3 +12,15 @@ export {
 export { YOLO, YOLOHead, yoloResnet18, YOLO_PRIORS, type YOLOOptions, type YoloResnet18Options } from "./yolo.js";
 export type { DetectionTarget, DetectionResult } from "./one_stage.js";
 import "./register_one_stage.js";
+// Faster R-CNN (torchvision's two-stage detector) and its parts.
+export { GeneralizedRCNNTransform, resizeBoxes, type GeneralizedRCNNTransformOptions } from "./transform.js";
+export type { ImageList, Detection } from "./image_list.js";
+export { AnchorGenerator } from "./anchor_generator.js";
+export { BackboneWithFPN, resnetFpnExtractor, resnetFpnBackbone, type BackboneWithFPNOptions, type ResnetFpnExtractorOptions, type ResnetFpnBackboneOptions } from "./backbone_utils.js";
+export { RPNHead, RegionProposalNetwork, concatBoxPredictionLayers, type TopN, type RegionProposalNetworkOptions } from "./rpn.js";
+export { RoIHeads, fastrcnnLoss } from "./roi_heads.js";
+export {
+  FasterRCNN, TwoMLPHead, FastRCNNPredictor, fasterrcnnResnet50Fpn, fasterrcnnResnet18Fpn, defaultAnchorGenerator,
+  type FasterRCNNOptions, type FasterRCNNResNetFPNOptions,
+} from "./faster_rcnn.js";
+export { FASTER_RCNN_PRESET } from "./faster_rcnn_register.js";
