@@ -120,6 +120,8 @@ test("bad VOC input: a label of another size, a colour beyond the classes, a cro
   await assert.rejects(segmentImages([], { weights: "x", out: tmp }), /at least one image/);
   await assert.rejects(evaluateSegmenter({ weights: "x", data: "shapes" }), /give the shapes folder/);
   assert.throws(() => flare("train", "segment", shapes, "--crop", "32"), /--crop must be two positive integers/);
+  const { makeShapes } = await import("../src/vision/datasets/generators/index.js");
+  await assert.rejects(makeShapes({ out: path.join(tmp, "bad-shapes"), overlap: "no" as never }), /overlap must be true or false/);
 });
 
 test("segmentationStep: cross entropy ignoring 255; torchvision's aux head weighted 0.5; the book's reduction", () => torch.tidy(() => {
