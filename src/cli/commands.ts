@@ -101,7 +101,7 @@ export const COMMANDS: Command[] = [
   {
     name: "train segment",
     summary: "Trains a semantic segmentation model (d2l 14.11's FCN by default) on the generated shapes set or Pascal VOC; writes runs/NAME/ with per-epoch pixel accuracy and mIoU.",
-    positional: { name: "DIR", min: 0, max: 1, description: "the dataset folder: shapes (generated there if missing; default RUNS/shapes-data-SIZE) or VOC2012" },
+    positional: { name: "DIR", min: 0, max: 1, description: "the dataset folder: shapes (generated there if missing; default RUNS/segment-shapes-SIZE) or VOC2012" },
     flags: {
       data: { type: "choice", choices: ["shapes", "voc"], default: "shapes", description: "the dataset" },
       model: { type: "string", default: "fcn-resnet18", placeholder: "NAME", description: "fcn-resnet18, fcn8s-resnet18 or fcn-resnet50" },
