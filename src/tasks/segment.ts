@@ -83,7 +83,7 @@ export type SegmentData = "shapes" | "voc";
 
 export interface SegmentDataOptions {
   data: SegmentData;
-  /** shapes: the generated set's folder (made if missing; default <runsDir>/shapes-data); voc: the VOC2012 folder. */
+  /** shapes: the generated set's folder (made if missing, SEGMENT_SHAPES; default <runsDir>/segment-shapes-<size>); voc: the VOC2012 folder. */
   dataRoot?: string;
   /** The book's joint random crop [height, width] (VOC default [320, 480]; shapes: none, images are whole). */
   crop?: [number, number];
