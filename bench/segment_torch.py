@@ -30,7 +30,14 @@ def confusion(target, pred, n):
     return torch.bincount(n * target[k] + pred[k], minlength=n * n).reshape(n, n)
 
 
-def time_steps(work, steps, batch, lr, momentum, wd, threads):
+def make_optimizer(kind, params, lr, momentum, wd):
+    """The segment task's optimizers: Adam (its default) or SGD with momentum."""
+    if kind == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=wd)
+    return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=wd)
+
+
+def time_steps(work, steps, batch, lr, momentum, wd, threads, kind):
     """Seconds per training step (median of `steps`, after one warm-up) on the first batch."""
     torch.set_num_threads(threads)
     data = load_file(os.path.join(work, "data.safetensors"))
@@ -38,7 +45,7 @@ def time_steps(work, steps, batch, lr, momentum, wd, threads):
     net = d2l_fcn(init["final_conv.weight"].shape[0])
     net.load_state_dict(init)
     net.train()
-    opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum, weight_decay=wd)
+    opt = make_optimizer(kind, net.parameters(), lr, momentum, wd)
     x, y = (data["train_x"][:batch].float() / 255 - MEAN) / STD, data["train_y"][:batch]
     times = []
     for i in range(steps + 1):
@@ -55,7 +62,7 @@ def time_steps(work, steps, batch, lr, momentum, wd, threads):
 def main():
     if sys.argv[1] == "time":
         a = sys.argv[2:]
-        return time_steps(a[0], int(a[1]), int(a[2]), float(a[3]), float(a[4]), float(a[5]), int(a[6]))
+        return time_steps(a[0], int(a[1]), int(a[2]), float(a[3]), float(a[4]), float(a[5]), int(a[6]), a[7])
     work, epochs, batch, lr, momentum, wd = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]), float(sys.argv[6])
     torch.set_num_threads(int(sys.argv[7]))  # flare's libtorch thread count
     data = load_file(os.path.join(work, "data.safetensors"))
@@ -64,7 +71,7 @@ def main():
     n_classes = init["final_conv.weight"].shape[0]
     net = d2l_fcn(n_classes)
     net.load_state_dict(init)
-    opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum, weight_decay=wd)
+    opt = make_optimizer(sys.argv[8], net.parameters(), lr, momentum, wd)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs)
     tx, ty, vx, vy = data["train_x"], data["train_y"], data["val_x"], data["val_y"]
     norm = lambda x: (x.float() / 255 - MEAN) / STD  # noqa: E731

@@ -31,7 +31,7 @@ before(() => {
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 test("flare train segment: a run folder with per-epoch pixel_acc and miou; --resume continues exactly; eval and segment use its weights", async () => {
-  const common = ["train", "segment", shapes, "--epochs", "2", "--batch-size", "4", "--lr", "0.02", "--schedule", "constant", "--runs-dir", runs, "--json"];
+  const common = ["train", "segment", shapes, "--epochs", "2", "--batch-size", "4", "--optimizer", "sgd", "--lr", "0.02", "--schedule", "constant", "--runs-dir", runs, "--json"];
   const straightOut = flare(...common, "--name", "straight");
   const straight = lastJson(straightOut);
   assert.equal(straight.event, "done");
@@ -96,7 +96,7 @@ async function writeVoc(root: string, bad?: "size" | "class"): Promise<void> {
 test("the book's VOC recipe runs on a tiny VOC folder: crop, images smaller than it skipped and counted, 21 classes", async () => {
   const voc = path.join(tmp, "voc");
   await writeVoc(voc);
-  const out = flare("train", "segment", "--data", "voc", voc, "--crop", "32,32", "--batch-size", "2", "--lr", "0.001", "--weight-decay", "0.001",
+  const out = flare("train", "segment", "--data", "voc", voc, "--crop", "32,32", "--batch-size", "2", "--optimizer", "sgd", "--lr", "0.001", "--weight-decay", "0.001",
     "--momentum", "0", "--schedule", "constant", "--loss", "book", "--epochs", "1", "--runs-dir", runs, "--name", "voc", "--json");
   const done = lastJson(out);
   assert.deepEqual(done.filtered, { train: 1, val: 1 });
@@ -115,9 +115,13 @@ test("bad VOC input: a label of another size, a colour beyond the classes, a cro
   await assert.rejects(trainSegmenter({ data: "voc", dataRoot: path.join(tmp, "voc"), crop: [400, 400], output: "silent", runsDir: runs }), /smaller than the 400×400/);
   await assert.rejects(trainSegmenter({ data: "shapes", dataRoot: shapes, model: "resnet18", output: "silent", runsDir: runs }), /resnet18 is a classification model/);
   await assert.rejects(trainSegmenter({ data: "shapes", dataRoot: shapes, epoch: 3 } as never), /unknown option/);
+  await assert.rejects(trainSegmenter({ data: "shapes", dataRoot: shapes, momentum: 0.9, output: "silent", runsDir: runs }), /momentum is SGD's/);
+  await assert.rejects(trainSegmenter({ data: "shapes", dataRoot: shapes, optimizer: "rmsprop" as never, output: "silent", runsDir: runs }), /optimizer must be "adam" or "sgd"/);
   await assert.rejects(segmentImages([], { weights: "x", out: tmp }), /at least one image/);
   await assert.rejects(evaluateSegmenter({ weights: "x", data: "shapes" }), /give the shapes folder/);
   assert.throws(() => flare("train", "segment", shapes, "--crop", "32"), /--crop must be two positive integers/);
+  const { makeShapes } = await import("../src/vision/datasets/generators/index.js");
+  await assert.rejects(makeShapes({ out: path.join(tmp, "bad-shapes"), overlap: "no" as never }), /overlap must be true or false/);
 });
 
 test("segmentationStep: cross entropy ignoring 255; torchvision's aux head weighted 0.5; the book's reduction", () => torch.tidy(() => {
@@ -157,8 +161,10 @@ test("without a folder, train segment generates the shapes set under the runs di
   const args = ["train", "segment", "--size", "64", "--count", "4", "--val-count", "2", "--epochs", "1", "--batch-size", "2", "--runs-dir", dir, "--json"];
   const done = lastJson(flare(...args, "--name", "first"));
   assert.equal(done.event, "done");
-  const manifest = JSON.parse(readFileSync(path.join(dir, "shapes-data-64", "manifest.json"), "utf8"));
+  const manifest = JSON.parse(readFileSync(path.join(dir, "segment-shapes-64", "manifest.json"), "utf8"));
   assert.equal(manifest.splits.train.length, 4);
   assert.deepEqual(manifest.size, [64, 64]);
-  assert.equal(JSON.parse(readFileSync(path.join(dir, "first", "config.json"), "utf8")).dataRoot, path.join(dir, "shapes-data-64"));
+  assert.equal(manifest.ignoreBorder, 2);  // the task's recipe (SEGMENT_SHAPES), not makeShapes' defaults
+  assert.ok(manifest.splits.train.every((m: { shapes: unknown[] }) => m.shapes.length <= 2));
+  assert.equal(JSON.parse(readFileSync(path.join(dir, "first", "config.json"), "utf8")).dataRoot, path.join(dir, "segment-shapes-64"));
 });
