@@ -62,7 +62,7 @@ const CALLS: Record<string, Record<string, Call>> = {
     Linear: () => new nn.Linear(2, 3, BOGUS), Identity: () => new nn.Identity(BOGUS),
     Conv2d: () => new nn.Conv2d(1, 1, 3, BOGUS), ConvTranspose2d: () => new nn.ConvTranspose2d(1, 1, 3, BOGUS),
     BatchNorm1d: () => new nn.BatchNorm1d(2, BOGUS), BatchNorm2d: () => new nn.BatchNorm2d(2, BOGUS),
-    FrozenBatchNorm2d: () => new nn.FrozenBatchNorm2d(2, BOGUS), LayerNorm: () => new nn.LayerNorm(2, BOGUS),
+    FrozenBatchNorm2d: () => new nn.FrozenBatchNorm2d(2, BOGUS), SyncBatchNorm: () => new nn.SyncBatchNorm(2, BOGUS), LayerNorm: () => new nn.LayerNorm(2, BOGUS),
     GroupNorm: () => new nn.GroupNorm(1, 2, BOGUS), ReLU: () => new nn.ReLU(BOGUS), LeakyReLU: () => new nn.LeakyReLU(BOGUS),
     GELU: () => new nn.GELU(BOGUS), SiLU: () => new nn.SiLU(BOGUS), Sigmoid: () => new nn.Sigmoid(BOGUS), Tanh: () => new nn.Tanh(BOGUS),
     Softmax: () => new nn.Softmax(BOGUS), LogSoftmax: () => new nn.LogSoftmax(BOGUS),

@@ -99,7 +99,7 @@ test("MultiScaleRoIAlign: each box pooled from its FPN level (LevelMapper: floor
     assert.deepEqual(mapper.forward([boxes]).tolist(), [2, 1, 0, 3, 2]);
     const pool = new ops.MultiScaleRoIAlign(["0", "1"], 2, 2);
     // level "0" all ones, level "1" all twos: the output says which level each box came from
-    const features = { "0": torch.ones([1, 1, 16, 16]), "1": torch.full([1, 1, 8, 8], 2), other: torch.full([1, 1, 4, 4], 7) };
+    const features = { "0": torch.ones([1, 1, 16, 16]), "1": torch.full([1, 1, 8, 8], 2, { dtype: "float32" }), other: torch.full([1, 1, 4, 4], 7, { dtype: "float32" }) };
     const out = pool.forward(features, [torch.tensor([[0, 0, 8, 8], [0, 0, 120, 120]])], [[64, 64]]);
     assert.deepEqual(out.shape, [2, 1, 2, 2]);
     assert.deepEqual(pool.scales, [0.25, 0.125]);
