@@ -387,3 +387,21 @@ export class Module {
   }
   [Symbol.for("nodejs.util.inspect.custom")](): string { return this.toString(); }
 }
+
+// Assigning over a Module method (`net.parameters = ...`, `net.eval = false`) would
+// silently shadow it for that instance: PyTorch allows it, flare refuses it with a
+// FlareError. `forward` stays assignable (each instance owns it, see the constructor),
+// and subclasses still override methods in their class bodies.
+for (const name of Object.getOwnPropertyNames(Module.prototype)) {
+  const descriptor = Object.getOwnPropertyDescriptor(Module.prototype, name)!;
+  if (name === "constructor" || name === "forward" || typeof descriptor.value !== "function") continue;
+  const method = descriptor.value as unknown;
+  Object.defineProperty(Module.prototype, name, {
+    configurable: true,
+    enumerable: false,
+    get() { return method; },
+    set(this: Module) {
+      throw new FlareError(`cannot assign to ${this.constructor.name}.${name}: it is a method of nn.Module; store the value under another name`, "E_ARGUMENT");
+    },
+  });
+}
