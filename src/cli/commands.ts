@@ -39,14 +39,6 @@ const runFolder: FlagSpecs = {
   resume: { type: "boolean", description: "continue the run from its last checkpoint" },
 };
 
-/** The SGD flags of the train commands, with each command's defaults. */
-function sgdFlags(momentum: number, weightDecay: number): FlagSpecs {
-  return {
-    momentum: { type: "number", min: 0, default: momentum, description: "SGD momentum" },
-    "weight-decay": { type: "number", min: 0, default: weightDecay, description: "SGD weight decay" },
-  };
-}
-
 /** Options for a task: the flags given (and defaulted), without the CLI's own. */
 function taskOptions(values: Values, drop: string[] = []): Record<string, unknown> {
   return Object.fromEntries(Object.entries(values).filter(([k]) => !["json", ...drop].includes(k)));
@@ -61,7 +53,7 @@ function cropFlag(value: FlagValue | undefined, command: string): [number, numbe
   return [parts[0], parts[1]];
 }
 
-export const COMMANDS: Command[] = [
+const TASK_COMMANDS: Command[] = [
   {
     name: "info",
     summary: "What flare was built against (libtorch, ABI, threads, CUDA, Gloo), as JSON.",
@@ -81,7 +73,8 @@ export const COMMANDS: Command[] = [
       epochs: { type: "int", min: 1, max: LIMITS.epochs, default: 10, description: "training epochs" },
       "batch-size": { type: "int", min: 1, max: LIMITS.batchSize, default: 256, description: "images per batch" },
       lr: { type: "number", min: 0, exclusiveMin: true, default: 0.1, description: "SGD learning rate (cosine schedule)" },
-      ...sgdFlags(0, 0),
+      momentum: { type: "number", min: 0, default: 0, description: "SGD momentum" },
+      "weight-decay": { type: "number", min: 0, default: 0, description: "SGD weight decay" },
       limit: { type: "int", min: 1, description: "use only the first N training and test images (tensor datasets)" },
       seed: { type: "int", min: 0, default: 0, description: "the seed of weights, shuffling and augmentation" },
       ...runFolder,
@@ -418,9 +411,9 @@ export const COMMANDS: Command[] = [
     },
   },
 ];
-// Data-parallel training: `flare launch`, and --nproc on the train commands.
-COMMANDS.push(launchCommand);
-COMMANDS.splice(0, COMMANDS.length, ...COMMANDS.map((c) => (c.name.startsWith("train ") ? withNproc(c) : c)));
+
+/** Every command: the tasks' (the train commands with --nproc, data-parallel through the launcher) and `flare launch`. */
+export const COMMANDS: Command[] = [...TASK_COMMANDS.map((c) => (c.name.startsWith("train ") ? withNproc(c) : c)), launchCommand];
 
 /** The general usage: every command's usage line and summary. */
 export function usage(): string {

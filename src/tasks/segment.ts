@@ -119,12 +119,12 @@ function normalizeBatch(images: Tensor): Tensor {
 
 /**
  * The shapes set this task generates when its folder has none (makeShapes' options besides out, count and
- * seed): 160×160 images, 1 to 3 shapes of 40–80% of the side, 2 pixels of 255 (ignored) each side of every
- * outline. Why not makeShapes' defaults (256², [0.2, 0.6], 1–4 shapes, 1-pixel borders): the book's FCN
+ * seed): 160×160 images, 1 or 2 shapes of 45–85% of the side placed clear of each other, 2 pixels of 255
+ * (ignored) each side of every outline. Why not makeShapes' defaults (256², [0.2, 0.6], 1–4 shapes, 1-pixel borders): the book's FCN
  * predicts at 1/32 of the input (5×5 at 160²) and draws every boundary through its ×32 transposed
  * convolution, so a shape must span a few of those cells to be drawn at all; with 128² images and the
  * default sizes even ideal 1/32 scores, upsampled bilinearly, reach only mIoU ≈ 0.72 on the validation
- * images (0.90 with this recipe). The classes, fills, backgrounds, turns and positions are makeShapes' own.
+ * images (0.905 on this set; bench/segment_ceiling.py). The classes, fills, backgrounds, turns and positions are makeShapes' own.
  */
 export const SEGMENT_SHAPES = { size: 160, scale: [0.45, 0.85] as [number, number], shapesPerImage: [1, 2] as [number, number], ignoreBorder: 2, overlap: false };
 
@@ -254,7 +254,7 @@ export interface SegmentOptions extends Omit<SegmentDataOptions, "batchSize" | "
   backboneWeights?: string;
   /** fcn-resnet50: train the auxiliary head too. */
   auxLoss?: boolean;
-  /** "adam" (default: torch.optim.Adam, lr 1e-3, no weight decay) or "sgd" (the book's; momentum 0.9, weight decay 1e-4 unless given). */
+  /** "adam" (default: torch.optim.Adam, lr 1e-3, no weight decay) or "sgd" (the book's optimizer; flare's defaults for it: lr 0.05, momentum 0.9, weight decay 1e-4). */
   optimizer?: "adam" | "sgd";
   /** "cosine" (default) or "constant" (the book's). */
   schedule?: "cosine" | "constant";
