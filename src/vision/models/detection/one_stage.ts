@@ -7,11 +7,12 @@ import { FlareError } from "../../../errors.js";
 import * as F from "../../../nn/functional.js";
 import * as torch from "../../../tensor/index.js";
 import type { Tensor } from "../../../tensor/index.js";
+import type { Detection, DetectionTarget } from "./image_list.js";
 
-/** One image's ground truth: boxes [N, 4] (x1, y1, x2, y2) in its pixels, labels int64 [N] in 1..numClasses − 1 (0 is the background). */
-export interface DetectionTarget { boxes: Tensor; labels: Tensor; [key: string]: unknown }
-/** One image's detections, in its own pixels. */
-export interface DetectionResult { boxes: Tensor; scores: Tensor; labels: Tensor }
+export type { DetectionTarget };
+
+/** One image's detections, in its own pixels (image_list's Detection, under the name SSD and YOLO export). */
+export type DetectionResult = Detection;
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
 export const IMAGENET_STD = [0.229, 0.224, 0.225];
