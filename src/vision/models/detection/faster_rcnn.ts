@@ -11,6 +11,7 @@ import * as nn from "../../../nn/index.js";
 import { relu } from "../../../nn/functional.js";
 import { checkOptions } from "../../../options.js";
 import { resnet18, resnet50, type NormLayer, type ResNet } from "../resnet.js";
+import { DATASET_STATS } from "../presets.js";
 import { MultiScaleRoIAlign } from "../../ops/poolers.js";
 import { AnchorGenerator } from "./anchor_generator.js";
 import { resnetFpnExtractor } from "./backbone_utils.js";
@@ -164,7 +165,7 @@ export class FasterRCNN extends nn.Module {
     const roiHeads = new RoIHeads(boxRoiPool, boxHead, boxPredictor, o.boxFgIouThresh ?? 0.5, o.boxBgIouThresh ?? 0.5,
       o.boxBatchSizePerImage ?? 512, o.boxPositiveFraction ?? 0.25, o.bboxRegWeights ?? null,
       o.boxScoreThresh ?? 0.05, o.boxNmsThresh ?? 0.5, o.boxDetectionsPerImg ?? 100);
-    this.transform = new GeneralizedRCNNTransform(o.minSize ?? 800, o.maxSize ?? 1333, o.imageMean ?? [0.485, 0.456, 0.406], o.imageStd ?? [0.229, 0.224, 0.225],
+    this.transform = new GeneralizedRCNNTransform(o.minSize ?? 800, o.maxSize ?? 1333, o.imageMean ?? DATASET_STATS.imagenet.mean, o.imageStd ?? DATASET_STATS.imagenet.std,
       { sizeDivisible: o.sizeDivisible ?? 32, fixedSize: o.fixedSize ?? null });
     this.backbone = backbone;
     this.rpn = rpn;

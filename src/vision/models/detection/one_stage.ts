@@ -14,9 +14,6 @@ export type { DetectionTarget };
 /** One image's detections, in its own pixels (image_list's Detection, under the name SSD and YOLO export). */
 export type DetectionResult = Detection;
 
-export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
-export const IMAGENET_STD = [0.229, 0.224, 0.225];
-
 function shapeOf(t: unknown): string {
   return t instanceof torch.Tensor ? `[${t.shape.join(", ")}]` : t === null ? "null" : typeof t;
 }
@@ -74,7 +71,7 @@ export function checkInputs(images: unknown, targets: unknown, numClasses: numbe
  * stacked; target boxes scaled by the same factors. Returns the batch, the
  * scaled targets and each image's original [h, w].
  */
-export function fixedSizeTransform(images: Tensor[], targets: DetectionTarget[] | undefined, size: number, mean = IMAGENET_MEAN, std = IMAGENET_STD):
+export function fixedSizeTransform(images: Tensor[], targets: DetectionTarget[] | undefined, size: number, mean: number[], std: number[]):
   { batch: Tensor; targets: DetectionTarget[] | undefined; originalSizes: [number, number][] } {
   const originalSizes = images.map((im) => [im.shape[1], im.shape[2]] as [number, number]);
   const m = torch.tensor(mean, { dtype: "float32" }).reshape(3, 1, 1), s = torch.tensor(std, { dtype: "float32" }).reshape(3, 1, 1);

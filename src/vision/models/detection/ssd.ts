@@ -19,6 +19,7 @@ import { boxIou } from "../../ops/iou.js";
 import { clipBoxesToImage } from "../../ops/boxes.js";
 import { batchedNms } from "../../ops/nms.js";
 import { resnet18 } from "../resnet.js";
+import { DATASET_STATS } from "../presets.js";
 import { IntermediateLayerGetter } from "../feature_extraction.js";
 import { DefaultBoxGenerator } from "./default_boxes.js";
 import {
@@ -168,8 +169,8 @@ export class SSD extends nn.Module {
     if (!(typeof positiveFraction === "number" && positiveFraction > 0 && positiveFraction <= 1))
       throw new FlareError(`${what}: positiveFraction must be in (0, 1], got ${JSON.stringify(positiveFraction)}`, "E_ARGUMENT");
     this.negToPosRatio = (1 - positiveFraction) / positiveFraction;
-    this.imageMean = options.imageMean ?? [0.485, 0.456, 0.406];
-    this.imageStd = options.imageStd ?? [0.229, 0.224, 0.225];
+    this.imageMean = options.imageMean ?? [...DATASET_STATS.imagenet.mean];
+    this.imageStd = options.imageStd ?? [...DATASET_STATS.imagenet.std];
   }
 
   /**

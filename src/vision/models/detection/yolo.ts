@@ -19,6 +19,7 @@ import { boxIou } from "../../ops/iou.js";
 import { clipBoxesToImage } from "../../ops/boxes.js";
 import { batchedNms } from "../../ops/nms.js";
 import { resnet18 } from "../resnet.js";
+import { DATASET_STATS } from "../presets.js";
 import {
   checkInputs, fixedSizeTransform, boxesToOriginal, positiveInteger, fraction,
   type DetectionTarget, type DetectionResult,
@@ -107,8 +108,8 @@ export class YOLO extends nn.Module {
     this.detectionsPerImg = positiveInteger(options.detectionsPerImg ?? 100, `${what}: detectionsPerImg`);
     this.topkCandidates = positiveInteger(options.topkCandidates ?? 400, `${what}: topkCandidates`);
     this.ignoreThresh = fraction(options.ignoreThresh ?? 0.5, `${what}: ignoreThresh`);
-    this.imageMean = options.imageMean ?? [0.485, 0.456, 0.406];
-    this.imageStd = options.imageStd ?? [0.229, 0.224, 0.225];
+    this.imageMean = options.imageMean ?? [...DATASET_STATS.imagenet.mean];
+    this.imageStd = options.imageStd ?? [...DATASET_STATS.imagenet.std];
     this.addModule("backbone", backbone);
     this.addModule("head", new YOLOHead(backbone.outChannels, this.priors.length, numClasses - 1));
   }
