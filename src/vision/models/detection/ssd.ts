@@ -51,11 +51,11 @@ export class SSDScoringHead extends nn.Module {
   override forward(x: Tensor[]): Tensor {
     if (!Array.isArray(x) || x.length !== this.module_list.length)
       throw new FlareError(`SSD head: expected ${this.module_list.length} feature maps, got ${Array.isArray(x) ? x.length : typeof x}`, "E_ARGUMENT");
-    return torch.tidy(() => torch.cat(x.map((features, i) => {
+    return torch.cat(x.map((features, i) => {
       const results = this.module_list.get(i).forward(features) as Tensor;
       const [n, , h, w] = results.shape;
       return results.view(n, -1, this.numColumns, h, w).permute(0, 3, 4, 1, 2).reshape(n, -1, this.numColumns);
-    }), 1));
+    }), 1);
   }
 }
 
@@ -179,20 +179,19 @@ export class SSD extends nn.Module {
    * per image → { bbox_regression, classification }. Evaluation → detections per image in its pixels.
    */
   override forward(images: Tensor[], targets?: DetectionTarget[]): Record<string, Tensor> | DetectionResult[] {
+    // forward() is a tidy() scope (nn.Module wraps it): the intermediates go when it returns.
     checkInputs(images, targets, this.numClasses, this.training, "SSD.forward()");
-    return torch.tidy(() => {
-      const { batch, targets: scaled, originalSizes } = fixedSizeTransform(images, this.training ? targets : undefined, this.size, this.imageMean, this.imageStd);
-      const features = this.backbone.forward(batch) as Tensor[];
-      const headOutputs = this.head.forward(features);
-      const anchors = this.anchorGenerator.forward([this.size, this.size], features.map((f) => [f.shape[2], f.shape[3]] as [number, number]));
-      if (this.training) {
-        const matched = scaled!.map((t) => t.boxes.shape[0] === 0
-          ? torch.full([anchors.shape[0]], -1, { dtype: "int64" })
-          : this.proposalMatcher.forward(boxIou(t.boxes, anchors)));
-        return this.computeLoss(scaled!, headOutputs, anchors, matched);
-      }
-      return this.postprocessDetections(headOutputs, anchors).map((d, i) => ({ ...d, boxes: boxesToOriginal(d.boxes, this.size, originalSizes[i]) }));
-    });
+    const { batch, targets: scaled, originalSizes } = fixedSizeTransform(images, this.training ? targets : undefined, this.size, this.imageMean, this.imageStd);
+    const features = this.backbone.forward(batch) as Tensor[];
+    const headOutputs = this.head.forward(features);
+    const anchors = this.anchorGenerator.forward([this.size, this.size], features.map((f) => [f.shape[2], f.shape[3]] as [number, number]));
+    if (this.training) {
+      const matched = scaled!.map((t) => t.boxes.shape[0] === 0
+        ? torch.full([anchors.shape[0]], -1, { dtype: "int64" })
+        : this.proposalMatcher.forward(boxIou(t.boxes, anchors)));
+      return this.computeLoss(scaled!, headOutputs, anchors, matched);
+    }
+    return this.postprocessDetections(headOutputs, anchors).map((d, i) => ({ ...d, boxes: boxesToOriginal(d.boxes, this.size, originalSizes[i]) }));
   }
 
   /** torchvision's SSD.compute_loss: smooth L1 on the positives' codes, cross entropy on the positives and the 3× hardest negatives, both over the positives' count. */

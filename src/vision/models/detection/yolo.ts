@@ -116,18 +116,17 @@ export class YOLO extends nn.Module {
 
   /** Training: { objectness, classification, bbox_regression }; evaluation: detections per image, in its pixels. */
   override forward(images: Tensor[], targets?: DetectionTarget[]): Record<string, Tensor> | DetectionResult[] {
+    // forward() is a tidy() scope (nn.Module wraps it): the intermediates go when it returns.
     checkInputs(images, targets, this.numClasses, this.training, "YOLO.forward()");
-    return torch.tidy(() => {
-      const { batch, targets: scaled, originalSizes } = fixedSizeTransform(images, this.training ? targets : undefined, this.size, this.imageMean, this.imageStd);
-      const map = this.head.forward(this.backbone.forward(batch) as Tensor);
-      const [n, , gh, gw] = map.shape;
-      const a = this.priors.length, k = 5 + this.numClasses - 1;
-      // [B, A·K, S, S] → [B, S·S·A, K]: cell row-major, then prior.
-      const pred = map.view(n, a, k, gh, gw).permute(0, 3, 4, 1, 2).reshape(n, gh * gw * a, k);
-      const boxes = this.decode(pred, gh, gw);
-      if (this.training) return this.computeLoss(pred, boxes, scaled!, gh, gw);
-      return this.postprocessDetections(pred, boxes).map((d, i) => ({ ...d, boxes: boxesToOriginal(d.boxes, this.size, originalSizes[i]) }));
-    });
+    const { batch, targets: scaled, originalSizes } = fixedSizeTransform(images, this.training ? targets : undefined, this.size, this.imageMean, this.imageStd);
+    const map = this.head.forward(this.backbone.forward(batch) as Tensor);
+    const [n, , gh, gw] = map.shape;
+    const a = this.priors.length, k = 5 + this.numClasses - 1;
+    // [B, A·K, S, S] → [B, S·S·A, K]: cell row-major, then prior.
+    const pred = map.view(n, a, k, gh, gw).permute(0, 3, 4, 1, 2).reshape(n, gh * gw * a, k);
+    const boxes = this.decode(pred, gh, gw);
+    if (this.training) return this.computeLoss(pred, boxes, scaled!, gh, gw);
+    return this.postprocessDetections(pred, boxes).map((d, i) => ({ ...d, boxes: boxesToOriginal(d.boxes, this.size, originalSizes[i]) }));
   }
 
   /** Each prediction's box [B, S·S·A, 4] (x1, y1, x2, y2) in the input's pixels. */
