@@ -188,9 +188,8 @@ export class FasterRCNN extends nn.Module {
       if (!(img instanceof Tensor)) throw new FlareError(`${what}: images[${i}] must be a Tensor [C, H, W], got ${typeof img}`, "E_TYPE");
       if (img.ndim !== 3) throw new FlareError(`${what}: images[${i}] must be [C, H, W], got [${img.shape.join(", ")}]`, "E_SHAPE");
     });
-    let checked: DetectionTarget[] | null = null;
-    if (this.training) checked = checkTargets(targets, images.length, this.numClasses);
-    else if (targets != null) checked = checkTargets(targets, images.length, this.numClasses);
+    // Required in training; checked alike when given in eval.
+    const checked = this.training || targets != null ? checkTargets(targets, images.length, this.numClasses) : null;
     const originalSizes = images.map((img) => [img.shape[1], img.shape[2]] as [number, number]);
     const { imageList, targets: transformed } = this.transform.forward(images, checked) as ReturnType<GeneralizedRCNNTransform["forward"]>;
     if (transformed) {
