@@ -123,6 +123,8 @@ export interface SSDOptions {
   imageStd?: number[];
 }
 
+export const SSD_OPTIONS = ["scoreThresh", "nmsThresh", "detectionsPerImg", "iouThresh", "topkCandidates", "positiveFraction", "imageMean", "imageStd"];
+
 /**
  * torchvision's SSD: a backbone whose forward gives a list of feature maps
  * (with outChannels), a DefaultBoxGenerator, the fixed input side `size` and
@@ -147,7 +149,7 @@ export class SSD extends nn.Module {
   constructor(backbone: nn.Module & { outChannels: number[] }, anchorGenerator: DefaultBoxGenerator, size: number, numClasses: number, options: SSDOptions = {}) {
     super();
     const what = "SSD()";
-    checkOptions(options, ["scoreThresh", "nmsThresh", "detectionsPerImg", "iouThresh", "topkCandidates", "positiveFraction", "imageMean", "imageStd"], what);
+    checkOptions(options, SSD_OPTIONS, what);
     if (!(backbone instanceof nn.Module) || !Array.isArray(backbone.outChannels))
       throw new FlareError(`${what}: backbone must be a Module with outChannels (the channels of each feature map it returns)`, "E_ARGUMENT");
     if (!(anchorGenerator instanceof DefaultBoxGenerator)) throw new FlareError(`${what}: anchorGenerator must be a DefaultBoxGenerator`, "E_ARGUMENT");
@@ -305,7 +307,7 @@ export interface SSDResnet18Options extends SSDOptions {
   size?: number;
 }
 
-export const SSD_RESNET18_OPTIONS = ["numClasses", "size", "scoreThresh", "nmsThresh", "detectionsPerImg", "iouThresh", "topkCandidates", "positiveFraction", "imageMean", "imageStd"];
+export const SSD_RESNET18_OPTIONS = ["numClasses", "size", ...SSD_OPTIONS];
 
 /** SSD on ResNet-18 (layer2..4 and two extra blocks; 5 maps, 4 or 6 default boxes per cell). */
 export function ssdResnet18(options: SSDResnet18Options): SSD {
