@@ -311,8 +311,7 @@ export const SSD_RESNET18_OPTIONS = ["numClasses", "size", ...SSD_OPTIONS];
 
 /** SSD on ResNet-18 (layer2..4 and two extra blocks; 5 maps, 4 or 6 default boxes per cell). */
 export function ssdResnet18(options: SSDResnet18Options): SSD {
-  checkOptions(options, SSD_RESNET18_OPTIONS, "ssdResnet18()");
-  const { numClasses, size = 256, ...rest } = options;
+  const { numClasses, size = 256, ...rest } = checkOptions(options, SSD_RESNET18_OPTIONS, "ssdResnet18()");
   const generator = new DefaultBoxGenerator(SSD_RESNET18_ASPECT_RATIOS, { scales: SSD_RESNET18_SCALES });
   return new SSD(new SSDFeatureExtractorResNet(), generator, size, numClasses, rest);
 }

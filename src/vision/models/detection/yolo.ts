@@ -239,7 +239,6 @@ export interface YoloResnet18Options extends YOLOOptions {
 
 /** The YOLO-style detector on a headless ResNet-18 (stride 32: an 8×8 grid at 256², 5 priors per cell). */
 export function yoloResnet18(options: YoloResnet18Options): YOLO {
-  checkOptions(options, ["numClasses", ...YOLO_OPTIONS], "yoloResnet18()");
-  const { numClasses, ...rest } = options;
+  const { numClasses, ...rest } = checkOptions(options, ["numClasses", ...YOLO_OPTIONS], "yoloResnet18()");
   return new YOLO(resnet18({ headless: true }), numClasses, rest);
 }
