@@ -95,6 +95,16 @@ export function boxesToOriginal(boxes: Tensor, size: number, original: [number, 
   return boxes.mul(torch.tensor([w / size, h / size, w / size, h / size], { dtype: boxes.dtype }));
 }
 
+/**
+ * The imageMean / imageStd option of a fixed-size detector: three finite numbers (the
+ * images are RGB), no 0 in a std; a copy, or a FlareError naming it when the model is built.
+ */
+export function channelStats(value: unknown, what: string, isStd: boolean): number[] {
+  if (!Array.isArray(value) || value.length !== 3 || value.some((v) => typeof v !== "number" || !Number.isFinite(v) || (isStd && v === 0)))
+    throw new FlareError(`${what} must be three finite numbers (one per RGB channel${isStd ? ", none 0" : ""}), got ${JSON.stringify(value)}`, "E_ARGUMENT");
+  return [...value] as number[];
+}
+
 /** A positive integer option, or a FlareError naming it. */
 export function positiveInteger(value: unknown, what: string): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1) throw new FlareError(`${what} must be a positive integer, got ${JSON.stringify(value)}`, "E_ARGUMENT");

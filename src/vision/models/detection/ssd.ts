@@ -23,7 +23,7 @@ import { DATASET_STATS } from "../presets.js";
 import { IntermediateLayerGetter } from "../feature_extraction.js";
 import { DefaultBoxGenerator } from "./default_boxes.js";
 import {
-  checkInputs, fixedSizeTransform, boxesToOriginal, positiveInteger, fraction,
+  checkInputs, fixedSizeTransform, boxesToOriginal, positiveInteger, fraction, channelStats,
   type DetectionTarget, type DetectionResult,
 } from "./one_stage.js";
 
@@ -171,8 +171,8 @@ export class SSD extends nn.Module {
     if (!(typeof positiveFraction === "number" && positiveFraction > 0 && positiveFraction <= 1))
       throw new FlareError(`${what}: positiveFraction must be in (0, 1], got ${JSON.stringify(positiveFraction)}`, "E_ARGUMENT");
     this.negToPosRatio = (1 - positiveFraction) / positiveFraction;
-    this.imageMean = options.imageMean ?? [...DATASET_STATS.imagenet.mean];
-    this.imageStd = options.imageStd ?? [...DATASET_STATS.imagenet.std];
+    this.imageMean = channelStats(options.imageMean ?? DATASET_STATS.imagenet.mean, `${what}: imageMean`, false);
+    this.imageStd = channelStats(options.imageStd ?? DATASET_STATS.imagenet.std, `${what}: imageStd`, true);
   }
 
   /**

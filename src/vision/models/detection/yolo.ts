@@ -21,7 +21,7 @@ import { batchedNms } from "../../ops/nms.js";
 import { resnet18 } from "../resnet.js";
 import { DATASET_STATS } from "../presets.js";
 import {
-  checkInputs, fixedSizeTransform, boxesToOriginal, positiveInteger, fraction,
+  checkInputs, fixedSizeTransform, boxesToOriginal, positiveInteger, fraction, channelStats,
   type DetectionTarget, type DetectionResult,
 } from "./one_stage.js";
 
@@ -108,8 +108,8 @@ export class YOLO extends nn.Module {
     this.detectionsPerImg = positiveInteger(options.detectionsPerImg ?? 100, `${what}: detectionsPerImg`);
     this.topkCandidates = positiveInteger(options.topkCandidates ?? 400, `${what}: topkCandidates`);
     this.ignoreThresh = fraction(options.ignoreThresh ?? 0.5, `${what}: ignoreThresh`);
-    this.imageMean = options.imageMean ?? [...DATASET_STATS.imagenet.mean];
-    this.imageStd = options.imageStd ?? [...DATASET_STATS.imagenet.std];
+    this.imageMean = channelStats(options.imageMean ?? DATASET_STATS.imagenet.mean, `${what}: imageMean`, false);
+    this.imageStd = channelStats(options.imageStd ?? DATASET_STATS.imagenet.std, `${what}: imageStd`, true);
     this.addModule("backbone", backbone);
     this.addModule("head", new YOLOHead(backbone.outChannels, this.priors.length, numClasses - 1));
   }
