@@ -12,7 +12,7 @@
 import * as torch from "../src/index.js";
 import type { Tensor } from "../src/index.js";
 import { models } from "../src/vision/index.js";
-import { trainDetector, evaluateDetector, detectionsFromOutput, isBookDetector } from "../src/tasks/detect.js";
+import { trainDetector, evaluateDetector, detectionsFromOutput, detectorSizing, isBookDetector } from "../src/tasks/detect.js";
 import { loadDetectionData, disposeSplit } from "../src/tasks/detect_data.js";
 import { numFlag } from "./flags.js";
 
@@ -31,7 +31,7 @@ const val = (await loadDetectionData({ ...common, valOnly: true })).val;
 
 /** Images per second of forward + postprocessing over the validation images, in eval mode. */
 function inferenceRate(weights: string, arch: string): number {
-  const model = models.get(arch, { weights, ...(arch === "tiny-ssd" ? {} : models.info(arch).options.includes("size") ? { size } : { minSize: size, maxSize: size }) });
+  const model = models.get(arch, { weights, ...detectorSizing(arch, size) });
   model.eval();
   const book = isBookDetector(model);
   const n = val.names.length;

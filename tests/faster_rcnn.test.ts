@@ -14,7 +14,7 @@ import { models, ops } from "../src/vision/index.js";
 import { save } from "../src/io/index.js";
 import {
   AnchorGenerator, GeneralizedRCNNTransform, FasterRCNN, TwoMLPHead, FastRCNNPredictor, fasterrcnnResnet18Fpn, resnetFpnBackbone,
-  type Detection,
+  RegionProposalNetwork, RPNHead, type Detection,
 } from "../src/vision/models/detection/index.js";
 import { assertFlareError, settledTensors } from "./helpers.js";
 
@@ -38,6 +38,7 @@ test("AnchorGenerator: torchvision's base anchors, order and count per level", (
   });
   assertFlareError(() => new AnchorGenerator([[32], [64]], [[0.5], [1], [2]]), /sizes has 2 entries but aspectRatios 3/);
   assertFlareError(() => new AnchorGenerator([[-1]]), /positive numbers/);
+  assertFlareError(() => new AnchorGenerator().generateAnchors([32], [1], { dtyp: "float64" } as never), /unknown option "dtyp" \(did you mean "dtype"\?\)/);
   assertFlareError(() => new AnchorGenerator([[32]]).forward({ tensors: torch.zeros([1, 3, 8, 8]), imageSizes: [[8, 8]] }, [torch.zeros([1, 1, 2, 2]), torch.zeros([1, 1, 1, 1])]),
     /2 feature maps but 1 anchor sizes/);
 });
@@ -214,6 +215,9 @@ test("FasterRCNN bad input: clear FlareErrors", () => {
   assertFlareError(() => small.forward([torch.rand([60, 80])], [{ boxes: box([[5, 5, 40, 30]]), labels: labels([1]) }]), /images\[0\] must be \[C, H, W\]/);
   assertFlareError(() => small.forward([torch.zeros([3, 60, 80], { dtype: "uint8" })], [{ boxes: box([[5, 5, 40, 30]]), labels: labels([1]) }]), /floating type/);
   assertFlareError(() => small.forward([]), /non-empty array/);
+  const topN = { training: 10, testing: 10 };
+  assertFlareError(() => new RegionProposalNetwork(new AnchorGenerator(), new RPNHead(8, 3), 0.7, 0.3, 256, 0.5, topN, topN, 0.7, { score_thresh: 0.5 } as never),
+    /unknown option "score_thresh" \(did you mean "scoreThresh"\?\)/);
   small.eval();
 });
 

@@ -117,6 +117,9 @@ test("ssd-resnet18 rejects bad input with FlareErrors", () => {
     assertFlareError(() => model.forward(image, [...t([[5, 5, 10, 20]], [1]), ...t([[5, 5, 10, 20]], [1])]), /1 images but 2 targets/);
   });
   assertFlareError(() => ssdResnet18({ numClasses: 1 }), /numClasses must be an integer ≥ 2/);
+  assertFlareError(() => ssdResnet18(undefined as never), /numClasses must be an integer ≥ 2/);
+  assertFlareError(() => ssdResnet18({ numClasses: 3, imageMean: [0.5, 0.5] }), /SSD\(\): imageMean must be three finite numbers/);
+  assertFlareError(() => ssdResnet18({ numClasses: 3, imageStd: [0.2, 0, 0.2] }), /SSD\(\): imageStd must be three finite numbers .*none 0/);
   assertFlareError(() => ssdResnet18({ numClasses: 3, bogus: 1 } as never), /bogus/);
   model.dispose();
 });

@@ -123,6 +123,8 @@ test("yolo-resnet18: registered, options and bad input checked, detections in ea
   });
   assertFlareError(() => yoloResnet18({ numClasses: 3, priors: [[0.1, -1]] }), /priors must be/);
   assertFlareError(() => yoloResnet18({ numClasses: 3, bogus: 1 } as never), /bogus/);
+  assertFlareError(() => yoloResnet18(undefined as never), /numClasses must be an integer ≥ 2/);
+  assertFlareError(() => yoloResnet18({ numClasses: 3, imageStd: "x" as never }), /YOLO\(\): imageStd must be three finite numbers/);
   assertFlareError(() => models.get("yolo-resnet18", { numClasses: 3, nope: 1 }), /nope/);
   model.dispose();
 });

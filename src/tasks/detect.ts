@@ -200,9 +200,17 @@ export function buildDetector(arch: string, numObjectClasses: number, size: numb
   const entry = modelInfo(arch);
   if (entry.task !== "detection") throw new FlareError(`train detect: ${arch} is a ${entry.task} model, not a detection one`, "E_ARGUMENT");
   if (arch === "tiny-ssd") return getModel(arch, { numClasses: numObjectClasses });
-  // The model sees the task's SIZE×SIZE images: fixed-size detectors at that size, min/max-size ones (Faster R-CNN) too.
-  const sizing = entry.options.includes("size") ? { size } : entry.options.includes("minSize") ? { minSize: size, maxSize: size } : {};
-  return getModel(arch, { numClasses: numObjectClasses + 1, ...sizing });
+  return getModel(arch, { numClasses: numObjectClasses + 1, ...detectorSizing(arch, size) });
+}
+
+/**
+ * The options that make a registered detector see the task's SIZE×SIZE images: fixed-size
+ * detectors (SSD, YOLO) take `size`, min/max-size ones (Faster R-CNN) minSize = maxSize = SIZE;
+ * TinySSD takes neither (its input is whatever it is given).
+ */
+export function detectorSizing(arch: string, size: number): { size?: number; minSize?: number; maxSize?: number } {
+  const { options } = modelInfo(arch);
+  return options.includes("size") ? { size } : options.includes("minSize") ? { minSize: size, maxSize: size } : {};
 }
 
 /** The SGD recipe by model: the book's for TinySSD; momentum 0.9, lr 0.01 and clipped gradients for the deeper detectors (no pretrained weights here). */
@@ -317,11 +325,9 @@ export async function evaluateDetector(options: EvaluateDetectorOptions): Promis
   let saved: { model?: unknown; size?: unknown } = {};
   if (existsSync(config)) { try { saved = JSON.parse(readFileSync(config, "utf8")); } catch { /* not a run's config */ } }
   const arch = options.model ?? (typeof saved.model === "string" ? saved.model : "tiny-ssd");
-  const entry = modelInfo(arch);
   // The run's input side by default, so its weights are scored as trained.
   const size = options.size ?? (typeof saved.size === "number" ? saved.size : 256);
-  const sizing = arch === "tiny-ssd" ? {} : entry.options.includes("size") ? { size } : entry.options.includes("minSize") ? { minSize: size, maxSize: size } : {};
-  const model = getModel(arch, { weights: options.weights, ...sizing });
+  const model = getModel(arch, { weights: options.weights, ...detectorSizing(arch, size) });
   const book = isBookDetector(model);
   let val: DetectionSplit | undefined;
   try {

@@ -10,9 +10,9 @@ import * as torch from "../tensor/index.js";
 import { readImage, writeImage } from "../vision/io.js";
 import { resize } from "../vision/transforms/functional.js";
 import { drawBoundingBoxes } from "../vision/utils/draw.js";
-import { get as getModel, info as modelInfo } from "../vision/models/registry.js";
+import { get as getModel } from "../vision/models/registry.js";
 import type { Tensor } from "../tensor/index.js";
-import { detectionsFromOutput, isBookDetector, type Detections } from "./detect.js";
+import { detectionsFromOutput, detectorSizing, isBookDetector, type Detections } from "./detect.js";
 
 export interface DetectImagesOptions {
   weights: string;
@@ -62,9 +62,7 @@ export async function detectImages(files: string[], options: DetectImagesOptions
   }
   const side = options.size ?? (typeof config.size === "number" ? config.size : 256);
   const arch = options.model ?? (typeof config.model === "string" ? config.model : "tiny-ssd");
-  const entry = modelInfo(arch);
-  const sizing = arch === "tiny-ssd" ? {} : entry.options.includes("size") ? { size: side } : entry.options.includes("minSize") ? { minSize: side, maxSize: side } : {};
-  const model = getModel(arch, { weights: options.weights, ...sizing });
+  const model = getModel(arch, { weights: options.weights, ...detectorSizing(arch, side) });
   model.eval();
   const book = isBookDetector(model);
   mkdirSync(options.out, { recursive: true });

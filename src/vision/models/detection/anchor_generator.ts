@@ -6,6 +6,7 @@ import { FlareError } from "../../../errors.js";
 import * as torch from "../../../tensor/index.js";
 import type { Tensor } from "../../../tensor/index.js";
 import * as nn from "../../../nn/index.js";
+import { checkOptions } from "../../../options.js";
 import type { ImageList } from "./image_list.js";
 
 function numbersList(value: unknown, what: string): number[][] {
@@ -39,6 +40,7 @@ export class AnchorGenerator extends nn.Module {
 
   /** The zero-centred base anchors [A, 4] of one feature map, rounded (torchvision's generate_anchors). */
   generateAnchors(scales: number[], aspectRatios: number[], options: { dtype?: torch.DType; device?: string } = {}): Tensor {
+    checkOptions(options, ["dtype", "device"], "AnchorGenerator.generateAnchors()");
     return torch.tidy(() => {
       const opts = { dtype: options.dtype ?? "float32", device: options.device ?? "cpu" };
       const s = torch.tensor(scales, opts), ar = torch.tensor(aspectRatios, opts);

@@ -66,10 +66,8 @@ export function resnetFpnExtractor(backbone: ResNet, trainableLayers: number, op
   const returnLayers = Object.fromEntries(returned.map((k, v) => [`layer${k}`, String(v)]));
   const stage2 = backbone.outChannels / 8;
   const inChannelsList = returned.map((i) => stage2 * 2 ** (i - 1));
-  const fpn = new BackboneWithFPN(backbone, returnLayers, inChannelsList, 256, {
-    extraBlocks: options.extraBlocks === undefined ? new LastLevelMaxPool() : options.extraBlocks,
-    ...(options.normLayer ? { normLayer: options.normLayer } : {}),
-  });
+  // BackboneWithFPN's defaults: LastLevelMaxPool when extraBlocks is not given, no norm layer.
+  const fpn = new BackboneWithFPN(backbone, returnLayers, inChannelsList, 256, { extraBlocks: options.extraBlocks, normLayer: options.normLayer });
   // The getter stops at layer4: the classifier is not part of the detector.
   backbone.avgpool?.dispose();
   backbone.fc?.dispose();

@@ -11,6 +11,7 @@ import * as nn from "../../../nn/index.js";
 import { relu } from "../../../nn/functional.js";
 import { checkOptions } from "../../../options.js";
 import { resnet18, resnet50, type NormLayer, type ResNet } from "../resnet.js";
+import { DATASET_STATS } from "../presets.js";
 import { MultiScaleRoIAlign } from "../../ops/poolers.js";
 import { AnchorGenerator } from "./anchor_generator.js";
 import { resnetFpnExtractor } from "./backbone_utils.js";
@@ -164,7 +165,7 @@ export class FasterRCNN extends nn.Module {
     const roiHeads = new RoIHeads(boxRoiPool, boxHead, boxPredictor, o.boxFgIouThresh ?? 0.5, o.boxBgIouThresh ?? 0.5,
       o.boxBatchSizePerImage ?? 512, o.boxPositiveFraction ?? 0.25, o.bboxRegWeights ?? null,
       o.boxScoreThresh ?? 0.05, o.boxNmsThresh ?? 0.5, o.boxDetectionsPerImg ?? 100);
-    this.transform = new GeneralizedRCNNTransform(o.minSize ?? 800, o.maxSize ?? 1333, o.imageMean ?? [0.485, 0.456, 0.406], o.imageStd ?? [0.229, 0.224, 0.225],
+    this.transform = new GeneralizedRCNNTransform(o.minSize ?? 800, o.maxSize ?? 1333, o.imageMean ?? DATASET_STATS.imagenet.mean, o.imageStd ?? DATASET_STATS.imagenet.std,
       { sizeDivisible: o.sizeDivisible ?? 32, fixedSize: o.fixedSize ?? null });
     this.backbone = backbone;
     this.rpn = rpn;
@@ -187,9 +188,8 @@ export class FasterRCNN extends nn.Module {
       if (!(img instanceof Tensor)) throw new FlareError(`${what}: images[${i}] must be a Tensor [C, H, W], got ${typeof img}`, "E_TYPE");
       if (img.ndim !== 3) throw new FlareError(`${what}: images[${i}] must be [C, H, W], got [${img.shape.join(", ")}]`, "E_SHAPE");
     });
-    let checked: DetectionTarget[] | null = null;
-    if (this.training) checked = checkTargets(targets, images.length, this.numClasses);
-    else if (targets != null) checked = checkTargets(targets, images.length, this.numClasses);
+    // Required in training; checked alike when given in eval.
+    const checked = this.training || targets != null ? checkTargets(targets, images.length, this.numClasses) : null;
     const originalSizes = images.map((img) => [img.shape[1], img.shape[2]] as [number, number]);
     const { imageList, targets: transformed } = this.transform.forward(images, checked) as ReturnType<GeneralizedRCNNTransform["forward"]>;
     if (transformed) {

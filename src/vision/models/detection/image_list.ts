@@ -9,10 +9,11 @@ export interface ImageList {
   imageSizes: [number, number][];
 }
 
-/** A detection target: boxes [N, 4] (x1, y1, x2, y2) in pixels and int64 labels [N]. */
+/** A detection target: boxes [N, 4] (x1, y1, x2, y2) in pixels and int64 labels [N] (1..numClasses − 1, 0 is the background); other keys ride along. */
 export interface DetectionTarget {
   boxes: Tensor;
   labels: Tensor;
+  [key: string]: unknown;
 }
 
 /** One image's detections: boxes [K, 4], scores [K], int64 labels [K]. */

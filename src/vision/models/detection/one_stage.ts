@@ -7,14 +7,12 @@ import { FlareError } from "../../../errors.js";
 import * as F from "../../../nn/functional.js";
 import * as torch from "../../../tensor/index.js";
 import type { Tensor } from "../../../tensor/index.js";
+import type { Detection, DetectionTarget } from "./image_list.js";
 
-/** One image's ground truth: boxes [N, 4] (x1, y1, x2, y2) in its pixels, labels int64 [N] in 1..numClasses − 1 (0 is the background). */
-export interface DetectionTarget { boxes: Tensor; labels: Tensor; [key: string]: unknown }
-/** One image's detections, in its own pixels. */
-export interface DetectionResult { boxes: Tensor; scores: Tensor; labels: Tensor }
+export type { DetectionTarget };
 
-export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
-export const IMAGENET_STD = [0.229, 0.224, 0.225];
+/** One image's detections, in its own pixels (image_list's Detection, under the name SSD and YOLO export). */
+export type DetectionResult = Detection;
 
 function shapeOf(t: unknown): string {
   return t instanceof torch.Tensor ? `[${t.shape.join(", ")}]` : t === null ? "null" : typeof t;
@@ -73,7 +71,7 @@ export function checkInputs(images: unknown, targets: unknown, numClasses: numbe
  * stacked; target boxes scaled by the same factors. Returns the batch, the
  * scaled targets and each image's original [h, w].
  */
-export function fixedSizeTransform(images: Tensor[], targets: DetectionTarget[] | undefined, size: number, mean = IMAGENET_MEAN, std = IMAGENET_STD):
+export function fixedSizeTransform(images: Tensor[], targets: DetectionTarget[] | undefined, size: number, mean: number[], std: number[]):
   { batch: Tensor; targets: DetectionTarget[] | undefined; originalSizes: [number, number][] } {
   const originalSizes = images.map((im) => [im.shape[1], im.shape[2]] as [number, number]);
   const m = torch.tensor(mean, { dtype: "float32" }).reshape(3, 1, 1), s = torch.tensor(std, { dtype: "float32" }).reshape(3, 1, 1);
@@ -95,6 +93,16 @@ export function fixedSizeTransform(images: Tensor[], targets: DetectionTarget[] 
 export function boxesToOriginal(boxes: Tensor, size: number, original: [number, number]): Tensor {
   const [h, w] = original;
   return boxes.mul(torch.tensor([w / size, h / size, w / size, h / size], { dtype: boxes.dtype }));
+}
+
+/**
+ * The imageMean / imageStd option of a fixed-size detector: three finite numbers (the
+ * images are RGB), no 0 in a std; a copy, or a FlareError naming it when the model is built.
+ */
+export function channelStats(value: unknown, what: string, isStd: boolean): number[] {
+  if (!Array.isArray(value) || value.length !== 3 || value.some((v) => typeof v !== "number" || !Number.isFinite(v) || (isStd && v === 0)))
+    throw new FlareError(`${what} must be three finite numbers (one per RGB channel${isStd ? ", none 0" : ""}), got ${JSON.stringify(value)}`, "E_ARGUMENT");
+  return [...value] as number[];
 }
 
 /** A positive integer option, or a FlareError naming it. */

@@ -9,6 +9,7 @@ import { FlareError } from "../../../errors.js";
 import * as torch from "../../../tensor/index.js";
 import type { Tensor } from "../../../tensor/index.js";
 import * as nn from "../../../nn/index.js";
+import { checkOptions } from "../../../options.js";
 import { binaryCrossEntropyWithLogits, smoothL1Loss } from "../../../nn/functional.js";
 import { BoxCoder } from "../../ops/box_coder.js";
 import { Matcher } from "../../ops/matcher.js";
@@ -96,6 +97,7 @@ export class RegionProposalNetwork extends nn.Module {
     positiveFraction: number, preNmsTopN: TopN, postNmsTopN: TopN, nmsThresh: number, options: RegionProposalNetworkOptions = {}) {
     super();
     const what = "RegionProposalNetwork()";
+    checkOptions(options, ["scoreThresh"], what);
     if (!(head instanceof nn.Module)) throw new FlareError(`${what}: head must be a Module`, "E_TYPE");
     for (const [t, name] of [[preNmsTopN, "preNmsTopN"], [postNmsTopN, "postNmsTopN"]] as const) {
       if (t === null || typeof t !== "object" || [t.training, t.testing].some((v) => !Number.isInteger(v) || v < 1))

@@ -19,10 +19,11 @@ import { boxIou } from "../../ops/iou.js";
 import { clipBoxesToImage } from "../../ops/boxes.js";
 import { batchedNms } from "../../ops/nms.js";
 import { resnet18 } from "../resnet.js";
+import { DATASET_STATS } from "../presets.js";
 import { IntermediateLayerGetter } from "../feature_extraction.js";
 import { DefaultBoxGenerator } from "./default_boxes.js";
 import {
-  checkInputs, fixedSizeTransform, boxesToOriginal, positiveInteger, fraction,
+  checkInputs, fixedSizeTransform, boxesToOriginal, positiveInteger, fraction, channelStats,
   type DetectionTarget, type DetectionResult,
 } from "./one_stage.js";
 
@@ -50,11 +51,11 @@ export class SSDScoringHead extends nn.Module {
   override forward(x: Tensor[]): Tensor {
     if (!Array.isArray(x) || x.length !== this.module_list.length)
       throw new FlareError(`SSD head: expected ${this.module_list.length} feature maps, got ${Array.isArray(x) ? x.length : typeof x}`, "E_ARGUMENT");
-    return torch.tidy(() => torch.cat(x.map((features, i) => {
+    return torch.cat(x.map((features, i) => {
       const results = this.module_list.get(i).forward(features) as Tensor;
       const [n, , h, w] = results.shape;
       return results.view(n, -1, this.numColumns, h, w).permute(0, 3, 4, 1, 2).reshape(n, -1, this.numColumns);
-    }), 1));
+    }), 1);
   }
 }
 
@@ -122,6 +123,8 @@ export interface SSDOptions {
   imageStd?: number[];
 }
 
+export const SSD_OPTIONS = ["scoreThresh", "nmsThresh", "detectionsPerImg", "iouThresh", "topkCandidates", "positiveFraction", "imageMean", "imageStd"];
+
 /**
  * torchvision's SSD: a backbone whose forward gives a list of feature maps
  * (with outChannels), a DefaultBoxGenerator, the fixed input side `size` and
@@ -146,7 +149,7 @@ export class SSD extends nn.Module {
   constructor(backbone: nn.Module & { outChannels: number[] }, anchorGenerator: DefaultBoxGenerator, size: number, numClasses: number, options: SSDOptions = {}) {
     super();
     const what = "SSD()";
-    checkOptions(options, ["scoreThresh", "nmsThresh", "detectionsPerImg", "iouThresh", "topkCandidates", "positiveFraction", "imageMean", "imageStd"], what);
+    checkOptions(options, SSD_OPTIONS, what);
     if (!(backbone instanceof nn.Module) || !Array.isArray(backbone.outChannels))
       throw new FlareError(`${what}: backbone must be a Module with outChannels (the channels of each feature map it returns)`, "E_ARGUMENT");
     if (!(anchorGenerator instanceof DefaultBoxGenerator)) throw new FlareError(`${what}: anchorGenerator must be a DefaultBoxGenerator`, "E_ARGUMENT");
@@ -168,8 +171,8 @@ export class SSD extends nn.Module {
     if (!(typeof positiveFraction === "number" && positiveFraction > 0 && positiveFraction <= 1))
       throw new FlareError(`${what}: positiveFraction must be in (0, 1], got ${JSON.stringify(positiveFraction)}`, "E_ARGUMENT");
     this.negToPosRatio = (1 - positiveFraction) / positiveFraction;
-    this.imageMean = options.imageMean ?? [0.485, 0.456, 0.406];
-    this.imageStd = options.imageStd ?? [0.229, 0.224, 0.225];
+    this.imageMean = channelStats(options.imageMean ?? DATASET_STATS.imagenet.mean, `${what}: imageMean`, false);
+    this.imageStd = channelStats(options.imageStd ?? DATASET_STATS.imagenet.std, `${what}: imageStd`, true);
   }
 
   /**
@@ -178,20 +181,19 @@ export class SSD extends nn.Module {
    * per image → { bbox_regression, classification }. Evaluation → detections per image in its pixels.
    */
   override forward(images: Tensor[], targets?: DetectionTarget[]): Record<string, Tensor> | DetectionResult[] {
+    // forward() is a tidy() scope (nn.Module wraps it): the intermediates go when it returns.
     checkInputs(images, targets, this.numClasses, this.training, "SSD.forward()");
-    return torch.tidy(() => {
-      const { batch, targets: scaled, originalSizes } = fixedSizeTransform(images, this.training ? targets : undefined, this.size, this.imageMean, this.imageStd);
-      const features = this.backbone.forward(batch) as Tensor[];
-      const headOutputs = this.head.forward(features);
-      const anchors = this.anchorGenerator.forward([this.size, this.size], features.map((f) => [f.shape[2], f.shape[3]] as [number, number]));
-      if (this.training) {
-        const matched = scaled!.map((t) => t.boxes.shape[0] === 0
-          ? torch.full([anchors.shape[0]], -1, { dtype: "int64" })
-          : this.proposalMatcher.forward(boxIou(t.boxes, anchors)));
-        return this.computeLoss(scaled!, headOutputs, anchors, matched);
-      }
-      return this.postprocessDetections(headOutputs, anchors).map((d, i) => ({ ...d, boxes: boxesToOriginal(d.boxes, this.size, originalSizes[i]) }));
-    });
+    const { batch, targets: scaled, originalSizes } = fixedSizeTransform(images, this.training ? targets : undefined, this.size, this.imageMean, this.imageStd);
+    const features = this.backbone.forward(batch) as Tensor[];
+    const headOutputs = this.head.forward(features);
+    const anchors = this.anchorGenerator.forward([this.size, this.size], features.map((f) => [f.shape[2], f.shape[3]] as [number, number]));
+    if (this.training) {
+      const matched = scaled!.map((t) => t.boxes.shape[0] === 0
+        ? torch.full([anchors.shape[0]], -1, { dtype: "int64" })
+        : this.proposalMatcher.forward(boxIou(t.boxes, anchors)));
+      return this.computeLoss(scaled!, headOutputs, anchors, matched);
+    }
+    return this.postprocessDetections(headOutputs, anchors).map((d, i) => ({ ...d, boxes: boxesToOriginal(d.boxes, this.size, originalSizes[i]) }));
   }
 
   /** torchvision's SSD.compute_loss: smooth L1 on the positives' codes, cross entropy on the positives and the 3× hardest negatives, both over the positives' count. */
@@ -305,12 +307,11 @@ export interface SSDResnet18Options extends SSDOptions {
   size?: number;
 }
 
-export const SSD_RESNET18_OPTIONS = ["numClasses", "size", "scoreThresh", "nmsThresh", "detectionsPerImg", "iouThresh", "topkCandidates", "positiveFraction", "imageMean", "imageStd"];
+export const SSD_RESNET18_OPTIONS = ["numClasses", "size", ...SSD_OPTIONS];
 
 /** SSD on ResNet-18 (layer2..4 and two extra blocks; 5 maps, 4 or 6 default boxes per cell). */
 export function ssdResnet18(options: SSDResnet18Options): SSD {
-  checkOptions(options, SSD_RESNET18_OPTIONS, "ssdResnet18()");
-  const { numClasses, size = 256, ...rest } = options;
+  const { numClasses, size = 256, ...rest } = checkOptions(options, SSD_RESNET18_OPTIONS, "ssdResnet18()");
   const generator = new DefaultBoxGenerator(SSD_RESNET18_ASPECT_RATIOS, { scales: SSD_RESNET18_SCALES });
   return new SSD(new SSDFeatureExtractorResNet(), generator, size, numClasses, rest);
 }

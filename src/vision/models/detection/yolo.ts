@@ -19,8 +19,9 @@ import { boxIou } from "../../ops/iou.js";
 import { clipBoxesToImage } from "../../ops/boxes.js";
 import { batchedNms } from "../../ops/nms.js";
 import { resnet18 } from "../resnet.js";
+import { DATASET_STATS } from "../presets.js";
 import {
-  checkInputs, fixedSizeTransform, boxesToOriginal, positiveInteger, fraction,
+  checkInputs, fixedSizeTransform, boxesToOriginal, positiveInteger, fraction, channelStats,
   type DetectionTarget, type DetectionResult,
 } from "./one_stage.js";
 
@@ -107,26 +108,25 @@ export class YOLO extends nn.Module {
     this.detectionsPerImg = positiveInteger(options.detectionsPerImg ?? 100, `${what}: detectionsPerImg`);
     this.topkCandidates = positiveInteger(options.topkCandidates ?? 400, `${what}: topkCandidates`);
     this.ignoreThresh = fraction(options.ignoreThresh ?? 0.5, `${what}: ignoreThresh`);
-    this.imageMean = options.imageMean ?? [0.485, 0.456, 0.406];
-    this.imageStd = options.imageStd ?? [0.229, 0.224, 0.225];
+    this.imageMean = channelStats(options.imageMean ?? DATASET_STATS.imagenet.mean, `${what}: imageMean`, false);
+    this.imageStd = channelStats(options.imageStd ?? DATASET_STATS.imagenet.std, `${what}: imageStd`, true);
     this.addModule("backbone", backbone);
     this.addModule("head", new YOLOHead(backbone.outChannels, this.priors.length, numClasses - 1));
   }
 
   /** Training: { objectness, classification, bbox_regression }; evaluation: detections per image, in its pixels. */
   override forward(images: Tensor[], targets?: DetectionTarget[]): Record<string, Tensor> | DetectionResult[] {
+    // forward() is a tidy() scope (nn.Module wraps it): the intermediates go when it returns.
     checkInputs(images, targets, this.numClasses, this.training, "YOLO.forward()");
-    return torch.tidy(() => {
-      const { batch, targets: scaled, originalSizes } = fixedSizeTransform(images, this.training ? targets : undefined, this.size, this.imageMean, this.imageStd);
-      const map = this.head.forward(this.backbone.forward(batch) as Tensor);
-      const [n, , gh, gw] = map.shape;
-      const a = this.priors.length, k = 5 + this.numClasses - 1;
-      // [B, A·K, S, S] → [B, S·S·A, K]: cell row-major, then prior.
-      const pred = map.view(n, a, k, gh, gw).permute(0, 3, 4, 1, 2).reshape(n, gh * gw * a, k);
-      const boxes = this.decode(pred, gh, gw);
-      if (this.training) return this.computeLoss(pred, boxes, scaled!, gh, gw);
-      return this.postprocessDetections(pred, boxes).map((d, i) => ({ ...d, boxes: boxesToOriginal(d.boxes, this.size, originalSizes[i]) }));
-    });
+    const { batch, targets: scaled, originalSizes } = fixedSizeTransform(images, this.training ? targets : undefined, this.size, this.imageMean, this.imageStd);
+    const map = this.head.forward(this.backbone.forward(batch) as Tensor);
+    const [n, , gh, gw] = map.shape;
+    const a = this.priors.length, k = 5 + this.numClasses - 1;
+    // [B, A·K, S, S] → [B, S·S·A, K]: cell row-major, then prior.
+    const pred = map.view(n, a, k, gh, gw).permute(0, 3, 4, 1, 2).reshape(n, gh * gw * a, k);
+    const boxes = this.decode(pred, gh, gw);
+    if (this.training) return this.computeLoss(pred, boxes, scaled!, gh, gw);
+    return this.postprocessDetections(pred, boxes).map((d, i) => ({ ...d, boxes: boxesToOriginal(d.boxes, this.size, originalSizes[i]) }));
   }
 
   /** Each prediction's box [B, S·S·A, 4] (x1, y1, x2, y2) in the input's pixels. */
@@ -239,7 +239,6 @@ export interface YoloResnet18Options extends YOLOOptions {
 
 /** The YOLO-style detector on a headless ResNet-18 (stride 32: an 8×8 grid at 256², 5 priors per cell). */
 export function yoloResnet18(options: YoloResnet18Options): YOLO {
-  checkOptions(options, ["numClasses", ...YOLO_OPTIONS], "yoloResnet18()");
-  const { numClasses, ...rest } = options;
+  const { numClasses, ...rest } = checkOptions(options, ["numClasses", ...YOLO_OPTIONS], "yoloResnet18()");
   return new YOLO(resnet18({ headless: true }), numClasses, rest);
 }
