@@ -5,11 +5,9 @@
 // R-CNN's) trains through the same path; the generated `objects` set; bad input.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
 import * as torch from "../src/index.js";
 import { nn } from "../src/index.js";
 import type { Tensor } from "../src/index.js";
@@ -18,18 +16,10 @@ import { makeBananas } from "../src/vision/datasets/generators/index.js";
 import { DefaultBoxGenerator, SSD, YOLO, ssdResnet18, yoloResnet18 } from "../src/vision/models/detection/index.js";
 import { trainDetector, evaluateDetector, detectorStep } from "../src/tasks/detect.js";
 import { loadDetectionData, disposeSplit } from "../src/tasks/detect_data.js";
+import { flareCli, lastJson } from "./helpers.js";
 
-const cli = fileURLToPath(new URL("../src/cli/bin.js", import.meta.url));
 const tmp = mkdtempSync(path.join(tmpdir(), "flare-detect-family-"));
-const env = { ...process.env, FLARE_CACHE: path.join(tmp, "cache") };
-const flare = (...args: string[]) => execFileSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 300_000, env });
-const flareFails = (...args: string[]): string => {
-  try { execFileSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 120_000, env, stdio: "pipe" }); } catch (error) {
-    return String((error as { stderr: string }).stderr);
-  }
-  assert.fail(`flare ${args.join(" ")} succeeded; expected an error`);
-};
-const lastJson = (out: string) => JSON.parse(out.trim().split("\n").pop()!);
+const { flare, flareFails } = flareCli({ ...process.env, FLARE_CACHE: path.join(tmp, "cache") });
 
 test("a COCO folder trains ssd-resnet18 and yolo-resnet18 from the CLI; flare detect and flare eval detect use the run's model", async () => {
   const root = path.join(tmp, "set");

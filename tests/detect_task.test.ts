@@ -4,30 +4,18 @@
 // the detections' shortcut against the book's multiboxDetection; bad input.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
 import * as torch from "../src/index.js";
 import { ops, models, writeImage, readImage } from "../src/vision/index.js";
 import { makeBananas } from "../src/vision/datasets/generators/index.js";
 import { detectionStep, detectionsFromOutput, trainDetector } from "../src/tasks/detect.js";
 import { detectImages } from "../src/tasks/detect_images.js";
-import { assertClose } from "./helpers.js";
+import { assertClose, flareCli, lastJson } from "./helpers.js";
 
-const cli = fileURLToPath(new URL("../src/cli/bin.js", import.meta.url));
 const tmp = mkdtempSync(path.join(tmpdir(), "flare-detect-"));
-const env = { ...process.env, FLARE_CACHE: path.join(tmp, "cache") };
-const flare = (...args: string[]) => execFileSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 300_000, env });
-/** Runs the CLI expecting failure; returns its stderr. */
-const flareFails = (...args: string[]): string => {
-  try { execFileSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 120_000, env, stdio: "pipe" }); } catch (error) {
-    return String((error as { stderr: string }).stderr);
-  }
-  assert.fail(`flare ${args.join(" ")} succeeded; expected an error`);
-};
-const lastJson = (out: string) => JSON.parse(out.trim().split("\n").pop()!);
+const { flare, flareFails } = flareCli({ ...process.env, FLARE_CACHE: path.join(tmp, "cache") });
 const small = ["--data", "bananas", "--count", "16", "--val-count", "4", "--image-size", "64", "--size", "64", "--batch-size", "8"];
 
 test("flare train detect on generated bananas: run folder, metrics, exact resume, then flare detect and flare eval detect --weights", () => {

@@ -87,6 +87,8 @@ test("fasterrcnn-resnet50-fpn train: torchvision's losses (sampler drawn from th
     checkLosses(losses, "train/seeded");
     Object.values(losses).reduce((a, b) => a.add(b)).backward();
     const params = new Map(model.namedParameters());
+    const gradKeys = [...tensors.keys()].filter((key) => key.startsWith("train/seeded/grad/"));
+    assert.equal(gradKeys.length, 4, "the fixture holds the gradients of 4 parameters");
     for (const [key, value] of tensors) {
       if (!key.startsWith("train/seeded/grad/")) continue;
       const grad = params.get(key.slice("train/seeded/grad/".length))!.grad!;

@@ -1,5 +1,6 @@
-// Shared test helpers: fixture paths and closeness checks.
+// Shared test helpers: fixture paths, closeness checks and the command line in a child process.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import * as path from "node:path";
 import v8 from "node:v8";
@@ -69,3 +70,24 @@ export function settledTensors(): number {
   collectGarbage();
   return memory().numTensors;
 }
+
+/**
+ * The flare command line in a child process, with `env`: `flare(...args)` returns its stdout,
+ * `flareFails(...args)` its stderr (failing the test if the command succeeds).
+ */
+export function flareCli(env: NodeJS.ProcessEnv = process.env, timeoutMs = 300_000): { flare: (...args: string[]) => string; flareFails: (...args: string[]) => string } {
+  const cli = fileURLToPath(new URL("../src/cli/bin.js", import.meta.url));
+  return {
+    flare: (...args) => execFileSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: timeoutMs, env }),
+    flareFails: (...args) => {
+      try { execFileSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 120_000, env, stdio: "pipe" }); } catch (error) {
+        return String((error as { stderr: string }).stderr);
+      }
+      assert.fail(`flare ${args.join(" ")} succeeded; expected an error`);
+    },
+  };
+}
+
+/** The last line of a --json run's output, parsed (as JSON.parse types it). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const lastJson = (out: string): any => JSON.parse(out.trim().split("\n").pop()!);
