@@ -10,6 +10,7 @@
 import { FlareError } from "../errors.js";
 import { native, type Handle } from "./native.js";
 import { Tensor } from "./tensor.js";
+import { Generator } from "./random.js";
 
 type GeneratorHandle = { readonly __generator: unique symbol };
 interface GeneratorNative {
@@ -59,6 +60,16 @@ export class TorchGenerator {
     nat.generatorSetState(this.handle, state.handle);
     return this;
   }
+}
+
+/** A generator option: a TorchGenerator (PyTorch's draws) or flare's JavaScript Generator (flare's own stream). */
+export type AnyGenerator = TorchGenerator | Generator;
+
+/** Checks a `generator` option (samplers, DataLoader, randomSplit, random transforms); null and undefined mean the default. */
+export function checkGenerator(g: unknown, what: string): AnyGenerator | undefined {
+  if (g === undefined || g === null) return undefined;
+  if (g instanceof TorchGenerator || g instanceof Generator) return g;
+  throw new FlareError(`${what}: generator must be a torch.TorchGenerator or a torch.Generator, got ${typeof g === "object" ? "an object" : typeof g}`, "E_TYPE");
 }
 
 let threadGenerator: TorchGenerator | null = null;
