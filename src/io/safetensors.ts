@@ -4,6 +4,7 @@
 // trusted; writes are atomic (temporary file, fsync, rename).
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { FlareError } from "../errors.js";
+import { checkOptions } from "../options.js";
 import { checkPath, FILE_LIMITS, openRegularFile } from "./files.js";
 import { Tensor, fromTypedArray, type DType } from "../tensor/index.js";
 
@@ -351,16 +352,10 @@ export function loadFile(path: string, options: LoadOptions = {}): TensorMap {
  * and `shapes`), then the data; a file that cannot fit allocates nothing.
  */
 export function loadFileWithMetadata(path: string, options: LoadOptions = {}): { tensors: TensorMap; metadata: Metadata } {
-  checkOptions(options, ["maxBytes", "shapes"], "safetensors.loadFile()");
-  const { maxBytes = FILE_LIMITS.safetensors, shapes } = options;
+  const { maxBytes = FILE_LIMITS.safetensors, shapes } = checkOptions(options, ["maxBytes", "shapes"], "safetensors.loadFile()");
   return withHeader(path, maxBytes, (header, fd, size) => {
     checkShapes(header, shapes, path);
     const data = readAt(fd, size - header.dataStart, header.dataStart, path);
     return { tensors: tensorsOf(header, data), metadata: header.metadata };
   });
-}
-
-function checkOptions(options: unknown, known: string[], what: string): void {
-  if (options === null || typeof options !== "object" || Array.isArray(options)) throw new FlareError(`${what}: options must be an object`, "E_ARGUMENT");
-  for (const key of Object.keys(options)) if (!known.includes(key)) throw new FlareError(`${what}: unknown option '${key}' (expected ${known.join(", ")})`, "E_ARGUMENT");
 }
