@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as torch from "../src/index.js";
@@ -244,6 +244,9 @@ test("safetensors: shapes that do not fit the model are refused from the header 
       /checked from the header, before loading\): size mismatch for weight: the file has shape \[64, 3\], expected \[2, 3\]; size mismatch for bias/);
     assert.equal(torch.memory().numTensors, live, "no tensor was made");
     assertFlare(() => safetensors.loadFile(file, { bogus: 1 } as never), "E_ARGUMENT", /unknown option "bogus"/);
+    // readHeader's and deserialize's options too: a misspelt key is refused, not ignored.
+    assertFlare(() => safetensors.readHeader(file, { maxbytes: 1 } as never), "E_ARGUMENT", /readHeader\(\): unknown option "maxbytes" \(did you mean "maxBytes"\?\)/);
+    assertFlare(() => safetensors.deserialize(readFileSync(file), file, { shape: {} } as never), "E_ARGUMENT", /deserialize\(\): unknown option "shape" \(did you mean "shapes"\?\)/);
     // Matching shapes load as before.
     const ok = torch.load(file, { shapes: { weight: [64, 3], bias: [64] } });
     assert.deepEqual(ok.get("weight")!.shape, [64, 3]);

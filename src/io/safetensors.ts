@@ -226,7 +226,8 @@ function checkShapes(header: Header, shapes: ExpectedShapes | undefined, source:
 }
 
 /** Decodes safetensors bytes into named tensors (and the file's metadata). */
-export function deserialize(bytes: Uint8Array, source = "safetensors data", { shapes }: { shapes?: ExpectedShapes } = {}): { tensors: TensorMap; metadata: Metadata } {
+export function deserialize(bytes: Uint8Array, source = "safetensors data", options?: { shapes?: ExpectedShapes }): { tensors: TensorMap; metadata: Metadata } {
+  const { shapes } = checkOptions(options, ["shapes"], "safetensors.deserialize()");
   const given: unknown = bytes;
   if (!(given instanceof Uint8Array))
     throw new FlareError(`safetensors.deserialize(): expected the file's bytes as a Buffer or Uint8Array, got ${given === null ? "null" : given instanceof ArrayBuffer ? "an ArrayBuffer (wrap it: new Uint8Array(buffer))" : typeof given}`, "E_ARGUMENT");
@@ -278,7 +279,8 @@ function withHeader<R>(path: string, maxBytes: number, use: (header: Header, fd:
  * against the file's size, without reading its data: what a loader compares
  * with a model before allocating anything.
  */
-export function readHeader(path: string, { maxBytes = FILE_LIMITS.safetensors }: { maxBytes?: number } = {}): Header {
+export function readHeader(path: string, options?: { maxBytes?: number }): Header {
+  const { maxBytes = FILE_LIMITS.safetensors } = checkOptions(options, ["maxBytes"], "safetensors.readHeader()");
   return withHeader(path, maxBytes, (header) => header);
 }
 
