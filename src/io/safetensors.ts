@@ -2,10 +2,10 @@
 // {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}},
 // then the raw little-endian bytes. The header is checked before any byte is
 // trusted; writes are atomic (temporary file, fsync, rename).
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { FlareError } from "../errors.js";
 import { checkOptions } from "../options.js";
-import { checkPath, FILE_LIMITS, openRegularFile } from "./files.js";
+import { checkPath, FILE_LIMITS, openChecked } from "./files.js";
 import { Tensor, fromTypedArray, type DType } from "../tensor/index.js";
 
 const TO_SAFETENSORS: Record<DType, string> = {
@@ -263,9 +263,8 @@ function readAt(fd: number, length: number, position: number, path: string): Buf
 
 /** Opens a safetensors file and reads and checks its header only; `use` gets the descriptor too. */
 function withHeader<R>(path: string, maxBytes: number, use: (header: Header, fd: number, size: number) => R): R {
-  const fd = openRegularFile(path, { maxBytes, what: "safetensors" });
+  const [fd, size] = openChecked(path, { maxBytes, what: "safetensors" });
   try {
-    const size = fstatSync(fd).size;
     const headerLength = headerLengthOf(readAt(fd, Math.min(8, size), 0, path), size, path);
     const header = parseHeader(readAt(fd, headerLength, 8, path), size - 8 - headerLength, path);
     return use(header, fd, size);
