@@ -88,7 +88,7 @@ test("creation functions reject unknown options and bad option values", () => {
   assertFlareError(() => torch.tensor([1], { dtyp: "int64" } as never), /tensor\(\): unknown option "dtyp" \(did you mean "dtype"\?\)/);
   assertFlareError(() => torch.arange(3, { requiresGrad: 1 } as never), /requiresGrad must be true or false/, "E_TYPE");
   assertFlareError(() => torch.randn([2], { dtype: "int64" }), /randn\(\): dtype must be a floating-point dtype/);
-  assertFlareError(() => torch.arange(NaN), /arange\(\): end must be a number, got NaN/);
+  assertFlareError(() => torch.arange(NaN), /arange\(\): end must be a number, got number NaN/);
   assertFlareError(() => torch.arange(Infinity), /must be finite/);
 });
 
