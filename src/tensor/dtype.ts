@@ -35,10 +35,7 @@ export function checkDtype(dtype: unknown, what = "dtype"): DType {
 
 const ALIASES: Record<string, DType> = { float: "float32", double: "float64", half: "float16", long: "int64", int: "int32", short: "int16" };
 // Names PyTorch code may write that are not dtype names here.
-const SUGGEST: Record<string, DType> = {
-  ...ALIASES, float32: "float32", float64: "float64", float16: "float16", bfloat16: "bfloat16", int64: "int64", int32: "int32",
-  int16: "int16", int8: "int8", uint8: "uint8", bool: "bool", char: "int8", byte: "uint8",
-};
+const SUGGEST: Record<string, DType> = { ...ALIASES, ...Object.fromEntries(DTYPES.map((d) => [d, d])), char: "int8", byte: "uint8" };
 
 /** The inclusive range of each integer dtype, for values from JavaScript numbers. */
 const INT_RANGES: Partial<Record<DType, [number, number]>> = {
