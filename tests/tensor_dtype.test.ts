@@ -81,6 +81,9 @@ test("dtype constants work wherever a dtype does", () => {
   assertFlareError(() => torch.zeros([1], { dtype: "float8" as never }), /zeros\(\): dtype must be one of .*: unknown dtype 'float8'/, "E_DTYPE");
   assertFlareError(() => x.to(undefined as never), /to\(\): expected a dtype/, "E_TYPE");
   assertFlareError(() => x.to("floaty" as never), /to\(\): dtype must be one of .*: unknown dtype 'floaty'/, "E_DTYPE");
+  // Object's own property names are not dtype names either: no "did you mean" built from Object.prototype.
+  for (const name of ["constructor", "torch.toString", "__proto__"])
+    assertFlareError(() => torch.zeros([1], { dtype: name as never }), new RegExp(`unknown dtype '${name.replace(".", "\\.")}'$`), "E_DTYPE");
 });
 
 test("creation functions reject unknown options and bad option values", () => {

@@ -29,7 +29,8 @@ export function checkDtype(dtype: unknown, what = "dtype"): DType {
     if (DTYPES.includes(dtype as DType)) return dtype as DType;
     if (Object.hasOwn(ALIASES, dtype)) return ALIASES[dtype];
   }
-  const hint = typeof dtype === "string" ? SUGGEST[dtype.replace(/^torch\./, "")] : undefined;
+  const name = typeof dtype === "string" ? dtype.replace(/^torch\./, "") : undefined;
+  const hint = name !== undefined && Object.hasOwn(SUGGEST, name) ? SUGGEST[name] : undefined;
   throw new FlareError(`${what} must be one of ${DTYPES.join(", ")} (or PyTorch's float, double, half, long, int, short): unknown dtype ${typeof dtype === "string" ? `'${dtype}'` : String(dtype)}${hint ? ` (did you mean "${hint}"?)` : ""}`, "E_DTYPE");
 }
 
