@@ -71,3 +71,23 @@ export function probabilityArg(p: unknown, what: string): number {
   if (!(p >= 0 && p <= 1)) throw invalidParameterError(what, "a probability between 0 and 1", p);
   return p;
 }
+
+/**
+ * Makes assigning over a method of `proto` (`t.add = f`, `net.eval = false`)
+ * throw an E_ARGUMENT FlareError with `message(instance, name)`, instead of
+ * silently shadowing it for that instance: each method becomes a getter/setter
+ * pair on the prototype. Names in `assignable` (and non-configurable ones) stay as they are.
+ */
+export function guardMethods(proto: object, message: (self: object, name: string) => string, assignable: readonly string[] = []): void {
+  for (const name of Object.getOwnPropertyNames(proto)) {
+    if (name === "constructor" || assignable.includes(name)) continue;
+    const desc = Object.getOwnPropertyDescriptor(proto, name)!;
+    if (!desc.configurable || typeof desc.value !== "function") continue;
+    const fn = desc.value as unknown;
+    Object.defineProperty(proto, name, {
+      configurable: true, enumerable: false,
+      get() { return fn; },
+      set(this: object) { throw new FlareError(message(this, name), "E_ARGUMENT"); },
+    });
+  }
+}

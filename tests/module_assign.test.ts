@@ -4,11 +4,9 @@ import test from "node:test";
 import assert from "node:assert/strict";
 import * as torch from "../src/index.js";
 import { nn } from "../src/index.js";
-import { FlareError } from "../src/errors.js";
+import { assertFlareError } from "./helpers.js";
 
-function assertRefused(fn: () => void, pattern: RegExp): void {
-  assert.throws(fn, (e: unknown) => e instanceof FlareError && e.code === "E_ARGUMENT" && pattern.test(e.message));
-}
+const assertRefused = (fn: () => void, pattern: RegExp): void => assertFlareError(fn, pattern, "E_ARGUMENT");
 
 test("assigning over a Module method is a FlareError naming the class and the method", () => {
   const net = new nn.Sequential(new nn.Linear(2, 3), new nn.ReLU());

@@ -6,11 +6,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import * as torch from "../src/index.js";
-import { FlareError } from "../src/index.js";
+import { assertFlareError, collectGarbage, settledTensors } from "./helpers.js";
 import { native } from "../src/tensor/native.js";
 import { safetensors } from "../src/io/index.js";
 
@@ -24,14 +24,8 @@ function child(body: string, { vmGiB = 8, timeout = 60_000 } = {}): { status: nu
   return { status: result.status, signal: result.signal, stdout: result.stdout, stderr: result.stderr };
 }
 
-function assertFlare(fn: () => unknown, code: string, pattern: RegExp): void {
-  assert.throws(fn, (error: unknown) => {
-    assert.ok(error instanceof FlareError, `expected a FlareError, got ${String(error)}`);
-    assert.equal(error.code, code, error.message);
-    assert.match(error.message, pattern);
-    return true;
-  });
-}
+/** helpers.ts's assertFlareError, with the code first (as this file's calls read). */
+const assertFlare = (fn: () => unknown, code: string, pattern: RegExp): void => assertFlareError(fn, pattern, code);
 
 test("setNumThreads: above the documented limit (4 × hardware threads, at most 256) is a FlareError, below it works", () => {
   const limit = torch.maxNumThreads();
@@ -217,6 +211,7 @@ test("safetensors: a header claiming 10^15 elements in a tiny file is refused fr
     const length = Buffer.alloc(8);
     length.writeBigUInt64LE(BigInt(header.length));
     writeFileSync(file, Buffer.concat([length, header, Buffer.alloc(16)] as unknown as Uint8Array[]));
+    collectGarbage();  // earlier tests' dropped tensors must not be freed (by their finalizers) during the count
     const before = torch.memory().numBytes;
     assertFlare(() => safetensors.loadFile(file), "E_FORMAT", /tensor 'w' data \[0, 4000000000000000\) lies outside the 16 data bytes/);
     assertFlare(() => safetensors.readHeader(file), "E_FORMAT", /lies outside the 16 data bytes/);
@@ -239,11 +234,14 @@ test("safetensors: shapes that do not fit the model are refused from the header 
     assert.deepEqual([...header.tensors.keys()].sort(), ["bias", "weight"]);
     assert.deepEqual(header.tensors.get("weight")!.shape, [64, 3]);
     const shapes = new Map([...model.stateDict()].map(([k, v]) => [k, v.shape]));
-    const live = torch.memory().numTensors;
+    const live = settledTensors();
     assertFlare(() => torch.load(file, { shapes }), "E_SHAPE",
       /checked from the header, before loading\): size mismatch for weight: the file has shape \[64, 3\], expected \[2, 3\]; size mismatch for bias/);
     assert.equal(torch.memory().numTensors, live, "no tensor was made");
-    assertFlare(() => safetensors.loadFile(file, { bogus: 1 } as never), "E_ARGUMENT", /unknown option 'bogus'/);
+    assertFlare(() => safetensors.loadFile(file, { bogus: 1 } as never), "E_ARGUMENT", /unknown option "bogus"/);
+    // readHeader's and deserialize's options too: a misspelt key is refused, not ignored.
+    assertFlare(() => safetensors.readHeader(file, { maxbytes: 1 } as never), "E_ARGUMENT", /readHeader\(\): unknown option "maxbytes" \(did you mean "maxBytes"\?\)/);
+    assertFlare(() => safetensors.deserialize(readFileSync(file), file, { shape: {} } as never), "E_ARGUMENT", /deserialize\(\): unknown option "shape" \(did you mean "shapes"\?\)/);
     // Matching shapes load as before.
     const ok = torch.load(file, { shapes: { weight: [64, 3], bias: [64] } });
     assert.deepEqual(ok.get("weight")!.shape, [64, 3]);

@@ -81,6 +81,9 @@ test("dtype constants work wherever a dtype does", () => {
   assertFlareError(() => torch.zeros([1], { dtype: "float8" as never }), /zeros\(\): dtype must be one of .*: unknown dtype 'float8'/, "E_DTYPE");
   assertFlareError(() => x.to(undefined as never), /to\(\): expected a dtype/, "E_TYPE");
   assertFlareError(() => x.to("floaty" as never), /to\(\): dtype must be one of .*: unknown dtype 'floaty'/, "E_DTYPE");
+  // Object's own property names are not dtype names either: no "did you mean" built from Object.prototype.
+  for (const name of ["constructor", "torch.toString", "__proto__"])
+    assertFlareError(() => torch.zeros([1], { dtype: name as never }), new RegExp(`unknown dtype '${name.replace(".", "\\.")}'$`), "E_DTYPE");
 });
 
 test("creation functions reject unknown options and bad option values", () => {
@@ -88,7 +91,7 @@ test("creation functions reject unknown options and bad option values", () => {
   assertFlareError(() => torch.tensor([1], { dtyp: "int64" } as never), /tensor\(\): unknown option "dtyp" \(did you mean "dtype"\?\)/);
   assertFlareError(() => torch.arange(3, { requiresGrad: 1 } as never), /requiresGrad must be true or false/, "E_TYPE");
   assertFlareError(() => torch.randn([2], { dtype: "int64" }), /randn\(\): dtype must be a floating-point dtype/);
-  assertFlareError(() => torch.arange(NaN), /arange\(\): end must be a number, got NaN/);
+  assertFlareError(() => torch.arange(NaN), /arange\(\): end must be a number, got number NaN/);
   assertFlareError(() => torch.arange(Infinity), /must be finite/);
 });
 

@@ -24,7 +24,7 @@ import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { FlareError } from "../errors.js";
 import { Generator as JsGenerator, tidy } from "../tensor/index.js";
-import { TorchGenerator, randomSeed } from "../tensor/generator.js";
+import { checkGenerator, randomSeed } from "../tensor/generator.js";
 import { optionNames, pytorchOptions, type PyArgs } from "../options.js";
 import { collateSpecOf, defaultCollate, unbatched, type CollateFn, type CollateSpec } from "./collate.js";
 import { checkDataset, type Dataset } from "./dataset.js";
@@ -130,8 +130,7 @@ export class DataLoader<T = unknown, B = any> implements AsyncIterable<B> {
     const options = pytorchOptions<DataLoaderOptions<T, B>>("DataLoader", args, DATALOADER_OPTIONS as (keyof DataLoaderOptions<T, B> & string)[], "new DataLoader()");
     this.dataset = dataset;
     const shuffle = bool(options.shuffle ?? false, "shuffle"), dropLast = bool(options.dropLast ?? false, "dropLast");
-    if (options.generator !== undefined && !(options.generator instanceof TorchGenerator) && !(options.generator instanceof JsGenerator))
-      throw new FlareError("DataLoader(): generator must be a torch.TorchGenerator or a torch.Generator", "E_TYPE");
+    const generator = checkGenerator(options.generator, "DataLoader()");
     for (const key of ["sampler", "batchSampler"] as const) {
       const v = options[key] as { length?: unknown; [Symbol.iterator]?: unknown } | null | undefined;
       if (v !== undefined && v !== null && (typeof v !== "object" || typeof v[Symbol.iterator] !== "function" || typeof v.length !== "number"))
@@ -146,8 +145,8 @@ export class DataLoader<T = unknown, B = any> implements AsyncIterable<B> {
     if (batchSize !== null && (!Number.isInteger(batchSize) || batchSize <= 0))
       throw new FlareError(`DataLoader(): batchSize must be a positive integer or null, got ${batchSize}`, "E_ARGUMENT");
     if (options.sampler && shuffle) throw new FlareError("DataLoader(): sampler option is mutually exclusive with shuffle", "E_ARGUMENT");
-    this.generator = options.generator;
-    this.sampler = options.sampler ?? (shuffle ? new RandomSampler(dataset, { generator: options.generator }) : new SequentialSampler(dataset));
+    this.generator = generator;
+    this.sampler = options.sampler ?? (shuffle ? new RandomSampler(dataset, { generator }) : new SequentialSampler(dataset));
     this.batchSize = options.batchSampler ? null : batchSize;
     this.dropLast = dropLast;
     this.batchSampler = options.batchSampler ?? (batchSize === null ? null : new BatchSampler(this.sampler, batchSize, dropLast));

@@ -2,7 +2,7 @@
 // combinators of torch.utils.data (Subset, ConcatDataset, randomSplit, TensorDataset).
 import { FlareError } from "../errors.js";
 import { Tensor, Generator } from "../tensor/index.js";
-import { TorchGenerator, randpermList } from "../tensor/generator.js";
+import { checkGenerator, randpermList, type AnyGenerator } from "../tensor/generator.js";
 import { checkOptions } from "../options.js";
 
 /**
@@ -100,7 +100,7 @@ export class TensorDataset implements Dataset<Tensor[]> {
  * `lengths` are counts that sum to the dataset's length, or fractions that sum to 1
  * (floor of each, the remainder given one by one to the first subsets).
  */
-export function randomSplit<T>(dataset: Dataset<T>, lengths: number[], options: { generator?: TorchGenerator | Generator } = {}): Subset<T>[] {
+export function randomSplit<T>(dataset: Dataset<T>, lengths: number[], options: { generator?: AnyGenerator } = {}): Subset<T>[] {
   checkDataset(dataset, "randomSplit(): dataset");
   options = checkOptions(options, ["generator"], "randomSplit()");
   const n = dataset.length;
@@ -117,11 +117,8 @@ export function randomSplit<T>(dataset: Dataset<T>, lengths: number[], options: 
   const total = counts.reduce((a, b) => a + b, 0);
   if (total !== n) throw new FlareError(`randomSplit(): the lengths sum to ${total}, the dataset has ${n} samples`, "E_ARGUMENT");
   // PyTorch's randperm(n, generator=default_generator), unless flare's JavaScript generator is given.
-  const g = options.generator;
-  let perm: number[];
-  if (g instanceof Generator) perm = g.permutation(n);
-  else if (g === undefined || g instanceof TorchGenerator) perm = randpermList(n, g);
-  else throw new FlareError("randomSplit(): generator must be a torch.TorchGenerator or a torch.Generator", "E_TYPE");
+  const g = checkGenerator(options.generator, "randomSplit()");
+  const perm = g instanceof Generator ? g.permutation(n) : randpermList(n, g);
   let offset = 0;
   return counts.map((c) => new Subset(dataset, perm.slice(offset, (offset += c))));
 }

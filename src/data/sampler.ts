@@ -2,7 +2,7 @@
 // torch.utils.data's Sequential, Random, SubsetRandom, Batch and Distributed samplers.
 import { FlareError } from "../errors.js";
 import { Generator, native, type Tensor } from "../tensor/index.js";
-import { TorchGenerator, MAX_RANDPERM, randomSeed, randintN, randperm } from "../tensor/generator.js";
+import { TorchGenerator, MAX_RANDPERM, checkGenerator, randomSeed, randintN, randperm, type AnyGenerator } from "../tensor/generator.js";
 import { checkOptions, optionNames } from "../options.js";
 import { torchRandperm } from "./torch_random.js";
 
@@ -36,12 +36,7 @@ export class SequentialSampler implements Sampler<number> {
  * PyTorch's RandomSampler does), or flare's fast JavaScript torch.Generator
  * (flare's own stream, not PyTorch's).
  */
-export type SamplerGenerator = TorchGenerator | Generator;
-
-function checkGenerator(g: unknown, what: string): SamplerGenerator | undefined {
-  if (g === undefined || g === null || g instanceof TorchGenerator || g instanceof Generator) return g ?? undefined;
-  throw new FlareError(`${what}: generator must be a torch.TorchGenerator or a torch.Generator, got ${typeof g === "object" ? "an object" : typeof g}`, "E_TYPE");
-}
+export type SamplerGenerator = AnyGenerator;
 
 /** Largest dataset RandomSampler shuffles without replacement (its permutation is a native int64 tensor: 1 GiB at the bound). */
 export const MAX_SHUFFLE = MAX_RANDPERM;

@@ -94,7 +94,7 @@ export function checkRegularFile(file: unknown, options: ReadFileOptions): numbe
 const OPEN_FLAGS = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
 
 /** The descriptor and size of a checked regular file, opened for reading (the caller closes it). */
-function openChecked(file: unknown, options: ReadFileOptions): [fd: number, size: number] {
+export function openChecked(file: unknown, options: ReadFileOptions): [fd: number, size: number] {
   checkRegularFile(file, options);
   const p = file as string;
   let fd: number;

@@ -2,9 +2,10 @@
 // {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__": {...}},
 // then the raw little-endian bytes. The header is checked before any byte is
 // trusted; writes are atomic (temporary file, fsync, rename).
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { FlareError } from "../errors.js";
-import { checkPath, FILE_LIMITS, openRegularFile } from "./files.js";
+import { checkOptions } from "../options.js";
+import { checkPath, FILE_LIMITS, openChecked } from "./files.js";
 import { Tensor, fromTypedArray, type DType } from "../tensor/index.js";
 
 const TO_SAFETENSORS: Record<DType, string> = {
@@ -225,7 +226,8 @@ function checkShapes(header: Header, shapes: ExpectedShapes | undefined, source:
 }
 
 /** Decodes safetensors bytes into named tensors (and the file's metadata). */
-export function deserialize(bytes: Uint8Array, source = "safetensors data", { shapes }: { shapes?: ExpectedShapes } = {}): { tensors: TensorMap; metadata: Metadata } {
+export function deserialize(bytes: Uint8Array, source = "safetensors data", options?: { shapes?: ExpectedShapes }): { tensors: TensorMap; metadata: Metadata } {
+  const { shapes } = checkOptions(options, ["shapes"], "safetensors.deserialize()");
   const given: unknown = bytes;
   if (!(given instanceof Uint8Array))
     throw new FlareError(`safetensors.deserialize(): expected the file's bytes as a Buffer or Uint8Array, got ${given === null ? "null" : given instanceof ArrayBuffer ? "an ArrayBuffer (wrap it: new Uint8Array(buffer))" : typeof given}`, "E_ARGUMENT");
@@ -261,9 +263,8 @@ function readAt(fd: number, length: number, position: number, path: string): Buf
 
 /** Opens a safetensors file and reads and checks its header only; `use` gets the descriptor too. */
 function withHeader<R>(path: string, maxBytes: number, use: (header: Header, fd: number, size: number) => R): R {
-  const fd = openRegularFile(path, { maxBytes, what: "safetensors" });
+  const [fd, size] = openChecked(path, { maxBytes, what: "safetensors" });
   try {
-    const size = fstatSync(fd).size;
     const headerLength = headerLengthOf(readAt(fd, Math.min(8, size), 0, path), size, path);
     const header = parseHeader(readAt(fd, headerLength, 8, path), size - 8 - headerLength, path);
     return use(header, fd, size);
@@ -277,7 +278,8 @@ function withHeader<R>(path: string, maxBytes: number, use: (header: Header, fd:
  * against the file's size, without reading its data: what a loader compares
  * with a model before allocating anything.
  */
-export function readHeader(path: string, { maxBytes = FILE_LIMITS.safetensors }: { maxBytes?: number } = {}): Header {
+export function readHeader(path: string, options?: { maxBytes?: number }): Header {
+  const { maxBytes = FILE_LIMITS.safetensors } = checkOptions(options, ["maxBytes"], "safetensors.readHeader()");
   return withHeader(path, maxBytes, (header) => header);
 }
 
@@ -351,16 +353,10 @@ export function loadFile(path: string, options: LoadOptions = {}): TensorMap {
  * and `shapes`), then the data; a file that cannot fit allocates nothing.
  */
 export function loadFileWithMetadata(path: string, options: LoadOptions = {}): { tensors: TensorMap; metadata: Metadata } {
-  checkOptions(options, ["maxBytes", "shapes"], "safetensors.loadFile()");
-  const { maxBytes = FILE_LIMITS.safetensors, shapes } = options;
+  const { maxBytes = FILE_LIMITS.safetensors, shapes } = checkOptions(options, ["maxBytes", "shapes"], "safetensors.loadFile()");
   return withHeader(path, maxBytes, (header, fd, size) => {
     checkShapes(header, shapes, path);
     const data = readAt(fd, size - header.dataStart, header.dataStart, path);
     return { tensors: tensorsOf(header, data), metadata: header.metadata };
   });
-}
-
-function checkOptions(options: unknown, known: string[], what: string): void {
-  if (options === null || typeof options !== "object" || Array.isArray(options)) throw new FlareError(`${what}: options must be an object`, "E_ARGUMENT");
-  for (const key of Object.keys(options)) if (!known.includes(key)) throw new FlareError(`${what}: unknown option '${key}' (expected ${known.join(", ")})`, "E_ARGUMENT");
 }

@@ -9,6 +9,7 @@
 // Modules kept in arrays or plain objects are not registered (as in PyTorch):
 // use ModuleList / ModuleDict.
 import { FlareError } from "../errors.js";
+import { guardMethods } from "../validate.js";
 import { Tensor, describe } from "../tensor/tensor.js";
 import { noGrad } from "../tensor/autograd.js";
 import { keep, tidy } from "../tensor/scope.js";
@@ -392,16 +393,5 @@ export class Module {
 // silently shadow it for that instance: PyTorch allows it, flare refuses it with a
 // FlareError. `forward` stays assignable (each instance owns it, see the constructor),
 // and subclasses still override methods in their class bodies.
-for (const name of Object.getOwnPropertyNames(Module.prototype)) {
-  const descriptor = Object.getOwnPropertyDescriptor(Module.prototype, name)!;
-  if (name === "constructor" || name === "forward" || typeof descriptor.value !== "function") continue;
-  const method = descriptor.value as unknown;
-  Object.defineProperty(Module.prototype, name, {
-    configurable: true,
-    enumerable: false,
-    get() { return method; },
-    set(this: Module) {
-      throw new FlareError(`cannot assign to ${this.constructor.name}.${name}: it is a method of nn.Module; store the value under another name`, "E_ARGUMENT");
-    },
-  });
-}
+guardMethods(Module.prototype,
+  (self, name) => `cannot assign to ${self.constructor.name}.${name}: it is a method of nn.Module; store the value under another name`, ["forward"]);

@@ -11,6 +11,7 @@
 // integer dtype and then refuse ("only floating point tensors can require gradients").
 import { FlareError } from "../errors.js";
 import { checkOptions } from "../options.js";
+import { numberArg } from "../validate.js";
 import { native, op, type Handle } from "./native.js";
 import { aten } from "./aten.js";
 import { Tensor, describe } from "./tensor.js";
@@ -40,12 +41,6 @@ function inferred(values: readonly (number | boolean)[], options: TensorOptions)
   if (options.dtype) return options.dtype;
   if (values.every((v) => typeof v === "boolean")) return options.requiresGrad ? "float32" : "bool";
   return values.every((v) => typeof v !== "number" || Number.isInteger(v)) && !options.requiresGrad ? "int64" : "float32";
-}
-
-function numberArg(value: unknown, what: string): number {
-  if (typeof value !== "number") throw new FlareError(`${what} must be a number, got ${describe(value)}`, "E_TYPE");
-  if (Number.isNaN(value)) throw new FlareError(`${what} must be a number, got NaN`, "E_ARGUMENT");
-  return value;
 }
 
 const {

@@ -29,16 +29,14 @@ export function checkDtype(dtype: unknown, what = "dtype"): DType {
     if (DTYPES.includes(dtype as DType)) return dtype as DType;
     if (Object.hasOwn(ALIASES, dtype)) return ALIASES[dtype];
   }
-  const hint = typeof dtype === "string" ? SUGGEST[dtype.replace(/^torch\./, "")] : undefined;
+  const name = typeof dtype === "string" ? dtype.replace(/^torch\./, "") : undefined;
+  const hint = name !== undefined && Object.hasOwn(SUGGEST, name) ? SUGGEST[name] : undefined;
   throw new FlareError(`${what} must be one of ${DTYPES.join(", ")} (or PyTorch's float, double, half, long, int, short): unknown dtype ${typeof dtype === "string" ? `'${dtype}'` : String(dtype)}${hint ? ` (did you mean "${hint}"?)` : ""}`, "E_DTYPE");
 }
 
 const ALIASES: Record<string, DType> = { float: "float32", double: "float64", half: "float16", long: "int64", int: "int32", short: "int16" };
 // Names PyTorch code may write that are not dtype names here.
-const SUGGEST: Record<string, DType> = {
-  ...ALIASES, float32: "float32", float64: "float64", float16: "float16", bfloat16: "bfloat16", int64: "int64", int32: "int32",
-  int16: "int16", int8: "int8", uint8: "uint8", bool: "bool", char: "int8", byte: "uint8",
-};
+const SUGGEST: Record<string, DType> = { ...ALIASES, ...Object.fromEntries(DTYPES.map((d) => [d, d])), char: "int8", byte: "uint8" };
 
 /** The inclusive range of each integer dtype, for values from JavaScript numbers. */
 const INT_RANGES: Partial<Record<DType, [number, number]>> = {

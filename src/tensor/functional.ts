@@ -4,7 +4,7 @@ import { FlareError } from "../errors.js";
 import { aten } from "./aten.js";
 import { op } from "./native.js";
 import { Tensor, handleOf, wrap, wrapList, describe } from "./tensor.js";
-import type { ValuesIndices } from "./ops/reduce.js";
+import type { KeepDim, ValuesIndices } from "./ops/reduce.js";
 import type { AllcloseOptions } from "./ops/compare.js";
 
 type Method<K extends keyof Tensor> = Tensor[K] extends (...args: infer A) => infer R ? (x: Tensor, ...args: A) => R : never;
@@ -91,30 +91,25 @@ export function remainder(input: Tensor | Num, other: Other): Tensor {
 }
 
 // ---- torch.max / torch.min as functions, torch.equal, allclose, mv, numel ----
+interface MinMax {
+  (input: Tensor): Tensor;
+  (input: Tensor, dim: number, keepdim?: boolean | KeepDim): ValuesIndices;
+  (input: Tensor, other: Tensor): Tensor;
+}
+/** torch.max / torch.min: min(x) the extreme element; min(x, dim[, keepdim]) → { values, indices }; min(x, other) element-wise. */
+function reduceExtreme(name: "max" | "min"): MinMax {
+  return ((input: Tensor, dim?: number | Tensor, keepdim?: boolean | KeepDim) => {
+    handleOf(input, `${name}(): input`);
+    const f = input[name] as (dim?: number | Tensor, keepdim?: boolean | KeepDim) => Tensor | ValuesIndices;
+    if (dim === undefined || dim instanceof Tensor) return f.call(input, dim);
+    if (typeof dim !== "number") throw new FlareError(`${name}(): the second argument must be a dim (a number) or a Tensor, got ${describe(dim)}`, "E_TYPE");
+    return f.call(input, dim, keepdim);
+  }) as MinMax;
+}
 /** torch.max(x): the largest element; max(x, dim) → { values, indices }; max(x, other): element-wise. */
-export function max(input: Tensor): Tensor;
-export function max(input: Tensor, dim: number, options?: { keepdim?: boolean }): ValuesIndices;
-export function max(input: Tensor, dim: number, keepdim: boolean): ValuesIndices;
-export function max(input: Tensor, other: Tensor): Tensor;
-export function max(input: Tensor, dim?: number | Tensor, options?: { keepdim?: boolean } | boolean): Tensor | ValuesIndices {
-  return reduceExtreme("max", input, dim, options);
-}
+export const max = reduceExtreme("max");
 /** torch.min(x), min(x, dim) → { values, indices }, min(x, other). */
-export function min(input: Tensor): Tensor;
-export function min(input: Tensor, dim: number, options?: { keepdim?: boolean }): ValuesIndices;
-export function min(input: Tensor, dim: number, keepdim: boolean): ValuesIndices;
-export function min(input: Tensor, other: Tensor): Tensor;
-export function min(input: Tensor, dim?: number | Tensor, options?: { keepdim?: boolean } | boolean): Tensor | ValuesIndices {
-  return reduceExtreme("min", input, dim, options);
-}
-function reduceExtreme(name: "max" | "min", input: Tensor, dim?: number | Tensor, options?: { keepdim?: boolean } | boolean): Tensor | ValuesIndices {
-  handleOf(input, `${name}(): input`);
-  const f = input[name] as (dim?: number | Tensor, options?: { keepdim?: boolean }) => Tensor | ValuesIndices;
-  if (dim === undefined) return f.call(input);
-  if (dim instanceof Tensor) return f.call(input, dim);
-  if (typeof dim !== "number") throw new FlareError(`${name}(): the second argument must be a dim (a number) or a Tensor, got ${describe(dim)}`, "E_TYPE");
-  return f.call(input, dim, typeof options === "boolean" ? { keepdim: options } : options);
-}
+export const min = reduceExtreme("min");
 
 export function equal(input: Tensor, other: Tensor): boolean { handleOf(input, "equal(): input"); return input.equal(other); }
 export function allclose(input: Tensor, other: Tensor, options?: AllcloseOptions): boolean {

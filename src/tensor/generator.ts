@@ -10,6 +10,7 @@
 import { FlareError } from "../errors.js";
 import { native, type Handle } from "./native.js";
 import { Tensor } from "./tensor.js";
+import { Generator } from "./random.js";
 
 type GeneratorHandle = { readonly __generator: unique symbol };
 interface GeneratorNative {
@@ -61,6 +62,16 @@ export class TorchGenerator {
   }
 }
 
+/** A generator option: a TorchGenerator (PyTorch's draws) or flare's JavaScript Generator (flare's own stream). */
+export type AnyGenerator = TorchGenerator | Generator;
+
+/** Checks a `generator` option (samplers, DataLoader, randomSplit, random transforms); null and undefined mean the default. */
+export function checkGenerator(g: unknown, what: string): AnyGenerator | undefined {
+  if (g === undefined || g === null) return undefined;
+  if (g instanceof TorchGenerator || g instanceof Generator) return g;
+  throw new FlareError(`${what}: generator must be a torch.TorchGenerator or a torch.Generator, got ${typeof g === "object" ? "an object" : typeof g}`, "E_TYPE");
+}
+
 let threadGenerator: TorchGenerator | null = null;
 
 /**
@@ -69,8 +80,6 @@ let threadGenerator: TorchGenerator | null = null;
  * generator (torch.randn, layer init) still use libtorch's process-wide one.
  */
 export function setThreadGenerator(g: TorchGenerator | null): void { threadGenerator = g; }
-/** This thread's default generator: a worker's own, or null for libtorch's default. */
-export function threadDefaultGenerator(): TorchGenerator | null { return threadGenerator; }
 
 function handleOf(g: TorchGenerator | null | undefined): GeneratorHandle | null {
   const chosen = g ?? threadGenerator;
@@ -80,22 +89,20 @@ function handleOf(g: TorchGenerator | null | undefined): GeneratorHandle | null 
 /** torch.rand(1).item(): a float32 in [0, 1). */
 export function rand1(g?: TorchGenerator | null): number { return nat.randomDraw("uniform", handleOf(g), 0, 1); }
 
+function checkUniform(low: number, high: number): void {
+  if (!Number.isFinite(low) || !Number.isFinite(high) || low > high) throw new FlareError(`uniform_(): needs finite numbers from <= to, got [${low}, ${high})`, "E_ARGUMENT");
+}
+
 /** torch.empty(1).uniform_(low, high).item(): a float32 (torchvision's way to draw a factor). */
 export function uniform1(low: number, high: number, g?: TorchGenerator | null): number {
-  if (!Number.isFinite(low) || !Number.isFinite(high) || low > high) throw new FlareError(`uniform_(): needs finite numbers from <= to, got [${low}, ${high})`, "E_ARGUMENT");
+  checkUniform(low, high);
   return nat.randomDraw("uniform", handleOf(g), low, high);
 }
 
 /** torch.exp(torch.empty(1).uniform_(low, high)).item(): float32 draw and exp, as torchvision's aspect ratios. */
 export function expUniform1(low: number, high: number, g?: TorchGenerator | null): number {
-  if (!Number.isFinite(low) || !Number.isFinite(high) || low > high) throw new FlareError(`uniform_(): needs finite numbers from <= to, got [${low}, ${high})`, "E_ARGUMENT");
+  checkUniform(low, high);
   return nat.randomDraw("expUniform", handleOf(g), low, high);
-}
-
-/** torch.empty(1).normal_(mean, std).item(). */
-export function normal1(mean: number, std: number, g?: TorchGenerator | null): number {
-  if (!Number.isFinite(mean) || !(std >= 0) || !Number.isFinite(std)) throw new FlareError(`normal_(): needs a finite mean and std >= 0, got ${mean}, ${std}`, "E_ARGUMENT");
-  return nat.randomDraw("normal", handleOf(g), mean, std);
 }
 
 /** torch.randint(low, high, (1,)).item(). */
@@ -122,17 +129,20 @@ export function randomSeed(g?: TorchGenerator | null): bigint { return nat.rando
 /** Largest n for randperm (an int64 tensor of n elements: 1 GiB at the bound). */
 export const MAX_RANDPERM = 2 ** 27;
 
-/** torch.randperm(n, generator=g) as an int64 tensor. */
-export function randperm(n: number, g?: TorchGenerator | null): Tensor {
+function checkRandpermSize(n: number): void {
   if (!Number.isSafeInteger(n) || n < 0) throw new FlareError(`randperm(): n must be a non-negative integer, got ${String(n)}`, "E_ARGUMENT");
   if (n > MAX_RANDPERM) throw new FlareError(`randperm(): n = ${n} is above flare's bound of ${MAX_RANDPERM} (2^27) elements`, "E_ARGUMENT");
+}
+
+/** torch.randperm(n, generator=g) as an int64 tensor. */
+export function randperm(n: number, g?: TorchGenerator | null): Tensor {
+  checkRandpermSize(n);
   return new Tensor(nat.randperm(n, handleOf(g)));
 }
 
 /** torch.randperm(n, generator=g).tolist(), for small n (a transform's order of ops). */
 export function randpermList(n: number, g?: TorchGenerator | null): number[] {
-  if (!Number.isSafeInteger(n) || n < 0) throw new FlareError(`randperm(): n must be a non-negative integer, got ${String(n)}`, "E_ARGUMENT");
-  if (n > MAX_RANDPERM) throw new FlareError(`randperm(): n = ${n} is above flare's bound of ${MAX_RANDPERM} (2^27) elements`, "E_ARGUMENT");
+  checkRandpermSize(n);
   const h = nat.randperm(n, handleOf(g));
   try {
     return Array.from(new BigInt64Array(native.toBuffer(h)), Number);

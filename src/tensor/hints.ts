@@ -1,8 +1,8 @@
 // libtorch's dtype errors say what clashed, not what to write: "expected scalar
 // type Long but found Float". FlareErrors made by the addon go through
-// HintedFlareError, which appends the fix (`.long()`, `{ dtype: "float32" }`).
+// HintedFlareError, which appends the fix (`.long()`, `{ dtype: "float32" }`);
+// native.ts registers it as the addon's error class.
 import { FlareError, type FlareErrorCode } from "../errors.js";
-import { native } from "./native.js";
 
 // libtorch's names (ScalarType and C++ type names) → flare's dtype and conversion method.
 const DTYPES: Record<string, [string, string]> = {
@@ -47,5 +47,3 @@ export class HintedFlareError extends FlareError {
     super(hint ? `${message} (${hint})` : message, code);
   }
 }
-
-native.setErrorClass(HintedFlareError);

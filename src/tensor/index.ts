@@ -5,7 +5,6 @@ import "./ops/shape.js";
 import "./ops/indexing.js";
 import "./ops/linalg.js";
 import "./ops/compare.js";
-import "./hints.js";
 import { guardTensorPrototype } from "./tensor.js";
 guardTensorPrototype();  // after ops/ added their methods
 

@@ -5,6 +5,7 @@ import { existsSync, readdirSync } from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { FlareError } from "../errors.js";
+import { HintedFlareError } from "./hints.js";
 
 /** A tensor handle made by the addon: a number naming a slot in its handle table. */
 export type Handle = number & { readonly __handle: unique symbol };
@@ -111,7 +112,7 @@ function load(): Native {
       failures.push(`${candidate}: ${String((error as Error).message).split("\n")[0]}`);
       continue;
     }
-    addon.setErrorClass(FlareError);
+    addon.setErrorClass(HintedFlareError);
     addonPath = candidate;
     return addon;
   }

@@ -6,6 +6,7 @@ import { aten } from "./aten.js";
 import { track, type Tracked } from "./scope.js";
 import { checkDtype, viewOf, type DType, type TypedArray } from "./dtype.js";
 import { checkOptions } from "../options.js";
+import { guardMethods } from "../validate.js";
 import { formatTensor } from "./format.js";
 import * as hooks from "./hooks.js";
 
@@ -223,25 +224,18 @@ export class Tensor implements Tracked, Disposable {
  * silently shadow the method). Each method becomes a getter/setter pair on the
  * prototype; called once, by src/tensor/index.ts, after ops/ added their methods.
  */
-export function guardTensorPrototype(proto: object = Tensor.prototype, what = "Tensor"): void {
+export function guardTensorPrototype(): void {
+  const proto = Tensor.prototype;
   for (const name of Object.getOwnPropertyNames(proto)) {
-    if (name === "constructor") continue;
     const desc = Object.getOwnPropertyDescriptor(proto, name)!;
-    if (!desc.configurable) continue;
-    if (typeof desc.value === "function") {
-      const fn = desc.value as unknown;
-      Object.defineProperty(proto, name, {
-        configurable: true, enumerable: false,
-        get() { return fn; },
-        set() { throw new FlareError(`${what}.${name} is a method: it cannot be assigned (in-place ops end in _, e.g. t.copy_(src); t.data = src replaces the values)`, "E_ARGUMENT"); },
-      });
-    } else if (desc.get && !desc.set) {
+    if (desc.configurable && desc.get && !desc.set) {
       Object.defineProperty(proto, name, {
         configurable: true, enumerable: false, get: desc.get,
-        set() { throw new FlareError(`${what}.${name} is read-only`, "E_ARGUMENT"); },
+        set() { throw new FlareError(`Tensor.${name} is read-only`, "E_ARGUMENT"); },
       });
     }
   }
+  guardMethods(proto, (_, name) => `Tensor.${name} is a method: it cannot be assigned (in-place ops end in _, e.g. t.copy_(src); t.data = src replaces the values)`);
 }
 
 function keepOwned(t: Tensor): Tensor { t.kept = true; return t; }  // already guarded: made untracked

@@ -4,13 +4,12 @@
 // exp), so the same seed gives the same augmentations as a PyTorch run. With a
 // flare JavaScript torch.Generator as `generator`, flare's own fast stream
 // (not PyTorch's numbers).
-import { FlareError } from "../../errors.js";
 import { Generator } from "../../tensor/random.js";
-import { TorchGenerator, expUniform1, rand1, randint1, randpermList, uniform1 } from "../../tensor/generator.js";
+import { TorchGenerator, expUniform1, type AnyGenerator, rand1, randint1, randpermList, uniform1 } from "../../tensor/generator.js";
 import { tensor } from "../../tensor/creation.js";
 import { tidy } from "../../tensor/scope.js";
 
-export type TransformGenerator = TorchGenerator | Generator;
+export type TransformGenerator = AnyGenerator;
 
 export interface RandomSource {
   /** torch.rand(1).item(): uniform in [0, 1). */
@@ -79,11 +78,4 @@ export function randomSource(generator: TransformGenerator | undefined): RandomS
     sources.set(generator, source);
   }
   return source;
-}
-
-/** Checks a transform's `generator` option. */
-export function checkGenerator(g: unknown, what: string): TransformGenerator | undefined {
-  if (g === undefined || g === null) return undefined;
-  if (g instanceof TorchGenerator || g instanceof Generator) return g;
-  throw new FlareError(`${what}: generator must be a torch.TorchGenerator (PyTorch's draws) or a torch.Generator (flare's own), got ${typeof g === "object" ? "an object" : typeof g}`, "E_TYPE");
 }
