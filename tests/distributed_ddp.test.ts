@@ -10,7 +10,7 @@ import * as path from "node:path";
 import * as torch from "../src/index.js";
 import { optim, F } from "../src/index.js";
 import { makeModel, makeData, flatParams } from "./workers/ddp_common.js";
-import { runRanks, describeRuns } from "./distributed_helpers.js";
+import { runRanks, describeRuns, freePort } from "./distributed_helpers.js";
 import * as dist from "../src/distributed/index.js";
 import { DistributedDataParallel } from "../src/nn/parallel/index.js";
 import { assertFlareError } from "./helpers.js";
@@ -132,7 +132,6 @@ test("bad distributed arguments are FlareErrors", () => {
 });
 
 test("one rank alone: tcp:// init, collectives, DDP with findUnusedParameters, then destroy and init again", async () => {
-  const { freePort } = await import("./distributed_helpers.js");
   const port = await freePort();
   dist.initProcessGroup({ initMethod: `tcp://127.0.0.1:${port}`, rank: 0, worldSize: 1, timeout: 5000 });
   try {
