@@ -12,7 +12,7 @@ import { optim, F } from "../src/index.js";
 import { makeModel, makeData, flatParams } from "./workers/ddp_common.js";
 import { runRanks, describeRuns, freePort } from "./distributed_helpers.js";
 import * as dist from "../src/distributed/index.js";
-import { DistributedDataParallel } from "../src/nn/parallel/index.js";
+import { DistributedDataParallel, SyncBatchNorm } from "../src/nn/parallel/index.js";
 import { assertFlareError } from "./helpers.js";
 import { shardBatch } from "../src/engine/shard.js";
 
@@ -144,6 +144,9 @@ test("bad distributed arguments are FlareErrors", () => {
   assertFlareError(() => dist.getRank(), /not initialized/);
   assertFlareError(() => dist.allReduce(torch.ones([2])), /not initialized/);
   assertFlareError(() => new DistributedDataParallel(makeModel(false, 0)), /not initialized/);
+  // SyncBatchNorm names itself and its processGroup option, and does not drop eps given by position.
+  assertFlareError(() => new SyncBatchNorm(2, { procesGroup: null } as never), /new nn\.SyncBatchNorm\(\): unknown option "procesGroup" \(did you mean "processGroup"\?\)/);
+  assertFlareError(() => new SyncBatchNorm(2, 1e-3 as never), /new nn\.SyncBatchNorm\(\): options must be a plain object, got number/);
 });
 
 test("one rank alone: tcp:// init, collectives, DDP with findUnusedParameters, then destroy and init again", async () => {
