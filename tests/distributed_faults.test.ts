@@ -10,6 +10,13 @@ import * as path from "node:path";
 import * as fs from "node:fs";
 import { fileURLToPath } from "node:url";
 import { runRanks, runRank, freePort, describeRuns, WORKER } from "./distributed_helpers.js";
+import { launch } from "../src/distributed/launcher.js";
+
+test("launch(): a misspelt option or a port past 65535 is a FlareError before any process starts", async () => {
+  const command = [process.execPath, "-e", ""];
+  await assert.rejects(launch({ nprocPerNode: 1, command, masterPorts: 1 } as never), { name: "FlareError", message: /unknown option "masterPorts"/ });
+  await assert.rejects(launch({ nprocPerNode: 1, command, masterPort: 70_000 }), { name: "FlareError", message: /masterPort must be an integer ≥ 1 and ≤ 65535, got 70000/ });
+});
 
 const BIN = fileURLToPath(new URL("../src/cli/bin.js", import.meta.url));
 

@@ -40,8 +40,9 @@ export interface LaunchResult {
 
 const KEYS = ["nprocPerNode", "nnodes", "nodeRank", "masterAddr", "masterPort", "command", "env", "threads", "grace", "log"];
 
-function positiveInt(value: unknown, what: string, min: number): number {
-  if (!Number.isInteger(value) || (value as number) < min) throw new FlareError(`launch(): ${what} must be an integer ≥ ${min}, got ${String(value)}`, "E_ARGUMENT");
+function positiveInt(value: unknown, what: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!Number.isInteger(value) || (value as number) < min || (value as number) > max)
+    throw new FlareError(`launch(): ${what} must be an integer ≥ ${min}${max < Number.MAX_SAFE_INTEGER ? ` and ≤ ${max}` : ""}, got ${String(value)}`, "E_ARGUMENT");
   return value as number;
 }
 
@@ -78,7 +79,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
     throw new FlareError("launch(): command must be a non-empty array of strings (what each process runs)", "E_ARGUMENT");
   const masterAddr = options.masterAddr ?? "127.0.0.1";
   const masterPort = options.masterPort ?? (nnodes === 1 ? await freePort() : 29500);
-  positiveInt(masterPort, "masterPort", 1);
+  positiveInt(masterPort, "masterPort", 1, 65_535);
   const threads = options.threads ?? Math.max(1, Math.floor(os.availableParallelism() / nproc));
   const grace = options.grace ?? 5000;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
