@@ -10,10 +10,11 @@ import * as path from "node:path";
 import * as torch from "../src/index.js";
 import { optim, F } from "../src/index.js";
 import { makeModel, makeData, flatParams } from "./workers/ddp_common.js";
-import { runRanks, describeRuns } from "./distributed_helpers.js";
+import { runRanks, describeRuns, freePort } from "./distributed_helpers.js";
 import * as dist from "../src/distributed/index.js";
-import { DistributedDataParallel } from "../src/nn/parallel/index.js";
+import { DistributedDataParallel, SyncBatchNorm } from "../src/nn/parallel/index.js";
 import { assertFlareError } from "./helpers.js";
+import { shardBatch } from "../src/engine/shard.js";
 
 /** One process, the whole batch of 2B, the same K steps (and micro-batches). */
 function reference(batch: number, steps: number, accumulate: number, batchNorm: boolean): number[] {
@@ -33,6 +34,20 @@ function reference(batch: number, steps: number, accumulate: number, batchNorm: 
   }
   return flatParams(model);
 }
+
+test("shardBatch splits every tensor of a batch as torch.tensor_split (the first ranks take the extra rows)", () => {
+  const x = torch.arange(7), y = torch.arange(14).reshape([7, 2]);
+  const rowsOf = (rank: number, world: number) => {
+    const part = shardBatch({ x, parts: [y], k: 3 }, rank, world) as { x: torch.Tensor; parts: torch.Tensor[]; k: number };
+    assert.equal(part.k, 3);
+    assert.deepEqual(part.parts[0].select(1, 0).div(2).tolist(), part.x.tolist(), "every tensor gets the same rows");
+    return part.x.tolist();
+  };
+  assert.deepEqual([0, 1].map((r) => rowsOf(r, 2)), [[0, 1, 2, 3], [4, 5, 6]]);
+  assert.deepEqual([0, 1, 2].map((r) => rowsOf(r, 3)), [[0, 1, 2], [3, 4], [5, 6]]);
+  assertFlareError(() => shardBatch([x, torch.zeros([6])], 0, 2), /different first sizes \(7, 6\)/);
+  assertFlareError(() => shardBatch([torch.zeros([1])], 0, 2), /a batch of 1 rows can't be split over 2 processes/);
+});
 
 function maxDiff(a: number[], b: number[]): number {
   assert.equal(a.length, b.length, "as many parameter values");
@@ -129,10 +144,12 @@ test("bad distributed arguments are FlareErrors", () => {
   assertFlareError(() => dist.getRank(), /not initialized/);
   assertFlareError(() => dist.allReduce(torch.ones([2])), /not initialized/);
   assertFlareError(() => new DistributedDataParallel(makeModel(false, 0)), /not initialized/);
+  // SyncBatchNorm names itself and its processGroup option, and does not drop eps given by position.
+  assertFlareError(() => new SyncBatchNorm(2, { procesGroup: null } as never), /new nn\.SyncBatchNorm\(\): unknown option "procesGroup" \(did you mean "processGroup"\?\)/);
+  assertFlareError(() => new SyncBatchNorm(2, 1e-3 as never), /new nn\.SyncBatchNorm\(\): options must be a plain object, got number/);
 });
 
 test("one rank alone: tcp:// init, collectives, DDP with findUnusedParameters, then destroy and init again", async () => {
-  const { freePort } = await import("./distributed_helpers.js");
   const port = await freePort();
   dist.initProcessGroup({ initMethod: `tcp://127.0.0.1:${port}`, rank: 0, worldSize: 1, timeout: 5000 });
   try {

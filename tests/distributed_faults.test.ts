@@ -10,6 +10,28 @@ import * as path from "node:path";
 import * as fs from "node:fs";
 import { fileURLToPath } from "node:url";
 import { runRanks, runRank, freePort, describeRuns, WORKER } from "./distributed_helpers.js";
+import { launch } from "../src/distributed/launcher.js";
+
+test("launch(): a misspelt option or a port past 65535 is a FlareError before any process starts", async () => {
+  const command = [process.execPath, "-e", ""];
+  await assert.rejects(launch({ nprocPerNode: 1, command, masterPorts: 1 } as never), { name: "FlareError", message: /unknown option "masterPorts"/ });
+  await assert.rejects(launch({ nprocPerNode: 1, command, masterPort: 70_000 }), { name: "FlareError", message: /masterPort must be an integer ≥ 1 and ≤ 65535, got 70000/ });
+});
+
+test("launch(): OMP_NUM_THREADS already set is kept (as torchrun); threads overrides it", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "flare-launch-threads-"));
+  try {
+    const out = path.join(dir, "threads");
+    const command = [process.execPath, "-e", `require("fs").writeFileSync(${JSON.stringify(out)}, process.env.OMP_NUM_THREADS)`];
+    assert.equal((await launch({ nprocPerNode: 1, command, env: { OMP_NUM_THREADS: "3" } })).exitCode, 0);
+    assert.equal(fs.readFileSync(out, "utf8"), "3");
+    assert.equal((await launch({ nprocPerNode: 1, command, env: { OMP_NUM_THREADS: "3" }, threads: 2 })).exitCode, 0);
+    assert.equal(fs.readFileSync(out, "utf8"), "2");
+    await assert.rejects(launch({ nprocPerNode: 1, command, threads: 0 }), { name: "FlareError", message: /threads must be an integer ≥ 1/ });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 const BIN = fileURLToPath(new URL("../src/cli/bin.js", import.meta.url));
 

@@ -2,22 +2,15 @@
 // each with torchrun's environment, killed if they outlive a deadline.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import * as net from "node:net";
+
+import { freePort } from "../src/distributed/launcher.js";
+
+// A port free now: the launcher's own finder.
+export { freePort };
 
 export const WORKER = fileURLToPath(new URL("./workers/ddp_worker.js", import.meta.url));
 
 export interface RankResult { rank: number; code: number | null; signal: string | null; stdout: string; stderr: string; json: Record<string, unknown> | null; seconds: number }
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export function runRank(rank: number, world: number, port: number, args: string[], options: { env?: NodeJS.ProcessEnv; deadline?: number; delay?: number; command?: string[] } = {}): Promise<RankResult> {
   return new Promise((resolve) => {

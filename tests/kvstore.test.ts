@@ -2,12 +2,11 @@
 // the aggregate; locally, and across two processes over Gloo on loopback.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import * as torch from "../src/index.js";
 import { KVStore } from "../src/distributed/kvstore.js";
 import { assertFlareError } from "./helpers.js";
+import { freePort, runRank } from "./distributed_helpers.js";
 
 test("a local store: push sums a list, pull returns the aggregate (new tensor or into out)", () => {
   const before = torch.memory().numTensors;
@@ -69,35 +68,12 @@ test("bad KVStore use is a FlareError naming the key", () => {
   assertFlareError(() => kv.pull("a"), /disposed/);
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 const worker = fileURLToPath(new URL("./workers/kvstore_worker.js", import.meta.url));
 
-function rank(r: number, port: number): Promise<{ type: string; w: number[]; seven: number[] }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [worker], {
-      env: { ...process.env, MASTER_ADDR: "127.0.0.1", MASTER_PORT: String(port), RANK: String(r), WORLD_SIZE: "2" },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "", err = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (err += d));
-    const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`rank ${r} timed out: ${err}`)); }, 20_000);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(JSON.parse(out.trim()));
-      else reject(new Error(`rank ${r} exited ${code}: ${err}`));
-    });
-  });
+async function rank(r: number, port: number): Promise<{ type: string; w: number[]; seven: number[] }> {
+  const result = await runRank(r, 2, port, [], { command: [process.execPath, worker], deadline: 20_000 });
+  if (result.code !== 0 || !result.json) throw new Error(`rank ${r} exited ${result.code ?? result.signal}: ${result.stderr}`);
+  return result.json as { type: string; w: number[]; seven: number[] };
 }
 
 test("a store over the process group: push sums over the list and over both ranks", { timeout: 30_000 }, async () => {

@@ -1,6 +1,7 @@
 // flare's torchrun: starts nprocPerNode processes on this node with
 // torchrun's environment (RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE,
-// MASTER_ADDR, MASTER_PORT) and cores / nprocPerNode intra-op threads each;
+// MASTER_ADDR, MASTER_PORT) and cores / nprocPerNode intra-op threads each
+// (unless OMP_NUM_THREADS is set, as torchrun);
 // forwards SIGINT / SIGTERM; when one process fails the others are stopped,
 // and the result names the rank that failed and how.
 import { spawn, type ChildProcess } from "node:child_process";
@@ -22,7 +23,7 @@ export interface LaunchOptions {
   command: string[];
   /** Extra environment for every process. */
   env?: NodeJS.ProcessEnv;
-  /** Intra-op threads per process (default: cores / nprocPerNode, at least 1). */
+  /** Intra-op threads per process (OMP_NUM_THREADS; default: the one in env or this process's environment, else cores / nprocPerNode, at least 1). */
   threads?: number;
   /** How long stopped processes get between SIGTERM and SIGKILL (ms, default 5000). */
   grace?: number;
@@ -40,8 +41,9 @@ export interface LaunchResult {
 
 const KEYS = ["nprocPerNode", "nnodes", "nodeRank", "masterAddr", "masterPort", "command", "env", "threads", "grace", "log"];
 
-function positiveInt(value: unknown, what: string, min: number): number {
-  if (!Number.isInteger(value) || (value as number) < min) throw new FlareError(`launch(): ${what} must be an integer ≥ ${min}, got ${String(value)}`, "E_ARGUMENT");
+function positiveInt(value: unknown, what: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!Number.isInteger(value) || (value as number) < min || (value as number) > max)
+    throw new FlareError(`launch(): ${what} must be an integer ≥ ${min}${max < Number.MAX_SAFE_INTEGER ? ` and ≤ ${max}` : ""}, got ${String(value)}`, "E_ARGUMENT");
   return value as number;
 }
 
@@ -78,8 +80,9 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
     throw new FlareError("launch(): command must be a non-empty array of strings (what each process runs)", "E_ARGUMENT");
   const masterAddr = options.masterAddr ?? "127.0.0.1";
   const masterPort = options.masterPort ?? (nnodes === 1 ? await freePort() : 29500);
-  positiveInt(masterPort, "masterPort", 1);
-  const threads = options.threads ?? Math.max(1, Math.floor(os.availableParallelism() / nproc));
+  positiveInt(masterPort, "masterPort", 1, 65_535);
+  const threads = options.threads !== undefined ? String(positiveInt(options.threads, "threads", 1))
+    : options.env?.OMP_NUM_THREADS || process.env.OMP_NUM_THREADS || String(Math.max(1, Math.floor(os.availableParallelism() / nproc)));
   const grace = options.grace ?? 5000;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const worldSize = nnodes * nproc;
@@ -112,7 +115,7 @@ export async function launch(options: LaunchOptions): Promise<LaunchResult> {
       ...process.env, ...options.env,
       RANK: String(rank), LOCAL_RANK: String(localRank), WORLD_SIZE: String(worldSize), LOCAL_WORLD_SIZE: String(nproc),
       GROUP_RANK: String(nodeRank), MASTER_ADDR: masterAddr, MASTER_PORT: String(masterPort),
-      OMP_NUM_THREADS: String(threads),
+      OMP_NUM_THREADS: threads,
     };
     const child = spawn(program, args, { env, stdio: ["inherit", "inherit", "pipe"] });
     children[localRank] = child;

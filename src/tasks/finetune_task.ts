@@ -7,27 +7,19 @@ import { checkOptions } from "../options.js";
 import { SGD } from "../optim/index.js";
 import { Trainer, type EpochMetrics } from "../engine/index.js";
 import { classificationStep, classificationMetrics } from "./classify.js";
-import type { OutputMode } from "../engine/progress.js";
+import type { SgdRunOptions } from "./run_options.js";
 import { get as getModel } from "../vision/models/registry.js";
 import { presetFor } from "./presets.js";
 import { folderLoaders } from "./folder_data.js";
 import { replaceHead, freeze, finetuneParamGroups } from "./finetune.js";
 
-export interface FinetuneOptions {
+/** The shared SGD run options (less momentum: fine-tuning's SGD takes none), and what fine-tuning adds. */
+export interface FinetuneOptions extends Omit<SgdRunOptions, "momentum"> {
   weights: string;
   arch: string;
   data: string;
   headLrMult?: number;
   freeze?: string[];
-  lr?: number;
-  epochs?: number;
-  batchSize?: number;
-  weightDecay?: number;
-  seed?: number;
-  runsDir?: string;
-  name?: string;
-  resume?: boolean;
-  output?: OutputMode;
 }
 
 /** The options finetuneClassifier takes (anything else is an error). */

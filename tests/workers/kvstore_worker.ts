@@ -1,12 +1,9 @@
 // One rank of tests/kvstore.test.ts: a KVStore over the process group (torchrun's environment variables).
 import * as torch from "../../src/index.js";
 import * as dist from "../../src/distributed/index.js";
-import { KVStore, type AllReduceGroup } from "../../src/distributed/kvstore.js";
+import { KVStore } from "../../src/distributed/kvstore.js";
 
-// initProcessGroup returns the group here; a module-level API (PyTorch's) may return nothing,
-// then the module's own allReduce is the group.
-const made = dist.initProcessGroup({ backend: "gloo" }) as unknown as (AllReduceGroup & { rank: number; destroy?: () => void }) | undefined;
-const group = made && typeof made.allReduce === "function" ? made : (dist as unknown as AllReduceGroup);
+const group = dist.initProcessGroup({ backend: "gloo" });
 const rank = Number(process.env.RANK);
 const kv = new KVStore({ group });
 kv.init("w", torch.zeros([3]));
@@ -19,4 +16,4 @@ kv.push(7, torch.full([2], rank + 1));
 const out = torch.zeros([2]);
 kv.pull(7, out);
 console.log(JSON.stringify({ type: kv.type, w: w.tolist(), seven: out.tolist() }));
-made?.destroy?.();
+dist.destroyProcessGroup();

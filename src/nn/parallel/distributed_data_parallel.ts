@@ -9,7 +9,7 @@ import { checkOptions } from "../../options.js";
 import { Tensor, cat, isGradEnabled, noGrad, tidy, tensor as makeTensor } from "../../tensor/index.js";
 import { Module } from "../module.js";
 import { getDefaultGroup, nativeDist, peerTable, waitSync, type ProcessGroup } from "../../distributed/process_group.js";
-import type { ReducerHandle, ReducerStats } from "../../distributed/native.js";
+import { dist, type ReducerHandle, type ReducerStats } from "../../distributed/native.js";
 
 export interface DistributedDataParallelOptions {
   /** The group to train over (default: the world). */
@@ -166,9 +166,7 @@ export class DistributedDataParallel extends Module {
 
   /** Removes the hooks and the reducer. The wrapped module is not freed (module.dispose() does that). */
   override dispose(): void {
-    if (this.reducer) dist()?.distReducerRemove(this.reducer);
+    if (this.reducer) dist?.distReducerRemove(this.reducer);
     this.reducer = null;
   }
 }
-
-function dist() { try { return nativeDist("dispose"); } catch { return undefined; } }

@@ -6,12 +6,14 @@
 // BatchNorm. Collectives are blocking and issued in the same order on every
 // rank (forward and backward run the same graph everywhere).
 import { FlareError } from "../../errors.js";
+import { checkOptions, optionNames } from "../../options.js";
 import { Tensor, cat, noGrad, tensor as makeTensor } from "../../tensor/index.js";
 import { Module } from "../module.js";
 import { BatchNorm1d, BatchNorm2d, type BatchNormOptions } from "../layers/normalization.js";
 import { getDefaultGroup, isInitialized, nativeDist, waitSync, type ProcessGroup } from "../../distributed/process_group.js";
 
 export interface SyncBatchNormOptions extends BatchNormOptions { processGroup?: ProcessGroup }
+const OPTIONS = optionNames<SyncBatchNormOptions>({ eps: 1, momentum: 1, affine: 1, trackRunningStats: 1, device: 1, dtype: 1, processGroup: 1 });
 
 function allReduceSum(t: Tensor, group: ProcessGroup, what: string): void {
   waitSync(nativeDist(what).distAllReduce(group.live(what), [t.handle], "sum"), what);
@@ -21,7 +23,8 @@ export class SyncBatchNorm extends BatchNorm2d {
   readonly processGroup: ProcessGroup | undefined;
 
   constructor(numFeatures: number, options: SyncBatchNormOptions = {}) {
-    const { processGroup, ...rest } = options;
+    // Checked here, so that a misspelt key (or eps by position, which this class does not take) is an error naming SyncBatchNorm.
+    const { processGroup, ...rest } = checkOptions(options, OPTIONS, "new nn.SyncBatchNorm()");
     super(numFeatures, rest);
     this.processGroup = processGroup;
   }
