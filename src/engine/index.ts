@@ -6,3 +6,4 @@ export { saveCheckpoint, loadCheckpoint, type CheckpointState, type TrainingPart
 export { type Metric, TopKAccuracy, topKName, correctTopK, Averages } from "./metrics.js";
 export { makeProgress, formatDuration, type OutputMode, type Progress, type ProgressStream } from "./progress.js";
 export { RunFolder, plotSvg } from "./run.js";
+export { SummaryWriter, type SummaryWriterOptions, crc32c, maskedCrc32c, encodeRecord, encodeEvent, truncateEventFiles, runTag, type EventFields, type SummaryValue, type SummaryImage } from "./tensorboard.js";

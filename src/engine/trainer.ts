@@ -17,6 +17,7 @@ import { saveCheckpoint, loadCheckpoint } from "./checkpoint.js";
 import { Averages, type Metric } from "./metrics.js";
 import { makeProgress, type OutputMode, type Progress, type ProgressStream } from "./progress.js";
 import { RunFolder } from "./run.js";
+import { SummaryWriter, truncateEventFiles, runTag } from "./tensorboard.js";
 import { type Step, type StepResult, type StepInfo, totalLoss, sizeOf } from "./step.js";
 import { DistributedDataParallel, type DistributedDataParallelOptions } from "../nn/parallel/distributed_data_parallel.js";
 import { initProcessGroup, isInitialized, getRank, getWorldSize, destroyProcessGroup } from "../distributed/process_group.js";
@@ -66,6 +67,8 @@ export interface TrainerOptions<B = unknown> {
   accumulate?: number;
   /** A run folder (config.json, metrics.jsonl, steps.jsonl, checkpoints/, curves.svg); none if unset. */
   runDir?: string;
+  /** Also write the run folder's logs as a TensorBoard event file (default true; needs runDir). */
+  tensorboard?: boolean;
   config?: Record<string, unknown>;
   output?: OutputMode;
   /** Where progress goes (default process.stdout). */
@@ -96,7 +99,7 @@ export interface TrainerOptions<B = unknown> {
 }
 
 const OPTION_KEYS = ["model", "optimizer", "epochs", "step", "metrics", "scheduler", "schedulerInterval", "gradClip", "accumulate",
-  "runDir", "config", "output", "progressStream", "monitor", "monitorMode", "earlyStopping", "callbacks", "disposeBatches", "rank", "distributed"];
+  "runDir", "tensorboard", "config", "output", "progressStream", "monitor", "monitorMode", "earlyStopping", "callbacks", "disposeBatches", "rank", "distributed"];
 const OUTPUT_MODES = ["auto", "tty", "plain", "json", "silent"];
 const CALLBACKS = ["onStepEnd", "onEpochEnd", "afterBackward", "beforeOptimizerStep"];
 
@@ -149,6 +152,7 @@ function validate(options: TrainerOptions): void {
     if (!Number.isInteger(patience) || patience < 0) fail(`earlyStopping.patience must be a non-negative integer, got ${patience}`);
     if (minDelta !== undefined && !(minDelta >= 0)) fail(`earlyStopping.minDelta must be a non-negative number, got ${minDelta}`);
   }
+  if (options.tensorboard !== undefined && typeof options.tensorboard !== "boolean") fail(`tensorboard must be true or false, got ${JSON.stringify(options.tensorboard)}`);
   if (options.rank !== undefined && (!Number.isInteger(options.rank) || options.rank < 0)) fail(`rank must be a non-negative integer, got ${options.rank}`);
   if (options.callbacks !== undefined) {
     for (const [name, fn] of Object.entries(checkOptions(options.callbacks, CALLBACKS, "Trainer(): callbacks")))
@@ -179,6 +183,8 @@ export class Trainer<B = unknown> {
   /** The data-parallel wrapper the training steps run through (world size > 1). */
   ddp: DistributedDataParallel | null = null;
   private ownsGroup = false;
+  /** The run's TensorBoard event file (rank 0, during fit). */
+  private tensorboard: SummaryWriter | null = null;
   /** Which metric produced each reported name (for the monitor's default mode). */
   private readonly higherIsBetter = new Map<string, boolean>();
   epoch = 0;
@@ -231,6 +237,10 @@ export class Trainer<B = unknown> {
     } finally {
       // After a failure the peers may be gone: no barrier, just drop the hooks.
       if (failed) { this.ddp?.dispose(); this.ddp = null; } else this.stopDistributed();
+      const tensorboard = this.tensorboard;
+      this.tensorboard = null;
+      // A close that fails after training failed must not hide the first error.
+      if (failed) { try { tensorboard?.close(); } catch { /* the training error is the one to report */ } } else tensorboard?.close();
     }
   }
 
@@ -257,6 +267,12 @@ export class Trainer<B = unknown> {
       run.writeConfig({ epochs, ...this.options.config });
       run.truncateMetrics(-1);
       run.truncateSteps(-1);
+    }
+    if (run && main && this.options.tensorboard !== false) {
+      // Like the logs: a resumed run cuts the event files back to its checkpoint and
+      // continues in a new file that starts at the next step; a new run starts afresh.
+      truncateEventFiles(run.dir, resume ? this.globalStep : -1);
+      this.tensorboard = new SummaryWriter(run.dir, resume ? { purgeStep: this.globalStep + 1 } : {});
     }
     let monitor = this.options.monitor;
     let better: ((a: number, b: number) => boolean) | undefined;
@@ -286,6 +302,10 @@ export class Trainer<B = unknown> {
         Math.abs(value - best) > (this.options.earlyStopping?.minDelta ?? 0)));
       if (run && main) {
         run.appendMetrics(metrics);
+        if (this.tensorboard) {
+          for (const [k, v] of Object.entries(metrics)) if (k !== "epoch") this.tensorboard.addScalar(runTag(k, "epoch"), v, this.globalStep);
+          this.tensorboard.flush();
+        }
         saveCheckpoint(run.lastCheckpoint, parts, { epoch: this.epoch, globalStep: this.globalStep });
         if (improved) {
           saveCheckpoint(run.bestCheckpoint, parts, { epoch: this.epoch, globalStep: this.globalStep, extra: { [name]: value } });
@@ -353,7 +373,11 @@ export class Trainer<B = unknown> {
       if (scheduler && this.options.schedulerInterval === "step") scheduler.step();
       this.globalStep++;
       pending = 0;
-      if (this.run && this.isMainProcess) this.run.appendStep({ epoch: this.epoch, step: this.globalStep, ...pendingLoss.means(), lr });
+      if (this.run && this.isMainProcess) {
+        const row = { epoch: this.epoch, step: this.globalStep, ...pendingLoss.means(), lr };
+        this.run.appendStep(row);
+        for (const [k, v] of Object.entries(row)) if (k !== "epoch" && k !== "step") this.tensorboard?.addScalar(runTag(k, "step"), v, this.globalStep);
+      }
       pendingLoss = new Averages();
     };
     for await (const whole of batches) {
