@@ -124,7 +124,7 @@ test("parseFlags and formatHelp on a table of their own", () => {
 });
 
 test("every flag of the training commands is an option their task takes; the tasks reject unknown options", async () => {
-  const flagsOf = (name: string) => Object.keys(COMMANDS.find((c) => c.name === name)!.flags).map(camelCase).filter((f) => f !== "json" && f !== "nproc");  // --nproc: the CLI relaunches under flare launch
+  const flagsOf = (name: string) => Object.keys(COMMANDS.find((c) => c.name === name)!.flags).map(camelCase).filter((f) => f !== "json" && f !== "nproc").map((f) => (f === "noTensorboard" ? "tensorboard" : f));  // --nproc: the CLI relaunches under flare launch
   for (const [name, allowed] of [["train classify", CLASSIFY_OPTIONS], ["finetune", FINETUNE_OPTIONS], ["eval", EVALUATE_OPTIONS]] as const)
     for (const flag of flagsOf(name)) assert.ok(allowed.includes(flag), `${name}: --${flag} reaches the task`);
   await assert.rejects(trainClassifier({ data: "fashion-mnist", topK: [1] } as never), (e: Error) =>

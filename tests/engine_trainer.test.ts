@@ -232,7 +232,7 @@ test("the Trainer rejects unknown options and values that make no sense, naming 
   const base = { ...parts(problem), epochs: 1 };
   const rejects = (options: object, message: string) =>
     assert.throws(() => new Trainer({ ...base, ...options } as TrainerOptions), (e: Error) => e.name === "FlareError" && e.message === message);
-  const known = `"model", "optimizer", "epochs", "step", "metrics", "scheduler", "schedulerInterval", "gradClip", "accumulate", "runDir", "config", "output", "progressStream", "monitor", "monitorMode", "earlyStopping", "callbacks", "disposeBatches", "rank", "distributed"`;
+  const known = `"model", "optimizer", "epochs", "step", "metrics", "scheduler", "schedulerInterval", "gradClip", "accumulate", "runDir", "config", "output", "progressStream", "monitor", "monitorMode", "earlyStopping", "callbacks", "disposeBatches", "rank", "distributed", "tensorboard"`;
   rejects({ topK: [1, 5] }, `Trainer(): unknown option "topK"; it takes ${known}`);
   rejects({ grad_clip: 1 }, `Trainer(): unknown option "grad_clip" (did you mean "gradClip"?); it takes ${known}`);
   rejects({ epochs: 0 }, "Trainer(): epochs must be a positive integer, got 0");

@@ -4,14 +4,14 @@
 // without flare's code), with resume and the option to turn it off.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { inflateSync } from "node:zlib";
 import * as torch from "../src/index.js";
 import { nn, optim, F, FlareError } from "../src/index.js";
 import { Trainer, supervisedStep, SummaryWriter, crc32c, maskedCrc32c, encodeRecord, encodeEvent, truncateEventFiles } from "../src/engine/index.js";
-import { assertFlareError, fixturePath } from "./helpers.js";
+import { assertFlareError, fixturePath, flareCli, lastJson } from "./helpers.js";
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), "flare-tb-"));
 const lines = (file: string) => readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l));
@@ -340,4 +340,26 @@ test("truncateEventFiles: a negative step removes the files; records past the st
   truncateEventFiles(dir, -1);
   assert.equal(eventFiles(dir).length, 0);
   rmSync(dir, { recursive: true });
+});
+
+test("flare train classify writes the event file; --no-tensorboard does not", () => {
+  const root = tmp();
+  // CIFAR-10's binary layout, tiny: records of 1 label byte + 3072 pixel bytes.
+  const bin = path.join(root, "cifar", "cifar-10-batches-bin");
+  mkdirSync(bin, { recursive: true });
+  const records = (n: number) => Buffer.concat(Array.from({ length: n }, (_, i) => Buffer.concat([Buffer.from([i % 10]), Buffer.alloc(3072, (i * 37) % 256)])));
+  for (let b = 1; b <= 5; b++) writeFileSync(path.join(bin, `data_batch_${b}.bin`), records(4));
+  writeFileSync(path.join(bin, "test_batch.bin"), records(8));
+  writeFileSync(path.join(bin, "batches.meta.txt"), "airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n");
+  const { flare } = flareCli();
+  const args = ["train", "classify", "--data", "cifar10", path.join(root, "cifar"), "--width", "2", "--epochs", "1", "--batch-size", "10", "--runs-dir", path.join(root, "runs"), "--json"];
+  assert.equal(lastJson(flare(...args, "--name", "on")).event, "done");
+  const scalars = scalarsOf(path.join(root, "runs", "on"));
+  assert.deepEqual(scalars.get("step/loss")!.map(([s]) => s), [1, 2]);
+  const row = lines(path.join(root, "runs", "on", "metrics.jsonl"))[0];
+  assert.deepEqual(scalars.get("val/acc"), [[2, Math.fround(row.val_acc)]]);
+  assert.equal(lastJson(flare(...args, "--name", "off", "--no-tensorboard")).event, "done");
+  assert.equal(eventFiles(path.join(root, "runs", "off")).length, 0);
+  assert.ok(existsSync(path.join(root, "runs", "off", "metrics.jsonl")));
+  rmSync(root, { recursive: true });
 });

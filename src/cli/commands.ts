@@ -39,9 +39,14 @@ const runFolder: FlagSpecs = {
   resume: { type: "boolean", description: "continue the run from its last checkpoint" },
 };
 
-/** Options for a task: the flags given (and defaulted), without the CLI's own. */
+/** --no-tensorboard: for the training commands whose task passes `tensorboard` on to the Trainer. */
+const tensorboardFlag: FlagSpecs = { "no-tensorboard": { type: "boolean", description: "do not write the TensorBoard event file (events.out.tfevents.*) in the run folder" } };
+
+/** Options for a task: the flags given (and defaulted), without the CLI's own; --no-tensorboard is tensorboard: false. */
 function taskOptions(values: Values, drop: string[] = []): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(values).filter(([k]) => !["json", ...drop].includes(k)));
+  const options: Record<string, unknown> = Object.fromEntries(Object.entries(values).filter(([k]) => !["json", "noTensorboard", ...drop].includes(k)));
+  if (values.noTensorboard === true) options.tensorboard = false;
+  return options;
 }
 
 /** --crop H,W as [height, width]. */
@@ -78,6 +83,7 @@ const TASK_COMMANDS: Command[] = [
       limit: { type: "int", min: 1, description: "use only the first N training and test images (tensor datasets)" },
       seed: { type: "int", min: 0, default: 0, description: "the seed of weights, shuffling and augmentation" },
       ...runFolder,
+      ...tensorboardFlag,
       ...json,
     },
     async run(values, positionals, print) {
@@ -150,6 +156,7 @@ const TASK_COMMANDS: Command[] = [
       limit: { type: "int", min: 1, description: "use only the first N training and validation images" },
       seed: { type: "int", min: 0, default: 0, description: "the seed of weights, shuffling and generated data" },
       ...runFolder,
+      ...tensorboardFlag,
       ...json,
     },
     async run(values, [dataRoot], print) {
@@ -178,6 +185,7 @@ const TASK_COMMANDS: Command[] = [
       "weight-decay": { type: "number", min: 0, default: 1e-3, description: "SGD weight decay" },
       seed: { type: "int", min: 0, default: 0, description: "the seed of the head, shuffling and augmentation" },
       ...runFolder,
+      ...tensorboardFlag,
       ...json,
     },
     async run(values, _positionals, print) {

@@ -99,7 +99,7 @@ export interface TrainerOptions<B = unknown> {
 }
 
 const OPTION_KEYS = ["model", "optimizer", "epochs", "step", "metrics", "scheduler", "schedulerInterval", "gradClip", "accumulate",
-  "runDir", "tensorboard", "config", "output", "progressStream", "monitor", "monitorMode", "earlyStopping", "callbacks", "disposeBatches", "rank", "distributed"];
+  "runDir", "config", "output", "progressStream", "monitor", "monitorMode", "earlyStopping", "callbacks", "disposeBatches", "rank", "distributed", "tensorboard"];
 const OUTPUT_MODES = ["auto", "tty", "plain", "json", "silent"];
 const CALLBACKS = ["onStepEnd", "onEpochEnd", "afterBackward", "beforeOptimizerStep"];
 

@@ -88,7 +88,7 @@ function tensorSplits(options: ClassifyOptions): { train: [Tensor, Tensor]; test
 }
 
 /** The options trainClassifier takes (anything else is an error). */
-export const CLASSIFY_OPTIONS = ["data", "dataRoot", "model", "width", "size", "epochs", "batchSize", "lr", "momentum", "weightDecay", "limit", "seed", "runsDir", "name", "resume", "output"];
+export const CLASSIFY_OPTIONS = ["data", "dataRoot", "model", "width", "size", "epochs", "batchSize", "lr", "momentum", "weightDecay", "limit", "seed", "runsDir", "name", "resume", "tensorboard", "output"];
 
 export async function trainClassifier(options: ClassifyOptions): Promise<{ history: EpochMetrics[]; runDir: string; classes: string[] }> {
   checkOptions(options, CLASSIFY_OPTIONS, "trainClassifier()");
@@ -121,7 +121,7 @@ export async function trainClassifier(options: ClassifyOptions): Promise<{ histo
   const scheduler = new CosineAnnealingLR(optimizer, epochs);
   const runDir = path.join(options.runsDir ?? "runs", options.name ?? `classify-${options.data}`);
   const trainer = new Trainer({
-    model, optimizer, scheduler, epochs, runDir, output: options.output ?? "auto", monitor: "val_acc",
+    model, optimizer, scheduler, epochs, runDir, tensorboard: options.tensorboard !== false, output: options.output ?? "auto", monitor: "val_acc",
     step: classificationStep(), metrics: classificationMetrics(),
     config: { task: "classify", ...options, model: arch, classes },
   });

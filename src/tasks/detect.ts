@@ -254,7 +254,7 @@ export interface TrainDetectorOptions extends SgdRunOptions {
 }
 
 export const TRAIN_DETECT_OPTIONS = ["data", "dataRoot", "model", "size", "epochs", "batchSize", "lr", "momentum", "weightDecay", "gradClip", "count", "valCount",
-  "imageSize", "maxObjects", "limit", "seed", "runsDir", "name", "resume", "output", "onModel"];
+  "imageSize", "maxObjects", "limit", "seed", "runsDir", "name", "resume", "tensorboard", "output", "onModel"];
 
 function checkData(data: unknown, what: string): void {
   if (!DETECT_DATA.includes(data as DetectData)) throw new FlareError(`${what}: unknown dataset '${String(data)}' (bananas [DIR], objects [DIR], voc DIR or coco DIR)`, "E_ARGUMENT");
@@ -282,7 +282,7 @@ export async function trainDetector(options: TrainDetectorOptions): Promise<{ hi
     const runDir = path.join(options.runsDir ?? "runs", options.name ?? `detect-${options.data}`);
     const { onModel: _, ...config } = options;
     const trainer = new Trainer({
-      model, optimizer, epochs, runDir, output: options.output ?? "auto", monitor: "val_map50", ...(gradClip !== undefined ? { gradClip } : {}),
+      model, optimizer, epochs, runDir, tensorboard: options.tensorboard !== false, output: options.output ?? "auto", monitor: "val_map50", ...(gradClip !== undefined ? { gradClip } : {}),
       step: book ? detectionStep() : detectorStep(), metrics: [new DetectionMAP()],
       config: { task: "detect", ...config, model: arch, classes: data.classes, size, dataRoot: data.root },
     });

@@ -23,7 +23,7 @@ export interface FinetuneOptions extends Omit<SgdRunOptions, "momentum"> {
 }
 
 /** The options finetuneClassifier takes (anything else is an error). */
-export const FINETUNE_OPTIONS = ["weights", "arch", "data", "headLrMult", "freeze", "lr", "epochs", "batchSize", "weightDecay", "seed", "runsDir", "name", "resume", "output"];
+export const FINETUNE_OPTIONS = ["weights", "arch", "data", "headLrMult", "freeze", "lr", "epochs", "batchSize", "weightDecay", "seed", "runsDir", "name", "resume", "tensorboard", "output"];
 
 export async function finetuneClassifier(options: FinetuneOptions): Promise<{ history: EpochMetrics[]; runDir: string; classes: string[] }> {
   checkOptions(options, FINETUNE_OPTIONS, "finetuneClassifier()");
@@ -41,7 +41,7 @@ export async function finetuneClassifier(options: FinetuneOptions): Promise<{ hi
   const optimizer = new SGD(finetuneParamGroups(model, lr, options.headLrMult ?? 10) as never, { lr, weightDecay: options.weightDecay ?? 1e-3 });
   const runDir = path.join(options.runsDir ?? "runs", options.name ?? `finetune-${options.arch}`);
   const trainer = new Trainer({
-    model, optimizer, epochs: options.epochs ?? 5, runDir, output: options.output ?? "auto", monitor: "val_acc",
+    model, optimizer, epochs: options.epochs ?? 5, runDir, tensorboard: options.tensorboard !== false, output: options.output ?? "auto", monitor: "val_acc",
     step: classificationStep(), metrics: classificationMetrics([1]),
     config: { task: "finetune", ...options, classes },
   });

@@ -12,5 +12,7 @@ export interface SgdRunOptions {
   runsDir?: string;
   name?: string;
   resume?: boolean;
+  /** Write the run folder's TensorBoard event file (default true). */
+  tensorboard?: boolean;
   output?: OutputMode;
 }
