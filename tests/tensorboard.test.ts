@@ -11,7 +11,8 @@ import { inflateSync } from "node:zlib";
 import * as torch from "../src/index.js";
 import { nn, optim, F, FlareError } from "../src/index.js";
 import { Trainer, supervisedStep, SummaryWriter, crc32c, maskedCrc32c, encodeRecord, encodeEvent, truncateEventFiles } from "../src/engine/index.js";
-import { assertFlareError, fixturePath, flareCli, lastJson } from "./helpers.js";
+import { stylize } from "../src/tasks/stylize.js";
+import { assertFlareError, fixturePath, flareCli, lastJson, ROOT } from "./helpers.js";
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), "flare-tb-"));
 const lines = (file: string) => readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l));
@@ -362,4 +363,17 @@ test("flare train classify writes the event file; --no-tensorboard does not", ()
   assert.equal(eventFiles(path.join(root, "runs", "off")).length, 0);
   assert.ok(existsSync(path.join(root, "runs", "off", "metrics.jsonl")));
   rmSync(root, { recursive: true });
+});
+
+test("stylize({ tensorboard }): the losses of every step and the images in an event file", async () => {
+  const dir = tmp();
+  const asset = (name: string) => path.join(ROOT, "assets", "images", name);
+  const result = await stylize({ content: asset("chelsea.jpg"), style: [asset("brick.jpg")], out: path.join(dir, "o.png"), size: "12x16", steps: 4, every: 2,
+    tensorboard: path.join(dir, "tb"), output: "silent" });
+  assert.equal(result.steps, 4);
+  const scalars = scalarsOf(path.join(dir, "tb"));
+  for (const k of ["content", "style", "tv", "total"]) assert.deepEqual(scalars.get(`loss/${k}`)!.map(([s]) => s), [1, 2, 3, 4], k);
+  const images = eventFiles(path.join(dir, "tb")).flatMap(readEvents).filter((e) => e.values[0]?.image).map((e) => [e.step, e.values[0].image!.height, e.values[0].image!.width, e.values[0].image!.colorspace]);
+  assert.deepEqual(images, [[2, 12, 16, 3], [4, 12, 16, 3]], "the intermediate of step 2 and the result");
+  rmSync(dir, { recursive: true });
 });

@@ -395,6 +395,7 @@ const TASK_COMMANDS: Command[] = [
       seed: { type: "int", min: 0, default: 0, description: "the seed of the random filters (without --weights)" },
       every: { type: "int", min: 0, default: 50, description: "write the current image every N steps as FILE.stepN.png (0: never)" },
       curves: { type: "string", placeholder: "FILE.svg", description: "write the three loss curves (log scale) as SVG" },
+      tensorboard: { type: "string", placeholder: "DIR", description: "write a TensorBoard event file in DIR: the losses per step and the images" },
       ...json,
     },
     async run(values, _positionals, print) {

@@ -6,6 +6,7 @@ import { FlareError } from "../errors.js";
 import { checkOptions } from "../options.js";
 import { writeFileAtomic } from "../io/safetensors.js";
 import { makeProgress, type OutputMode } from "../engine/progress.js";
+import { SummaryWriter } from "../engine/tensorboard.js";
 import { writeImage, formatOfPath } from "../vision/io.js";
 import { styleTransfer, type StyleStep } from "../vision/style/index.js";
 
@@ -27,10 +28,12 @@ export interface StylizeOptions {
   every?: number;
   /** The loss curves (content, style, TV per step, log scale) as SVG. */
   curves?: string;
+  /** A folder for a TensorBoard event file: the losses per step (loss/content, ...) and the images. */
+  tensorboard?: string;
   output?: OutputMode;
 }
 
-export const STYLIZE_OPTIONS = ["content", "style", "out", "styleMix", "size", "steps", "lr", "contentWeight", "styleWeight", "tvWeight", "weights", "seed", "every", "curves", "output"];
+export const STYLIZE_OPTIONS = ["content", "style", "out", "styleMix", "size", "steps", "lr", "contentWeight", "styleWeight", "tvWeight", "weights", "seed", "every", "curves", "tensorboard", "output"];
 
 /** "300x450" → [300, 450] (height × width). */
 export function parseSize(text: string): [number, number] {
@@ -93,6 +96,8 @@ export async function stylize(options: StylizeOptions): Promise<StylizeResult> {
   if (!Number.isInteger(every) || every < 0) throw new FlareError(`stylize: every must be an integer ≥ 0, got ${String(every)}`, "E_ARGUMENT");
   const progress = makeProgress(options.output ?? "auto");
   const intermediates: string[] = [];
+  // No file handle stays open between writes: a failed run leaves at most the unflushed queue unwritten.
+  const tensorboard = options.tensorboard !== undefined ? new SummaryWriter(options.tensorboard) : undefined;
   const started = performance.now();
   const steps = options.steps ?? 500;
   progress.start(0, 1, steps);
@@ -110,10 +115,11 @@ export async function stylize(options: StylizeOptions): Promise<StylizeResult> {
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
     onStep: async (info) => {
       progress.step(info.step, { content: info.content, style: info.style, tv: info.tv });
+      for (const k of ["content", "style", "tv", "total"] as const) tensorboard?.addScalar(`loss/${k}`, info[k], info.step);
       if (every > 0 && info.step % every === 0 && info.step < info.steps) {
         const file = intermediatePath(options.out, info.step, info.steps);
         const img = info.image();
-        try { await writeImage(img, file); } finally { img.dispose(); }
+        try { await writeImage(img, file); tensorboard?.addImage("image", img, info.step); } finally { img.dispose(); }
         intermediates.push(file);
         progress.message(`step ${info.step}: wrote ${file}`);
       }
@@ -121,10 +127,12 @@ export async function stylize(options: StylizeOptions): Promise<StylizeResult> {
   });
   try {
     await writeImage(result.image, options.out);
+    tensorboard?.addImage("image", result.image, steps);
   } finally {
     result.image.dispose();
   }
   if (options.curves) writeFileAtomic(options.curves, Buffer.from(lossCurvesSvg(result.history)));
+  tensorboard?.close();
   const seconds = (performance.now() - started) / 1000;
   const { start, end } = result.gramDistance;
   return {
