@@ -1,7 +1,7 @@
 // A run folder, runs/<name>/: config.json, metrics.jsonl (one line per epoch),
 // steps.jsonl (one line per optimizer step), checkpoints/last.safetensors and
 // best.safetensors (full training state), model.safetensors (the best weights
-// alone) and curves.svg.
+// alone) and curves.svg. The Trainer adds TensorBoard event files (tensorboard.ts).
 import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, unlinkSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import * as path from "node:path";
