@@ -317,8 +317,10 @@ test("Trainer: resume cuts the event files back to the checkpoint and continues 
   rmSync(dir, { recursive: true });
 });
 
-test("Trainer: tensorboard: false writes no event file; a non-boolean is an error", async () => {
+test("Trainer: tensorboard: false writes no event file (and a new run removes an old run's); a non-boolean is an error", async () => {
   const dir = tmp();
+  await fit(dir, 1);
+  assert.equal(eventFiles(dir).length, 1);
   await fit(dir, 1, { tensorboard: false });
   assert.equal(eventFiles(dir).length, 0);
   assert.ok(existsSync(path.join(dir, "metrics.jsonl")));

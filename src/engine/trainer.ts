@@ -268,11 +268,12 @@ export class Trainer<B = unknown> {
       run.truncateMetrics(-1);
       run.truncateSteps(-1);
     }
-    if (run && main && this.options.tensorboard !== false) {
+    if (run && main) {
       // Like the logs: a resumed run cuts the event files back to its checkpoint and
-      // continues in a new file that starts at the next step; a new run starts afresh.
+      // continues in a new file that starts at the next step; a new run starts afresh
+      // (also with tensorboard off, so no other run's curves stay in its folder).
       truncateEventFiles(run.dir, resume ? this.globalStep : -1);
-      this.tensorboard = new SummaryWriter(run.dir, resume ? { purgeStep: this.globalStep + 1 } : {});
+      if (this.options.tensorboard !== false) this.tensorboard = new SummaryWriter(run.dir, resume ? { purgeStep: this.globalStep + 1 } : {});
     }
     let monitor = this.options.monitor;
     let better: ((a: number, b: number) => boolean) | undefined;
