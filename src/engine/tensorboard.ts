@@ -157,7 +157,7 @@ function tensorImage(img: Tensor, what: string): SummaryImage {
   const shape = img.shape;
   if (shape.length !== 2 && shape.length !== 3) throw new FlareError(`${what}: the image tensor must be CHW (or HW), got shape [${shape.join(", ")}]`, "E_SHAPE");
   const [c, h, w] = shape.length === 2 ? [1, shape[0], shape[1]] : shape;
-  if (![1, 2, 3, 4].includes(c)) throw new FlareError(`${what}: the image tensor must have 1, 3 or 4 channels (CHW), got shape [${shape.join(", ")}]`, "E_SHAPE");
+  if (![1, 2, 3, 4].includes(c)) throw new FlareError(`${what}: the image tensor must have 1, 2, 3 or 4 channels (CHW), got shape [${shape.join(", ")}]`, "E_SHAPE");
   if (h < 1 || w < 1) throw new FlareError(`${what}: the image tensor is empty (shape [${shape.join(", ")}])`, "E_SHAPE");
   const float = img.dtype === "float32" || img.dtype === "float64" || img.dtype === "float16" || img.dtype === "bfloat16";
   if (img.dtype !== "uint8" && !float) throw new FlareError(`${what}: the image tensor must be uint8 (0..255) or floating point (0..1), got ${img.dtype}`, "E_DTYPE");
@@ -279,7 +279,7 @@ export class SummaryWriter {
     this.addEvent({ wallTime: walltime ?? Date.now() / 1000, ...(globalStep !== undefined ? { step: globalStep } : {}), summary: [{ tag, simpleValue: value }] });
   }
 
-  /** An image: PNG bytes, or a CHW tensor (uint8 0..255, or floating point 0..1; 1, 3 or 4 channels). */
+  /** An image: PNG bytes, or a CHW tensor (uint8 0..255, or floating point 0..1; 1 grey, 2 grey + alpha, 3 RGB or 4 RGBA channels). */
   addImage(tag: string, img: Uint8Array | Tensor, globalStep?: number, walltime?: number): void {
     const what = "SummaryWriter.addImage()";
     checkTag(tag, what);

@@ -2,8 +2,8 @@
 // turns a batch into a loss and predictions; the Trainer does the rest —
 // epochs, gradient accumulation and clipping, lr scheduling per step or epoch,
 // metrics with epoch-level reduction, evaluation, a run folder written by rank 0
-// only (atomic checkpoints, per-epoch and per-step logs), exact resume, early
-// stopping, callbacks and hooks.
+// only (atomic checkpoints, per-epoch and per-step logs, a TensorBoard event
+// file), exact resume, early stopping, callbacks and hooks.
 import { FlareError } from "../errors.js";
 import { checkOptions } from "../options.js";
 import * as torch from "../tensor/index.js";
