@@ -151,7 +151,13 @@ export const APP_JS = String.raw`"use strict";
     if (err >= 7.5) step *= 10; else if (err >= 3.5) step *= 5; else if (err >= 1.5) step *= 2;
     var ticks = [];
     for (var t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) ticks.push(Math.abs(t) < step * 1e-9 ? 0 : t);
+    ticks.step = step;
     return ticks;
+  }
+  /** A tick's label: as many decimals as the tick spacing needs. */
+  function tickLabel(t, step) {
+    if (step < 1e-4 || Math.abs(t) >= 1e6) return t.toExponential(1);
+    return t.toFixed(Math.max(0, Math.min(6, -Math.floor(Math.log10(step) + 1e-9))));
   }
 
   /** A chart of rows' keys against row[xKey] (+ xOffset), redrawn by update(rows, keys). */
@@ -179,14 +185,15 @@ export const APP_JS = String.raw`"use strict";
       var py = function (y) { return H - M.b - (y - y0) / (y1 - y0) * (H - M.t - M.b); };
       self.px = px; self.x0 = x0; self.x1 = x1; self.W = W; self.M = M;
       var axes = svg("g", { class: "axes" });
-      niceTicks(y0, y1, 5).forEach(function (t) {
+      var yTicks = niceTicks(y0, y1, 5), xTicks = niceTicks(x0, x1, 6);
+      yTicks.forEach(function (t) {
         axes.appendChild(svg("line", { x1: M.l, x2: W - M.r, y1: py(t), y2: py(t), class: "grid" }));
-        var label = svg("text", { x: M.l - 6, y: py(t) + 4, "text-anchor": "end" }); label.textContent = fmt(t); axes.appendChild(label);
+        var label = svg("text", { x: M.l - 6, y: py(t) + 4, "text-anchor": "end" }); label.textContent = tickLabel(t, yTicks.step); axes.appendChild(label);
       });
-      niceTicks(x0, x1, 6).forEach(function (t) {
+      xTicks.forEach(function (t) {
         if (xKey === "epoch" && !Number.isInteger(t)) return;
         axes.appendChild(svg("line", { x1: px(t), x2: px(t), y1: H - M.b, y2: H - M.b + 4, class: "tick" }));
-        var label = svg("text", { x: px(t), y: H - M.b + 16, "text-anchor": "middle" }); label.textContent = fmt(t); axes.appendChild(label);
+        var label = svg("text", { x: px(t), y: H - M.b + 16, "text-anchor": "middle" }); label.textContent = tickLabel(t, xTicks.step); axes.appendChild(label);
       });
       axes.appendChild(svg("line", { x1: M.l, x2: W - M.r, y1: H - M.b, y2: H - M.b, class: "axis" }));
       axes.appendChild(svg("line", { x1: M.l, x2: M.l, y1: M.t, y2: H - M.b, class: "axis" }));
@@ -244,7 +251,7 @@ export const APP_JS = String.raw`"use strict";
     var images = el("section", { class: "card", hidden: "" }, [el("h2", {}, ["Images"]), gallery]);
     var configPre = el("pre", { class: "config" });
     var config = el("section", { class: "card", hidden: "" }, [el("h2", {}, ["config.json"]), configPre]);
-    app.appendChild(el("main", {}, [el("div", { class: "charts" }, [steps.box, epochLoss.box, epochMetrics.box]), latest, images, config]));
+    app.appendChild(el("main", {}, [el("div", { class: "charts" }, [steps.box, epochLoss.box, epochMetrics.box, latest]), images, config]));
 
     var data = { steps: [], metrics: [] }, pending = false;
     function redraw() {
