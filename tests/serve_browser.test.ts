@@ -43,11 +43,6 @@ test("flare serve in headless Chromium: live curves grow while a run trains, ima
   mkdirSync(runs, { recursive: true });
   let trainer: ChildProcess | undefined, server: RunsServer | undefined, browser: Browser | undefined;
   try {
-    // 6 epochs of 32 steps, each step paced to >= 40 ms: about 10-20 s of training.
-    trainer = spawn(process.execPath, [fileURLToPath(new URL("./workers/serve_train.js", import.meta.url)), runDir, "6", "1024", "40"], { stdio: ["ignore", "ignore", "pipe"] });
-    let trainerErr = "";
-    trainer.stderr!.on("data", (c: Buffer) => { trainerErr += c; });
-    const trained = new Promise<number | null>((resolve) => trainer!.on("exit", resolve));
     server = await serveRuns(runs, { port: 0 });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"], headless: true });
     const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
@@ -56,14 +51,23 @@ test("flare serve in headless Chromium: live curves grow while a run trains, ima
     page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
     page.on("requestfailed", (r) => { if (!r.url().includes("/api/stream/")) problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`); });
     page.on("response", (r) => { if (r.status() >= 400) problems.push(`HTTP ${r.status()}: ${r.url()}`); });
+    // The browser is up and the list open before the training starts, so the training's time is all for watching.
+    await page.goto(server.url);
+    await page.locator("p.empty").waitFor({ timeout: 10_000 });
+    assert.match(await page.locator("p.empty").textContent() ?? "", /No runs yet/);
 
-    await until("the first training steps", () => lines(path.join(runDir, "steps.jsonl")) >= 2 || (trainer!.exitCode !== null && assert.fail(`the training exited early (${trainer!.exitCode}): ${trainerErr}`)));
+    // 6 epochs of 32 steps, each step paced to >= 40 ms: about 10-20 s of training.
+    trainer = spawn(process.execPath, [fileURLToPath(new URL("./workers/serve_train.js", import.meta.url)), runDir, "6", "1024", "40"], { stdio: ["ignore", "ignore", "pipe"] });
+    let trainerErr = "";
+    trainer.stderr!.on("data", (c: Buffer) => { trainerErr += c; });
+    const trained = new Promise<number | null>((resolve) => trainer!.on("exit", resolve));
 
     // The list shows the run as training and links to it.
-    await page.goto(server.url);
     const row = page.locator('tr[data-run="fashion"]');
-    await row.waitFor({ timeout: 10_000 });
+    await until("the run in the list", async () => (await row.count()) > 0 || (trainer!.exitCode !== null && assert.fail(`the training exited (${trainer!.exitCode}): ${trainerErr}`)), 30_000);
     await until("the run listed as training", async () => (await row.locator(".badge").textContent()) === "training", 10_000);
+    mkdirSync(OUTPUT, { recursive: true });
+    await page.screenshot({ path: path.join(OUTPUT, "serve-list.png") });
     await row.locator("a").click();
     await page.waitForURL(/\/run\/fashion$/);
 
@@ -101,7 +105,6 @@ test("flare serve in headless Chromium: live curves grow while a run trains, ima
       return !!img && img.complete && img.naturalWidth > 0 && img.getAttribute("src").endsWith(${JSON.stringify(final)});
     })()`), 15_000);
 
-    mkdirSync(OUTPUT, { recursive: true });
     await page.screenshot({ path: path.join(OUTPUT, "serve.png"), fullPage: true });
     assert.deepEqual(problems, [], "the page logged no errors or warnings and every request succeeded");
     assert.ok(during.live, "the curves grew while the run was training");

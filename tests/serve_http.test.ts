@@ -36,6 +36,8 @@ before(async () => {
   writeFileSync(path.join(runs, "demo", "b", "steps.jsonl"), '{"epoch":0,"step":1,"loss":0.9}\n');
   writeFileSync(path.join(runs, "demo", "b", "images", "mask.png"), PNG_1x1);
   writeFileSync(path.join(runs, "demo", "report.html"), "<p>report</p>");
+  mkdirSync(path.join(runs, "odd name #1?"));
+  writeFileSync(path.join(runs, "odd name #1?", "config.json"), "{}");
   // Symlinks pointing out of the runs folder (a file and a folder) and one pointing inside.
   symlinkSync(path.join(base, "secret.txt"), path.join(runs, "a", "leak.txt"));
   symlinkSync(path.join(base, "secret.png"), path.join(runs, "a", "leak.png"));
@@ -71,7 +73,7 @@ test("serve: the runs list holds every run folder, nested ones too, and nothing 
   const reply = await get("/api/runs");
   assert.equal(reply.status, 200);
   const { runs: list } = JSON.parse(reply.body) as { runs: { name: string; epochs: number; images: number; live: boolean; last?: Record<string, number> }[] };
-  assert.deepEqual(list.map((r) => r.name), ["a", "demo/b"], "symlinked folders and checkpoints/ are not walked, demo/ is not a run");
+  assert.deepEqual(list.map((r) => r.name), ["a", "demo/b", "odd name #1?"], "symlinked folders and checkpoints/ are not walked, demo/ is not a run");
   const a = list[0];
   assert.equal(a.epochs, 1);
   assert.equal(a.last?.val_acc, 0.4);
@@ -81,6 +83,9 @@ test("serve: the runs list holds every run folder, nested ones too, and nothing 
   assert.equal(info.name, "demo/b");
   assert.deepEqual(info.images.map((i) => i.path), ["images/mask.png"]);
   assert.equal(info.config, null);
+  const odd = await get(`/api/run/${encodeURIComponent("odd name #1?")}`);
+  assert.equal(JSON.parse(odd.body).name, "odd name #1?", "names are percent-decoded once");
+  assert.equal((await get(`/files/${encodeURIComponent("odd name #1?")}/config.json`)).body, "{}");
   const page = await get("/");
   assert.equal(page.status, 200);
   assert.match(page.body, /<script src="\/static\/app\.js"><\/script>/);
@@ -250,7 +255,7 @@ test("flare serve: prints its address, serves, stops on SIGTERM; a port in use f
     });
     const reply = await fetch(`${url}api/runs`);
     assert.equal(reply.status, 200);
-    assert.deepEqual(((await reply.json()) as { runs: { name: string }[] }).runs.map((r) => r.name), ["a", "demo/b"]);
+    assert.deepEqual(((await reply.json()) as { runs: { name: string }[] }).runs.map((r) => r.name), ["a", "demo/b", "odd name #1?"]);
     const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
     child.kill("SIGTERM");
     assert.equal(await exited, 0, "a clean stop");

@@ -117,13 +117,16 @@ export const APP_JS = String.raw`"use strict";
     var table = el("table", { class: "runs" }, [
       el("thead", {}, [el("tr", {}, ["run", "state", "epochs", "last epoch", "images", "updated"].map(function (h) { return el("th", {}, [h]); }))]),
       body]);
-    var empty = el("p", { class: "empty", hidden: "" }, ["No runs yet: folders with a config.json or metrics.jsonl appear here (flare train … --runs-dir DIR)."]);
+    var empty = el("p", { class: "empty", hidden: "" });
     app.appendChild(el("header", {}, [el("h1", {}, ["flare runs"]), status]));
     app.appendChild(el("main", {}, [table, empty]));
     function render(data) {
       status.textContent = data.root;
       clear(body);
       empty.hidden = data.runs.length > 0;
+      // Serving one run's own folder: its parent is the runs folder.
+      empty.textContent = data.rootIsRun ? "This folder is a run itself: serve the folder that holds it (flare serve PARENT_FOLDER)."
+        : "No runs yet: folders with a config.json or metrics.jsonl appear here (flare train … --runs-dir DIR).";
       data.runs.forEach(function (r) {
         var last = r.last ? Object.keys(r.last).filter(isCurve).map(function (k) { return k + " " + fmt(r.last[k]); }).join("  ") : "";
         body.appendChild(el("tr", { "data-run": r.name }, [

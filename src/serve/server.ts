@@ -121,7 +121,7 @@ export async function serveRuns(dir: string, options?: ServeOptions): Promise<Ru
     if (raw === "/static/app.css") return send(res, req, 200, "text/css; charset=utf-8", APP_CSS);
     if (raw === "/static/favicon.svg") return send(res, req, 200, "image/svg+xml", FAVICON_SVG, FILE_CSP);
     if (raw === "/favicon.ico") { res.writeHead(204); res.end(); return; }
-    if (raw === "/api/runs") return sendJson(res, req, { root, runs: await listRuns(root) });
+    if (raw === "/api/runs") return sendJson(res, req, { root, rootIsRun: await isRunDir(root), runs: await listRuns(root) });
     for (const [prefix, route] of [["/api/run/", runInfo], ["/api/rows/", rows], ["/api/stream/", stream]] as const) {
       if (!raw.startsWith(prefix)) continue;
       const run = await resolveRun(raw.slice(prefix.length));

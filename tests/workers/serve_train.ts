@@ -69,6 +69,8 @@ const trainer = new Trainer({
   },
 });
 save(torch.tidy(() => makeGrid(F.interpolate(images.narrow(0, 0, 32).float(), { scaleFactor: 2, mode: "nearest" }).to("uint8"), { nrow: 8, padValue: 255 })), "samples.png");
+// Written before the first step: the paced steps keep the event loop busy until an epoch ends.
+await Promise.all(writes);
 await trainer.fit(batches(images, labels, true), batches(testImages, testLabels, false));
 await Promise.all(writes);
 torch.dispose([all.images, all.labels]);
