@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { request } from "node:http";
 import { execFileSync, spawn } from "node:child_process";
 import { appendFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import vm from "node:vm";
@@ -38,6 +38,9 @@ before(async () => {
   writeFileSync(path.join(runs, "demo", "report.html"), "<p>report</p>");
   mkdirSync(path.join(runs, "odd name #1?"));
   writeFileSync(path.join(runs, "odd name #1?", "config.json"), "{}");
+  // A run held by a live process (this one) is "live"; a FIFO as a lock file must not stall the server.
+  writeFileSync(path.join(runs, "odd name #1?", ".lock"), JSON.stringify({ pid: process.pid, host: hostname() }));
+  execFileSync("mkfifo", [path.join(runs, "demo", "b", ".lock")]);
   // Symlinks pointing out of the runs folder (a file and a folder) and one pointing inside.
   symlinkSync(path.join(base, "secret.txt"), path.join(runs, "a", "leak.txt"));
   symlinkSync(path.join(base, "secret.png"), path.join(runs, "a", "leak.png"));
@@ -79,6 +82,7 @@ test("serve: the runs list holds every run folder, nested ones too, and nothing 
   assert.equal(a.last?.val_acc, 0.4);
   assert.equal(a.images, 1, "grid.png (the symlinked leak.png and the FIFO are not images of the run)");
   assert.equal(a.live, false);
+  assert.deepEqual(list.map((r) => r.live), [false, false, true], "only the run whose lock names a live process on this host");
   const info = JSON.parse((await get("/api/run/demo/b")).body) as { name: string; images: { path: string }[]; config: string | null };
   assert.equal(info.name, "demo/b");
   assert.deepEqual(info.images.map((i) => i.path), ["images/mask.png"]);

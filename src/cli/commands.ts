@@ -422,6 +422,7 @@ const TASK_COMMANDS: Command[] = [
     async run(values, positionals, print) {
       const server = await serveRuns(positionals[0] ?? "runs", { port: values.port as number, host: values.host as string });
       print(`flare serve: ${server.url}  (runs in ${server.root}; Ctrl-C stops)`);
+      if (!["127.0.0.1", "localhost", "::1"].includes(server.host)) print(`flare serve: listening on ${server.host}: anyone who can reach this address can read these runs`);
       // Runs until a signal; then the open streams end and the port is free again.
       await new Promise<void>((resolve) => {
         const stop = () => { process.off("SIGINT", stop); process.off("SIGTERM", stop); void server.close().then(resolve); };

@@ -308,8 +308,12 @@ export const APP_JS = String.raw`"use strict";
   }
 
   var path = location.pathname;
+  var nothing = function () { app.appendChild(el("p", {}, ["Nothing here: ", el("a", { href: "/" }, ["the runs"])])); };
   if (path === "/" || path === "/index.html") listPage();
-  else if (path.indexOf("/run/") === 0 && path.length > 5) runPage(path.slice(5).replace(/\/+$/, ""));
-  else app.appendChild(el("p", {}, ["Nothing here: ", el("a", { href: "/" }, ["the runs"])]));
+  else if (path.indexOf("/run/") === 0 && path.length > 5) {
+    var encoded = path.slice(5).replace(/\/+$/, "");
+    try { encoded.split("/").map(decodeURIComponent); } catch (err) { encoded = null; }
+    if (encoded) runPage(encoded); else nothing();
+  } else nothing();
 })();
 `;

@@ -2,7 +2,7 @@
 // not, holding a config.json, metrics.jsonl or steps.jsonl) and, for one run, its
 // config, its images and whether it is training now. Read-only: nothing here
 // writes, and symlinked folders are not walked (they could loop or lead out).
-import { readFileSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { hostname } from "node:os";
 import * as path from "node:path";
@@ -37,7 +37,14 @@ export interface ImageEntry { path: string; bytes: number; mtimeMs: number }
 /** Whether a process on this host holds the run folder's .lock (RunFolder's lock file). */
 export function isLive(dir: string): boolean {
   let holder: { pid?: unknown; host?: unknown };
-  try { holder = JSON.parse(readFileSync(path.join(dir, ".lock"), { encoding: "utf8", flag: "r" }).slice(0, 4096)); } catch { return false; }
+  let fd: number | undefined;
+  try {
+    // Non-blocking and not through a symlink: a FIFO or a link put there cannot stall or mislead the server.
+    fd = openSync(path.join(dir, ".lock"), constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+    if (!fstatSync(fd).isFile()) return false;
+    const buffer = Buffer.alloc(4096);
+    holder = JSON.parse(buffer.subarray(0, readSync(fd, buffer, 0, buffer.length, 0)).toString("utf8"));
+  } catch { return false; } finally { if (fd !== undefined) closeSync(fd); }
   if (!Number.isSafeInteger(holder?.pid) || (holder.pid as number) <= 0 || holder.host !== hostname()) return false;
   try { process.kill(holder.pid as number, 0); return true; } catch (error) { return (error as NodeJS.ErrnoException).code === "EPERM"; }
 }
