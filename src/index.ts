@@ -9,3 +9,4 @@ export * as data from "./data/index.js";
 export { save, load } from "./io/index.js";
 export * as engine from "./engine/index.js";
 export * as distributed from "./distributed/index.js";
+export { serveRuns, type ServeOptions, type RunsServer } from "./serve/index.js";

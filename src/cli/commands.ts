@@ -14,6 +14,7 @@ import { trainDetector, evaluateDetector } from "../tasks/detect.js";
 import { detectImages } from "../tasks/detect_images.js";
 import type { DetectData } from "../tasks/detect_data.js";
 import { launchCommand, withNproc } from "./launch.js";
+import { serveRuns, DEFAULT_PORT, DEFAULT_HOST } from "../serve/index.js";
 import { parseFlags, formatHelp, type FlagSpecs, type FlagValue, type PositionalSpec, type ParsedFlags } from "./flags.js";
 
 type Values = Record<string, FlagValue>;
@@ -417,6 +418,26 @@ const TASK_COMMANDS: Command[] = [
         : `wrote ${result.out}  (${result.steps} steps, ${result.secondsPerStep.toFixed(3)} s/step, ${result.features})\n` +
           `losses: content ${f.content.toPrecision(4)}  style ${f.style.toPrecision(4)}  tv ${f.tv.toPrecision(4)}; ` +
           `Gram distance to the style ${result.gramDistance.start.toPrecision(4)} -> ${result.gramDistance.end.toPrecision(4)} (${result.gramDistance.reduction.toFixed(1)}x lower)`);
+    },
+  },
+  {
+    name: "serve",
+    summary: "A local web viewer of run folders: the runs, their loss and metric curves (live while they train), images and config. Read-only; Ctrl-C stops it.",
+    positional: { name: "DIR", min: 0, max: 1, description: "the runs folder (default runs)" },
+    flags: {
+      port: { type: "int", min: 0, max: 65535, default: DEFAULT_PORT, description: "the TCP port (0: any free one)" },
+      host: { type: "string", default: DEFAULT_HOST, placeholder: "ADDRESS", description: "the address to listen on (127.0.0.1: this machine only; 0.0.0.0 shows your runs to the network)" },
+    },
+    async run(values, positionals, print) {
+      const server = await serveRuns(positionals[0] ?? "runs", { port: values.port as number, host: values.host as string });
+      print(`flare serve: ${server.url}  (runs in ${server.root}; Ctrl-C stops)`);
+      if (!["127.0.0.1", "localhost", "::1"].includes(server.host)) print(`flare serve: listening on ${server.host}: anyone who can reach this address can read these runs`);
+      // Runs until a signal; then the open streams end and the port is free again.
+      await new Promise<void>((resolve) => {
+        const stop = () => { process.off("SIGINT", stop); process.off("SIGTERM", stop); void server.close().then(resolve); };
+        process.on("SIGINT", stop);
+        process.on("SIGTERM", stop);
+      });
     },
   },
 ];
