@@ -156,10 +156,11 @@ async function loadImage(source: string | Tensor, what: string): Promise<Tensor>
 
 /** The mixed style target: Σ_k share_k · gram(style_k) per style layer. */
 function styleTargets(features: StyleFeatures, styles: Tensor[], shares: number[]): Tensor[] {
+  const method = { method: features.gramMethod ?? "matmul" };
   return tidy(() => noGrad(() => {
     let targets: Tensor[] = [];
     styles.forEach((x, k) => {
-      const grams = features.extract(x).styles.map((y) => gram(y).mul(shares[k]));
+      const grams = features.extract(x).styles.map((y) => gram(y, method).mul(shares[k]));
       targets = k === 0 ? grams : targets.map((t, i) => t.add(grams[i]));
     });
     return targets;
@@ -259,14 +260,15 @@ export async function synthesize(contentX: Tensor, styleXs: Tensor[], features: 
     toDispose.push(...grams);
     const scheduler = new StepLR(optimizer, options.lrDecaySteps ?? 50, { gamma: options.lrDecay ?? 0.8 });
     const history: StyleStep[] = [];
-    const unweightedGram = (styles: Tensor[]) => styles.reduce((sum, y, i) => sum + styleLoss(y, grams[i]).item(), 0);
+    const method = { method: features.gramMethod ?? "matmul" };
+    const unweightedGram = (styles: Tensor[]) => styles.reduce((sum, y, i) => sum + styleLoss(y, grams[i], method).item(), 0);
     for (let step = 1; step <= steps; step++) {
       const currentLr = optimizer.paramGroups[0].lr;
       const record = tidy(() => {
         optimizer.zeroGrad();
         const x = image.forward();
         const { contents, styles } = features.extract(x);
-        const l = computeLoss(x, contents, styles, contentsY, grams, weights);
+        const l = computeLoss(x, contents, styles, contentsY, grams, weights, method);
         l.total.backward();
         optimizer.step();
         // The losses are those computed before the update (what the book plots).
