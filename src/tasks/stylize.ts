@@ -7,7 +7,7 @@ import { checkOptions } from "../options.js";
 import { writeFileAtomic } from "../io/safetensors.js";
 import { makeProgress, type OutputMode } from "../engine/progress.js";
 import { writeImage, formatOfPath } from "../vision/io.js";
-import { styleTransfer, type StyleStep } from "../vision/style/index.js";
+import { styleTransfer, defaultSchedule, type StyleStep } from "../vision/style/index.js";
 
 export interface StylizeOptions {
   content: string;
@@ -16,7 +16,10 @@ export interface StylizeOptions {
   styleMix?: number[];
   /** "HxW" (300x450) or [h, w]. */
   size?: string | [number, number];
+  /** Adam steps: the book's 500 with weights, 200 with the random filters (see RANDOM_SCHEDULE). */
   steps?: number;
+  /** How many of the first steps run at half the size (0 with weights; ¾ of the steps with the random filters). */
+  coarseSteps?: number;
   lr?: number;
   contentWeight?: number;
   styleWeight?: number;
@@ -30,7 +33,7 @@ export interface StylizeOptions {
   output?: OutputMode;
 }
 
-export const STYLIZE_OPTIONS = ["content", "style", "out", "styleMix", "size", "steps", "lr", "contentWeight", "styleWeight", "tvWeight", "weights", "seed", "every", "curves", "output"];
+export const STYLIZE_OPTIONS = ["content", "style", "out", "styleMix", "size", "steps", "coarseSteps", "lr", "contentWeight", "styleWeight", "tvWeight", "weights", "seed", "every", "curves", "output"];
 
 /** "300x450" → [300, 450] (height × width). */
 export function parseSize(text: string): [number, number] {
@@ -94,7 +97,7 @@ export async function stylize(options: StylizeOptions): Promise<StylizeResult> {
   const progress = makeProgress(options.output ?? "auto");
   const intermediates: string[] = [];
   const started = performance.now();
-  const steps = options.steps ?? 500;
+  const steps = defaultSchedule(options.weights !== undefined, options.steps).steps;
   progress.start(0, 1, steps);
   const result = await styleTransfer({
     content: options.content,
@@ -102,6 +105,7 @@ export async function stylize(options: StylizeOptions): Promise<StylizeResult> {
     ...(options.styleMix !== undefined ? { styleMix: options.styleMix } : {}),
     ...(size !== undefined ? { size } : {}),
     steps,
+    ...(options.coarseSteps !== undefined ? { coarseSteps: options.coarseSteps } : {}),
     ...(options.lr !== undefined ? { lr: options.lr } : {}),
     ...(options.contentWeight !== undefined ? { contentWeight: options.contentWeight } : {}),
     ...(options.styleWeight !== undefined ? { styleWeight: options.styleWeight } : {}),
