@@ -45,6 +45,9 @@ test("flare stylize writes the result, an image every N steps and the loss curve
     img.dispose();
   }
   assert.match(readFileSync(curves, "utf8"), /<svg[^]*polyline[^]*style/);
+  // The random filters' default schedule: ¾ of the steps at half size, marked on the curves.
+  assert.equal(done.coarseSteps, 4);
+  assert.match(readFileSync(curves, "utf8"), /half size \| full size/);
 });
 
 test("flare stylize with --weights runs the book's VGG-19 setup; several styles mix", () => {

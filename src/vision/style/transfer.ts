@@ -173,6 +173,8 @@ export interface StyleTransferResult {
   gramDistance: { start: number; end: number };
   /** Which extractor ran. */
   features: string;
+  /** How many of the steps ran at half the size (0: all at full size). */
+  coarseSteps: number;
 }
 
 function numberOption(value: unknown, fallback: number, name: string, check: (v: number) => boolean, want: string): number {
@@ -279,7 +281,7 @@ export async function styleTransfer(options: StyleTransferOptions): Promise<Styl
     });
     history.push(...fine);
     try {
-      return { image: postprocess(x), history, final, gramDistance, features: features.description };
+      return { image: postprocess(x), history, final, gramDistance, features: features.description, coarseSteps: coarse };
     } finally {
       x.dispose();
     }
