@@ -1,7 +1,8 @@
 // Where a style-transfer step's time goes (flare): forward (features),
 // losses (Gram matrices, content, TV), backward, Adam, reading the losses,
-// and one intermediate image written. Medians over the steps after 2 warm-ups.
-// Usage: node dist/bench/stylize_profile.js [--steps 8] [--size 300x450] [--levels 5] [--channels 64]
+// and one intermediate image written. Medians over the steps after 2 warm-ups,
+// in CPU seconds of this process (on a shared machine the wall time moves with the load).
+// Usage: node dist/bench/stylize_profile.js [--steps 8] [--size 300x450] [--levels 5] [--channels 64] [--save inputs.safetensors]
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -17,13 +18,15 @@ const asset = (name: string) => fileURLToPath(new URL(`../../assets/images/${nam
 const contentX = style.preprocess(await readImage(asset("chelsea.jpg"), { mode: "rgb" }), size);
 const styleX = style.preprocess(await readImage(asset("coffee.jpg"), { mode: "rgb" }), size);
 const features = new style.RandomStyleFeatures({ levels: Number(arg("levels", "5")), channels: Number(arg("channels", "64")) });
+// --save F: the inputs and filters as safetensors (the keys bench/stylize_torch.py reads), to profile PyTorch on the same.
+if (process.argv.includes("--save")) torch.save(new Map([["content_X", contentX], ["style_X", styleX], ...features.stateDict()]), arg("save", ""));
 const contentsY = torch.tidy(() => torch.noGrad(() => features.extract(contentX).contents));
 const grams = torch.tidy(() => torch.noGrad(() => features.extract(styleX).styles.map((y) => style.gram(y, { method: features.gramMethod }))));
 const image = new style.SynthesizedImage(contentX);
 const optimizer = new Adam(image.parameters(), { lr: 0.3 });
 const phases: Record<string, number[]> = { forward: [], gram: [], contentTv: [], backward: [], adam: [], readLosses: [], total: [] };
 const dir = mkdtempSync(path.join(tmpdir(), "flare-prof-"));
-const now = () => performance.now() / 1000;
+const now = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
 for (let s = 0; s < steps + 2; s++) {
   const t: Record<string, number> = {};
   const t0 = now();
@@ -58,7 +61,7 @@ img.dispose();
 const median = (v: number[]) => { const s = [...v].sort((p, q) => p - q); return s[Math.floor(s.length / 2)]; };
 console.log(JSON.stringify({
   bench: "stylize_profile", extractor: features.description, size, steps, threads: torch.getNumThreads(),
-  secondsMedian: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Number(median(v).toFixed(4))])), saveImage: Number(saveImage.toFixed(4)),
+  cpuSecondsMedian: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, Number(median(v).toFixed(4))])), saveImage: Number(saveImage.toFixed(4)),
 }));
 optimizer.zeroGrad(); optimizer.dispose(); image.dispose(); features.dispose();
 torch.dispose([contentX, styleX, ...contentsY, ...grams]);
