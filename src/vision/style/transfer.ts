@@ -5,7 +5,7 @@
 // extractor): start from the content image, Adam lr 0.3, lr × 0.8 every 50
 // steps, 500 steps, weights 1 / 1e4 / 10, 300 × 450, ImageNet mean/std pre-
 // and post-processing. The random-filter default (no weights) keeps all of
-// that but the schedule, so that it finishes in about a minute of CPU time
+// that but the schedule, so that it finishes in under half a minute of CPU time
 // (RANDOM_SCHEDULE): 200 steps, the first 150 at half the size.
 import { FlareError } from "../../errors.js";
 import { checkOptions } from "../../options.js";
@@ -138,7 +138,8 @@ export interface StyleTransferOptions {
   /**
    * How many of the steps (the first ones) run at half the size; then the image is
    * upsampled (bilinear) and the rest run at the full size. 0 with weights (the
-   * book's); ¾ of the steps with the random filters (150 of 200).
+   * book's); ¾ of the steps with the random filters (150 of 200). The history's
+   * losses are at the size each step ran at; gramDistance.start / end are at the full size.
    */
   coarseSteps?: number;
   /** Adam's learning rate (0.3). */
@@ -324,7 +325,9 @@ export async function synthesize(contentX: Tensor, styleXs: Tensor[], features: 
   const shares = options.shares ?? styleXs.map(() => 1 / styleXs.length);
   if (shares.length !== styleXs.length) throw new FlareError(`synthesize(): ${shares.length} shares for ${styleXs.length} style images`, "E_ARGUMENT");
   const stepOffset = options.stepOffset ?? 0;
+  if (!Number.isInteger(stepOffset) || stepOffset < 0) throw new FlareError(`synthesize(): stepOffset must be an integer ≥ 0, got ${String(stepOffset)}`, "E_ARGUMENT");
   const init = options.init ?? contentX;
+  if (!(init instanceof Tensor)) throw new FlareError(`synthesize(): init must be a (1, 3, h, w) tensor, got ${String(init)}`, "E_TYPE");
   if (init.ndim !== 4 || init.shape.some((v, i) => v !== contentX.shape[i]))
     throw new FlareError(`synthesize(): init has shape [${init.shape.join(", ")}], the content image [${contentX.shape.join(", ")}]`, "E_SHAPE");
   const toDispose: Tensor[] = [];
