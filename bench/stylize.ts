@@ -4,7 +4,9 @@
 // side. The extractor: the default random multi-scale filters, or VGG-19 (the
 // book's; --weights W, else seeded random VGG-19 weights, since the speed does
 // not depend on their values). Prints one JSON line.
-// Usage: node dist/bench/stylize.js [--extractor random|vgg19] [--weights W] [--steps 20] [--size 300x450]
+// The PyTorch side computes Gram matrices as flare's extractor does (features.gramMethod);
+// --book-gram also runs it with the book's matmul Gram (pytorchBookGram), for reference.
+// Usage: node dist/bench/stylize.js [--extractor random|vgg19] [--weights W] [--steps 20] [--size 300x450] [--book-gram]
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -43,23 +45,36 @@ if (extractor === "random") {
 torch.save(tensors, file);
 
 // flare: the loop of styleTransfer (synthesize), timed per step after 2 warm-up steps.
-const times: number[] = [];
-let last = performance.now();
+// CPU seconds too: on a shared machine wall time moves with the load, the CPU time much less.
+const times: number[] = [], cpuTimes: number[] = [];
+const cpu = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+let last = performance.now(), lastCpu = cpu();
 const { x, history } = await style.synthesize(contentX, [styleX], features, {
   steps,
-  onStep: () => { const now = performance.now(); times.push((now - last) / 1000); last = now; },
+  onStep: () => {
+    const now = performance.now(), nowCpu = cpu();
+    times.push((now - last) / 1000); cpuTimes.push(nowCpu - lastCpu);
+    last = now; lastCpu = nowCpu;
+  },
 });
 x.dispose();
 const median = (a: number[]) => { const s = [...a].sort((p, q) => p - q); return s[Math.floor(s.length / 2)]; };
-const flare = { secondsPerStep: median(times.slice(2)), firstLoss: history[0].total, lastLoss: history[history.length - 1].total };
+const flare = { secondsPerStep: median(times.slice(2)), cpuSecondsPerStep: median(cpuTimes.slice(2)), firstLoss: history[0].total, lastLoss: history[history.length - 1].total };
 
-const torchRun = spawnSync(process.env.FLARE_BENCH_PYTHON ?? "/usr/bin/python3", [fileURLToPath(new URL("../../bench/stylize_torch.py", import.meta.url)),
-  extractor, file, String(steps), String(torch.getNumThreads()), process.env.FLARE_BENCH_WEIGHTS ?? ""], { encoding: "utf8" });
-if (torchRun.status !== 0) throw new Error(`stylize_torch.py failed: ${torchRun.stderr}`);
-const pytorch = JSON.parse(torchRun.stdout.trim().split("\n").pop()!) as { secondsPerStep: number; firstLoss: number; lastLoss: number };
+type TorchResult = { gram: string; secondsPerStep: number; cpuSecondsPerStep: number; firstLoss: number; lastLoss: number };
+function runTorch(gramMethod: string): TorchResult {
+  const run = spawnSync(process.env.FLARE_BENCH_PYTHON ?? "/usr/bin/python3", [fileURLToPath(new URL("../../bench/stylize_torch.py", import.meta.url)),
+    extractor, file, String(steps), String(torch.getNumThreads()), process.env.FLARE_BENCH_WEIGHTS ?? "", gramMethod], { encoding: "utf8" });
+  if (run.status !== 0) throw new Error(`stylize_torch.py failed: ${run.stderr}`);
+  return JSON.parse(run.stdout.trim().split("\n").pop()!) as TorchResult;
+}
+const gramMethod = features.gramMethod ?? "matmul";
+const pytorch = runTorch(gramMethod);
+const pytorchBookGram = process.argv.includes("--book-gram") && gramMethod !== "matmul" ? runTorch("matmul") : undefined;
 console.log(JSON.stringify({
-  bench: "stylize", extractor: features.description, size, steps, threads: torch.getNumThreads(),
-  flare, pytorch, ratio: flare.secondsPerStep / pytorch.secondsPerStep,
+  bench: "stylize", extractor: features.description, gram: gramMethod, size, steps, threads: torch.getNumThreads(),
+  flare, pytorch, ratio: flare.secondsPerStep / pytorch.secondsPerStep, cpuRatio: flare.cpuSecondsPerStep / pytorch.cpuSecondsPerStep,
+  ...(pytorchBookGram ? { pytorchBookGram, ratioToBookGram: flare.secondsPerStep / pytorchBookGram.secondsPerStep } : {}),
 }));
 features.dispose();
 torch.dispose([contentX, styleX]);

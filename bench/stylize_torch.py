@@ -1,6 +1,8 @@
 """PyTorch half of bench/stylize.ts: d2l 14.12's train() loop on the same
 extractor, images and filters / weights that flare used. Prints one JSON line.
-Usage: stylize_torch.py random|vgg19 INPUTS.safetensors STEPS THREADS [VGG19.safetensors]"""
+Usage: stylize_torch.py random|vgg19 INPUTS.safetensors STEPS THREADS VGG19.safetensors|"" [matmul|conv]
+The last argument is how the Gram matrix is computed, as flare's gram(): "matmul" (the book's, the default)
+or "conv" (the same sums through a convolution: flare's random-filter extractor uses it)."""
 import json
 import os
 import sys
@@ -14,6 +16,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import safetensors_io  # noqa: E402
 
 kind, inputs, steps, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+gram_method = sys.argv[6] if len(sys.argv) > 6 else "matmul"
 torch.set_num_threads(threads)
 t = safetensors_io.load_file(inputs)
 content_X, style_X = t["content_X"], t["style_X"]
@@ -61,6 +64,9 @@ else:
 
 def gram(X):
     num_channels, n = X.shape[1], X.numel() // X.shape[1]
+    if gram_method == "conv":  # flare's gram(x, {method: "conv"}), op for op
+        X = X.reshape((num_channels, 1, 1, n))
+        return F.conv2d(X, X).reshape((num_channels, num_channels)) / (num_channels * n)
     X = X.reshape((num_channels, n))
     return torch.matmul(X, X.T) / (num_channels * n)
 
@@ -79,8 +85,8 @@ with torch.no_grad():
 X = nn.Parameter(content_X.clone())
 trainer = torch.optim.Adam([X], lr=0.3)
 scheduler = torch.optim.lr_scheduler.StepLR(trainer, 50, 0.8)
-times, losses = [], []
-last = time.perf_counter()
+times, cpu_times, losses = [], [], []
+last, last_cpu = time.perf_counter(), time.process_time()
 for epoch in range(steps):
     trainer.zero_grad()
     contents_Y_hat, styles_Y_hat = extract_features(X)
@@ -89,8 +95,9 @@ for epoch in range(steps):
     trainer.step()
     scheduler.step()
     losses.append(float(l))  # flare reads its losses each step too
-    now = time.perf_counter()
+    now, now_cpu = time.perf_counter(), time.process_time()
     times.append(now - last)
-    last = now
-rest = sorted(times[2:])
-print(json.dumps({"secondsPerStep": rest[len(rest) // 2], "firstLoss": losses[0], "lastLoss": losses[-1], "threads": torch.get_num_threads()}))
+    cpu_times.append(now_cpu - last_cpu)
+    last, last_cpu = now, now_cpu
+rest, cpu_rest = sorted(times[2:]), sorted(cpu_times[2:])
+print(json.dumps({"gram": gram_method, "secondsPerStep": rest[len(rest) // 2], "cpuSecondsPerStep": cpu_rest[len(cpu_rest) // 2], "firstLoss": losses[0], "lastLoss": losses[-1], "threads": torch.get_num_threads()}))

@@ -22,7 +22,9 @@ test("flare stylize parses repeated --style, --style-mix, --size and the book's 
   const { values } = (parsed as Extract<Parsed, { kind: "run" }>).flags;
   assert.deepEqual(values.style, ["a.jpg", "b.jpg"]);
   assert.deepEqual(values.styleMix, ["0.7", "0.3"]);
-  assert.deepEqual([values.size, values.steps, values.lr, values.contentWeight, values.styleWeight, values.tvWeight, values.every], ["300x450", 500, 0.3, 1, 1e4, 10, 50]);
+  // --steps and --coarse-steps have no flag default: the task picks the book's (500, 0) with --weights, the random filters' (200, 150) without.
+  assert.deepEqual([values.size, values.steps, values.coarseSteps, values.lr, values.contentWeight, values.styleWeight, values.tvWeight, values.every],
+    ["300x450", undefined, undefined, 0.3, 1, 1e4, 10, 50]);
 });
 
 test("flare stylize writes the result, an image every N steps and the loss curves; --json reports the three losses per step", async () => {
@@ -43,6 +45,9 @@ test("flare stylize writes the result, an image every N steps and the loss curve
     img.dispose();
   }
   assert.match(readFileSync(curves, "utf8"), /<svg[^]*polyline[^]*style/);
+  // The random filters' default schedule: ¾ of the steps at half size, marked on the curves.
+  assert.equal(done.coarseSteps, 4);
+  assert.match(readFileSync(curves, "utf8"), /half size \| full size/);
 });
 
 test("flare stylize with --weights runs the book's VGG-19 setup; several styles mix", () => {

@@ -119,3 +119,40 @@ test("bad input is a FlareError: unreadable image, size zero, another network's 
   await rejects({ weights }, /vgg19StyleFeatures\(\): could not load .*w\.safetensors/);
   img.dispose();
 });
+
+test("schedules: the book's with weights or a given extractor; the random filters' coarse to fine (¾ of the steps at half size, lr decay every tenth)", () => {
+  assert.deepEqual(style.defaultSchedule(true), { steps: 500, coarseSteps: 0, lrDecaySteps: 50 });
+  assert.deepEqual(style.defaultSchedule(true, 120), { steps: 120, coarseSteps: 0, lrDecaySteps: 50 });
+  assert.deepEqual(style.defaultSchedule(false), { steps: 200, coarseSteps: 150, lrDecaySteps: 20 });
+  assert.deepEqual(style.defaultSchedule(false, 40), { steps: 40, coarseSteps: 30, lrDecaySteps: 4 });
+});
+
+test("coarse to fine: steps numbered through both phases, the lr schedule continues, images at full size, the start distance is the content image's", async () => {
+  const content = gradient(32, 48), red = stripes(32, 48, [230, 40, 30]);
+  const before = torch.memory().numTensors;
+  const shapes: number[][] = [];
+  const run = (coarseSteps: number) => style.styleTransfer({
+    content, style: red, size: [32, 48], steps: 8, coarseSteps, lrDecaySteps: 2,
+    onStep: (info) => { const img = info.image(); shapes.push([info.step, info.steps, ...img.shape]); img.dispose(); },
+  });
+  const mixed = await run(6);
+  assert.equal(mixed.coarseSteps, 6);
+  assert.deepEqual(mixed.history.map((h) => h.step), [1, 2, 3, 4, 5, 6, 7, 8]);
+  [1, 1, 2, 2, 3, 3, 4, 4].forEach((k, i) => assert.ok(Math.abs(mixed.history[i].lr - 0.3 * 0.8 ** (k - 1)) < 1e-12, `step ${i + 1}: lr ${mixed.history[i].lr}`));
+  assert.deepEqual(shapes, [1, 2, 3, 4, 5, 6, 7, 8].map((k) => [k, 8, 3, 32, 48]), "intermediate images at the result's size in both phases");
+  assert.deepEqual(mixed.image.shape, [3, 32, 48]);
+  const full = await run(0);
+  assert.equal(full.coarseSteps, 0);
+  // The half-size steps see other targets (their first loss differs); the start is the full-size content image's in both.
+  assert.notEqual(mixed.history[0].gramDistance, full.history[0].gramDistance);
+  assert.ok(Math.abs(mixed.gramDistance.start - full.gramDistance.start) <= 1e-6 * full.gramDistance.start, `${mixed.gramDistance.start} vs ${full.gramDistance.start}`);
+  assert.ok(mixed.gramDistance.end < mixed.gramDistance.start / 2, `Gram distance ${mixed.gramDistance.start} -> ${mixed.gramDistance.end}`);
+  torch.dispose([mixed.image, full.image]);
+  assert.equal(torch.memory().numTensors, before, "no tensor outlives the call");
+  // Too small to halve: no coarse phase.
+  const tiny = await style.styleTransfer({ content, style: red, size: [12, 12], steps: 4, coarseSteps: 3 });
+  assert.equal(tiny.coarseSteps, 0);
+  tiny.image.dispose();
+  await assert.rejects(style.styleTransfer({ content, style: red, size: 16, steps: 4, coarseSteps: 5 }), /coarseSteps must be an integer from 0 to steps \(4\)/);
+  torch.dispose([content, red]);
+});

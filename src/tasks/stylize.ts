@@ -8,7 +8,7 @@ import { writeFileAtomic } from "../io/safetensors.js";
 import { makeProgress, type OutputMode } from "../engine/progress.js";
 import { SummaryWriter } from "../engine/tensorboard.js";
 import { writeImage, formatOfPath } from "../vision/io.js";
-import { styleTransfer, type StyleStep } from "../vision/style/index.js";
+import { styleTransfer, defaultSchedule, type StyleStep } from "../vision/style/index.js";
 
 export interface StylizeOptions {
   content: string;
@@ -17,7 +17,10 @@ export interface StylizeOptions {
   styleMix?: number[];
   /** "HxW" (300x450) or [h, w]. */
   size?: string | [number, number];
+  /** Adam steps: the book's 500 with weights, 200 with the random filters (see RANDOM_SCHEDULE). */
   steps?: number;
+  /** How many of the first steps run at half the size (0 with weights; ¾ of the steps with the random filters). */
+  coarseSteps?: number;
   lr?: number;
   contentWeight?: number;
   styleWeight?: number;
@@ -33,7 +36,7 @@ export interface StylizeOptions {
   output?: OutputMode;
 }
 
-export const STYLIZE_OPTIONS = ["content", "style", "out", "styleMix", "size", "steps", "lr", "contentWeight", "styleWeight", "tvWeight", "weights", "seed", "every", "curves", "tensorboard", "output"];
+export const STYLIZE_OPTIONS = ["content", "style", "out", "styleMix", "size", "steps", "coarseSteps", "lr", "contentWeight", "styleWeight", "tvWeight", "weights", "seed", "every", "curves", "tensorboard", "output"];
 
 /** "300x450" → [300, 450] (height × width). */
 export function parseSize(text: string): [number, number] {
@@ -49,8 +52,12 @@ export function intermediatePath(out: string, step: number, steps: number): stri
   return `${out.slice(0, out.length - ext.length)}.step${String(step).padStart(String(steps).length, "0")}${ext}`;
 }
 
-/** The three loss curves, log-scaled as the book's Animator shows them. */
-export function lossCurvesSvg(history: StyleStep[], width = 640, height = 300): string {
+/**
+ * The three loss curves, log-scaled as the book's Animator shows them; with
+ * `fullSizeFrom` (the first step at the full size after a half-size phase) a
+ * dashed line marks where the losses jump because the image and targets changed size.
+ */
+export function lossCurvesSvg(history: StyleStep[], width = 640, height = 300, fullSizeFrom?: number): string {
   const keys = ["content", "style", "tv"] as const;
   const colors = { content: "#1f77b4", style: "#ff7f0e", tv: "#2ca02c" };
   const m = { left: 60, right: 110, top: 20, bottom: 40 };
@@ -72,13 +79,19 @@ export function lossCurvesSvg(history: StyleStep[], width = 640, height = 300): 
   const axes = `<line x1="${m.left}" y1="${height - m.bottom}" x2="${width - m.right}" y2="${height - m.bottom}" stroke="#333"/>` +
     `<line x1="${m.left}" y1="${m.top}" x2="${m.left}" y2="${height - m.bottom}" stroke="#333"/>` +
     `<text x="${(width - m.right + m.left) / 2}" y="${height - 8}" font-size="12" font-family="sans-serif" text-anchor="middle">step (1..${history.length})</text>`;
+  const switchLine = fullSizeFrom !== undefined && fullSizeFrom > 1 && fullSizeFrom <= history.length
+    ? `\n<line x1="${px(fullSizeFrom - 0.5).toFixed(1)}" y1="${m.top}" x2="${px(fullSizeFrom - 0.5).toFixed(1)}" y2="${height - m.bottom}" stroke="#888" stroke-dasharray="4 3"/>` +
+      `<text x="${(px(fullSizeFrom - 0.5) - 4).toFixed(1)}" y="${m.top + 10}" font-size="11" text-anchor="end" font-family="sans-serif" fill="#555">half size | full size</text>`
+    : "";
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">\n` +
-    `<rect width="100%" height="100%" fill="white"/>\n${grid.join("\n")}\n${axes}\n${lines}\n</svg>\n`;
+    `<rect width="100%" height="100%" fill="white"/>\n${grid.join("\n")}\n${axes}${switchLine}\n${lines}\n</svg>\n`;
 }
 
 export interface StylizeResult {
   out: string;
   steps: number;
+  /** How many of the steps ran at half the size. */
+  coarseSteps: number;
   features: string;
   final: StyleStep;
   gramDistance: { start: number; end: number; reduction: number };
@@ -99,7 +112,7 @@ export async function stylize(options: StylizeOptions): Promise<StylizeResult> {
   // No file handle stays open between writes: a failed run leaves at most the unflushed queue unwritten.
   const tensorboard = options.tensorboard !== undefined ? new SummaryWriter(options.tensorboard) : undefined;
   const started = performance.now();
-  const steps = options.steps ?? 500;
+  const steps = defaultSchedule(options.weights !== undefined, options.steps).steps;
   progress.start(0, 1, steps);
   const result = await styleTransfer({
     content: options.content,
@@ -107,6 +120,7 @@ export async function stylize(options: StylizeOptions): Promise<StylizeResult> {
     ...(options.styleMix !== undefined ? { styleMix: options.styleMix } : {}),
     ...(size !== undefined ? { size } : {}),
     steps,
+    ...(options.coarseSteps !== undefined ? { coarseSteps: options.coarseSteps } : {}),
     ...(options.lr !== undefined ? { lr: options.lr } : {}),
     ...(options.contentWeight !== undefined ? { contentWeight: options.contentWeight } : {}),
     ...(options.styleWeight !== undefined ? { styleWeight: options.styleWeight } : {}),
@@ -131,12 +145,12 @@ export async function stylize(options: StylizeOptions): Promise<StylizeResult> {
   } finally {
     result.image.dispose();
   }
-  if (options.curves) writeFileAtomic(options.curves, Buffer.from(lossCurvesSvg(result.history)));
+  if (options.curves) writeFileAtomic(options.curves, Buffer.from(lossCurvesSvg(result.history, 640, 300, result.coarseSteps > 0 ? result.coarseSteps + 1 : undefined)));
   tensorboard?.close();
   const seconds = (performance.now() - started) / 1000;
   const { start, end } = result.gramDistance;
   return {
-    out: options.out, steps, features: result.features, final: result.final,
+    out: options.out, steps, coarseSteps: result.coarseSteps, features: result.features, final: result.final,
     gramDistance: { start, end, reduction: end > 0 ? start / end : Infinity },
     intermediates, seconds, secondsPerStep: steps > 0 ? seconds / steps : 0,
   };

@@ -3,16 +3,16 @@
 // neighbour differences, which keep the noise down).
 import { FlareError } from "../../errors.js";
 import { Tensor } from "../../tensor/index.js";
-import { gram } from "./gram.js";
+import { gram, type GramOptions } from "./gram.js";
 
 /** mean((Ŷ − Y)²); the target is a constant. */
 export function contentLoss(yHat: Tensor, y: Tensor): Tensor {
   return yHat.sub(y.detach()).square().mean();
 }
 
-/** mean((gram(Ŷ) − gramY)²) over the c × c entries. */
-export function styleLoss(yHat: Tensor, gramY: Tensor): Tensor {
-  return gram(yHat).sub(gramY.detach()).square().mean();
+/** mean((gram(Ŷ) − gramY)²) over the c × c entries; `method` is gram()'s. */
+export function styleLoss(yHat: Tensor, gramY: Tensor, options: GramOptions = {}): Tensor {
+  return gram(yHat, options).sub(gramY.detach()).square().mean();
 }
 
 /** 0.5·(mean|X[:, :, 1:, :] − X[:, :, :−1, :]| + mean|X[:, :, :, 1:] − X[:, :, :, :−1]|). */
@@ -40,13 +40,13 @@ export interface StyleLosses {
   total: Tensor;
 }
 
-/** The book's compute_loss: each loss times its weight, and their sum. */
+/** The book's compute_loss: each loss times its weight, and their sum; `method` is gram()'s. */
 export function computeLoss(x: Tensor, contentsYHat: Tensor[], stylesYHat: Tensor[], contentsY: Tensor[], stylesYGram: Tensor[],
-  weights: LossWeights = BOOK_WEIGHTS): StyleLosses {
+  weights: LossWeights = BOOK_WEIGHTS, options: GramOptions = {}): StyleLosses {
   if (contentsYHat.length !== contentsY.length || stylesYHat.length !== stylesYGram.length)
     throw new FlareError(`computeLoss(): ${contentsYHat.length} content maps for ${contentsY.length} targets, ${stylesYHat.length} style maps for ${stylesYGram.length} Grams`, "E_ARGUMENT");
   const content = contentsYHat.map((yHat, i) => contentLoss(yHat, contentsY[i]).mul(weights.content));
-  const style = stylesYHat.map((yHat, i) => styleLoss(yHat, stylesYGram[i]).mul(weights.style));
+  const style = stylesYHat.map((yHat, i) => styleLoss(yHat, stylesYGram[i], options).mul(weights.style));
   const tv = tvLoss(x).mul(weights.tv);
   // Summed in the book's order (sum(styles_l + contents_l + [tv_l])), so float results match.
   const [first, ...rest] = [...style, ...content, tv];
