@@ -4,7 +4,8 @@
 // bananas, FCN on shapes, style transfer. Each stage calls the same task functions
 // as the CLI commands, writes its run folder under the demo folder, and the
 // summary (times, numbers, the machine) goes to demo.json for the report.
-import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { loadavg } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { FlareError } from "../errors.js";
@@ -54,6 +55,8 @@ export interface DemoSummary {
   quick: boolean;
   started: string;
   seconds: number;
+  /** The 1, 5 and 15-minute load averages at the start and at the end (the machine may be shared). */
+  load: number[][];
   stages: StageResult[];
 }
 
@@ -274,6 +277,7 @@ export async function runDemo(options: DemoOptions = {}, say: (line: string) => 
   };
   mkdirSync(out, { recursive: true });
   const started = new Date();
+  const loadStart = loadavg().map((v) => Number(v.toFixed(2)));
   const t0 = performance.now();
   const stages: StageResult[] = [];
   for (const [i, stage] of STAGES.entries()) {
@@ -287,12 +291,8 @@ export async function runDemo(options: DemoOptions = {}, say: (line: string) => 
     stages.push({ key: stage.key, title: stage.title, dir: DEMO_STAGES[i].dir, status: r.skipped ? "skipped" : "done", seconds, numbers: r.numbers, ...(r.note ? { note: r.note } : {}) });
     say(r.skipped ? `  skipped: ${r.note}` : `  done in ${seconds.toFixed(1)} s: ${Object.entries(r.numbers).map(([k, v]) => `${k} ${v}`).join(", ")}`);
   }
-  const summary: DemoSummary = { kind: "flare-demo", quick, started: started.toISOString(), seconds: (performance.now() - t0) / 1000, stages };
+  const summary: DemoSummary = { kind: "flare-demo", quick, started: started.toISOString(), seconds: (performance.now() - t0) / 1000,
+    load: [loadStart, loadavg().map((v) => Number(v.toFixed(2)))], stages };
   writeJson(path.join(out, "demo.json"), summary);
   return summary;
-}
-
-/** Whether dir holds a demo (its demo.json), as opposed to one run folder. */
-export function isDemoFolder(dir: string): boolean {
-  return existsSync(path.join(dir, "demo.json")) && readdirSync(dir).some((name) => /^\d-/.test(name));
 }
