@@ -10,7 +10,7 @@ import * as path from "node:path";
 import * as torch from "../src/index.js";
 import { writeImage } from "../src/vision/index.js";
 import { trainClassifier } from "../src/tasks/classify.js";
-import { buildRunReport, writeReport, lineChart, escapeHtml } from "../src/report/index.js";
+import { buildRunReport, writeReport, lineChart } from "../src/report/index.js";
 import { parseCommandLine } from "../src/cli/commands.js";
 import { assertFlareError, flareCli } from "./helpers.js";
 
