@@ -4,12 +4,12 @@
 // that decode, and inline SVG curves.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { decodeImage } from "../src/vision/index.js";
 import { FASHION_MNIST_ROOT } from "../src/vision/datasets/fashion_mnist.js";
-import { DEMO_STAGES, type DemoSummary } from "../src/tasks/demo.js";
+import { DEMO_STAGES, runDemo, type DemoSummary } from "../src/tasks/demo.js";
 import { parseCommandLine } from "../src/cli/commands.js";
 import { escapeHtml } from "../src/report/index.js";
 import { assertFlareError, flareCli, lastJson } from "./helpers.js";
@@ -76,6 +76,14 @@ test("flare demo --quick: six stages in their run folders, then report.html with
   const again = path.join(out, "again.html");
   assert.equal(flare("report", out, "--out", again).trim(), again);
   assert.match(readFileSync(again, "utf8"), /<h1>flare demo \(quick\)<\/h1>/);
+});
+
+test("runDemo: an --out that is a file, and unknown options, are FlareErrors before any stage runs", async () => {
+  const file = path.join(mkdtempSync(path.join(tmpdir(), "flare-demo-")), "taken");
+  writeFileSync(file, "x");
+  await assert.rejects(runDemo({ out: file, quick: true, output: "silent" }, () => {}), (e: Error) => e.name === "FlareError" && e.message.includes(`cannot make the demo folder ${file}: a file is in the way`));
+  await assert.rejects(runDemo({ out: path.join(file, "sub"), quick: true, output: "silent" }, () => {}), /a file is in the way/);
+  await assert.rejects(runDemo({ quick: true, fast: true } as never, () => {}), /runDemo\(\): unknown option 'fast'|fast/);
 });
 
 test("flare demo's flags: unknown ones are FlareErrors; the defaults", () => {

@@ -320,7 +320,9 @@ export async function runDemo(options: DemoOptions = {}, say: (line: string) => 
     out, settings: quick ? SETTINGS.quick : SETTINGS.full, output: options.output ?? "auto", say,
     fashionRoot: options.fashionMnistRoot ?? FASHION_MNIST_ROOT, photos: demoAssets(),
   };
-  mkdirSync(out, { recursive: true });
+  try { mkdirSync(out, { recursive: true }); } catch (error) {
+    throw new FlareError(`demo: cannot make the demo folder ${out}: ${(error as NodeJS.ErrnoException).code === "EEXIST" || (error as NodeJS.ErrnoException).code === "ENOTDIR" ? "a file is in the way" : (error as Error).message}`, "E_IO");
+  }
   const started = new Date();
   const loadStart = loadavg().map((v) => Number(v.toFixed(2)));
   const t0 = performance.now();
