@@ -99,6 +99,7 @@ test("flare report: a missing folder, a file, a folder that is not a run, corrup
   assertFlareError(() => writeReport(bad), new RegExp(`${escapeRe(path.join(bad, "metrics.jsonl"))} is corrupt: line 2`), "E_FORMAT");
   assert.deepEqual(readdirSync(bad).filter((f) => f.startsWith("report")), [], "nothing written on failure");
 
+  assertFlareError(() => writeReport(plain, { outFile: "x" } as never), /outFile/);
   assertFlareError(() => parseCommandLine(["report", plain, "--colour", "red"]), /flare report: unknown flag --colour/);
   assertFlareError(() => parseCommandLine(["report"]), /RUN_DIR/);
   assertFlareError(() => parseCommandLine(["report", "a", "b"]), /flare report: unexpected argument .b./);

@@ -5,6 +5,7 @@
 import { existsSync } from "node:fs";
 import * as path from "node:path";
 import { FlareError } from "../errors.js";
+import { checkOptions } from "../options.js";
 import { checkPath, readTextFile, FILE_LIMITS } from "../io/files.js";
 import { writeFileAtomic } from "../io/index.js";
 import type { DemoSummary, StageResult } from "../tasks/demo.js";
@@ -82,6 +83,7 @@ export function isDemoFolder(dir: string): boolean {
 
 /** Builds the page for a run folder or a demo folder and writes it atomically (default DIR/report.html); returns its path. */
 export function writeReport(dir: string, options: { out?: string } = {}): string {
+  checkOptions(options, ["out"], "writeReport()");
   checkPath(dir, "report");
   const demo = isDemoFolder(dir);
   if (!demo) checkRunFolder(dir);
