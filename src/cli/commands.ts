@@ -15,6 +15,8 @@ import { detectImages } from "../tasks/detect_images.js";
 import type { DetectData } from "../tasks/detect_data.js";
 import { launchCommand, withNproc } from "./launch.js";
 import { serveRuns, DEFAULT_PORT, DEFAULT_HOST } from "../serve/index.js";
+
+import { demoCommand, reportCommand } from "./report_commands.js";
 import { parseFlags, formatHelp, type FlagSpecs, type FlagValue, type PositionalSpec, type ParsedFlags } from "./flags.js";
 
 type Values = Record<string, FlagValue>;
@@ -444,7 +446,7 @@ const TASK_COMMANDS: Command[] = [
 ];
 
 /** Every command: the tasks' (the train commands with --nproc, data-parallel through the launcher) and `flare launch`. */
-export const COMMANDS: Command[] = [...TASK_COMMANDS.map((c) => (c.name.startsWith("train ") ? withNproc(c) : c)), launchCommand];
+export const COMMANDS: Command[] = [...TASK_COMMANDS.map((c) => (c.name.startsWith("train ") ? withNproc(c) : c)), launchCommand, demoCommand, reportCommand];
 
 /** The general usage: every command's usage line and summary. */
 export function usage(): string {
