@@ -151,7 +151,8 @@ test("every flag of train segment and eval segment reaches its task", async () =
   const { camelCase } = await import("../src/cli/flags.js");
   const { SEGMENT_OPTIONS, EVALUATE_SEGMENT_OPTIONS } = await import("../src/tasks/segment.js");
   for (const [name, allowed] of [["train segment", [...SEGMENT_OPTIONS, "crop"]], ["eval segment", EVALUATE_SEGMENT_OPTIONS]] as const) {
-    const flags = Object.keys(COMMANDS.find((c) => c.name === name)!.flags).map(camelCase).filter((f) => f !== "json" && f !== "nproc");  // --nproc: the CLI relaunches under flare launch
+    const flags = Object.keys(COMMANDS.find((c) => c.name === name)!.flags).map(camelCase).filter((f) => f !== "json" && f !== "nproc")  // --nproc: the CLI relaunches under flare launch
+      .map((f) => (f === "noTensorboard" ? "tensorboard" : f));  // --no-tensorboard is the task's tensorboard: false
     for (const flag of flags) assert.ok(allowed.includes(flag), `${name}: --${flag} reaches the task`);
   }
 });

@@ -367,6 +367,22 @@ test("flare train classify writes the event file; --no-tensorboard does not", ()
   rmSync(root, { recursive: true });
 });
 
+test("flare train segment writes the event file; --no-tensorboard does not", () => {
+  const root = tmp();
+  const { flare } = flareCli();
+  // The task generates a tiny shapes set under the runs dir (shared by both runs).
+  const args = ["train", "segment", "--size", "64", "--count", "4", "--val-count", "2", "--epochs", "1", "--batch-size", "2", "--runs-dir", path.join(root, "runs"), "--json"];
+  assert.equal(lastJson(flare(...args, "--name", "on")).event, "done");
+  const scalars = scalarsOf(path.join(root, "runs", "on"));
+  assert.deepEqual(scalars.get("step/loss")!.map(([s]) => s), [1, 2]);
+  const row = lines(path.join(root, "runs", "on", "metrics.jsonl"))[0];
+  assert.deepEqual(scalars.get("val/miou"), [[2, Math.fround(row.val_miou)]]);
+  assert.equal(lastJson(flare(...args, "--name", "off", "--no-tensorboard")).event, "done");
+  assert.equal(eventFiles(path.join(root, "runs", "off")).length, 0);
+  assert.ok(existsSync(path.join(root, "runs", "off", "metrics.jsonl")));
+  rmSync(root, { recursive: true });
+});
+
 test("stylize({ tensorboard }): the losses of every step and the images in an event file", async () => {
   const dir = tmp();
   const asset = (name: string) => path.join(ROOT, "assets", "images", name);

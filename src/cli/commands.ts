@@ -125,6 +125,7 @@ const TASK_COMMANDS: Command[] = [
       loss: { type: "choice", choices: ["mean", "book"], default: "mean", description: "mean: over the batch's labelled pixels; book: each image's mean, summed over the batch (train_ch13)" },
       seed: { type: "int", min: 0, default: 0, description: "the seed of weights, shuffling, crops and generated data" },
       ...runFolder,
+      ...tensorboardFlag,
       ...json,
     },
     async run(values, positionals, print) {

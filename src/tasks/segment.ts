@@ -263,7 +263,7 @@ export interface SegmentOptions extends Omit<SegmentDataOptions, "batchSize" | "
 }
 
 export const SEGMENT_OPTIONS = ["data", "dataRoot", "crop", "size", "count", "valCount", "limit", "model", "backboneWeights", "auxLoss", "epochs", "batchSize",
-  "optimizer", "lr", "momentum", "weightDecay", "schedule", "loss", "seed", "runsDir", "name", "resume", "output"];
+  "optimizer", "lr", "momentum", "weightDecay", "schedule", "loss", "seed", "runsDir", "name", "resume", "tensorboard", "output"];
 
 /**
  * The default recipe, measured on the generated set (README): the book's FCN trains from scratch here (no
@@ -314,7 +314,7 @@ export async function trainSegmenter(options: SegmentOptions): Promise<{ history
     const scheduler = (options.schedule ?? "cosine") === "cosine" ? new CosineAnnealingLR(optimizer, epochs) : undefined;
     const runDir = path.join(runsDir, options.name ?? `segment-${options.data}`);
     const trainer = new Trainer({
-      model, optimizer, ...(scheduler ? { scheduler } : {}), epochs, runDir, output: options.output ?? "auto", monitor: "val_miou",
+      model, optimizer, ...(scheduler ? { scheduler } : {}), epochs, runDir, tensorboard: options.tensorboard !== false, output: options.output ?? "auto", monitor: "val_miou",
       step: segmentationStep({ reduction: options.loss ?? "mean" }), metrics: segmentationMetrics(data.classes.length),
       config: { task: "segment", ...options, model: arch, classes: data.classes, dataRoot: data.root, filtered: data.filtered },
     });
