@@ -9,7 +9,7 @@
 //
 //   node dist/examples/banana_data.js [DIR]            # 1000 training and 100 validation images (the book's)
 //   FLARE_EXAMPLE_TINY=1 node dist/examples/banana_data.js   # 40 and 10
-import { mkdirSync, mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -25,7 +25,8 @@ torch.manualSeed(0);
 
 let dataDir = process.argv[2];
 if (dataDir === undefined) {
-  dataDir = mkdtempSync(path.join(tmpdir(), "flare-bananas-"));
+  const generated = dataDir = mkdtempSync(path.join(tmpdir(), "flare-bananas-"));
+  process.on("exit", () => rmSync(generated, { recursive: true, force: true }));
   await datasets.makeBananas({ out: dataDir, count: tiny ? 40 : 1000, valCount: tiny ? 10 : 100, size: 256, seed: 0 });
 }
 

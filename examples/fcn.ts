@@ -14,7 +14,7 @@
 //
 //   node dist/examples/fcn.js                # 500 images of 160², batch 16, 5 epochs (minutes on a CPU)
 //   FLARE_EXAMPLE_TINY=1 node dist/examples/fcn.js   # 8 images of 64², batch 4, 3 epochs
-import { mkdirSync, mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -61,6 +61,7 @@ torch.noGrad(() => { transposeConv.weight.copy_(nn.init.bilinearKernel(numClasse
 // 14.11.3: data. The generated shapes set, in VOC's layout, read as the book's VOCSegDataset (normalised images).
 const size = tiny ? 64 : 160, batchSize = tiny ? 4 : 16, numEpochs = tiny ? 3 : 5;
 const vocDir = mkdtempSync(path.join(tmpdir(), "flare-fcn-shapes-"));
+process.on("exit", () => rmSync(vocDir, { recursive: true, force: true }));
 await datasets.makeShapes({ out: vocDir, count: tiny ? 8 : 500, valCount: tiny ? 4 : 50, size, seed: 0 });
 const normalize = new transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225]);
 const normalized = (image: Tensor, labels: Tensor): [Tensor, Tensor] => [torch.tidy(() => normalize.forward(image.float().div(255))), labels];

@@ -10,7 +10,7 @@
 //
 //   node dist/examples/ssd.js [BANANAS_DIR]             # 1000 images of 256², batch 32, 20 epochs (the book's; long on a CPU)
 //   FLARE_EXAMPLE_TINY=1 node dist/examples/ssd.js      # 16 images of 128², batch 8, 3 epochs
-import { mkdirSync, mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -52,7 +52,8 @@ torch.tidy(() => torch.noGrad(() => {
 const imageSize = tiny ? 128 : 256, count = tiny ? 16 : 1000, batchSize = tiny ? 8 : 32, numEpochs = tiny ? 3 : 20;
 let bananaDir = process.argv[2];
 if (bananaDir === undefined) {
-  bananaDir = mkdtempSync(path.join(tmpdir(), "flare-ssd-bananas-"));
+  const generated = bananaDir = mkdtempSync(path.join(tmpdir(), "flare-ssd-bananas-"));
+  process.on("exit", () => rmSync(generated, { recursive: true, force: true }));
   await datasets.makeBananas({ out: bananaDir, count, valCount: tiny ? 4 : 100, size: imageSize, seed: 0 });
 }
 const asFloat = (image: Tensor, target: Tensor): [Tensor, Tensor] => [image.float(), target];   // images in 0..255, as the book's

@@ -9,7 +9,7 @@
 //
 //   node dist/examples/voc_segmentation.js [~/data/VOCdevkit/VOC2012]   # crop 320×480, batch 64 (the book's)
 //   FLARE_EXAMPLE_TINY=1 node dist/examples/voc_segmentation.js         # a few written images, batch 4
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -62,7 +62,12 @@ async function writeTinyVoc(dir: string, count: number): Promise<string> {
   return dir;
 }
 
-const vocDir = process.argv[2] ?? await writeTinyVoc(path.join(mkdtempSync(path.join(tmpdir(), "flare-voc-")), "VOC2012"), tiny ? 6 : 72);
+let vocDir = process.argv[2];
+if (vocDir === undefined) {
+  const written = mkdtempSync(path.join(tmpdir(), "flare-voc-"));
+  process.on("exit", () => rmSync(written, { recursive: true, force: true }));
+  vocDir = await writeTinyVoc(path.join(written, "VOC2012"), tiny ? 6 : 72);
+}
 console.log(`voc_dir: ${vocDir}`);
 
 /** The book's read_voc_images: every image of the split and its label image, both uint8 RGB 3×H×W. */
