@@ -85,8 +85,11 @@ async function readVocImages(dir: string, isTrain = true): Promise<[Tensor[], Te
 const [trainFeatures, trainLabels] = await readVocImages(vocDir, true);
 console.log(`read ${trainFeatures.length} training images and labels`);
 const n = Math.min(5, trainFeatures.length);
-await utils.saveImage([...trainFeatures.slice(0, n), ...trainLabels.slice(0, n)].map((t) => transforms.functional.resize(t, [180, 250])),
-  path.join(outDir, "voc-images-labels.png"), { nrow: n, padding: 4, padValue: 255 });
+// Shown smaller; the labels resized by nearest neighbour, so that their colours stay the classes'.
+const shown = [...trainFeatures.slice(0, n).map((t) => transforms.functional.resize(t, [180, 250])),
+  ...trainLabels.slice(0, n).map((t) => transforms.functional.resize(t, [180, 250], { interpolation: "nearest" }))];
+await utils.saveImage(shown, path.join(outDir, "voc-images-labels.png"), { nrow: n, padding: 4, padValue: 255 });
+torch.dispose(shown);
 
 // The book's voc_colormap2label / voc_label_indices: each pixel's RGB colour → its class (flare: datasets.vocLabelIndices).
 function vocLabelIndices(colormap: Tensor): Tensor {
