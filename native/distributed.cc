@@ -10,6 +10,7 @@
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 
 #include <fstream>
+#include <pthread.h>
 #include <signal.h>
 #include <thread>
 #include <unistd.h>
@@ -42,6 +43,27 @@ Napi::Value wrapWork(Napi::Env env, c10::intrusive_ptr<c10d::Work> work, std::ve
   return Napi::External<WorkBox>::New(env, box, [](Napi::Env, WorkBox* b) { delete b; });
 }
 
+// A sampling profiler (node --cpu-prof, perf) signals this thread with SIGPROF;
+// c10d's TCPStore treats the EINTR that interrupts its blocking connect / recv
+// as a failure ("Interrupted system call"). Rendezvous and store calls run with
+// SIGPROF held back (delivered when the guard ends; threads started meanwhile,
+// Gloo's, inherit the mask and never needed the signal).
+class ProfilerSignalHold {
+ public:
+  ProfilerSignalHold() {
+    sigset_t prof;
+    sigemptyset(&prof);
+    sigaddset(&prof, SIGPROF);
+    pthread_sigmask(SIG_BLOCK, &prof, &saved_);
+  }
+  ~ProfilerSignalHold() { pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
+  ProfilerSignalHold(const ProfilerSignalHold&) = delete;
+  ProfilerSignalHold& operator=(const ProfilerSignalHold&) = delete;
+
+ private:
+  sigset_t saved_;
+};
+
 static WorkBox* workOf(const Napi::Value& value) {
   if (!value.IsExternal()) throwFlare(value.Env(), "E_ARGUMENT", "work handle expected");
   return value.As<Napi::External<WorkBox>>().Data();
@@ -69,6 +91,7 @@ static Napi::Value newContext(const Napi::CallbackInfo& info) {
   options.timeout = timeout;
   auto* box = new ContextBox();
   box->timeout = timeout;
+  ProfilerSignalHold hold;
   try {
     box->store = c10::make_intrusive<c10d::TCPStore>(host, options);
     if (!ifname.empty()) box->device = c10d::ProcessGroupGloo::createDeviceForInterface(ifname);
@@ -90,6 +113,7 @@ static Napi::Value newGroup(const Napi::CallbackInfo& info) {
   int rank = info[2].As<Napi::Number>().Int32Value();
   int size = info[3].As<Napi::Number>().Int32Value();
   auto prefixed = c10::make_intrusive<c10d::PrefixStore>(prefix, ctx->store);
+  ProfilerSignalHold hold;
   auto glooOptions = c10d::ProcessGroupGloo::Options::create(ctx->timeout);
   glooOptions->devices.push_back(ctx->device);
   auto group = c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, rank, size, glooOptions);
@@ -101,12 +125,14 @@ static Napi::Value newGroup(const Napi::CallbackInfo& info) {
 static Napi::Value storeSet(const Napi::CallbackInfo& info) {
   ContextBox* ctx = contextOf(info[0]);
   std::string key = info[1].As<Napi::String>().Utf8Value(), value = info[2].As<Napi::String>().Utf8Value();
+  ProfilerSignalHold hold;
   ctx->store->set(key, std::vector<uint8_t>(value.begin(), value.end()));
   return info.Env().Undefined();
 }
 
 static Napi::Value storeGet(const Napi::CallbackInfo& info) {
   ContextBox* ctx = contextOf(info[0]);
+  ProfilerSignalHold hold;
   auto value = ctx->store->get(info[1].As<Napi::String>().Utf8Value());
   return Napi::String::New(info.Env(), std::string(value.begin(), value.end()));
 }

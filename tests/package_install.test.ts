@@ -181,3 +181,17 @@ test("flare setup with an unknown argument is an error; --help prints its usage"
   const help = execFileSync(process.execPath, [bin, "setup", "--help"], { encoding: "utf8" });
   assert.match(help, /usage: flare setup/);
 });
+
+test("flare setup says when libtorch's matrix products run on the reference BLAS, and only then", () => {
+  const root = mkdtempSync(path.join(tmpdir(), "flare-installed-")); // an installed package whose addon loads
+  const linesWith = (blas: string) => {
+    const lines: string[] = [];
+    setup({ root, log: (line) => lines.push(line), machine: { env: {}, probeAddon: () => ({ ok: true, path: "/x/flare.node", torchVersion: "1.13.0", blas }) } });
+    return lines;
+  };
+  const reference = linesWith("reference");
+  assert.match(reference[0], /^ready: \/x\/flare\.node loads \(libtorch 1\.13\.0\)$/);
+  assert.match(reference[1], /reference BLAS.*apt-get install libopenblas0-openmp/);
+  assert.deepEqual(linesWith("openblas"), ["ready: /x/flare.node loads (libtorch 1.13.0)"]);
+  rmSync(root, { recursive: true, force: true });
+});

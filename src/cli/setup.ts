@@ -19,7 +19,7 @@ export const PACKAGE_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 export interface Libtorch { origin: string; include: string[]; lib: string; abi: string; libs: string; defines: string; cuda: boolean }
 
 /** The outcome of loading the addon in a child process. */
-export type AddonProbe = { ok: true; path: string; torchVersion: string } | { ok: false; error: string };
+export type AddonProbe = { ok: true; path: string; torchVersion: string; blas?: string } | { ok: false; error: string };
 
 /** What setup asks of the machine; tests replace parts to simulate other machines. */
 export interface Machine {
@@ -89,8 +89,9 @@ function realMachine(env: NodeJS.ProcessEnv): Machine {
     },
     probeAddon(root) {
       const url = pathToFileURL(path.join(root, "dist/src/tensor/native.js")).href;
-      const script = `const m = await import(${JSON.stringify(url)});` +
-        "console.log(JSON.stringify({ path: m.addonPath, torchVersion: m.native.buildInfo().torchVersion }));";
+      const blasUrl = pathToFileURL(path.join(root, "dist/src/tensor/blas.js")).href;
+      const script = `const m = await import(${JSON.stringify(url)}); const b = await import(${JSON.stringify(blasUrl)});` +
+        "console.log(JSON.stringify({ path: m.addonPath, torchVersion: m.native.buildInfo().torchVersion, blas: b.blasInUse().kind }));";
       const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", env });
       if (r.status === 0) return { ok: true, ...JSON.parse(r.stdout.trim().split("\n").pop()!) };
       const message = /FlareError: ([\s\S]*?)\n\s+at /.exec(r.stderr)?.[1] ?? r.stderr.trim();
@@ -150,6 +151,15 @@ function aptInstall(machine: Machine, packages: string[], log: (line: string) =>
   machine.run(command, [...first, "install", "-y", "-q", "--no-install-recommends", ...packages], { env });
 }
 
+/** The "ready" line, and a hint when libtorch's matrix products run on the reference BLAS. */
+function logReady(log: (line: string) => void, probe: { path: string; torchVersion: string; blas?: string }): void {
+  log(`ready: ${probe.path} loads (libtorch ${probe.torchVersion})`);
+  if (probe.blas === "reference") {
+    log("note: libtorch's matrix products (nn.Linear, matmul) run on Debian's reference BLAS here, about 20× slower " +
+      "than an optimised one; `apt-get install libopenblas0-openmp` selects OpenBLAS for every program (README: Which BLAS)");
+  }
+}
+
 /** The newest modification time among files in `dir` whose names pass `filter` (0 if none). */
 function newest(dir: string, filter: (name: string) => boolean): number {
   if (!existsSync(dir)) return 0;
@@ -181,8 +191,9 @@ export function setup(options: SetupOptions = {}): SetupReport {
     return result;
   };
   // An installed package with no libtorch asked for: the prebuilt (or an earlier build) may just load.
-  if (!clone && !explicit && probe().ok) {
-    log(`ready: ${report.addon!.path} loads (libtorch ${report.addon!.torchVersion})`);
+  const first = !clone && !explicit ? probe() : null;
+  if (first?.ok) {
+    logReady(log, first);
     return report;
   }
 
@@ -200,8 +211,9 @@ export function setup(options: SetupOptions = {}): SetupReport {
     wanted.length = 0;
     torch = machine.locateLibtorch(root);
     if (!torch) throw noLibtorch();
-    if (!explicit && probe().ok) {
-      log(`ready: ${report.addon!.path} loads (libtorch ${report.addon!.torchVersion})`);
+    const again = explicit ? null : probe();
+    if (again?.ok) {
+      logReady(log, again);
       return report;
     }
   }
@@ -253,7 +265,7 @@ export function setup(options: SetupOptions = {}): SetupReport {
   if (!clone || report.built) {
     const result = probe();
     if (!result.ok) throw new FlareError(`setup: the addon was built but does not load:\n${result.error}`, "E_IO");
-    log(`ready: ${result.path} loads (libtorch ${result.torchVersion})`);
+    logReady(log, result);
   }
   return report;
 }

@@ -24,6 +24,7 @@ export { TorchGenerator } from "./generator.js";
 export * from "./functional.js";
 
 import { native } from "./native.js";
+import { blasInUse } from "./blas.js";
 import { FlareError } from "../errors.js";
 
 /** Live tensors and the bytes of their storages (views share one storage). */
@@ -47,8 +48,8 @@ export function getNumThreads(): number { return native.getNumThreads(); }
 /** torch.set_num_interop_threads: once, before any inter-op parallel work (libtorch's rule; later calls are an E_STATE FlareError). */
 export function setNumInteropThreads(n: number): void { native.setNumInteropThreads(checkThreads(n, "setNumInteropThreads()")); }
 export function getNumInteropThreads(): number { return native.getNumInteropThreads(); }
-/** What flare was built against: libtorch version, ABI, threading, CUDA, Gloo. */
-export function buildInfo() { return native.buildInfo(); }
+/** What flare was built against: libtorch version, ABI, threading, CUDA, Gloo, and the BLAS its matrix products run on. */
+export function buildInfo() { return { ...native.buildInfo(), blas: blasInUse() }; }
 
 export const cuda = {
   isAvailable: (): boolean => native.cudaDeviceCount() > 0,
