@@ -1,8 +1,10 @@
 // flare against PyTorch on the same libtorch, interleaved in one run:
 //   (a) a training step of d2l's small ResNet-18 on 1×28×28 inputs,
 //   (b) a small CNN training step (batch 64, 3×32×32),
-//   (c) 10,000 tiny tensor ops (per-op overhead), in tidy() scopes and without
-//       (each result left to the garbage collector, as a PyTorch user writes it).
+//   (c) 10,000 tiny tensor ops (per-op overhead), in tidy() scopes, without
+//       (each result left to the garbage collector, as a PyTorch user writes it),
+//       and with an explicit dispose() of each result,
+//   (d) 10,000 tiny indexing ops (x[idx], x[:, 0], s[idx] = 0, x[:, 1] = 1), in tidy().
 // PyTorch runs in a child process (bench/torch_side.py) that takes one command
 // at a time, so the two sides alternate round by round on the same machine.
 // Usage: node dist/bench/core.js [--rounds 5] [--resnet-batch 64] [--resnet-steps 3] [--cnn-steps 10] [--ops 10000]
@@ -63,6 +65,29 @@ function tinyOpsUntidy(n: number): number {
   return seconds;
 }
 
+function tinyOpsDispose(n: number): number {
+  const a = torch.ones([4]), b = torch.ones([4]);
+  const t0 = performance.now();
+  for (let i = 0; i < n / 4; i++) { a.add(b).dispose(); a.mul(2).dispose(); a.exp().dispose(); a.sum().dispose(); }
+  const seconds = (performance.now() - t0) / 1000;
+  a.dispose(); b.dispose();
+  return seconds;
+}
+
+// Detection bookkeeping's kind of op: gathers and masked writes on small tensors.
+function tinyIndexOps(n: number): number {
+  const x = torch.ones([8, 4]), s = torch.ones([8]), idx = torch.tensor([0, 2, 5], { dtype: "int64" });
+  const t0 = performance.now();
+  torch.tidy(() => {
+    for (let i = 0; i < n / 4; i++) {
+      torch.tidy(() => { x.index(idx); x.index(":", 0); s.indexPut_([idx], 0); x.indexPut_([":", 1], 1); });
+    }
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  x.dispose(); s.dispose(); idx.dispose();
+  return seconds;
+}
+
 const median = (xs: number[]) => [...xs].sort((p, q) => p - q)[Math.floor(xs.length / 2)];
 
 async function main(): Promise<void> {
@@ -70,10 +95,10 @@ async function main(): Promise<void> {
   torch.manualSeed(0);
   const resnet = trainStepTimer(models.resnet18Small(10), torch.randn([resnetBatch, 1, 28, 28]), torch.randint(0, 10, [resnetBatch]), 0.1);
   const cnn = trainStepTimer(smallCnn(), torch.randn([64, 3, 32, 32]), torch.randint(0, 10, [64]), 0.05);
-  resnet(); cnn(); tinyOps(opsCount); tinyOpsUntidy(opsCount); // warm up both sides once
-  await ask("resnet 1"); await ask("cnn 1"); await ask(`ops ${opsCount}`);
+  resnet(); cnn(); tinyOps(opsCount); tinyOpsUntidy(opsCount); tinyOpsDispose(opsCount); tinyIndexOps(opsCount); // warm up both sides once
+  await ask("resnet 1"); await ask("cnn 1"); await ask(`ops ${opsCount}`); await ask(`index ${opsCount}`);
 
-  const times = { resnet: { flare: [] as number[], torch: [] as number[] }, cnn: { flare: [] as number[], torch: [] as number[] }, ops: { flare: [] as number[], torch: [] as number[] }, opsUntidy: { flare: [] as number[], torch: [] as number[] } };
+  const times = { resnet: { flare: [] as number[], torch: [] as number[] }, cnn: { flare: [] as number[], torch: [] as number[] }, ops: { flare: [] as number[], torch: [] as number[] }, opsUntidy: { flare: [] as number[], torch: [] as number[] }, opsDispose: { flare: [] as number[], torch: [] as number[] }, index: { flare: [] as number[], torch: [] as number[] } };
   for (let round = 0; round < rounds; round++) {
     for (let i = 0; i < resnetSteps; i++) times.resnet.flare.push(resnet());
     times.resnet.torch.push(...((await ask(`resnet ${resnetSteps}`)).times as number[]));
@@ -83,6 +108,10 @@ async function main(): Promise<void> {
     times.ops.torch.push((await ask(`ops ${opsCount}`)).seconds as number);
     times.opsUntidy.flare.push(tinyOpsUntidy(opsCount));
     times.opsUntidy.torch.push(times.ops.torch[times.ops.torch.length - 1]);  // PyTorch has one way
+    times.opsDispose.flare.push(tinyOpsDispose(opsCount));
+    times.opsDispose.torch.push(times.ops.torch[times.ops.torch.length - 1]);
+    times.index.flare.push(tinyIndexOps(opsCount));
+    times.index.torch.push((await ask(`index ${opsCount}`)).seconds as number);
     process.stderr.write(`round ${round + 1}/${rounds} done\n`);
   }
   await ask("quit").catch(() => undefined);
@@ -97,6 +126,8 @@ async function main(): Promise<void> {
     row("small CNN train step, batch 64x3x32x32", "ms/step", 1000, times.cnn),
     row(`${opsCount} tiny ops (add, mul, exp, sum on 4 floats)`, "us/op", 1e6 / opsCount, times.ops),
     row(`${opsCount} tiny ops, no tidy (results left to the GC)`, "us/op", 1e6 / opsCount, times.opsUntidy),
+    row(`${opsCount} tiny ops, each result dispose()d`, "us/op", 1e6 / opsCount, times.opsDispose),
+    row(`${opsCount} tiny indexing ops (x[idx], x[:, 0], s[idx] = 0, x[:, 1] = 1 on 8x4)`, "us/op", 1e6 / opsCount, times.index),
   ];
   console.log(JSON.stringify({
     machine: { cores: (await import("node:os")).cpus().length, torchThreads: torch.getNumThreads(), pytorchThreads: info.threads },
