@@ -156,9 +156,10 @@ static at::Tensor tensorArgument(Napi::Env env, const OpInfo& op, const ArgSpec&
   badArgument(env, op, arg, "a Tensor", value);
 }
 
-static int64_t toInt(Napi::Env env, const OpInfo& op, const ArgSpec& arg, const Napi::Value& value) {
-  if (value.IsBoolean()) return value.As<Napi::Boolean>().Value() ? 1 : 0;
-  if (!value.IsNumber()) badArgument(env, op, arg, "an integer", value);
+// `type` is the value's napi_typeof, read once per argument by call().
+static int64_t toInt(Napi::Env env, const OpInfo& op, const ArgSpec& arg, const Napi::Value& value, napi_valuetype type) {
+  if (type == napi_boolean) return value.As<Napi::Boolean>().Value() ? 1 : 0;
+  if (type != napi_number) badArgument(env, op, arg, "an integer", value);
   double number = value.As<Napi::Number>().DoubleValue();
   // Beyond ±2^62 a size or index means nothing, and the cast to int64 would be undefined.
   if (!std::isfinite(number) || std::floor(number) != number) badArgument(env, op, arg, "an integer", value);
@@ -166,10 +167,10 @@ static int64_t toInt(Napi::Env env, const OpInfo& op, const ArgSpec& arg, const 
   return static_cast<int64_t>(number);
 }
 
-static c10::IValue toIntList(Napi::Env env, const OpInfo& op, const ArgSpec& arg, const Napi::Value& value) {
+static c10::IValue toIntList(Napi::Env env, const OpInfo& op, const ArgSpec& arg, const Napi::Value& value, napi_valuetype type) {
   std::vector<int64_t> list;
-  if (value.IsNumber()) {
-    list.assign(arg.fixedLength ? *arg.fixedLength : 1, toInt(env, op, arg, value));
+  if (type == napi_number) {
+    list.assign(arg.fixedLength ? *arg.fixedLength : 1, toInt(env, op, arg, value, type));
   } else if (value.IsArray()) {
     Napi::Array array = value.As<Napi::Array>();
     list.reserve(array.Length());
@@ -186,19 +187,19 @@ static c10::IValue toIntList(Napi::Env env, const OpInfo& op, const ArgSpec& arg
   return c10::IValue(list);
 }
 
-static c10::IValue toIValue(Napi::Env env, const OpInfo& op, const ArgSpec& arg, const Napi::Value& value) {
+static c10::IValue toIValue(Napi::Env env, const OpInfo& op, const ArgSpec& arg, const Napi::Value& value, napi_valuetype type) {
   switch (arg.kind) {
     case Kind::Tensor: return tensorArgument(env, op, arg, value);
-    case Kind::Int: return toInt(env, op, arg, value);
+    case Kind::Int: return toInt(env, op, arg, value, type);
     case Kind::Float:
-      if (!value.IsNumber()) badArgument(env, op, arg, "a number", value);
+      if (type != napi_number) badArgument(env, op, arg, "a number", value);
       return value.As<Napi::Number>().DoubleValue();
     case Kind::Bool:
-      if (!value.IsBoolean()) badArgument(env, op, arg, "a boolean", value);
+      if (type != napi_boolean) badArgument(env, op, arg, "a boolean", value);
       return value.As<Napi::Boolean>().Value();
     case Kind::Scalar: {
-      if (value.IsBoolean()) return at::Scalar(value.As<Napi::Boolean>().Value());
-      if (!value.IsNumber()) badArgument(env, op, arg, "a number", value);
+      if (type == napi_boolean) return at::Scalar(value.As<Napi::Boolean>().Value());
+      if (type != napi_number) badArgument(env, op, arg, "a number", value);
       double number = value.As<Napi::Number>().DoubleValue();
       // JS has one number type: whole numbers act as Python ints, others as floats.
       if (std::isfinite(number) && std::floor(number) == number && std::fabs(number) < 9.007199254740992e15)
@@ -208,7 +209,7 @@ static c10::IValue toIValue(Napi::Env env, const OpInfo& op, const ArgSpec& arg,
     case Kind::String:
       if (!value.IsString()) badArgument(env, op, arg, "a string", value);
       return value.As<Napi::String>().Utf8Value();
-    case Kind::IntList: return toIntList(env, op, arg, value);
+    case Kind::IntList: return toIntList(env, op, arg, value, type);
     case Kind::FloatList: {
       if (!value.IsArray()) badArgument(env, op, arg, "an array of numbers", value);
       Napi::Array array = value.As<Napi::Array>();
@@ -365,8 +366,14 @@ static Napi::Value call(const Napi::CallbackInfo& info) {
   uint32_t index = info[0].As<Napi::Number>().Uint32Value();
   if (index >= registrySize.load(std::memory_order_acquire)) throwFlare(env, "E_INTERNAL", "unknown operator index");
   const OpInfo& op = registry[index];
+  // Each argument's type, read once (one Node-API call each).
+  constexpr size_t kMaxArgs = 64;
   size_t given = info.Length() - 1;
-  while (given > 0 && info[given].IsUndefined()) given--;  // trailing undefined = not given
+  if (given > kMaxArgs)
+    throwFlare(env, "E_ARGUMENT", op.name + " takes " + std::to_string(op.args.size()) + " arguments, got " + std::to_string(given));
+  napi_valuetype types[kMaxArgs];
+  for (size_t i = 0; i < given; i++) napi_typeof(env, info[i + 1], &types[i]);
+  while (given > 0 && types[given - 1] == napi_undefined) given--;  // trailing undefined = not given
   if (given > op.args.size())
     throwFlare(env, "E_ARGUMENT", op.name + " takes " + std::to_string(op.args.size()) + " arguments, got " +
                                       std::to_string(given));
@@ -377,14 +384,14 @@ static Napi::Value call(const Napi::CallbackInfo& info) {
   stack.clear();
   for (size_t i = 0; i < op.args.size(); i++) {
     const ArgSpec& arg = op.args[i];
-    Napi::Value value = i < given ? info[i + 1] : env.Undefined();
-    if (value.IsUndefined() && arg.defaultValue) {
+    napi_valuetype type = i < given ? types[i] : napi_undefined;
+    if (type == napi_undefined && arg.defaultValue) {
       stack.push_back(*arg.defaultValue);
-    } else if (value.IsUndefined() || value.IsNull()) {
-      if (!arg.optional) badArgument(env, op, arg, "given", value);
+    } else if (type == napi_undefined || type == napi_null) {
+      if (!arg.optional) badArgument(env, op, arg, "given", i < given ? info[i + 1] : env.Undefined());
       stack.emplace_back();
     } else {
-      stack.push_back(toIValue(env, op, arg, value));
+      stack.push_back(toIValue(env, op, arg, info[i + 1], type));
     }
   }
   const c10::OperatorHandle* handle = &op.handle;
