@@ -74,6 +74,8 @@ struct StorageCount {
   c10::StorageImpl* storage = nullptr;  // nullptr: an empty cell
   int64_t bytes = 0;
   int64_t handles = 0;
+  int64_t guarded = 0;  // of which have a GC guard (reported to V8)
+  bool cpu = false;     // V8 hears of CPU bytes only
 };
 
 class StorageTable {
@@ -90,11 +92,11 @@ class StorageTable {
     }
   }
   // Adds `storage`, which must not be in the table.
-  void insert(c10::StorageImpl* storage, int64_t bytes) {
+  void insert(c10::StorageImpl* storage, int64_t bytes, bool cpu) {
     if ((count_ + 1) * 4 > cells_.size() * 3) resize(std::max<size_t>(64, cells_.size() * 2));
     size_t i = home(storage);
     while (cells_[i].storage != nullptr) i = (i + 1) & mask_;
-    cells_[i] = StorageCount{storage, bytes, 1};
+    cells_[i] = StorageCount{storage, bytes, 1, 0, cpu};
     count_++;
   }
   void erase(StorageCount* entry) {
@@ -146,9 +148,14 @@ static StorageTable storages;
 static int64_t liveHandles = 0;
 static int64_t liveBytes = 0;
 
-// Each thread's V8 isolate hears about native bytes in batches of 1 MiB, and
-// never about more being freed than it was told of (a tensor may be made in a
-// worker and freed on the main thread).
+// V8 hears of the bytes of the tensors whose freeing it governs: those with a GC
+// guard (no tidy() scope owns them), so that dropping big ones makes it collect
+// soon. A tensor a scope owns is freed by the scope; telling V8 of it made every
+// training step in tidy() look like tens of MiB of new external memory, and V8
+// answered with incremental marking and a full mark-compact (~5 ms) that found
+// nothing to free. Each thread's isolate hears in batches of 1 MiB, and never
+// about more being freed than it was told of (a tensor may be made in a worker
+// and freed on the main thread).
 constexpr int64_t kReportQuantum = 1 << 20;
 static thread_local int64_t unreportedBytes = 0;
 static thread_local int64_t reportedBytes = 0;
@@ -162,32 +169,48 @@ static void reportExternal(Napi::Env env, int64_t delta) {
   }
 }
 
-// track/untrack: call with tableLock held. They return the bytes to report.
-static int64_t track(TensorBox* box) {
+// track/untrack/reportGuarded/unreportGuarded: call with tableLock held; the
+// last three return the bytes to report to V8.
+static void track(TensorBox* box) {
   liveHandles++;
-  if (!box->tensor.has_storage()) return 0;
+  if (!box->tensor.has_storage()) return;
   c10::StorageImpl* impl = box->tensor.storage().unsafeGetStorageImpl();
   box->storage = impl;
   if (StorageCount* found = storages.find(impl)) {
     found->handles++;
-    return 0;
+    return;
   }
   int64_t bytes = static_cast<int64_t>(impl->nbytes());
-  storages.insert(impl, bytes);
+  storages.insert(impl, bytes, box->tensor.is_cpu());
   liveBytes += bytes;
-  return box->tensor.is_cpu() ? bytes : 0;
+}
+
+// A handle got a GC guard: its storage's bytes are V8's business now (once per storage).
+static int64_t reportGuarded(TensorBox* box) {
+  StorageCount* found = box->reported || box->storage == nullptr ? nullptr : storages.find(box->storage);
+  if (found == nullptr) return 0;
+  box->reported = true;
+  return ++found->guarded == 1 && found->cpu ? found->bytes : 0;
+}
+
+// Its guard was cancelled (release()) or the handle goes.
+static int64_t unreportGuarded(TensorBox* box) {
+  StorageCount* found = !box->reported || box->storage == nullptr ? nullptr : storages.find(box->storage);
+  box->reported = false;
+  if (found == nullptr) return 0;
+  return --found->guarded == 0 && found->cpu ? -found->bytes : 0;
 }
 
 static int64_t untrack(TensorBox* box) {
   liveHandles--;
   if (box->storage == nullptr) return 0;
+  int64_t delta = unreportGuarded(box);
   StorageCount* found = storages.find(box->storage);
   box->storage = nullptr;
-  if (found == nullptr || --found->handles > 0) return 0;
-  int64_t bytes = found->bytes;
-  liveBytes -= bytes;
+  if (found == nullptr || --found->handles > 0) return delta;
+  liveBytes -= found->bytes;
   storages.erase(found);
-  return box->tensor.is_cpu() ? -bytes : 0;
+  return delta;
 }
 
 static void freeCollected(Napi::Env env);
@@ -196,7 +219,6 @@ Napi::Value wrapTensor(Napi::Env env, at::Tensor tensor) {
   if (!tensor.defined()) return env.Null();
   freeCollected(env);
   uint64_t id;
-  int64_t delta;
   {
     TableLock lock(tableLock);
     uint32_t index;
@@ -212,10 +234,9 @@ Napi::Value wrapTensor(Napi::Env env, at::Tensor tensor) {
     slot.generation = (slot.generation + 1) % kGenerationLimit;
     slot.box.tensor = std::move(tensor);
     slot.owner = currentOwner;
-    delta = track(&slot.box);
+    track(&slot.box);
     id = (uint64_t{slot.generation} << kSlotBits) | index;
   }
-  if (delta != 0) reportExternal(env, delta);
   return Napi::Number::New(env, static_cast<double>(id));
 }
 
@@ -299,9 +320,11 @@ void setHandleData(Napi::Env env, const Napi::Value& value, const at::Tensor& so
     Slot* slot = slotOf(value, nullptr);
     if (slot == nullptr) throw std::invalid_argument("tensor was disposed and cannot be used");
     if (slot->owner != currentOwner) throw TransferredError(kTransferred);
+    bool reported = slot->box.reported;
     slot->box.tensor.set_data(source);
     delta += untrack(&slot->box);
-    delta += track(&slot->box);
+    track(&slot->box);
+    if (reported) delta += reportGuarded(&slot->box);
   }
   if (delta != 0) reportExternal(env, delta);
 }
@@ -331,15 +354,24 @@ static void cancelGuard(Slot* slot);
 static Napi::Value setOwner(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   bool adopt = info[1].ToBoolean();
+  bool allowed;
+  int64_t delta = 0;
   {
     TableLock lock(tableLock);
     Slot* slot = slotOf(info[0], nullptr);
     if (slot == nullptr) return Napi::Boolean::New(env, false);
-    if (adopt ? (slot->owner == 0 || slot->owner == currentOwner) : slot->owner == currentOwner) {
+    allowed = adopt ? (slot->owner == 0 || slot->owner == currentOwner) : slot->owner == currentOwner;
+    if (allowed) {
       slot->owner = adopt ? currentOwner : 0;
-      if (!adopt) cancelGuard(slot);  // the released wrapper no longer frees it
-      return Napi::Boolean::New(env, true);
+      if (!adopt) {
+        cancelGuard(slot);                    // the released wrapper no longer frees it,
+        delta = unreportGuarded(&slot->box);  // nor does this thread's V8
+      }
     }
+  }
+  if (allowed) {
+    if (delta != 0) reportExternal(env, delta);
+    return Napi::Boolean::New(env, true);
   }
   if (adopt) throwFlare(env, "E_DISPOSED", "adopt(): the tensor is owned by another thread, which has not release()d it");
   throw TransferredError(kTransferred);
@@ -518,6 +550,7 @@ static Napi::Value guardWrapper(const Napi::CallbackInfo& info) {
   if (!info[0].IsObject()) throwFlare(env, "E_ARGUMENT", "guard(): wrapper must be an object");
   std::unique_ptr<Guard, void (*)(Guard*)> guard(newGuard(), retireGuard);
   bool hasGraph;
+  int64_t delta;
   {
     TableLock lock(tableLock);
     Slot* slot = slotOf(info[1], nullptr);
@@ -526,7 +559,9 @@ static Napi::Value guardWrapper(const Napi::CallbackInfo& info) {
     guard->owner = currentOwner;
     slot->guard = guard.get();
     hasGraph = slot->box.tensor.grad_fn() != nullptr;
+    delta = reportGuarded(&slot->box);
   }
+  if (delta != 0) reportExternal(env, delta);
   // A napi_value is a v8::Local<v8::Value> (Node's v8impl::V8LocalValueFromJsValue).
   napi_value value = info[0];
   v8::Local<v8::Value> local;
