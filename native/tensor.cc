@@ -491,6 +491,10 @@ static void retireGuard(Guard* guard) {
 // death (the weak handle would otherwise cost the GC a callback and freeCollected
 // a visit, for a tensor already freed). Only this thread's guards: one already
 // collected just has its handle cancelled.
+// Tensors freed since the last malloc_trim that the GC guards governed:
+// collected ones and disarmed (disposed) ones alike.
+static thread_local size_t freedSinceTrim = 0;
+
 static void disarmGuard(Guard* guard) {
   if (guard->owner != currentOwner) return;
   if (guard->collected) {
@@ -500,6 +504,7 @@ static void disarmGuard(Guard* guard) {
   guard->wrapper.Reset();
   unlinkGuard(guard);
   retireGuard(guard);
+  freedSinceTrim++;
 }
 
 static void freeCollected(Napi::Env env) {
@@ -526,19 +531,21 @@ static void freeCollected(Napi::Env env) {
       retireGuard(guard);
     }
   }
-  size_t burst = guards.size();
+  freedSinceTrim += guards.size();
   guards.clear();
   released.clear();
   if (delta != 0) reportExternal(env, delta);
   // Tensors freed by the GC go in bursts, each after a few hundred steps of
   // interleaved allocations: glibc keeps the holes they leave (RSS climbs while
   // the bytes in use do not). After a burst, hand those pages back to the system
-  // (at most every 100 ms, as a scan of the free lists is not free).
-  if (burst >= 64) {
+  // (at most every 100 ms, as a scan of the free lists is not free). Tensors
+  // disposed while guarded count too: their guards used to reach this list.
+  if (freedSinceTrim >= 64) {
     static thread_local std::chrono::steady_clock::time_point lastTrim;
     auto now = std::chrono::steady_clock::now();
     if (now - lastTrim >= std::chrono::milliseconds(100)) {
       lastTrim = now;
+      freedSinceTrim = 0;
       malloc_trim(0);
     }
   }
