@@ -8,15 +8,17 @@
 // Each tiny-op row gives wall time (the ratio) and CPU time (cpuRatio) per op.
 // PyTorch runs in a child process (bench/torch_side.py) that takes one command
 // at a time, so the two sides alternate round by round on the same machine.
-// Usage: node dist/bench/core.js [--rounds 5] [--resnet-batch 64] [--resnet-steps 3] [--cnn-steps 10] [--ops 10000]
+// Usage: node dist/bench/core.js [--rounds 5] [--resnet-batch 64] [--resnet-steps 3] [--cnn-steps 10] [--ops 10000] [--warmup 5]
 import * as torch from "../src/index.js";
 import { nn, F, optim } from "../src/index.js";
 import { models } from "../src/vision/index.js";
 import { numFlag } from "./flags.js";
 import { pythonSide } from "./python_side.js";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 
 const rounds = numFlag("rounds", 5), resnetBatch = numFlag("resnet-batch", 64), resnetSteps = numFlag("resnet-steps", 3);
-const cnnSteps = numFlag("cnn-steps", 10), opsCount = numFlag("ops", 10000);
+const cnnSteps = numFlag("cnn-steps", 10), opsCount = numFlag("ops", 10000), warmup = numFlag("warmup", 5);
 
 // ---- the PyTorch side -----------------------------------------------------------
 const { child, ask } = pythonSide("torch_side.py");
@@ -44,12 +46,24 @@ function trainStepTimer(net: nn.Module, x: torch.Tensor, y: torch.Tensor, lr: nu
   };
 }
 
+// V8's gc() on demand (gc({ type: "minor" }) is a scavenge), exposed without a node flag.
+setFlagsFromString("--expose-gc");
+const collect = runInNewContext("gc") as (options: { type: "minor" | "major" }) => void;
+
 // Wall and CPU seconds of fn (CPU: this process's, all threads, GC ones included;
-// it does not count waiting for a core on a shared machine).
+// it does not count waiting for a core on a shared machine). The no-tidy chain
+// pays for collecting the tensors it dropped (`settle`): a scavenge, then freeing
+// the tensors of the dead wrappers (torch.memory() frees them), inside its timed
+// region. Without it they were collected during whichever chain ran next (the
+// indexing row paid for it: 5.0 us/op after the no-tidy chain, 2.2-3.3 after the
+// others). Python frees each result at once, within its own time. The other
+// chains drop no tensors; a forced scavenge would only add one that V8 would not
+// have made.
 interface Timing { seconds: number; cpuSeconds: number }
-function timed(fn: () => void): Timing {
+function timed(fn: () => void, settle = false): Timing {
   const c0 = process.cpuUsage(), t0 = performance.now();
   fn();
+  if (settle) { collect({ type: "minor" }); torch.memory(); }
   const seconds = (performance.now() - t0) / 1000, c = process.cpuUsage(c0);
   return { seconds, cpuSeconds: (c.user + c.system) / 1e6 };
 }
@@ -67,7 +81,7 @@ function tinyOps(n: number): Timing {
 
 function tinyOpsUntidy(n: number): Timing {
   const a = torch.ones([4]), b = torch.ones([4]);
-  const t = timed(() => { for (let i = 0; i < n / 4; i++) { a.add(b); a.mul(2); a.exp(); a.sum(); } });
+  const t = timed(() => { for (let i = 0; i < n / 4; i++) { a.add(b); a.mul(2); a.exp(); a.sum(); } }, true);
   a.dispose(); b.dispose();
   return t;
 }
@@ -98,8 +112,15 @@ async function main(): Promise<void> {
   torch.manualSeed(0);
   const resnet = trainStepTimer(models.resnet18Small(10), torch.randn([resnetBatch, 1, 28, 28]), torch.randint(0, 10, [resnetBatch]), 0.1);
   const cnn = trainStepTimer(smallCnn(), torch.randn([64, 3, 32, 32]), torch.randint(0, 10, [64]), 0.05);
-  resnet(); cnn(); tinyOps(opsCount); tinyOpsUntidy(opsCount); tinyOpsDispose(opsCount); tinyIndexOps(opsCount); // warm up both sides once
-  await ask("resnet 1"); await ask("cnn 1"); await ask(`ops ${opsCount}`); await ask(`index ${opsCount}`);
+  // Warm up both sides: the training steps once, the tiny-op chains `warmup` times
+  // each, as V8 compiles them in tiers (the first runs of 10,000 ops cost up to
+  // 3x the steady state, its compiler thread's CPU included).
+  resnet(); cnn();
+  await ask("resnet 1"); await ask("cnn 1");
+  for (let i = 0; i < warmup; i++) {
+    tinyOps(opsCount); tinyOpsUntidy(opsCount); tinyOpsDispose(opsCount); tinyIndexOps(opsCount);
+    await ask(`ops ${opsCount}`); await ask(`index ${opsCount}`);
+  }
 
   const series = () => ({ flare: [] as number[], torch: [] as number[] });
   const times = { resnet: series(), cnn: series(), ops: series(), opsUntidy: series(), opsDispose: series(), index: series() };
@@ -112,6 +133,10 @@ async function main(): Promise<void> {
     for (let i = 0; i < resnetSteps; i++) times.resnet.flare.push(resnet());
     times.resnet.torch.push(...((await ask(`resnet ${resnetSteps}`)).times as number[]));
     for (let i = 0; i < cnnSteps; i++) times.cnn.flare.push(cnn());
+    // The training steps' JS allocations start V8's incremental marking, whose
+    // mark-compact (~5 ms) would land in the next timed chain: run it here, in no
+    // timing, and let its concurrent sweeping finish while PyTorch's steps run.
+    collect({ type: "major" });
     times.cnn.torch.push(...((await ask(`cnn ${cnnSteps}`)).times as number[]));
     // PyTorch has one way to run the chain: each of flare's three ways is set against its own PyTorch run.
     record("ops", tinyOps(opsCount), await ask(`ops ${opsCount}`));

@@ -56,6 +56,8 @@ def classify(frames):
     for sym, dso in frames:
         if GC.search(sym):
             return "V8 GC"
+        if "flare::StorageCount" in sym or "flare::Slot" in sym:
+            return "handle table"  # the storage map's and the slot deque's template code
         if sym.startswith("flare::") or "flare::" in sym:
             for pattern, part in FLARE_PARTS:
                 if pattern.search(sym):
