@@ -1,8 +1,9 @@
 // V8's collections during a training loop in tidy(): 12 steps each of d2l's
-// ResNet-18 (batch 16x1x28x28) and a small CNN (batch 64x3x32x32). Run with
-//   node --trace-gc --trace-incremental-marking scripts/perf/training_gcs.mjs [ROOT] 2>&1 |
-//     grep -cE "Mark-Compact|Start \(external memory pressure\)"
-// (ROOT: another flare checkout to compare, default this one.)
+// ResNet-18 (batch 16x1x28x28) and a small CNN (batch 64x3x32x32). Count the
+// mark-compacts, and the marking cycles external memory started, with
+//   node --trace-gc --trace-incremental-marking scripts/perf/training_gcs.mjs [ROOT] 2>&1 | grep -c Mark-Compact
+//   node --trace-gc --trace-incremental-marking scripts/perf/training_gcs.mjs [ROOT] 2>&1 | grep -c "Start (external memory pressure)"
+// (ROOT: another flare checkout, built, to compare; default this one.)
 const root = process.argv[2] ?? new URL("../..", import.meta.url).pathname;
 const torch = await import(`${root}/dist/src/index.js`);
 const { models } = await import(`${root}/dist/src/vision/index.js`);
