@@ -324,10 +324,10 @@ static std::string outOfMemoryMessage(const Napi::CallbackInfo& info, const OpIn
 // value when the op's dtype is self's: a floating self (a number does not
 // promote it), or an integral self with an integer that fits in it (so even an
 // op that computes in float, such as div, sees the same value).
-static bool scalarAsTensor = true;  // setScalarAsTensor(false): the tests' reference path
+static std::atomic<bool> scalarAsTensor{true};  // setScalarAsTensor(false): the tests' reference path
 
 static at::Tensor scalarInDtype(const at::Tensor& self, const c10::IValue& number) {
-  if (!scalarAsTensor || !number.isScalar() || !self.defined() || !self.is_cpu() || self.layout() != at::kStrided)
+  if (!scalarAsTensor.load(std::memory_order_relaxed) || !number.isScalar() || !self.defined() || !self.is_cpu() || self.layout() != at::kStrided)
     return at::Tensor();
   at::Scalar value = number.toScalar();
   if (value.isBoolean() || value.isComplex()) return at::Tensor();
@@ -355,8 +355,7 @@ static at::Tensor scalarInDtype(const at::Tensor& self, const c10::IValue& numbe
 }
 
 static Napi::Value setScalarAsTensor(const Napi::CallbackInfo& info) {
-  bool previous = scalarAsTensor;
-  scalarAsTensor = info[0].ToBoolean();
+  bool previous = scalarAsTensor.exchange(info[0].ToBoolean(), std::memory_order_relaxed);
   return Napi::Boolean::New(info.Env(), previous);
 }
 
