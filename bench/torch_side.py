@@ -1,5 +1,5 @@
 """PyTorch half of bench/core.ts: same models, same batches, same libtorch.
-Reads one command per line on stdin ("setup", "resnet N", "cnn N", "ops N")
+Reads one command per line on stdin ("setup", "resnet N", "cnn N", "ops N", "index N")
 and answers one JSON line with the seconds each repetition took."""
 import json
 import sys
@@ -82,13 +82,23 @@ def main():
         elif cmd == "ops":
             a, b = torch.ones(4), torch.ones(4)
             n = int(args[0])
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             for _ in range(n // 4):
                 c = a + b
                 c = a * 2
                 c = a.exp()
                 c = a.sum()
-            out = {"seconds": time.perf_counter() - t0}
+            out = {"seconds": time.perf_counter() - t0, "cpuSeconds": time.process_time() - c0}
+        elif cmd == "index":
+            x, s, idx = torch.ones(8, 4), torch.ones(8), torch.tensor([0, 2, 5])
+            n = int(args[0])
+            t0, c0 = time.perf_counter(), time.process_time()
+            for _ in range(n // 4):
+                c = x[idx]
+                c = x[:, 0]
+                s[idx] = 0
+                x[:, 1] = 1
+            out = {"seconds": time.perf_counter() - t0, "cpuSeconds": time.process_time() - c0}
         elif cmd == "quit":
             break
         else:

@@ -14,7 +14,8 @@ namespace flare {
 // disposes what user code did not (the safety net DESIGN.md asks for).
 struct TensorBox {
   at::Tensor tensor;
-  c10::StorageImpl* storage = nullptr;  // storage counted in external memory
+  c10::StorageImpl* storage = nullptr;  // the storage it is counted under
+  bool reported = false;  // it has a GC guard, so its storage's bytes were told to V8
 };
 
 // Wraps a tensor in a new handle (a number naming a slot in the handle table).

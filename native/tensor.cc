@@ -19,7 +19,6 @@
 #include <cmath>
 #include <mutex>
 #include <thread>
-#include <unordered_map>
 
 namespace flare {
 
@@ -29,8 +28,9 @@ namespace flare {
 // thread, so a tensor moves between threads as its handle. Its JS wrapper (the
 // Tensor object) is tied to it by a GC guard (below) as the safety net. The
 // generation catches use after dispose() even when the slot was reused. One
-// mutex guards the table; lookups hand out a copy (a refcount), never a
-// reference into it.
+// spinlock guards the table (it is held for a few loads and stores, never
+// across a libtorch call that could block; an uncontended std::mutex cost
+// more per op); lookups hand out a copy (a refcount), never a reference into it.
 constexpr uint64_t kSlotBits = 22;
 constexpr uint64_t kSlotMask = (uint64_t{1} << kSlotBits) - 1;
 constexpr uint32_t kGenerationLimit = uint32_t{1} << 30;  // keeps ids below 2^53
@@ -48,22 +48,114 @@ struct Slot {
 // shuts down, the tensors it still owns are freed (its GC net never runs then).
 static std::atomic<uint32_t> nextOwner{1};
 static thread_local uint32_t currentOwner = 0;
-static std::mutex tableMutex;
+
+class SpinLock {
+ public:
+  void lock() {
+    while (locked_.exchange(true, std::memory_order_acquire))
+      while (locked_.load(std::memory_order_relaxed)) std::this_thread::yield();
+  }
+  void unlock() { locked_.store(false, std::memory_order_release); }
+
+ private:
+  std::atomic<bool> locked_{false};
+};
+using TableLock = std::lock_guard<SpinLock>;
+static SpinLock tableLock;
 static std::deque<Slot> slots;  // deque: growing never moves a slot
 static std::vector<uint32_t> freeSlots;
 
-// Views share one storage, so bytes are counted per storage, not per handle.
+// Views share one storage, so bytes are counted per storage, not per handle:
+// an open-addressing table (linear probing, backward-shift deletion) that
+// allocates nothing per entry and shrinks again. std::unordered_map, a node per
+// storage, cost a cache miss or two per op once thousands of tensors waited
+// for the GC (a fifth of an op's time without tidy(), measured with perf).
 struct StorageCount {
-  int64_t bytes;
-  int64_t handles;
+  c10::StorageImpl* storage = nullptr;  // nullptr: an empty cell
+  int64_t bytes = 0;
+  int64_t handles = 0;
+  int64_t guarded = 0;  // of which have a GC guard (reported to V8)
+  bool cpu = false;     // V8 hears of CPU bytes only
 };
-static std::unordered_map<c10::StorageImpl*, StorageCount> storages;
+
+class StorageTable {
+  static constexpr size_t kShrinkAbove = size_t{1} << 18;  // cells (6 MiB)
+
+ public:
+  size_t size() const { return count_; }
+  // The entry of `storage`, or nullptr.
+  StorageCount* find(c10::StorageImpl* storage) {
+    if (count_ == 0) return nullptr;
+    for (size_t i = home(storage);; i = (i + 1) & mask_) {
+      if (cells_[i].storage == storage) return &cells_[i];
+      if (cells_[i].storage == nullptr) return nullptr;
+    }
+  }
+  // Adds `storage`, which must not be in the table.
+  void insert(c10::StorageImpl* storage, int64_t bytes, bool cpu) {
+    if ((count_ + 1) * 4 > cells_.size() * 3) resize(std::max<size_t>(64, cells_.size() * 2));
+    size_t i = home(storage);
+    while (cells_[i].storage != nullptr) i = (i + 1) & mask_;
+    cells_[i] = StorageCount{storage, bytes, 1, 0, cpu};
+    count_++;
+  }
+  void erase(StorageCount* entry) {
+    size_t i = static_cast<size_t>(entry - cells_.data());
+    // Backward shift: move each later entry of the run into the hole if its home allows.
+    for (size_t j = (i + 1) & mask_; cells_[j].storage != nullptr; j = (j + 1) & mask_) {
+      size_t k = home(cells_[j].storage);
+      bool between = i <= j ? (i < k && k <= j) : (i < k || k <= j);  // k cyclically in (i, j]
+      if (!between) {
+        cells_[i] = cells_[j];
+        i = j;
+      }
+    }
+    cells_[i] = StorageCount{};
+    count_--;
+    // Shrinks only a big table that is almost empty: the count swings by tens of
+    // thousands with every GC burst of untidy code, and each resize then made
+    // glibc consolidate the thousands of small chunks the burst freed.
+    if (cells_.size() > kShrinkAbove && count_ * 256 < cells_.size()) resize(cells_.size() / 16);
+  }
+
+ private:
+  size_t home(c10::StorageImpl* storage) const {
+    uint64_t x = reinterpret_cast<uintptr_t>(storage);
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return static_cast<size_t>(x) & mask_;
+  }
+  void resize(size_t capacity) {
+    std::vector<StorageCount> old;
+    old.swap(cells_);
+    cells_.assign(capacity, StorageCount{});
+    mask_ = capacity - 1;
+    count_ = 0;
+    for (const StorageCount& entry : old)
+      if (entry.storage != nullptr) {
+        size_t i = home(entry.storage);
+        while (cells_[i].storage != nullptr) i = (i + 1) & mask_;
+        cells_[i] = entry;
+        count_++;
+      }
+  }
+  std::vector<StorageCount> cells_;
+  size_t mask_ = 0;
+  size_t count_ = 0;
+};
+static StorageTable storages;
 static int64_t liveHandles = 0;
 static int64_t liveBytes = 0;
 
-// Each thread's V8 isolate hears about native bytes in batches of 1 MiB, and
-// never about more being freed than it was told of (a tensor may be made in a
-// worker and freed on the main thread).
+// V8 hears of the bytes of the tensors whose freeing it governs: those with a GC
+// guard (no tidy() scope owns them), so that dropping big ones makes it collect
+// soon. A tensor a scope owns is freed by the scope; telling V8 of it made every
+// training step in tidy() look like tens of MiB of new external memory, and V8
+// answered with incremental marking and a full mark-compact (~5 ms) that found
+// nothing to free. Each thread's isolate hears in batches of 1 MiB, and never
+// about more being freed than it was told of (a tensor may be made in a worker
+// and freed on the main thread).
 constexpr int64_t kReportQuantum = 1 << 20;
 static thread_local int64_t unreportedBytes = 0;
 static thread_local int64_t reportedBytes = 0;
@@ -77,33 +169,48 @@ static void reportExternal(Napi::Env env, int64_t delta) {
   }
 }
 
-// track/untrack: call with tableMutex held. They return the bytes to report.
-static int64_t track(TensorBox* box) {
+// track/untrack/reportGuarded/unreportGuarded: call with tableLock held; the
+// last three return the bytes to report to V8.
+static void track(TensorBox* box) {
   liveHandles++;
-  if (!box->tensor.has_storage()) return 0;
+  if (!box->tensor.has_storage()) return;
   c10::StorageImpl* impl = box->tensor.storage().unsafeGetStorageImpl();
   box->storage = impl;
-  auto found = storages.find(impl);
-  if (found != storages.end()) {
-    found->second.handles++;
-    return 0;
+  if (StorageCount* found = storages.find(impl)) {
+    found->handles++;
+    return;
   }
   int64_t bytes = static_cast<int64_t>(impl->nbytes());
-  storages.emplace(impl, StorageCount{bytes, 1});
+  storages.insert(impl, bytes, box->tensor.is_cpu());
   liveBytes += bytes;
-  return box->tensor.is_cpu() ? bytes : 0;
+}
+
+// A handle got a GC guard: its storage's bytes are V8's business now (once per storage).
+static int64_t reportGuarded(TensorBox* box) {
+  StorageCount* found = box->reported || box->storage == nullptr ? nullptr : storages.find(box->storage);
+  if (found == nullptr) return 0;
+  box->reported = true;
+  return ++found->guarded == 1 && found->cpu ? found->bytes : 0;
+}
+
+// Its guard was cancelled (release()) or the handle goes.
+static int64_t unreportGuarded(TensorBox* box) {
+  StorageCount* found = !box->reported || box->storage == nullptr ? nullptr : storages.find(box->storage);
+  box->reported = false;
+  if (found == nullptr) return 0;
+  return --found->guarded == 0 && found->cpu ? -found->bytes : 0;
 }
 
 static int64_t untrack(TensorBox* box) {
   liveHandles--;
   if (box->storage == nullptr) return 0;
-  auto found = storages.find(box->storage);
+  int64_t delta = unreportGuarded(box);
+  StorageCount* found = storages.find(box->storage);
   box->storage = nullptr;
-  if (found == storages.end() || --found->second.handles > 0) return 0;
-  int64_t bytes = found->second.bytes;
-  liveBytes -= bytes;
+  if (found == nullptr || --found->handles > 0) return delta;
+  liveBytes -= found->bytes;
   storages.erase(found);
-  return box->tensor.is_cpu() ? -bytes : 0;
+  return delta;
 }
 
 static void freeCollected(Napi::Env env);
@@ -112,9 +219,8 @@ Napi::Value wrapTensor(Napi::Env env, at::Tensor tensor) {
   if (!tensor.defined()) return env.Null();
   freeCollected(env);
   uint64_t id;
-  int64_t delta;
   {
-    std::lock_guard<std::mutex> lock(tableMutex);
+    TableLock lock(tableLock);
     uint32_t index;
     if (!freeSlots.empty()) {
       index = freeSlots.back();
@@ -128,19 +234,19 @@ Napi::Value wrapTensor(Napi::Env env, at::Tensor tensor) {
     slot.generation = (slot.generation + 1) % kGenerationLimit;
     slot.box.tensor = std::move(tensor);
     slot.owner = currentOwner;
-    delta = track(&slot.box);
+    track(&slot.box);
     id = (uint64_t{slot.generation} << kSlotBits) | index;
   }
-  if (delta != 0) reportExternal(env, delta);
   return Napi::Number::New(env, static_cast<double>(id));
 }
 
-// The live slot behind a handle (tableMutex held); null if the value is not a
+// The live slot behind a handle (tableLock held); null if the value is not a
 // handle. `disposed` tells a handle that was freed from something that never was one.
 static Slot* slotOf(const Napi::Value& value, bool* disposed, uint32_t* indexOut = nullptr) {
   if (disposed) *disposed = false;
-  if (!value.IsNumber()) return nullptr;
-  double number = value.As<Napi::Number>().DoubleValue();
+  double number;
+  // One Node-API call: it fails (napi_number_expected) on anything but a number.
+  if (napi_get_value_double(value.Env(), value, &number) != napi_ok) return nullptr;
   if (!(number >= 0) || number > 9007199254740991.0) return nullptr;
   auto id = static_cast<uint64_t>(number);
   if (static_cast<double>(id) != number) return nullptr;
@@ -164,7 +270,7 @@ static const char* const kTransferred =
 
 at::Tensor findTensor(const Napi::Value& value, bool* disposed) {
   {
-    std::lock_guard<std::mutex> lock(tableMutex);
+    TableLock lock(tableLock);
     Slot* slot = slotOf(value, disposed);
     if (slot == nullptr) return at::Tensor();
     if (slot->owner == currentOwner) return slot->box.tensor;
@@ -182,11 +288,14 @@ at::Tensor unwrapTensor(const Napi::Value& value, const char* what) {
   return tensor;
 }
 
+static void disarmGuard(Guard* guard);
+
 bool disposeHandle(Napi::Env env, const Napi::Value& value) {
   at::Tensor released;  // freed after the lock is dropped
   int64_t delta;
+  Guard* guard;
   {
-    std::lock_guard<std::mutex> lock(tableMutex);
+    TableLock lock(tableLock);
     uint32_t index = 0;
     Slot* slot = slotOf(value, nullptr, &index);
     if (slot == nullptr) return false;
@@ -194,9 +303,11 @@ bool disposeHandle(Napi::Env env, const Napi::Value& value) {
     delta = untrack(&slot->box);
     released = std::move(slot->box.tensor);
     slot->box.tensor.reset();
-    slot->guard = nullptr;  // the wrapper's guard now names a dead generation: harmless
+    guard = slot->guard;
+    slot->guard = nullptr;
     freeSlots.push_back(index);
   }
+  if (guard != nullptr) disarmGuard(guard);
   if (delta != 0) reportExternal(env, delta);
   return true;
 }
@@ -205,13 +316,15 @@ bool disposeHandle(Napi::Env env, const Napi::Value& value) {
 void setHandleData(Napi::Env env, const Napi::Value& value, const at::Tensor& source) {
   int64_t delta = 0;
   {
-    std::lock_guard<std::mutex> lock(tableMutex);
+    TableLock lock(tableLock);
     Slot* slot = slotOf(value, nullptr);
     if (slot == nullptr) throw std::invalid_argument("tensor was disposed and cannot be used");
     if (slot->owner != currentOwner) throw TransferredError(kTransferred);
+    bool reported = slot->box.reported;
     slot->box.tensor.set_data(source);
     delta += untrack(&slot->box);
-    delta += track(&slot->box);
+    track(&slot->box);
+    if (reported) delta += reportGuarded(&slot->box);
   }
   if (delta != 0) reportExternal(env, delta);
 }
@@ -220,7 +333,7 @@ void setHandleData(Napi::Env env, const Napi::Value& value, const at::Tensor& so
 static void freeOwnedBy(void* arg) {
   auto owner = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(arg));
   std::vector<at::Tensor> released;
-  std::lock_guard<std::mutex> lock(tableMutex);
+  TableLock lock(tableLock);
   for (size_t i = 0; i < slots.size(); i++) {
     Slot& slot = slots[i];
     if (slot.owner != owner || !slot.box.tensor.defined()) continue;
@@ -241,15 +354,24 @@ static void cancelGuard(Slot* slot);
 static Napi::Value setOwner(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   bool adopt = info[1].ToBoolean();
+  bool allowed;
+  int64_t delta = 0;
   {
-    std::lock_guard<std::mutex> lock(tableMutex);
+    TableLock lock(tableLock);
     Slot* slot = slotOf(info[0], nullptr);
     if (slot == nullptr) return Napi::Boolean::New(env, false);
-    if (adopt ? (slot->owner == 0 || slot->owner == currentOwner) : slot->owner == currentOwner) {
+    allowed = adopt ? (slot->owner == 0 || slot->owner == currentOwner) : slot->owner == currentOwner;
+    if (allowed) {
       slot->owner = adopt ? currentOwner : 0;
-      if (!adopt) cancelGuard(slot);  // the released wrapper no longer frees it
-      return Napi::Boolean::New(env, true);
+      if (!adopt) {
+        cancelGuard(slot);                    // the released wrapper no longer frees it,
+        delta = unreportGuarded(&slot->box);  // nor does this thread's V8
+      }
     }
+  }
+  if (allowed) {
+    if (delta != 0) reportExternal(env, delta);
+    return Napi::Boolean::New(env, true);
   }
   if (adopt) throwFlare(env, "E_DISPOSED", "adopt(): the tensor is owned by another thread, which has not release()d it");
   throw TransferredError(kTransferred);
@@ -273,7 +395,9 @@ static Napi::Value setOwner(const Napi::CallbackInfo& info) {
 struct Guard {
   v8::Global<v8::Object> wrapper;
   uint64_t id = 0;  // the handle; 0 once cancelled
+  uint32_t owner = 0;  // the environment (thread) whose list holds it
   bool graph = false;  // its tensor was made by autograd (has a grad_fn)
+  bool collected = false;  // the GC found its wrapper dead; freeCollected() will take it
   Guard* prev = nullptr;
   Guard* next = nullptr;
 };
@@ -324,18 +448,19 @@ static void maybeRequestCollection(v8::Isolate* isolate) {
 static void onWrapperCollected(const v8::WeakCallbackInfo<Guard>& info) {
   Guard* guard = info.GetParameter();
   guard->wrapper.Reset();
+  guard->collected = true;
   unlinkGuard(guard);
   threadGuards.collected.push_back(guard);
   pendingGuards.fetch_add(1, std::memory_order_relaxed);
 }
 
-// tableMutex held.
+// tableLock held.
 static void cancelGuard(Slot* slot) {
   if (slot->guard != nullptr) slot->guard->id = 0;
   slot->guard = nullptr;
 }
 
-// The slot a guard's handle names, if that tensor is still alive (tableMutex held).
+// The slot a guard's handle names, if that tensor is still alive (tableLock held).
 static Slot* liveSlotOf(uint64_t id) {
   uint64_t index = id & kSlotMask;
   if (index >= slots.size()) return nullptr;
@@ -344,16 +469,56 @@ static Slot* liveSlotOf(uint64_t id) {
   return &slot;
 }
 
+// Spent guards kept for reuse (per thread, as guards are): a new and a delete
+// per tensor made outside tidy() cost more than the pool.
+constexpr size_t kSpareGuards = 4096;
+static thread_local std::vector<Guard*> spareGuards;
+
+static Guard* newGuard() {
+  if (spareGuards.empty()) return new Guard();
+  Guard* guard = spareGuards.back();
+  spareGuards.pop_back();
+  return guard;
+}
+
+static void retireGuard(Guard* guard) {
+  if (spareGuards.size() >= kSpareGuards) { delete guard; return; }
+  *guard = Guard();  // wrapper already Reset()
+  spareGuards.push_back(guard);
+}
+
+// dispose() of a guarded tensor: the guard goes now, not after its wrapper's
+// death (the weak handle would otherwise cost the GC a callback and freeCollected
+// a visit, for a tensor already freed). Only this thread's guards: one already
+// collected just has its handle cancelled.
+// Tensors freed since the last malloc_trim that the GC guards governed:
+// collected ones and disarmed (disposed) ones alike.
+static thread_local size_t freedSinceTrim = 0;
+
+static void disarmGuard(Guard* guard) {
+  if (guard->owner != currentOwner) return;
+  if (guard->collected) {
+    guard->id = 0;
+    return;
+  }
+  guard->wrapper.Reset();
+  unlinkGuard(guard);
+  retireGuard(guard);
+  freedSinceTrim++;
+}
+
 static void freeCollected(Napi::Env env) {
   if (pendingGuards.load(std::memory_order_relaxed) == 0 || threadGuards.collected.empty()) return;
-  std::vector<Guard*> guards;
+  // Both lists keep their capacity from burst to burst: freeing a list of
+  // thousands made glibc consolidate its whole heap each time (malloc_consolidate).
+  static thread_local std::vector<Guard*> guards;
+  static thread_local std::vector<at::Tensor> released;  // freed after the lock is dropped
   guards.swap(threadGuards.collected);
   pendingGuards.fetch_sub(static_cast<int64_t>(guards.size()), std::memory_order_relaxed);
-  std::vector<at::Tensor> released;  // freed after the lock is dropped
   released.reserve(guards.size());
   int64_t delta = 0;
   {
-    std::lock_guard<std::mutex> lock(tableMutex);
+    TableLock lock(tableLock);
     for (Guard* guard : guards) {
       Slot* slot = guard->id != 0 ? liveSlotOf(guard->id) : nullptr;
       if (slot != nullptr) {
@@ -363,19 +528,24 @@ static void freeCollected(Napi::Env env) {
         slot->guard = nullptr;
         freeSlots.push_back(static_cast<uint32_t>(guard->id & kSlotMask));
       }
-      delete guard;
+      retireGuard(guard);
     }
   }
+  freedSinceTrim += guards.size();
+  guards.clear();
+  released.clear();
   if (delta != 0) reportExternal(env, delta);
   // Tensors freed by the GC go in bursts, each after a few hundred steps of
   // interleaved allocations: glibc keeps the holes they leave (RSS climbs while
   // the bytes in use do not). After a burst, hand those pages back to the system
-  // (at most every 100 ms, as a scan of the free lists is not free).
-  if (guards.size() >= 64) {
+  // (at most every 100 ms, as a scan of the free lists is not free). Tensors
+  // disposed while guarded count too: their guards used to reach this list.
+  if (freedSinceTrim >= 64) {
     static thread_local std::chrono::steady_clock::time_point lastTrim;
     auto now = std::chrono::steady_clock::now();
     if (now - lastTrim >= std::chrono::milliseconds(100)) {
       lastTrim = now;
+      freedSinceTrim = 0;
       malloc_trim(0);
     }
   }
@@ -385,16 +555,20 @@ static void freeCollected(Napi::Env env) {
 static Napi::Value guardWrapper(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsObject()) throwFlare(env, "E_ARGUMENT", "guard(): wrapper must be an object");
-  auto guard = std::make_unique<Guard>();
+  std::unique_ptr<Guard, void (*)(Guard*)> guard(newGuard(), retireGuard);
   bool hasGraph;
+  int64_t delta;
   {
-    std::lock_guard<std::mutex> lock(tableMutex);
+    TableLock lock(tableLock);
     Slot* slot = slotOf(info[1], nullptr);
     if (slot == nullptr) return Napi::Boolean::New(env, false);
     guard->id = static_cast<uint64_t>(info[1].As<Napi::Number>().DoubleValue());
+    guard->owner = currentOwner;
     slot->guard = guard.get();
     hasGraph = slot->box.tensor.grad_fn() != nullptr;
+    delta = reportGuarded(&slot->box);
   }
+  if (delta != 0) reportExternal(env, delta);
   // A napi_value is a v8::Local<v8::Value> (Node's v8impl::V8LocalValueFromJsValue).
   napi_value value = info[0];
   v8::Local<v8::Value> local;
@@ -419,7 +593,7 @@ static Napi::Value guardWrapper(const Napi::CallbackInfo& info) {
 static void dropGuards(void*) {
   if (threadGuards.hooked != nullptr) threadGuards.hooked->RemoveGCEpilogueCallback(onCollection);
   threadGuards.hooked = nullptr;
-  std::lock_guard<std::mutex> lock(tableMutex);
+  TableLock lock(tableLock);
   auto forget = [](Guard* guard) {
     Slot* slot = guard->id != 0 ? liveSlotOf(guard->id) : nullptr;
     if (slot != nullptr && slot->guard == guard) slot->guard = nullptr;
@@ -433,10 +607,12 @@ static void dropGuards(void*) {
   for (Guard* guard : threadGuards.collected) forget(guard);
   pendingGuards.fetch_sub(static_cast<int64_t>(threadGuards.collected.size()), std::memory_order_relaxed);
   threadGuards.collected.clear();
+  for (Guard* guard : spareGuards) delete guard;
+  spareGuards.clear();
 }
 
 MemoryStats memoryStats() {
-  std::lock_guard<std::mutex> lock(tableMutex);
+  TableLock lock(tableLock);
   return {liveHandles, static_cast<int64_t>(storages.size()), liveBytes};
 }
 
@@ -602,7 +778,7 @@ static Napi::Value dim(const Napi::CallbackInfo& info) {
 // Whether the handle's tensor is freed (or never was one); a tensor this thread
 // gave away is not disposed, only unusable here.
 static Napi::Value isDisposed(const Napi::CallbackInfo& info) {
-  std::lock_guard<std::mutex> lock(tableMutex);
+  TableLock lock(tableLock);
   return Napi::Boolean::New(info.Env(), slotOf(info[0], nullptr) == nullptr);
 }
 

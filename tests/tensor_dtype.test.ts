@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import * as torch from "../src/index.js";
 import { F } from "../src/index.js";
 import { assertFlareError } from "./helpers.js";
+import { native } from "../src/tensor/native.js";
 
 test("torch.tensor of numbers is float32, of booleans bool, unless dtype says otherwise", () => {
   assert.equal(torch.tensor([1, 2]).dtype, "float32");
@@ -112,3 +113,50 @@ test("reductions take PyTorch's positions: x.sum(0, true) keeps the dim; unknown
   assertFlareError(() => x.sum(0, true, { keepdim: true }), /"keepdim" given both by position and in the options/);
   assertFlareError(() => x.cumsum(0, { dtyp: "float64" } as never), /cumsum\(\): unknown option "dtyp"/);
 });
+
+// native/ops.cc passes the number of x.mul(2) as a 0-dim tensor of x's dtype where
+// that gives the same values, instead of libtorch's int64/double one that its
+// TensorIterator casts on every call. Every result must be libtorch's own.
+test("a binary op with a number gives libtorch's own dtype and values on every dtype", () => torch.tidy(() => {
+  const dtypes = ["float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool"] as const;
+  const numbers = [2, -3, 0, 2.5, -0.1, 1e10, 300, 70000, 2 ** 40, NaN, Infinity, true];
+  type Run = (x: torch.Tensor, v: number | boolean) => torch.Tensor;
+  const ops: [string, Run][] = [
+    ...["add", "sub", "mul", "div", "eq", "ne", "lt", "le", "gt", "ge"].map((name): [string, Run] =>
+      [name, (x, v) => (x as unknown as Record<string, (v: number | boolean) => torch.Tensor>)[name](v)]),
+    ["add alpha", (x, v) => x.add(v, { alpha: 3 })],
+    ...["add_", "sub_", "mul_", "div_"].map((name): [string, Run] =>
+      [name, (x, v) => (x.clone() as unknown as Record<string, (v: number | boolean) => torch.Tensor>)[name](v)]),
+  ];
+  const outcome = (run: Run, x: torch.Tensor, v: number | boolean) => {
+    try {
+      const y = run(x, v);
+      return { dtype: y.dtype, values: Array.from(y.dataSync() as ArrayLike<number | bigint>, (e) => typeof e === "bigint" ? e.toString() : Object.is(e, -0) ? "-0" : String(e)) };
+    } catch (error) {
+      return { error: (error as Error).message };
+    }
+  };
+  let compared = 0;
+  for (const dtype of dtypes) {
+    const x = torch.tensor([0, 1.5, 2.25, 100, 7, 3]).to(dtype);
+    for (const v of numbers) {
+      for (const [name, run] of ops) {
+        const fast = outcome(run, x, v);
+        native.setScalarAsTensor(false);
+        let reference;
+        try { reference = outcome(run, x, v); } finally { native.setScalarAsTensor(true); }
+        assert.deepEqual(fast, reference, `${dtype} ${name} ${v}`);
+        compared++;
+      }
+    }
+  }
+  assert.equal(compared, dtypes.length * numbers.length * 15);
+  // The number went in as a tensor: autograd names the Tensor overload's node, as PyTorch's Python does.
+  const w = torch.ones([2], { requiresGrad: true });
+  assert.equal(w.mul(2).gradFn, "MulBackward0");
+  native.setScalarAsTensor(false);
+  try { assert.equal(w.mul(2).gradFn, "MulBackward1"); } finally { native.setScalarAsTensor(true); }
+  const y = w.mul(2.5).add(1).sum();
+  y.backward();
+  assert.deepEqual(w.grad!.tolist(), [2.5, 2.5]);
+}));

@@ -104,12 +104,15 @@ export function registerHook(tensor: Tensor, fn: GradHook): RemovableHandle {
 // Post-accumulate hooks keep libtorch's gradient accumulator alive (it holds the
 // tensor): dispose() of the tensor removes them (disposeHooks).
 const postHooks = new WeakMap<Tensor, Set<RemovableHandle>>();
+// Whether any tensor ever had one: dispose() skips the WeakMap lookup until then.
+let anyPostHooks = false;
 
 export function registerPostAccumulateGradHook(tensor: Tensor, fn: PostAccumulateGradHook): RemovableHandle {
   const { id, registered: keeper } = addHook(fn, "registerPostAccumulateGradHook()", { post: fn, tensor: new WeakRef(tensor) }, (id) =>
     native.registerPostAccumulateGradHook(tensor.handle, id));
   const set = postHooks.get(tensor) ?? new Set<RemovableHandle>();
   postHooks.set(tensor, set);
+  anyPostHooks = true;
   const handle: RemovableHandle = new RemovableHandle(() => {
     hooks.delete(id);
     set.delete(handle);
@@ -121,6 +124,7 @@ export function registerPostAccumulateGradHook(tensor: Tensor, fn: PostAccumulat
 
 /** Removes a tensor's post-accumulate hooks (called by Tensor.dispose()). */
 export function disposeHooks(tensor: Tensor): void {
+  if (!anyPostHooks) return;
   const set = postHooks.get(tensor);
   if (!set) return;
   for (const handle of [...set]) handle.remove();

@@ -52,6 +52,8 @@ export interface Native {
   op(name: string, overload?: string): number;
   call(index: number, ...args: unknown[]): unknown;
   schema(index: number): string;
+  /** Whether a binary op passes a number as a tensor of its dtype (default true); false: libtorch's own Scalar path. For tests. */
+  setScalarAsTensor(enabled: boolean): boolean;
   adjustHue(img: Handle, shifts: number | number[]): Handle;
   hwcToChw(data: Uint8Array, height: number, width: number, channels: number): Handle;
   setHookDispatcher(dispatch: (id: number, grad?: Handle) => number): void;

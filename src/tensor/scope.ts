@@ -59,6 +59,11 @@ export function tidy<T>(fn: () => T): T {
     for (const t of scope) if (!t.kept) t.dispose();
     throw new FlareError("tidy() needs a synchronous function: an async one would free tensors still in use (await first, then tidy() the synchronous part, or dispose() tensors yourself)", "E_ARGUMENT");
   }
+  // Most scopes return nothing or a number: no survivors to look for.
+  if (result === null || typeof result !== "object") {
+    for (const t of scope) if (!t.kept) t.dispose();
+    return result;
+  }
   const survivors = new Set<Tracked>();
   collect(result, survivors);
   const outer = scopes[scopes.length - 1];

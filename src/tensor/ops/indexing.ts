@@ -1,7 +1,7 @@
 // Indexing: a slicing helper in Python's notation, gathers and scatters,
 // masks, sorting and counting.
 import { FlareError } from "../../errors.js";
-import { op } from "../native.js";
+import { native, op, type Handle } from "../native.js";
 import { aten } from "../aten.js";
 import { Tensor, wrap, wrapList, handleOf } from "../tensor.js";
 import type { ValuesIndices } from "./reduce.js";
@@ -36,33 +36,56 @@ function parseSlice(spec: string): Slice | number | "..." {
 const { select: selectOp, slice: sliceOp, unsqueeze: unsqueezeOp } = aten;
 const aliasOp = op("aten::alias");
 const indexOp = op("aten::index", "Tensor"), indexPutIn = op("aten::index_put_");
+const copyIn = op("aten::copy_"), fillIn = op("aten::fill_", "Scalar"), newFull = op("aten::new_full");
 
-/** Applies the basic (view) part of an index and returns where the advanced tensors go. */
-function basicIndex(x: Tensor, specs: IndexSpec[]): { view: Tensor; advanced: (Tensor | null)[] } {
-  const consumed = specs.filter((s) => s !== null && !(typeof s === "string" && s.trim() === "...")).length;
+const isEllipsis = (spec: IndexSpec) => typeof spec === "string" && spec.trim() === "...";
+
+/**
+ * Applies the basic (view) part of an index, handle by handle with no Tensor
+ * wrappers in between: the view's handle (x's own, `owned` false, when no view
+ * op was needed) and where the advanced tensors go. A full slice (":") makes no
+ * op, as in PyTorch.
+ */
+function basicIndex(x: Tensor, specs: IndexSpec[]): { handle: Handle; owned: boolean; advanced: (Tensor | null)[] } {
+  let consumed = 0, ellipses = 0;
+  for (const spec of specs) {
+    if (isEllipsis(spec)) ellipses++;
+    else if (spec !== null) consumed++;
+  }
   const rank = x.dim();
   if (consumed > rank) throw new FlareError(`index(): too many indices (${consumed}) for a tensor of ${rank} dimensions`, "E_INDEX");
-  if (specs.filter((s) => typeof s === "string" && s.trim() === "...").length > 1)
-    throw new FlareError("index(): an index can only have a single ellipsis ('...')", "E_INDEX");
-  let view = wrap(aliasOp(x.handle));
+  if (ellipses > 1) throw new FlareError("index(): an index can only have a single ellipsis ('...')", "E_INDEX");
+  let handle = x.handle, owned = false;
   const advanced: (Tensor | null)[] = [];
   let dim = 0;
-  const step = (next: Tensor) => { view.dispose(); view = next; };
-  for (const spec of specs) {
-    if (spec instanceof Tensor) { advanced[dim] = spec; dim++; continue; }
-    if (spec === null) { step(wrap(unsqueezeOp(view.handle, dim))); dim++; continue; }
-    const parsed = typeof spec === "number" ? spec : typeof spec === "string" ? parseSlice(spec) : undefined;
-    if (parsed === undefined) throw new FlareError(`index(): an index must be a number, a slice string, null or a Tensor, got ${typeof spec}`, "E_INDEX");
-    if (parsed === "...") { dim += rank - consumed; continue; }
-    if (typeof parsed === "number") {
-      if (!Number.isInteger(parsed)) throw new FlareError(`index(): ${parsed} is not an integer index`, "E_INDEX");
-      step(wrap(selectOp(view.handle, dim, parsed)));
-      continue;
+  const step = (next: unknown) => { if (owned) native.dispose(handle); handle = next as Handle; owned = true; };
+  try {
+    for (const spec of specs) {
+      if (spec instanceof Tensor) { advanced[dim] = spec; dim++; continue; }
+      if (spec === null) { step(unsqueezeOp(handle, dim)); dim++; continue; }
+      if (spec === ":") { dim++; continue; }
+      const parsed = typeof spec === "number" ? spec : typeof spec === "string" ? parseSlice(spec) : undefined;
+      if (parsed === undefined) throw new FlareError(`index(): an index must be a number, a slice string, null or a Tensor, got ${typeof spec}`, "E_INDEX");
+      if (parsed === "...") { dim += rank - consumed; continue; }
+      if (typeof parsed === "number") {
+        if (!Number.isInteger(parsed)) throw new FlareError(`index(): ${parsed} is not an integer index`, "E_INDEX");
+        step(selectOp(handle, dim, parsed));
+        continue;
+      }
+      if (parsed.start !== null || parsed.end !== null || parsed.step !== 1) step(sliceOp(handle, dim, parsed.start, parsed.end, parsed.step));
+      dim++;
     }
-    step(wrap(sliceOp(view.handle, dim, parsed.start, parsed.end, parsed.step)));
-    dim++;
+  } catch (error) {
+    if (owned) native.dispose(handle);
+    throw error;
   }
-  return { view, advanced };
+  return { handle, owned, advanced };
+}
+
+function indexHandles(advanced: (Tensor | null)[]): (Handle | null)[] {
+  const indices: (Handle | null)[] = new Array(advanced.length);
+  for (let i = 0; i < advanced.length; i++) indices[i] = advanced[i]?.handle ?? null;
+  return indices;
 }
 
 declare module "../tensor.js" {
@@ -90,26 +113,31 @@ declare module "../tensor.js" {
 }
 
 Tensor.prototype.index = function (...specs) {
-  const { view, advanced } = basicIndex(this, specs);
-  if (advanced.length === 0) return view;
-  const indices = Array.from({ length: advanced.length }, (_, i) => advanced[i]?.handle ?? null);
-  const result = wrap(indexOp(view.handle, indices));
-  view.dispose();
-  return result;
+  const { handle, owned, advanced } = basicIndex(this, specs);
+  // Always a new tensor, as PyTorch's x[...] (an alias when nothing else was done).
+  if (advanced.length === 0) return wrap(owned ? handle : aliasOp(handle));
+  try {
+    return wrap(indexOp(handle, indexHandles(advanced)));
+  } finally {
+    if (owned) native.dispose(handle);
+  }
 };
 Tensor.prototype.indexPut_ = function (specs, value) {
-  const { view, advanced } = basicIndex(this, specs);
+  const { handle, owned, advanced } = basicIndex(this, specs);
   try {
     if (advanced.length === 0) {
-      if (value instanceof Tensor) view.copy_(value); else view.fill_(value);
+      if (value instanceof Tensor) copyIn(handle, value.handle, false); else fillIn(handle, value);
     } else {
-      const values = value instanceof Tensor ? value : new Tensor(op("aten::scalar_tensor")(value, this.dtype, null, this.device) as never);
-      const indices = Array.from({ length: advanced.length }, (_, i) => advanced[i]?.handle ?? null);
-      indexPutIn(view.handle, indices, values.handle, false);
-      if (values !== value) values.dispose();
+      // A number becomes a 0-dim tensor of this tensor's dtype and device (PyTorch's valueToTensor).
+      const values = value instanceof Tensor ? value.handle : newFull(handle, [], value) as Handle;
+      try {
+        indexPutIn(handle, indexHandles(advanced), values, false);
+      } finally {
+        if (!(value instanceof Tensor)) native.dispose(values);
+      }
     }
   } finally {
-    view.dispose();
+    if (owned) native.dispose(handle);
   }
   return this;
 };

@@ -64,12 +64,14 @@ function splitDim(dim: unknown, rest: unknown[]): [unknown, unknown[]] {
 
 const sumAll = op("aten::sum"), sumDim = op("aten::sum", "dim_IntList");
 Tensor.prototype.sum = function (d?: unknown, ...r: unknown[]) {
+  if (d === undefined && r.length === 0) return wrap(sumAll(this.handle, null));  // x.sum(): no options to read
   const [dim, rest] = splitDim(d, r);
   const o = after<ReduceOptions>(rest, KEEPDIM, KEEPDIM_DTYPE, "sum()");
   return wrap(dim === null ? sumAll(this.handle, o.dtype ?? null) : sumDim(this.handle, asList(dim as Dims), o.keepdim ?? false, o.dtype ?? null));
 };
 const meanAll = op("aten::mean"), meanDim = op("aten::mean", "dim");
 Tensor.prototype.mean = function (d?: unknown, ...r: unknown[]) {
+  if (d === undefined && r.length === 0) return wrap(meanAll(this.handle, null));
   const [dim, rest] = splitDim(d, r);
   const o = after<ReduceOptions>(rest, KEEPDIM, KEEPDIM_DTYPE, "mean()");
   return wrap(dim === null ? meanAll(this.handle, o.dtype ?? null) : meanDim(this.handle, asList(dim as Dims), o.keepdim ?? false, o.dtype ?? null));
