@@ -7,13 +7,53 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
+#include <vector>
 
 namespace flare {
 
-// torchvision's _rgb2hsv → (h + shift) mod 1 → _hsv2rgb, fused per pixel.
+// torchvision's _rgb2hsv → (h + shift) mod 1 → _hsv2rgb for one pixel. The
+// two `% 1.0`s are written as the subtractions they amount to on these ranges
+// (exact, by Sterbenz's lemma): fmod was most of the kernel's time.
+template <typename T>
+static inline void hueShiftPixel(T R, T G, T B, T shift, T* ro, T* go, T* bo) {
+  const T one = 1, zero = 0;
+  const T maxc = std::max(std::max(R, G), B), minc = std::min(std::min(R, G), B);
+  const bool eqc = maxc == minc;
+  const T cr = maxc - minc;
+  const T s = cr / (eqc ? one : maxc);
+  const T divisor = eqc ? one : cr;
+  // Only the two of (maxc - X) / divisor that the hue's branch uses are computed (the same values).
+  T hsum;
+  if (maxc == R) {
+    hsum = (maxc - B) / divisor - (maxc - G) / divisor;
+  } else if (maxc == G) {
+    const T rc = (maxc - R) / divisor, bc = (maxc - B) / divisor;
+    hsum = (rc + T(2)) - bc;
+  } else {
+    const T rc = (maxc - R) / divisor, gc = (maxc - G) / divisor;
+    hsum = (gc + T(4)) - rc;
+  }
+  // torchvision adds the three masked terms; two are zero, and x + 0 + 0 == x.
+  const T h1 = hsum / T(6) + one;  // in [0, 2): fmod(h1, 1)
+  const T h = h1 >= one ? h1 - one : h1;
+  const T sum = h + shift;                     // in [-0.5, 1.5): ATen's remainder(sum, 1)
+  const T m = sum >= one ? sum - one : (sum < zero ? sum + one : sum);
+  // h6 is in [0, 6): truncation is floor (a libm call on baseline x86-64).
+  const T h6 = m * T(6), i0 = static_cast<T>(static_cast<int64_t>(h6)), f = h6 - i0, v = maxc;
+  const T pp = std::min(std::max(v * (one - s), zero), one);
+  const T q = std::min(std::max(v * (one - s * f), zero), one);
+  const T t = std::min(std::max(v * (one - s * (one - f)), zero), one);
+  int64_t i = static_cast<int64_t>(i0) % 6;
+  if (i < 0) i += 6;
+  const T reds[6] = {v, q, pp, pp, t, v}, greens[6] = {t, v, v, q, pp, pp}, blues[6] = {pp, pp, t, v, v, q};
+  *ro = reds[i];
+  *go = greens[i];
+  *bo = blues[i];
+}
+
 template <typename T>
 static void adjustHueKernel(const T* in, T* out, int64_t images, int64_t plane, const std::vector<double>& shifts) {
-  const T one = 1, zero = 0;
   for (int64_t k = 0; k < images; k++) {
     const T shift = static_cast<T>(shifts.size() == 1 ? shifts[0] : shifts[k]);
     const T* r = in + k * 3 * plane;
@@ -22,31 +62,7 @@ static void adjustHueKernel(const T* in, T* out, int64_t images, int64_t plane, 
     T* ro = out + k * 3 * plane;
     T* go = ro + plane;
     T* bo = go + plane;
-    for (int64_t p = 0; p < plane; p++) {
-      const T R = r[p], G = g[p], B = b[p];
-      const T maxc = std::max(std::max(R, G), B), minc = std::min(std::min(R, G), B);
-      const bool eqc = maxc == minc;
-      const T cr = maxc - minc;
-      const T s = cr / (eqc ? one : maxc);
-      const T divisor = eqc ? one : cr;
-      const T rc = (maxc - R) / divisor, gc = (maxc - G) / divisor, bc = (maxc - B) / divisor;
-      const T hr = maxc == R ? bc - gc : zero;
-      const T hg = (maxc == G && maxc != R) ? (rc + T(2)) - bc : zero;
-      const T hb = (maxc != G && maxc != R) ? (gc + T(4)) - rc : zero;
-      const T h = std::fmod(((hr + hg) + hb) / T(6) + one, one);
-      T m = std::fmod(h + shift, one);  // ATen's remainder: the sign of the divisor
-      if (m != 0 && m < 0) m += one;
-      const T h6 = m * T(6), i0 = std::floor(h6), f = h6 - i0, v = maxc;
-      const T pp = std::min(std::max(v * (one - s), zero), one);
-      const T q = std::min(std::max(v * (one - s * f), zero), one);
-      const T t = std::min(std::max(v * (one - s * (one - f)), zero), one);
-      int64_t i = static_cast<int64_t>(i0) % 6;
-      if (i < 0) i += 6;
-      const T reds[6] = {v, q, pp, pp, t, v}, greens[6] = {t, v, v, q, pp, pp}, blues[6] = {pp, pp, t, v, v, q};
-      ro[p] = reds[i];
-      go[p] = greens[i];
-      bo[p] = blues[i];
-    }
+    for (int64_t p = 0; p < plane; p++) hueShiftPixel<T>(r[p], g[p], b[p], shift, ro + p, go + p, bo + p);
   }
 }
 
@@ -70,6 +86,9 @@ static Napi::Value adjustHue(const Napi::CallbackInfo& info) {
   } else {
     throwFlare(env, "E_ARGUMENT", "adjustHue kernel: shifts must be a number or an array of numbers");
   }
+  // hueShiftPixel's wrap-around is exact for shifts of at most half a turn (torchvision's range).
+  for (double shift : shifts)
+    if (!(shift >= -0.5 && shift <= 0.5)) throwFlare(env, "E_ARGUMENT", "adjustHue kernel: shifts must be in [-0.5, 0.5], got " + std::to_string(shift));
   at::Tensor x = img.contiguous();
   const int64_t plane = x.size(-1) * x.size(-2);
   const int64_t images = plane == 0 ? 0 : x.numel() / (3 * plane);
@@ -105,14 +124,198 @@ static Napi::Value hwcToChw(const Napi::CallbackInfo& info) {
   at::Tensor out = at::empty({c, h, w}, at::kByte);
   uint8_t* planes = out.data_ptr<uint8_t>();
   const int64_t plane = h * w;
-  for (int64_t p = 0; p < plane; p++)
-    for (int64_t k = 0; k < c; k++) planes[k * plane + p] = in[p * c + k];
+  if (c == 3) {
+    // The common case with a constant stride, which the compiler unrolls: several times faster.
+    uint8_t *r = planes, *g = planes + plane, *b = planes + 2 * plane;
+    for (int64_t p = 0; p < plane; p++) {
+      r[p] = in[3 * p];
+      g[p] = in[3 * p + 1];
+      b[p] = in[3 * p + 2];
+    }
+  } else {
+    for (int64_t p = 0; p < plane; p++)
+      for (int64_t k = 0; k < c; k++) planes[k * plane + p] = in[p * c + k];
+  }
+  return wrapTensor(env, out);
+}
+
+// ---- uint8 augmentation kernels (the input pipeline's hot path) ----------------------------
+
+// Numbers from a JS array, each checked.
+static std::vector<double> numbers(Napi::Env env, const Napi::Value& value, const char* what) {
+  if (!value.IsArray()) throwFlare(env, "E_ARGUMENT", std::string(what) + " must be an array of numbers");
+  Napi::Array array = value.As<Napi::Array>();
+  std::vector<double> out(array.Length());
+  for (uint32_t i = 0; i < array.Length(); i++) {
+    Napi::Value v = array.Get(i);
+    if (!v.IsNumber()) throwFlare(env, "E_ARGUMENT", std::string(what) + " must be an array of numbers");
+    out[i] = v.As<Napi::Number>().DoubleValue();
+  }
+  return out;
+}
+
+// ColorJitter on uint8 RGB images in one native call: each op is one pass over
+// the image's three planes (in cache at 224², and with contrast's mean taken
+// where the op sits in the order). Each op rounds as torchvision 0.14's does on
+// uint8 — float32 arithmetic, clamp, truncation back to uint8 after every op — so
+// the result equals the op-by-op path bit for bit; brightness and contrast are
+// 256-entry tables, saturation's products too.
+enum JitterKind { kBrightness = 0, kContrast = 1, kSaturation = 2, kHue = 3 };
+
+struct ByteTables {
+  float r[256], g[256], b[256], unit[256];
+  ByteTables() {
+    for (int v = 0; v < 256; v++) {
+      r[v] = static_cast<float>(v) * 0.2989f;
+      g[v] = static_cast<float>(v) * 0.587f;
+      b[v] = static_cast<float>(v) * 0.114f;
+      unit[v] = static_cast<float>(v) / 255.0f;  // adjust_hue's img.to(float32) / 255
+    }
+  }
+  // torchvision's rgb_to_grayscale on uint8: a float32 sum, truncated.
+  inline uint8_t gray(uint8_t R, uint8_t G, uint8_t B) const { return static_cast<uint8_t>((r[R] + g[G]) + b[B]); }
+};
+static const ByteTables byteTables;
+
+static inline uint8_t clampTruncate(float v) { return static_cast<uint8_t>(std::min(std::max(v, 0.0f), 255.0f)); }
+
+// torchvision's _blend(img, other, factor) on uint8 with a constant `other`, as a table.
+static void blendTable(uint8_t* table, float factor, float rest, float other) {
+  const float add = other * rest;
+  for (int v = 0; v < 256; v++) table[v] = clampTruncate(static_cast<float>(v) * factor + add);
+}
+
+// torchvision's mean of the grayscale image (gray.to(float32).mean()): while the
+// float32 sum of whole numbers stays below 2^24 it is exact in any order, so an
+// integer sum gives ATen's result; past that ATen sums (its order decides).
+static float grayMean(const uint8_t* r, const uint8_t* g, const uint8_t* b, int64_t plane) {
+  if (plane * 255 < (int64_t(1) << 24)) {
+    int64_t sum = 0;
+    for (int64_t p = 0; p < plane; p++) sum += byteTables.gray(r[p], g[p], b[p]);
+    return static_cast<float>(sum) / static_cast<float>(plane);
+  }
+  at::Tensor gray = at::empty({plane}, at::kFloat);
+  float* out = gray.data_ptr<float>();
+  for (int64_t p = 0; p < plane; p++) out[p] = byteTables.gray(r[p], g[p], b[p]);
+  return gray.mean().item<float>();
+}
+
+// One jitter op on an image's planes, in place.
+static void jitterPass(int kind, double factor, uint8_t* r, uint8_t* g, uint8_t* b, int64_t plane) {
+  const float f = static_cast<float>(factor), rest = static_cast<float>(1.0 - factor);  // ATen's float32 scalars
+  if (kind == kBrightness || kind == kContrast) {
+    uint8_t table[256];
+    blendTable(table, f, rest, kind == kBrightness ? 0.0f : grayMean(r, g, b, plane));
+    for (int64_t p = 0; p < plane; p++) { r[p] = table[r[p]]; g[p] = table[g[p]]; b[p] = table[b[p]]; }
+  } else if (kind == kSaturation) {
+    float scaled[256];
+    for (int v = 0; v < 256; v++) scaled[v] = static_cast<float>(v) * f;
+    for (int64_t p = 0; p < plane; p++) {
+      const float add = static_cast<float>(byteTables.gray(r[p], g[p], b[p])) * rest;
+      r[p] = clampTruncate(scaled[r[p]] + add); g[p] = clampTruncate(scaled[g[p]] + add); b[p] = clampTruncate(scaled[b[p]] + add);
+    }
+  } else {
+    for (int64_t p = 0; p < plane; p++) {
+      float R, G, B;
+      hueShiftPixel<float>(byteTables.unit[r[p]], byteTables.unit[g[p]], byteTables.unit[b[p]], f, &R, &G, &B);
+      r[p] = static_cast<uint8_t>(R * 255.0f); g[p] = static_cast<uint8_t>(G * 255.0f); b[p] = static_cast<uint8_t>(B * 255.0f);
+    }
+  }
+}
+
+// colorJitterUint8(img, orders, factors): img uint8 CPU [..., 3, H, W]; per image
+// (or one set for all) an order (a permutation of 0..3: brightness, contrast,
+// saturation, hue) and four factors in that key order, NaN for an op not drawn.
+static Napi::Value colorJitterUint8(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  at::Tensor img = unwrapTensor(info[0], "img");
+  if (!img.is_cpu() || img.scalar_type() != at::kByte || img.dim() < 3 || img.size(-3) != 3)
+    throwFlare(env, "E_ARGUMENT", "colorJitterUint8: img must be a uint8 CPU tensor [..., 3, H, W]");
+  const std::vector<double> orders = numbers(env, info[1], "colorJitterUint8: orders");
+  const std::vector<double> factors = numbers(env, info[2], "colorJitterUint8: factors");
+  const int64_t plane = img.size(-1) * img.size(-2);
+  const int64_t images = plane == 0 ? 0 : img.numel() / (3 * plane);
+  const bool shared = orders.size() == 4 && factors.size() == 4;
+  if (!shared && (static_cast<int64_t>(orders.size()) != 4 * images || static_cast<int64_t>(factors.size()) != 4 * images))
+    throwFlare(env, "E_ARGUMENT", "colorJitterUint8: orders and factors need 4 numbers for all images or 4 per image (" + std::to_string(images) + ")");
+  for (size_t k = 0; k < orders.size(); k += 4) {
+    bool seen[4] = {false, false, false, false};
+    for (size_t j = k; j < k + 4; j++) {
+      const double o = orders[j];
+      if (!(o >= 0 && o <= 3 && o == std::floor(o)) || seen[static_cast<int>(o)])
+        throwFlare(env, "E_ARGUMENT", "colorJitterUint8: each order must be a permutation of 0, 1, 2, 3");
+      seen[static_cast<int>(o)] = true;
+    }
+  }
+  for (size_t j = 0; j < factors.size(); j++) {
+    const double f = factors[j];
+    if (std::isnan(f)) continue;
+    const bool hue = j % 4 == kHue;
+    if (hue ? !(f >= -0.5 && f <= 0.5) : !(f >= 0 && std::isfinite(f)))
+      throwFlare(env, "E_ARGUMENT", std::string("colorJitterUint8: ") + (hue ? "hue factors must be in [-0.5, 0.5]" : "brightness, contrast and saturation factors must be finite and non-negative"));
+  }
+  at::Tensor out = img.contiguous().clone();
+  uint8_t* data = out.data_ptr<uint8_t>();
+  for (int64_t k = 0; k < images; k++) {
+    const size_t at = shared ? 0 : static_cast<size_t>(4 * k);
+    uint8_t* r = data + k * 3 * plane;
+    for (int j = 0; j < 4; j++) {
+      const int kind = static_cast<int>(orders[at + j]);
+      if (!std::isnan(factors[at + kind])) jitterPass(kind, factors[at + kind], r, r + plane, r + 2 * plane, plane);
+    }
+  }
+  return wrapTensor(env, out);
+}
+
+// normalizeUint8(images, mean, std): uint8 CPU images, all [C, H, W], stacked
+// into one float32 [N, C, H, W] batch of (x / 255 - mean[c]) / std[c] — torchvision's
+// ToDtype(float32, scale=True) then Normalize, float32 op for op — through a
+// 256-entry table per channel.
+static Napi::Value normalizeUint8(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArray() || info[0].As<Napi::Array>().Length() == 0)
+    throwFlare(env, "E_ARGUMENT", "normalizeUint8: images must be a non-empty array of tensors");
+  Napi::Array list = info[0].As<Napi::Array>();
+  const std::vector<double> mean = numbers(env, info[1], "normalizeUint8: mean"), stdev = numbers(env, info[2], "normalizeUint8: std");
+  std::vector<at::Tensor> images;
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    at::Tensor t = unwrapTensor(list.Get(i), "normalizeUint8: images");
+    if (!t.is_cpu() || t.scalar_type() != at::kByte || t.dim() != 3)
+      throwFlare(env, "E_ARGUMENT", "normalizeUint8: image " + std::to_string(i) + " must be a uint8 CPU tensor [C, H, W]");
+    if (i > 0 && t.sizes() != images[0].sizes())
+      throwFlare(env, "E_SHAPE", "normalizeUint8: image " + std::to_string(i) + " has another shape than image 0");
+    images.push_back(t.contiguous());
+  }
+  const int64_t c = images[0].size(0), plane = images[0].size(1) * images[0].size(2);
+  const auto perChannel = [&](const std::vector<double>& v, const char* name) {
+    if (v.size() != 1 && static_cast<int64_t>(v.size()) != c)
+      throwFlare(env, "E_SHAPE", std::string("normalizeUint8: ") + name + " has " + std::to_string(v.size()) + " values for " + std::to_string(c) + " channels");
+  };
+  perChannel(mean, "mean");
+  perChannel(stdev, "std");
+  std::vector<float> tables(static_cast<size_t>(c) * 256);
+  for (int64_t ch = 0; ch < c; ch++) {
+    const float m = static_cast<float>(mean.size() == 1 ? mean[0] : mean[ch]), s = static_cast<float>(stdev.size() == 1 ? stdev[0] : stdev[ch]);
+    if (s == 0.0f) throwFlare(env, "E_ARGUMENT", "normalizeUint8: std must not contain zeros");
+    for (int v = 0; v < 256; v++) tables[ch * 256 + v] = (static_cast<float>(v) / 255.0f - m) / s;
+  }
+  at::Tensor out = at::empty({static_cast<int64_t>(images.size()), c, images[0].size(1), images[0].size(2)}, at::kFloat);
+  float* dst = out.data_ptr<float>();
+  for (const at::Tensor& t : images) {
+    const uint8_t* src = t.data_ptr<uint8_t>();
+    for (int64_t ch = 0; ch < c; ch++) {
+      const float* table = tables.data() + ch * 256;
+      for (int64_t p = 0; p < plane; p++) *dst++ = table[*src++];
+    }
+  }
   return wrapTensor(env, out);
 }
 
 void initKernels(Napi::Env env, Napi::Object exports) {
   exportFunction(env, exports, "hwcToChw", hwcToChw);
   exportFunction(env, exports, "adjustHue", adjustHue);
+  exportFunction(env, exports, "colorJitterUint8", colorJitterUint8);
+  exportFunction(env, exports, "normalizeUint8", normalizeUint8);
 }
 
 }  // namespace flare

@@ -54,6 +54,8 @@ export interface Native {
   schema(index: number): string;
   adjustHue(img: Handle, shifts: number | number[]): Handle;
   hwcToChw(data: Uint8Array, height: number, width: number, channels: number): Handle;
+  colorJitterUint8(img: Handle, orders: number[], factors: number[]): Handle;
+  normalizeUint8(images: Handle[], mean: number[], std: number[]): Handle;
   setHookDispatcher(dispatch: (id: number, grad?: Handle) => number): void;
   releasedHooks(): number[];
   registerHook(h: Handle, id: number): number;
