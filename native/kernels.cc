@@ -7,6 +7,9 @@
 
 #include <algorithm>
 #include <cmath>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 #include <string>
 #include <vector>
 
@@ -200,6 +203,63 @@ static float grayMean(const uint8_t* r, const uint8_t* g, const uint8_t* b, int6
   return gray.mean().item<float>();
 }
 
+// hueShiftPixel on four pixels at once with SSE2 (baseline x86-64): the same
+// IEEE float operations in the same order, so the same results (tests compare
+// them with ATen's op-by-op path). Max/min differ from std::max/min only in the
+// sign of a zero result, and none arises from bytes / 255. Returns the number of
+// pixels done (a multiple of 4); the caller does the rest.
+#if defined(__SSE2__)
+static int64_t hueShiftBytes(uint8_t* r, uint8_t* g, uint8_t* b, int64_t plane, float shift) {
+  const __m128 one = _mm_set1_ps(1.0f), zero = _mm_setzero_ps(), two = _mm_set1_ps(2.0f), four = _mm_set1_ps(4.0f),
+               six = _mm_set1_ps(6.0f), full = _mm_set1_ps(255.0f), shiftv = _mm_set1_ps(shift);
+  const auto select = [](__m128 mask, __m128 a, __m128 b) { return _mm_or_ps(_mm_and_ps(mask, a), _mm_andnot_ps(mask, b)); };
+  const float* unit = byteTables.unit;
+  const int64_t end = plane - plane % 4;
+  for (int64_t p = 0; p < end; p += 4) {
+    const __m128 R = _mm_setr_ps(unit[r[p]], unit[r[p + 1]], unit[r[p + 2]], unit[r[p + 3]]);
+    const __m128 G = _mm_setr_ps(unit[g[p]], unit[g[p + 1]], unit[g[p + 2]], unit[g[p + 3]]);
+    const __m128 B = _mm_setr_ps(unit[b[p]], unit[b[p + 1]], unit[b[p + 2]], unit[b[p + 3]]);
+    const __m128 maxc = _mm_max_ps(_mm_max_ps(R, G), B), minc = _mm_min_ps(_mm_min_ps(R, G), B);
+    const __m128 eqc = _mm_cmpeq_ps(maxc, minc);
+    const __m128 cr = _mm_sub_ps(maxc, minc);
+    const __m128 s = _mm_div_ps(cr, select(eqc, one, maxc));
+    const __m128 divisor = select(eqc, one, cr);
+    const __m128 rc = _mm_div_ps(_mm_sub_ps(maxc, R), divisor), gc = _mm_div_ps(_mm_sub_ps(maxc, G), divisor),
+                 bc = _mm_div_ps(_mm_sub_ps(maxc, B), divisor);
+    const __m128 isR = _mm_cmpeq_ps(maxc, R), isG = _mm_andnot_ps(isR, _mm_cmpeq_ps(maxc, G));
+    const __m128 hsum = select(isR, _mm_sub_ps(bc, gc), select(isG, _mm_sub_ps(_mm_add_ps(rc, two), bc), _mm_sub_ps(_mm_add_ps(gc, four), rc)));
+    const __m128 h1 = _mm_add_ps(_mm_div_ps(hsum, six), one);
+    const __m128 h = select(_mm_cmpge_ps(h1, one), _mm_sub_ps(h1, one), h1);
+    const __m128 sum = _mm_add_ps(h, shiftv);
+    const __m128 m = select(_mm_cmpge_ps(sum, one), _mm_sub_ps(sum, one), select(_mm_cmplt_ps(sum, zero), _mm_add_ps(sum, one), sum));
+    const __m128 h6 = _mm_mul_ps(m, six);
+    const __m128 i0 = _mm_cvtepi32_ps(_mm_cvttps_epi32(h6));
+    const __m128 f = _mm_sub_ps(h6, i0), v = maxc;
+    const __m128 pp = _mm_min_ps(_mm_max_ps(_mm_mul_ps(v, _mm_sub_ps(one, s)), zero), one);
+    const __m128 q = _mm_min_ps(_mm_max_ps(_mm_mul_ps(v, _mm_sub_ps(one, _mm_mul_ps(s, f))), zero), one);
+    const __m128 t = _mm_min_ps(_mm_max_ps(_mm_mul_ps(v, _mm_sub_ps(one, _mm_mul_ps(s, _mm_sub_ps(one, f)))), zero), one);
+    // The sector i0 picks (r, g, b): 0 (v, t, p), 1 (q, v, p), 2 (p, v, t), 3 (p, q, v), 4 (t, p, v), 5 (v, p, q).
+    const __m128 s0 = _mm_cmpeq_ps(i0, zero), s1 = _mm_cmpeq_ps(i0, one), s2 = _mm_cmpeq_ps(i0, two),
+                 s3 = _mm_cmpeq_ps(i0, _mm_set1_ps(3.0f)), s4 = _mm_cmpeq_ps(i0, four), s5 = _mm_cmpeq_ps(i0, _mm_set1_ps(5.0f));
+    const __m128 ro = select(_mm_or_ps(s0, s5), v, select(s1, q, select(s4, t, pp)));
+    const __m128 go = select(_mm_or_ps(s1, s2), v, select(s0, t, select(s3, q, pp)));
+    const __m128 bo = select(_mm_or_ps(s3, s4), v, select(s2, t, select(s5, q, pp)));
+    alignas(16) int32_t out[12];
+    _mm_store_si128(reinterpret_cast<__m128i*>(out), _mm_cvttps_epi32(_mm_mul_ps(ro, full)));
+    _mm_store_si128(reinterpret_cast<__m128i*>(out + 4), _mm_cvttps_epi32(_mm_mul_ps(go, full)));
+    _mm_store_si128(reinterpret_cast<__m128i*>(out + 8), _mm_cvttps_epi32(_mm_mul_ps(bo, full)));
+    for (int k = 0; k < 4; k++) {
+      r[p + k] = static_cast<uint8_t>(out[k]);
+      g[p + k] = static_cast<uint8_t>(out[4 + k]);
+      b[p + k] = static_cast<uint8_t>(out[8 + k]);
+    }
+  }
+  return end;
+}
+#else
+static int64_t hueShiftBytes(uint8_t*, uint8_t*, uint8_t*, int64_t, float) { return 0; }
+#endif
+
 // One jitter op on an image's planes, in place.
 static void jitterPass(int kind, double factor, uint8_t* r, uint8_t* g, uint8_t* b, int64_t plane) {
   const float f = static_cast<float>(factor), rest = static_cast<float>(1.0 - factor);  // ATen's float32 scalars
@@ -215,7 +275,8 @@ static void jitterPass(int kind, double factor, uint8_t* r, uint8_t* g, uint8_t*
       r[p] = clampTruncate(scaled[r[p]] + add); g[p] = clampTruncate(scaled[g[p]] + add); b[p] = clampTruncate(scaled[b[p]] + add);
     }
   } else {
-    for (int64_t p = 0; p < plane; p++) {
+    const int64_t done = hueShiftBytes(r, g, b, plane, f);
+    for (int64_t p = done; p < plane; p++) {
       float R, G, B;
       hueShiftPixel<float>(byteTables.unit[r[p]], byteTables.unit[g[p]], byteTables.unit[b[p]], f, &R, &G, &B);
       r[p] = static_cast<uint8_t>(R * 255.0f); g[p] = static_cast<uint8_t>(G * 255.0f); b[p] = static_cast<uint8_t>(B * 255.0f);
@@ -311,11 +372,60 @@ static Napi::Value normalizeUint8(const Napi::CallbackInfo& info) {
   return wrapTensor(env, out);
 }
 
+// resizedCropUint8(img, boxes, outHeight, outWidth): img uint8 CPU [C, H, W] or
+// [N, C, H, W]; boxes [top, left, height, width], one for all images or one per
+// image, each inside the image. Each region is resized as torchvision's
+// resized_crop does on a uint8 tensor — to float32, ATen's own bilinear
+// upsampling (align_corners false, no antialias), round half to even, back to
+// uint8 — so the values are ATen's; the JS op chain's intermediate tensors
+// become one float buffer and one pass.
+static Napi::Value resizedCropUint8(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  at::Tensor img = unwrapTensor(info[0], "img");
+  if (!img.is_cpu() || img.scalar_type() != at::kByte || (img.dim() != 3 && img.dim() != 4))
+    throwFlare(env, "E_ARGUMENT", "resizedCropUint8: img must be a uint8 CPU tensor [C, H, W] or [N, C, H, W]");
+  const std::vector<double> boxes = numbers(env, info[1], "resizedCropUint8: boxes");
+  if (!info[2].IsNumber() || !info[3].IsNumber()) throwFlare(env, "E_ARGUMENT", "resizedCropUint8: outHeight and outWidth must be numbers");
+  const int64_t oh = info[2].As<Napi::Number>().Int64Value(), ow = info[3].As<Napi::Number>().Int64Value();
+  const bool batched = img.dim() == 4;
+  const int64_t n = batched ? img.size(0) : 1, c = img.size(-3), h = img.size(-2), w = img.size(-1);
+  if (oh < 1 || ow < 1) throwFlare(env, "E_ARGUMENT", "resizedCropUint8: the output size must be positive");
+  const bool shared = boxes.size() == 4;
+  if (!shared && static_cast<int64_t>(boxes.size()) != 4 * n)
+    throwFlare(env, "E_ARGUMENT", "resizedCropUint8: " + std::to_string(boxes.size()) + " box numbers for " + std::to_string(n) + " images (4 for all, or 4 each)");
+  for (size_t k = 0; k < boxes.size(); k += 4) {
+    const double top = boxes[k], left = boxes[k + 1], bh = boxes[k + 2], bw = boxes[k + 3];
+    const bool integral = top == std::floor(top) && left == std::floor(left) && bh == std::floor(bh) && bw == std::floor(bw);
+    if (!integral || top < 0 || left < 0 || bh < 1 || bw < 1 || top + bh > h || left + bw > w)
+      throwFlare(env, "E_ARGUMENT", "resizedCropUint8: box " + std::to_string(k / 4) + " is not a region of whole pixels inside the " +
+                                        std::to_string(h) + "x" + std::to_string(w) + " image");
+  }
+  at::Tensor out = batched ? at::empty({n, c, oh, ow}, at::kByte) : at::empty({c, oh, ow}, at::kByte);
+  const int64_t groups = shared ? 1 : n;  // one upsampling call per box
+  for (int64_t k = 0; k < groups; k++) {
+    const double* box = boxes.data() + 4 * k;
+    at::Tensor source = shared ? (batched ? img : img.unsqueeze(0)) : img.narrow(0, k, 1);
+    at::Tensor region = source.narrow(2, static_cast<int64_t>(box[0]), static_cast<int64_t>(box[2]))
+                            .narrow(3, static_cast<int64_t>(box[1]), static_cast<int64_t>(box[3]));
+    at::Tensor x = at::empty(region.sizes(), at::kFloat);  // contiguous, as .to(float32) makes it
+    x.copy_(region);
+    at::Tensor y = at::upsample_bilinear2d(x, {oh, ow}, false, c10::nullopt, c10::nullopt).contiguous();
+    const float* src = y.data_ptr<float>();
+    uint8_t* dst = out.data_ptr<uint8_t>() + (shared ? 0 : k * c * oh * ow);
+    // torch.round (half to even) without a libm call: adding and removing 2^23 rounds a float in [0, 2^22)
+    // to the nearest integer, ties to even, in the default rounding mode; bilinear values stay in [0, 255].
+    const float magic = 8388608.0f;
+    for (int64_t i = 0, count = y.numel(); i < count; i++) dst[i] = static_cast<uint8_t>((src[i] + magic) - magic);
+  }
+  return wrapTensor(env, out);
+}
+
 void initKernels(Napi::Env env, Napi::Object exports) {
   exportFunction(env, exports, "hwcToChw", hwcToChw);
   exportFunction(env, exports, "adjustHue", adjustHue);
   exportFunction(env, exports, "colorJitterUint8", colorJitterUint8);
   exportFunction(env, exports, "normalizeUint8", normalizeUint8);
+  exportFunction(env, exports, "resizedCropUint8", resizedCropUint8);
 }
 
 }  // namespace flare
