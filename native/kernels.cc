@@ -260,6 +260,37 @@ static int64_t hueShiftBytes(uint8_t* r, uint8_t* g, uint8_t* b, int64_t plane, 
 static int64_t hueShiftBytes(uint8_t*, uint8_t*, uint8_t*, int64_t, float) { return 0; }
 #endif
 
+// The saturation blend on four pixels at once with SSE2, the float operations
+// of the scalar loop below in the same order (the same results). Returns the
+// number of pixels done.
+#if defined(__SSE2__)
+static int64_t saturateBytes(uint8_t* r, uint8_t* g, uint8_t* b, int64_t plane, float factor, float rest) {
+  const __m128 wr = _mm_set1_ps(0.2989f), wg = _mm_set1_ps(0.587f), wb = _mm_set1_ps(0.114f), f = _mm_set1_ps(factor),
+               k = _mm_set1_ps(rest), zero = _mm_setzero_ps(), top = _mm_set1_ps(255.0f);
+  const int64_t end = plane - plane % 4;
+  for (int64_t p = 0; p < end; p += 4) {
+    const __m128 R = _mm_cvtepi32_ps(_mm_setr_epi32(r[p], r[p + 1], r[p + 2], r[p + 3]));
+    const __m128 G = _mm_cvtepi32_ps(_mm_setr_epi32(g[p], g[p + 1], g[p + 2], g[p + 3]));
+    const __m128 B = _mm_cvtepi32_ps(_mm_setr_epi32(b[p], b[p + 1], b[p + 2], b[p + 3]));
+    const __m128 gray = _mm_cvtepi32_ps(_mm_cvttps_epi32(_mm_add_ps(_mm_add_ps(_mm_mul_ps(R, wr), _mm_mul_ps(G, wg)), _mm_mul_ps(B, wb))));
+    const __m128 add = _mm_mul_ps(gray, k);
+    const auto blend = [&](__m128 v) { return _mm_cvttps_epi32(_mm_min_ps(_mm_max_ps(_mm_add_ps(_mm_mul_ps(v, f), add), zero), top)); };
+    alignas(16) int32_t out[12];
+    _mm_store_si128(reinterpret_cast<__m128i*>(out), blend(R));
+    _mm_store_si128(reinterpret_cast<__m128i*>(out + 4), blend(G));
+    _mm_store_si128(reinterpret_cast<__m128i*>(out + 8), blend(B));
+    for (int j = 0; j < 4; j++) {
+      r[p + j] = static_cast<uint8_t>(out[j]);
+      g[p + j] = static_cast<uint8_t>(out[4 + j]);
+      b[p + j] = static_cast<uint8_t>(out[8 + j]);
+    }
+  }
+  return end;
+}
+#else
+static int64_t saturateBytes(uint8_t*, uint8_t*, uint8_t*, int64_t, float, float) { return 0; }
+#endif
+
 // One jitter op on an image's planes, in place.
 static void jitterPass(int kind, double factor, uint8_t* r, uint8_t* g, uint8_t* b, int64_t plane) {
   const float f = static_cast<float>(factor), rest = static_cast<float>(1.0 - factor);  // ATen's float32 scalars
@@ -270,7 +301,7 @@ static void jitterPass(int kind, double factor, uint8_t* r, uint8_t* g, uint8_t*
   } else if (kind == kSaturation) {
     float scaled[256];
     for (int v = 0; v < 256; v++) scaled[v] = static_cast<float>(v) * f;
-    for (int64_t p = 0; p < plane; p++) {
+    for (int64_t p = saturateBytes(r, g, b, plane, f, rest); p < plane; p++) {
       const float add = static_cast<float>(byteTables.gray(r[p], g[p], b[p])) * rest;
       r[p] = clampTruncate(scaled[r[p]] + add); g[p] = clampTruncate(scaled[g[p]] + add); b[p] = clampTruncate(scaled[b[p]] + add);
     }
