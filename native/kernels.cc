@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #if defined(__SSE2__)
-#include <emmintrin.h>
+#include <immintrin.h>
 #endif
 #include <string>
 #include <vector>
@@ -42,7 +42,7 @@ static inline void hueShiftPixel(T R, T G, T B, T shift, T* ro, T* go, T* bo) {
   const T h = h1 >= one ? h1 - one : h1;
   const T sum = h + shift;                     // in [-0.5, 1.5): ATen's remainder(sum, 1)
   const T m = sum >= one ? sum - one : (sum < zero ? sum + one : sum);
-  // h6 is in [0, 6): truncation is floor (a libm call on baseline x86-64).
+  // h6 is in [0, 6] (6 when a tiny negative sum + 1 rounds to 1): truncation is floor (a libm call on baseline x86-64).
   const T h6 = m * T(6), i0 = static_cast<T>(static_cast<int64_t>(h6)), f = h6 - i0, v = maxc;
   const T pp = std::min(std::max(v * (one - s), zero), one);
   const T q = std::min(std::max(v * (one - s * f), zero), one);
@@ -209,7 +209,11 @@ static float grayMean(const uint8_t* r, const uint8_t* g, const uint8_t* b, int6
 // sign of a zero result, and none arises from bytes / 255. Returns the number of
 // pixels done (a multiple of 4); the caller does the rest.
 #if defined(__SSE2__)
+static int64_t hueShiftBytesAvx2(uint8_t* r, uint8_t* g, uint8_t* b, int64_t plane, float shift);
+
 static int64_t hueShiftBytes(uint8_t* r, uint8_t* g, uint8_t* b, int64_t plane, float shift) {
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+  if (avx2) return hueShiftBytesAvx2(r, g, b, plane, shift);
   const __m128 one = _mm_set1_ps(1.0f), zero = _mm_setzero_ps(), two = _mm_set1_ps(2.0f), four = _mm_set1_ps(4.0f),
                six = _mm_set1_ps(6.0f), full = _mm_set1_ps(255.0f), shiftv = _mm_set1_ps(shift);
   const auto select = [](__m128 mask, __m128 a, __m128 b) { return _mm_or_ps(_mm_and_ps(mask, a), _mm_andnot_ps(mask, b)); };
@@ -238,8 +242,9 @@ static int64_t hueShiftBytes(uint8_t* r, uint8_t* g, uint8_t* b, int64_t plane, 
     const __m128 pp = _mm_min_ps(_mm_max_ps(_mm_mul_ps(v, _mm_sub_ps(one, s)), zero), one);
     const __m128 q = _mm_min_ps(_mm_max_ps(_mm_mul_ps(v, _mm_sub_ps(one, _mm_mul_ps(s, f))), zero), one);
     const __m128 t = _mm_min_ps(_mm_max_ps(_mm_mul_ps(v, _mm_sub_ps(one, _mm_mul_ps(s, _mm_sub_ps(one, f)))), zero), one);
-    // The sector i0 picks (r, g, b): 0 (v, t, p), 1 (q, v, p), 2 (p, v, t), 3 (p, q, v), 4 (t, p, v), 5 (v, p, q).
-    const __m128 s0 = _mm_cmpeq_ps(i0, zero), s1 = _mm_cmpeq_ps(i0, one), s2 = _mm_cmpeq_ps(i0, two),
+    // The sector i0 picks (r, g, b): 0 (v, t, p), 1 (q, v, p), 2 (p, v, t), 3 (p, q, v), 4 (t, p, v), 5 (v, p, q);
+    // 6 is sector 0 (torchvision's i % 6): m is 1.0 when a tiny negative hue + 1 rounds up.
+    const __m128 s0 = _mm_or_ps(_mm_cmpeq_ps(i0, zero), _mm_cmpeq_ps(i0, six)), s1 = _mm_cmpeq_ps(i0, one), s2 = _mm_cmpeq_ps(i0, two),
                  s3 = _mm_cmpeq_ps(i0, _mm_set1_ps(3.0f)), s4 = _mm_cmpeq_ps(i0, four), s5 = _mm_cmpeq_ps(i0, _mm_set1_ps(5.0f));
     const __m128 ro = select(_mm_or_ps(s0, s5), v, select(s1, q, select(s4, t, pp)));
     const __m128 go = select(_mm_or_ps(s1, s2), v, select(s0, t, select(s3, q, pp)));
@@ -255,6 +260,58 @@ static int64_t hueShiftBytes(uint8_t* r, uint8_t* g, uint8_t* b, int64_t plane, 
     }
   }
   return end;
+}
+
+// The same on eight pixels at once where the CPU has AVX2 (no FMA: the target
+// leaves it out, so no multiply-add is fused and the roundings stay the same).
+__attribute__((target("avx2"))) static int64_t hueShiftBytesAvx2(uint8_t* r, uint8_t* g, uint8_t* b, int64_t plane, float shift) {
+  const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps(), two = _mm256_set1_ps(2.0f), three = _mm256_set1_ps(3.0f),
+               four = _mm256_set1_ps(4.0f), five = _mm256_set1_ps(5.0f), six = _mm256_set1_ps(6.0f), full = _mm256_set1_ps(255.0f),
+               shiftv = _mm256_set1_ps(shift);
+// select(mask, a, b): a where mask is set; load: bytes / 255, as adjust_hue's img.to(float32) / 255.
+#define select(mask, a, b) _mm256_blendv_ps((b), (a), (mask))
+#define load(p) _mm256_div_ps(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)))), full)
+  const int64_t end = plane - plane % 8;
+  for (int64_t p = 0; p < end; p += 8) {
+    const __m256 R = load(r + p), G = load(g + p), B = load(b + p);
+    const __m256 maxc = _mm256_max_ps(_mm256_max_ps(R, G), B), minc = _mm256_min_ps(_mm256_min_ps(R, G), B);
+    const __m256 eqc = _mm256_cmp_ps(maxc, minc, _CMP_EQ_OQ);
+    const __m256 cr = _mm256_sub_ps(maxc, minc);
+    const __m256 s = _mm256_div_ps(cr, select(eqc, one, maxc));
+    const __m256 divisor = select(eqc, one, cr);
+    const __m256 rc = _mm256_div_ps(_mm256_sub_ps(maxc, R), divisor), gc = _mm256_div_ps(_mm256_sub_ps(maxc, G), divisor),
+                 bc = _mm256_div_ps(_mm256_sub_ps(maxc, B), divisor);
+    const __m256 isR = _mm256_cmp_ps(maxc, R, _CMP_EQ_OQ), isG = _mm256_andnot_ps(isR, _mm256_cmp_ps(maxc, G, _CMP_EQ_OQ));
+    const __m256 hsum = select(isR, _mm256_sub_ps(bc, gc), select(isG, _mm256_sub_ps(_mm256_add_ps(rc, two), bc), _mm256_sub_ps(_mm256_add_ps(gc, four), rc)));
+    const __m256 h1 = _mm256_add_ps(_mm256_div_ps(hsum, six), one);
+    const __m256 h = select(_mm256_cmp_ps(h1, one, _CMP_GE_OQ), _mm256_sub_ps(h1, one), h1);
+    const __m256 sum = _mm256_add_ps(h, shiftv);
+    const __m256 m = select(_mm256_cmp_ps(sum, one, _CMP_GE_OQ), _mm256_sub_ps(sum, one),
+                            select(_mm256_cmp_ps(sum, zero, _CMP_LT_OQ), _mm256_add_ps(sum, one), sum));
+    const __m256 h6 = _mm256_mul_ps(m, six);
+    const __m256 i0 = _mm256_cvtepi32_ps(_mm256_cvttps_epi32(h6));
+    const __m256 f = _mm256_sub_ps(h6, i0), v = maxc;
+    const __m256 pp = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(v, _mm256_sub_ps(one, s)), zero), one);
+    const __m256 q = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(v, _mm256_sub_ps(one, _mm256_mul_ps(s, f))), zero), one);
+    const __m256 t = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(v, _mm256_sub_ps(one, _mm256_mul_ps(s, _mm256_sub_ps(one, f)))), zero), one);
+    const __m256 s0 = _mm256_or_ps(_mm256_cmp_ps(i0, zero, _CMP_EQ_OQ), _mm256_cmp_ps(i0, six, _CMP_EQ_OQ)), s1 = _mm256_cmp_ps(i0, one, _CMP_EQ_OQ), s2 = _mm256_cmp_ps(i0, two, _CMP_EQ_OQ),
+                 s3 = _mm256_cmp_ps(i0, three, _CMP_EQ_OQ), s4 = _mm256_cmp_ps(i0, four, _CMP_EQ_OQ), s5 = _mm256_cmp_ps(i0, five, _CMP_EQ_OQ);
+    const __m256 ro = select(_mm256_or_ps(s0, s5), v, select(s1, q, select(s4, t, pp)));
+    const __m256 go = select(_mm256_or_ps(s1, s2), v, select(s0, t, select(s3, q, pp)));
+    const __m256 bo = select(_mm256_or_ps(s3, s4), v, select(s2, t, select(s5, q, pp)));
+    alignas(32) int32_t out[24];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(out), _mm256_cvttps_epi32(_mm256_mul_ps(ro, full)));
+    _mm256_store_si256(reinterpret_cast<__m256i*>(out + 8), _mm256_cvttps_epi32(_mm256_mul_ps(go, full)));
+    _mm256_store_si256(reinterpret_cast<__m256i*>(out + 16), _mm256_cvttps_epi32(_mm256_mul_ps(bo, full)));
+    for (int k = 0; k < 8; k++) {
+      r[p + k] = static_cast<uint8_t>(out[k]);
+      g[p + k] = static_cast<uint8_t>(out[8 + k]);
+      b[p + k] = static_cast<uint8_t>(out[16 + k]);
+    }
+  }
+  return end;
+#undef select
+#undef load
 }
 #else
 static int64_t hueShiftBytes(uint8_t*, uint8_t*, uint8_t*, int64_t, float) { return 0; }

@@ -415,6 +415,16 @@ describe("uint8 fast paths equal the op-by-op chain", () => {
     }
   }));
 
+  test("the uint8 hue kernel (SIMD lanes and the scalar tail) matches adjustHue, including a hue that wraps to exactly 1", () => run(() => {
+    // [255, 119, 37] shifted by -0.0626911186457166: h + shift is a tiny negative number whose + 1 rounds to 1.0,
+    // so torchvision's sector index is 6 % 6 = 0 (a SIMD select once missed it).
+    const wrap = torch.tensor([255, 119, 37], { dtype: "uint8" }).reshape([3, 1, 1]).expand([3, 3, 5]).contiguous();
+    equal(new torch.Tensor(native.colorJitterUint8(wrap.handle, [3, 0, 1, 2], [NaN, NaN, NaN, -0.0626911186457166])), TF.adjustHue(wrap, -0.0626911186457166), "wrap to 1");
+    const x = picture(29, 31);
+    for (const shift of [-0.5, -0.3, -1e-9, 0, 1e-9, 0.05, 0.27, 0.5])
+      equal(new torch.Tensor(native.colorJitterUint8(x.handle, [3, 0, 1, 2], [NaN, NaN, NaN, shift])), TF.adjustHue(x, shift), `shift ${shift}`);
+  }));
+
   test("the native kernels reject bad arguments with a FlareError", () => run(() => {
     const x = picture(8, 8);
     assertFlareError(() => native.colorJitterUint8(x.handle, [0, 0, 1, 2], [1, 1, 1, 0]), /each order must be a permutation of 0, 1, 2, 3/);
