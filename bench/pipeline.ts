@@ -3,7 +3,7 @@
 // 0.4, 0.4, 0.1) → normalize → batches of 64 — for flare's DataLoader with 1
 // and 2 workers against torchvision (PIL images, and tensors) with
 // num_workers 1 and 2, interleaved; then the batched per-sample path against
-// a per-image loop on one 64-image batch; and the physical reference: images
+// a per-image loop on 64-image batches (224² and CIFAR-size); and the physical reference: images
 // per second that sharp (flare's decodeImage, and sharp alone) and PIL decode
 // on one thread, for the same JPEG.
 // Usage: node dist/bench/pipeline.js [--count 512] [--rounds 2]
@@ -13,8 +13,8 @@ import sharp from "sharp";
 import * as torch from "../src/index.js";
 import { DataLoader } from "../src/data/index.js";
 import { decodeImage } from "../src/vision/io.js";
-import { Compose } from "../src/vision/transforms/index.js";
-import { pipeline, createDataset, collateFn } from "./pipeline_dataset.js";
+import { Compose, RandomResizedCrop, RandomHorizontalFlip, ColorJitter } from "../src/vision/transforms/index.js";
+import { createDataset, collateFn } from "./pipeline_dataset.js";
 import { numFlag } from "./flags.js";
 
 const count = numFlag("count", 512), rounds = numFlag("rounds", 2);
@@ -72,13 +72,24 @@ for (let r = 0; r < rounds; r++) {
 }
 sharp.concurrency(threads);
 
-// Per-sample randomness on a batch: one batched call against a loop over images.
+// Per-sample randomness on a batch: one batched call against a loop over images, alternating, 5 times each
+// (medians): 224² crops of the JPEG, and CIFAR-size 32² crops of a 32×32 image.
 const image = await decodeImage(bytes, { mode: "rgb" });
-const batch = torch.keep(torch.stack(Array.from({ length: 64 }, () => image)));
-const batched = new Compose(pipeline().transforms, { perSample: true }), single = pipeline();
-const time = (fn: () => void) => { fn(); const t0 = performance.now(); for (let i = 0; i < 3; i++) fn(); return (performance.now() - t0) / 3000; };
-const batchedSeconds = time(() => torch.tidy(() => { batched.forward(batch); }));
-const loopSeconds = time(() => torch.tidy(() => { for (let i = 0; i < 64; i++) single.forward(batch.index(i)); }));
+const perSample = (source: torch.Tensor, size: number) => {
+  const batch = torch.keep(torch.stack(Array.from({ length: 64 }, () => source)));
+  const make = () => [new RandomResizedCrop(size, { antialias: false }), new RandomHorizontalFlip(), new ColorJitter(0.4, 0.4, 0.4, 0.1)];
+  const batched = new Compose(make(), { perSample: true }), single = new Compose(make());
+  const timed = (fn: () => void) => { const t0 = performance.now(); torch.tidy(fn); return performance.now() - t0; };
+  const b: number[] = [], l: number[] = [];
+  for (let r = 0; r < 6; r++) {
+    const tb = timed(() => { batched.forward(batch); }), tl = timed(() => { for (let i = 0; i < 64; i++) single.forward(batch.index(i)); });
+    if (r > 0) { b.push(tb); l.push(tl); }  // the first is a warm-up
+  }
+  torch.dispose(batch);
+  return { batchedMs: +median(b).toFixed(1), loopMs: +median(l).toFixed(1) };
+};
+const perSample224 = perSample(image, 224);
+const perSample32 = perSample(torch.keep(torch.randint(0, 256, [3, 32, 32]).to("uint8")), 32);
 
 const table = Object.fromEntries(Object.entries(rates).map(([k, v]) => [k, +median(v).toFixed(1)]));
 console.log(JSON.stringify({
@@ -91,6 +102,6 @@ console.log(JSON.stringify({
     "flare scaling 1 -> 2 workers": +(table["flare 2w"] / table["flare 1w"]).toFixed(2),
     "torchvision PIL scaling 1 -> 2 workers": +(table["torchvision PIL 2w"] / table["torchvision PIL 1w"]).toFixed(2),
   },
-  perSampleBatch64: { batchedMs: +(batchedSeconds * 1000).toFixed(1), loopMs: +(loopSeconds * 1000).toFixed(1) },
+  perSampleBatch64: { "224 from 500x375": perSample224, "32 from 32x32": perSample32 },
 }, null, 2));
 process.exit(0);
