@@ -114,8 +114,9 @@ abstract class RandomFlip extends GeometricTransform<FlipParams> {
     const [, h, w] = dims(img);
     const moved = this.batchTargets(targets, params, [h, w]);
     if (!params.some((p) => p.flip)) return [img, moved];
-    // Large images: flip only the chosen ones and join (one copy of the batch); 4.7× cheaper than
-    // flipping all and selecting at 224² (README, Input pipeline). Small ones: one batched flip and a select.
+    // Large images: flip only the chosen ones and join (one copy of the batch), about 3× cheaper than
+    // flipping all and selecting at 224² (5.9 against 17.5 ms of CPU per 64 images when measured).
+    // Small ones: one batched flip and a select.
     if (img.numel() / params.length >= LARGE_IMAGE_ELEMENTS)
       return [cat(params.map((p, i) => (p.flip ? img.narrow(0, i, 1).flip(dim) : img.narrow(0, i, 1))), 0), moved];
     const mask = longs(params.map((p) => (p.flip ? 1 : 0)), [params.length, 1, 1, 1], img.device).bool();
