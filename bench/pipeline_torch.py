@@ -1,5 +1,6 @@
-"""torchvision half of bench/pipeline.ts. Usage: pipeline_torch.py JPEG COUNT WORKERS pil|tensor
-Prints {"images_per_s": ...} for one pass of DataLoader(batch 64) after a warm-up batch."""
+"""torchvision half of bench/pipeline.ts. Usage: pipeline_torch.py JPEG COUNT WORKERS pil|tensor|decode
+Prints {"images_per_s": ...} for one pass of DataLoader(batch 64) after a warm-up batch;
+with decode, for min(COUNT, 256) PIL decodes (Image.open + convert("RGB")) in this thread."""
 import io
 import json
 import sys
@@ -36,6 +37,15 @@ class Tensors(torch.utils.data.Dataset):
     def __getitem__(self, i):
         return self.t(torchvision.io.decode_jpeg(self.raw)), 0
 
+
+if kind == "decode":
+    n = min(count, 256)
+    Image.open(io.BytesIO(data)).convert("RGB")
+    t0 = time.perf_counter()
+    for _ in range(n):
+        Image.open(io.BytesIO(data)).convert("RGB")
+    print(json.dumps({"images_per_s": n / (time.perf_counter() - t0)}))
+    sys.exit(0)
 
 loader = torch.utils.data.DataLoader(Pil() if kind == "pil" else Tensors(), batch_size=64, num_workers=workers)
 it = iter(loader)

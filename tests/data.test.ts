@@ -4,8 +4,9 @@ import assert from "node:assert/strict";
 import * as torch from "../src/index.js";
 import {
   BatchSampler, ConcatDataset, DataLoader, DistributedSampler, RandomSampler, SequentialSampler, Subset,
-  SubsetRandomSampler, TensorDataset, defaultCollate, detectionCollate, randomSplit, torchRandperm, type Dataset,
+  SubsetRandomSampler, TensorDataset, defaultCollate, detectionCollate, normalizeCollate, randomSplit, torchRandperm, type Dataset,
 } from "../src/data/index.js";
+import { normalize, toDtype } from "../src/vision/transforms/functional.js";
 import { assertFlareError, settledTensors } from "./helpers.js";
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -236,6 +237,30 @@ test("detectionCollate pads boxes to maxObjects with class -1 (d2l's banana batc
   torch.tidy(() => assertFlareError(() => detectionCollate()([[img(), torch.zeros([2, 4])]]), /K×5 tensor/, "E_SHAPE"));
   torch.dispose([samples, tv, images, labels, tight, out]);
   assert.equal(torch.memory().numTensors, before);
+});
+
+test("normalizeCollate: uint8 images -> the float batch of ToDtype(scale) + Normalize + stack, labels as defaultCollate", () => {
+  torch.tidy(() => {
+    const mean = [0.485, 0.456, 0.406], std = [0.229, 0.224, 0.225];
+    const images = [0, 1, 2].map((k) => torch.arange(0, 3 * 9 * 10).reshape([3, 9, 10]).add(k * 17).remainder(256).to("uint8"));
+    const collate = normalizeCollate({ mean, std });
+    const [batch, labels, names] = collate(images.map((x, k) => [x, k, `n${k}`])) as [torch.Tensor, torch.Tensor, string[]];
+    const expected = torch.stack(images.map((x) => normalize(toDtype(x, "float32", { scale: true }), mean, std)));
+    assert.deepEqual(batch.shape, [3, 3, 9, 10]);
+    assert.equal(batch.dtype, "float32");
+    assert.ok(batch.eq(expected).all().item(), "bit for bit the op-by-op values");
+    assert.deepEqual(labels.tolist(), [0, 1, 2]);
+    assert.deepEqual(names, ["n0", "n1", "n2"]);
+    const bare = normalizeCollate({ mean: [0.5], std: [0.25] })(images) as torch.Tensor;
+    assert.ok(bare.eq(torch.stack(images.map((x) => normalize(toDtype(x, "float32", { scale: true }), [0.5], [0.25])))).all().item());
+    assertFlareError(() => collate([[images[0].to("float32"), 0]]), /the image of sample 0 must be a uint8 C×H×W tensor on the CPU, got float32/, "E_TYPE");
+    assertFlareError(() => collate([[images[0], 0], [images[1].index(":", "1:"), 1]]), /images must have equal shapes to be stacked: sample 0 is Tensor\[3,9,10\], sample 1 is Tensor\[3,8,10\]/, "E_SHAPE");
+    assertFlareError(() => collate([[images[0], 0], [images[1]]]), /each sample should have 2 elements as sample 0, sample 1 has 1/, "E_SHAPE");
+    assertFlareError(() => normalizeCollate({ mean: [0.5, 0.5], std: [1, 1] })([images[0]]), /mean has 2 values but the image of sample 0 has 3 channels/, "E_SHAPE");
+    assertFlareError(() => normalizeCollate({ mean, std: [1, 0, 1] }), /std must not contain zeros/);
+    assertFlareError(() => normalizeCollate({ mean, std, scale: true } as never), /unknown option "scale"/);
+    assertFlareError(() => normalizeCollate({ mean: "0.5", std } as never), /mean must be a non-empty array of finite numbers/);
+  });
 });
 
 test("DataLoader: batches, length, dropLast, unbatched, custom sampler and collate", async () => {

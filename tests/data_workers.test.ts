@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as torch from "../src/index.js";
-import { DataLoader, detectionCollate, type DataLoaderOptions } from "../src/data/index.js";
+import { DataLoader, detectionCollate, normalizeCollate, type DataLoaderOptions } from "../src/data/index.js";
 import { RangeDataset, type RangeArgs } from "./workers/data_range.js";
 import { settledTensors } from "./helpers.js";
 
@@ -121,6 +121,18 @@ test("detectionCollate runs in the workers with its options (maxObjects)", T, as
   assert.deepEqual(workers, main);
   assert.equal(main[0][1].length, 3 * 4 * 5, "labels are N × maxObjects × 5");
   assert.deepEqual(main[0][1].slice(0, 5), [-1, -1, -1, -1, -1], "image 0 has no objects: all padding");
+  assert.equal(torch.memory().numTensors, before);
+});
+
+test("normalizeCollate runs in the workers with its mean and std", T, async () => {
+  const before = settledTensors();
+  const args: RangeArgs = { n: 7, uint8: true };
+  const options = { batchSize: 3, collateFn: normalizeCollate({ mean: [0.4, 0.5, 0.6], std: [0.2, 0.25, 0.3] }) };
+  const main = await values(loader(args, options));
+  const workers = await values(loader(args, { ...options, numWorkers: 2 }));
+  assert.deepEqual(workers, main);
+  assert.ok(Math.abs(main[0][0][0] - (0 / 255 - 0.4) / 0.2) < 1e-6, "image 0, first value normalized");
+  assert.deepEqual(main[0][1], [0, 1, 2]);
   assert.equal(torch.memory().numTensors, before);
 });
 

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import * as torch from "../src/index.js";
 import * as T from "../src/vision/transforms/index.js";
 import * as TF from "../src/vision/transforms/functional.js";
+import { native } from "../src/tensor/native.js";
 import { assertClose, assertFlareError, settledTensors } from "./helpers.js";
 
 type P = Record<string, never>;
@@ -352,6 +353,85 @@ describe("bad input", () => {
     assertFlareError(() => new T.RandomZoomOut({ p: 1, perSample: true }).forward(b), /cannot be used with perSample/);
     assertFlareError(() => new T.RandomRotation(10, { expand: true, perSample: true }).forward(b), /cannot be used with perSample/);
     assertFlareError(() => new T.RandomChoice([new T.Resize(4), new T.Resize(6)], { perSample: true }).forward(b), /must keep their shape and dtype/);
+  }));
+});
+
+describe("uint8 fast paths equal the op-by-op chain", () => {
+  // A smooth picture plus noise: flat regions (equal channels, hue ties) and every byte value.
+  const picture = (h: number, w: number) => {
+    torch.manualSeed(11);
+    const ramp = torch.arange(0, h * w).reshape([1, h, w]).remainder(256).to("float32");
+    return torch.cat([ramp, ramp.flip(-1), torch.randint(0, 256, [1, h, w]).to("float32")], 0).to("uint8");
+  };
+  const jitterByOps = (x: torch.Tensor, p: { order: number[]; brightness: number | null; contrast: number | null; saturation: number | null; hue: number | null }) => {
+    let y = x;
+    for (const k of p.order) {
+      if (k === 0 && p.brightness !== null) y = TF.adjustBrightness(y, p.brightness);
+      if (k === 1 && p.contrast !== null) y = TF.adjustContrast(y, p.contrast);
+      if (k === 2 && p.saturation !== null) y = TF.adjustSaturation(y, p.saturation);
+      if (k === 3 && p.hue !== null) y = TF.adjustHue(y, p.hue);
+    }
+    return y;
+  };
+
+  test("ColorJitter on uint8 (one native call): every draw, wide factors and the whole hue range", () => run(() => {
+    const x = picture(37, 53);
+    for (const t of [new T.ColorJitter(0.4, 0.4, 0.4, 0.1), new T.ColorJitter([0, 3], [0, 3], [0, 3], 0.5), new T.ColorJitter({ contrast: 0.9, hue: 0.5 })]) {
+      for (let i = 0; i < 25; i++) {
+        const out = t.forward(x), p = t.lastParams as Parameters<typeof jitterByOps>[1];
+        equal(out, jitterByOps(x, p), `${t} ${JSON.stringify(p)}`);
+      }
+    }
+  }));
+
+  test("ColorJitter perSample on a uint8 batch: each image as the op-by-op chain with its own draws", () => run(() => {
+    const x = picture(20, 24), batch = torch.stack([x, x.flip(-1), x.flip(-2), x]);
+    const t = new T.ColorJitter(0.5, 0.5, 0.5, 0.2, { perSample: true });
+    const out = t.forward(batch), ps = (t.lastParams as { perSample: Parameters<typeof jitterByOps>[1][] }).perSample;
+    ps.forEach((p, i) => equal(out.index(i), jitterByOps(batch.index(i), p), `image ${i}`));
+  }));
+
+  test("resizedCrop on uint8 (one native call around ATen's resize): the crop-then-resize chain's values", () => run(() => {
+    const x = picture(41, 57), batch = torch.stack([x, x.flip(-1)]);
+    torch.manualSeed(5);
+    for (let i = 0; i < 40; i++) {
+      const [h, w] = [1 + Math.floor(torch.rand([1]).item() * 41), 1 + Math.floor(torch.rand([1]).item() * 57)];
+      const top = Math.floor(torch.rand([1]).item() * (42 - h)), left = Math.floor(torch.rand([1]).item() * (58 - w));
+      const size = [[16, 16], [7, 30], 24, [h + 3, w]][i % 4];
+      equal(TF.resizedCrop(x, top, left, h, w, size), TF.resize(TF.crop(x, top, left, h, w), size), `box ${[top, left, h, w]} -> ${size}`);
+      if (i % 4 !== 2) equal(TF.resizedCrop(batch, top, left, h, w, size), TF.resize(TF.crop(batch, top, left, h, w), size), "batch");
+    }
+    const boxes = [{ top: 0, left: 0, height: 41, width: 57 }, { top: 3, left: 9, height: 20, width: 11 }];
+    const per = TF.resizedCropBatch(batch, boxes, [16, 16]);
+    boxes.forEach((b, i) => equal(per.index(i), TF.resize(TF.crop(batch.index(i), b.top, b.left, b.height, b.width), [16, 16]), `per-image box ${i}`));
+  }));
+
+  test("per-sample flips of large images (image by image) equal the single-image flips", () => run(() => {
+    const x = picture(160, 150), batch = torch.stack([x, x.flip(-2), x, x.flip(-1)]);
+    const t = new T.RandomHorizontalFlip({ perSample: true });
+    for (let k = 0; k < 3; k++) {
+      const out = t.forward(batch), ps = (t.lastParams as { perSample: { flip: boolean }[] }).perSample;
+      ps.forEach((p, i) => equal(out.index(i), p.flip ? TF.hflip(batch.index(i)) : batch.index(i), `image ${i}`));
+    }
+  }));
+
+  test("the uint8 hue kernel (SIMD lanes and the scalar tail) matches adjustHue, including a hue that wraps to exactly 1", () => run(() => {
+    // [255, 119, 37] shifted by -0.0626911186457166: h + shift is a tiny negative number whose + 1 rounds to 1.0,
+    // so torchvision's sector index is 6 % 6 = 0 (a SIMD select once missed it).
+    const wrap = torch.tensor([255, 119, 37], { dtype: "uint8" }).reshape([3, 1, 1]).expand([3, 3, 5]).contiguous();
+    equal(new torch.Tensor(native.colorJitterUint8(wrap.handle, [3, 0, 1, 2], [NaN, NaN, NaN, -0.0626911186457166])), TF.adjustHue(wrap, -0.0626911186457166), "wrap to 1");
+    const x = picture(29, 31);
+    for (const shift of [-0.5, -0.3, -1e-9, 0, 1e-9, 0.05, 0.27, 0.5])
+      equal(new torch.Tensor(native.colorJitterUint8(x.handle, [3, 0, 1, 2], [NaN, NaN, NaN, shift])), TF.adjustHue(x, shift), `shift ${shift}`);
+  }));
+
+  test("the native kernels reject bad arguments with a FlareError", () => run(() => {
+    const x = picture(8, 8);
+    assertFlareError(() => native.colorJitterUint8(x.handle, [0, 0, 1, 2], [1, 1, 1, 0]), /each order must be a permutation of 0, 1, 2, 3/);
+    assertFlareError(() => native.colorJitterUint8(x.handle, [0, 1, 2, 3], [1, 1, 1, 0.7]), /hue factors must be in \[-0.5, 0.5\]/);
+    assertFlareError(() => native.colorJitterUint8(x.to("float32").handle, [0, 1, 2, 3], [1, 1, 1, 0]), /img must be a uint8 CPU tensor/);
+    assertFlareError(() => native.resizedCropUint8(x.handle, [4, 4, 5, 5], 3, 3), /box 0 is not a region of whole pixels inside the 8x8 image/);
+    assertFlareError(() => native.resizedCropUint8(x.handle, [0, 0, 2, 2, 1], 3, 3), /5 box numbers for 1 images/);
   }));
 });
 

@@ -2,6 +2,8 @@
 // and d2l's detection batches (boxes padded to a fixed count with class -1).
 import { FlareError } from "../errors.js";
 import { Tensor, cat, fromTypedArray, full, stack, tensor, tidy, type DType } from "../tensor/index.js";
+import { native } from "../tensor/native.js";
+import { checkOptions } from "../options.js";
 
 export type CollateFn<T = unknown, B = unknown> = (samples: T[]) => B;
 
@@ -9,7 +11,8 @@ export type CollateFn<T = unknown, B = unknown> = (samples: T[]) => B;
  * How a worker thread rebuilds a built-in collate function (functions cannot be
  * posted to a thread). Internal: set on the functions this file makes.
  */
-export type CollateSpec = { kind: "default" } | { kind: "unbatched" } | { kind: "detection"; options: DetectionCollateOptions };
+export type CollateSpec = { kind: "default" } | { kind: "unbatched" } | { kind: "detection"; options: DetectionCollateOptions }
+  | { kind: "normalize"; options: NormalizeCollateOptions };
 export const COLLATE_SPEC = Symbol.for("flare.data.collateSpec");
 
 export function collateSpecOf(fn: unknown): CollateSpec | undefined {
@@ -20,6 +23,7 @@ export function collateFromSpec(spec: CollateSpec): CollateFn {
   if (spec.kind === "default") return defaultCollate;
   if (spec.kind === "unbatched") return unbatched;
   if (spec.kind === "detection") return detectionCollate(spec.options);
+  if (spec.kind === "normalize") return normalizeCollate(spec.options);
   throw new FlareError(`unknown collate spec ${JSON.stringify(spec)}`, "E_INTERNAL");
 }
 
@@ -216,5 +220,62 @@ export function detectionCollate(options: DetectionCollateOptions = {}): Collate
     };
   });
   (fn as unknown as Record<symbol, CollateSpec>)[COLLATE_SPEC] = { kind: "detection", options: { maxObjects, padValue } };
+  return fn;
+}
+
+export interface NormalizeCollateOptions {
+  /** Per-channel means (or one for all channels), of the [0, 1] values. */
+  mean: number[];
+  /** Per-channel standard deviations (or one), none zero. */
+  std: number[];
+}
+
+function channelValues(value: unknown, what: string): number[] {
+  if (!Array.isArray(value) || value.length === 0 || value.some((v) => typeof v !== "number" || !Number.isFinite(v)))
+    throw new FlareError(`normalizeCollate(): ${what} must be a non-empty array of finite numbers, got ${Array.isArray(value) ? `[${value.join(", ")}]` : describe(value)}`, "E_ARGUMENT");
+  return value.slice();
+}
+
+/**
+ * defaultCollate for samples whose image is uint8 C×H×W ([image, label, ...] or
+ * the image alone): the images become one float32 [N, C, H, W] batch of
+ * (x / 255 - mean) / std per channel in one native pass — the values of
+ * transforms' ToDtype("float32", { scale: true }) then Normalize(mean, std) and
+ * a stack, without the per-image float copies. The rest of each sample is
+ * collated as defaultCollate does.
+ */
+export function normalizeCollate(options: NormalizeCollateOptions): CollateFn {
+  checkOptions(options, ["mean", "std"], "normalizeCollate()");
+  if (options === undefined || options === null) throw new FlareError("normalizeCollate(): needs { mean, std }", "E_ARGUMENT");
+  const mean = channelValues(options.mean, "mean"), std = channelValues(options.std, "std");
+  if (std.some((v) => v === 0)) throw new FlareError(`normalizeCollate(): std must not contain zeros, got [${std.join(", ")}]`, "E_ARGUMENT");
+  const fn = (samples: unknown[]): unknown => {
+    if (!Array.isArray(samples) || samples.length === 0) throw new FlareError("normalizeCollate(): needs a non-empty array of samples", "E_ARGUMENT");
+    const bare = samples[0] instanceof Tensor;
+    const images = samples.map((s, k) => {
+      const image = bare ? s : Array.isArray(s) ? s[0] : undefined;
+      if (!(image instanceof Tensor))
+        throw new FlareError(`normalizeCollate(): sample ${k} must be an image tensor or [image, ...], got ${describe(bare ? s : Array.isArray(s) ? s[0] : s)}`, "E_TYPE");
+      if (image.dtype !== "uint8" || image.device !== "cpu" || image.ndim !== 3)
+        throw new FlareError(`normalizeCollate(): the image of sample ${k} must be a uint8 C×H×W tensor on the CPU, got ${image.dtype} ${describe(image)} on ${image.device} (normalize float images with transforms.Normalize and use defaultCollate)`, "E_TYPE");
+      if (image.shape[0] !== mean.length && mean.length !== 1) throw new FlareError(`normalizeCollate(): mean has ${mean.length} values but the image of sample ${k} has ${image.shape[0]} channels`, "E_SHAPE");
+      if (image.shape[0] !== std.length && std.length !== 1) throw new FlareError(`normalizeCollate(): std has ${std.length} values but the image of sample ${k} has ${image.shape[0]} channels`, "E_SHAPE");
+      return image;
+    });
+    images.forEach((image, k) => {
+      if (JSON.stringify(image.shape) !== JSON.stringify(images[0].shape))
+        throw new FlareError(`normalizeCollate(): images must have equal shapes to be stacked: sample 0 is ${describe(images[0])}, sample ${k} is ${describe(image)}`, "E_SHAPE");
+    });
+    const batch = new Tensor(native.normalizeUint8(images.map((t) => t.handle), mean, std));
+    if (bare) return batch;
+    const width = (samples[0] as unknown[]).length;
+    samples.forEach((s, k) => {
+      if (!Array.isArray(s) || s.length !== width)
+        throw new FlareError(`normalizeCollate(): each sample should have ${width} elements as sample 0, sample ${k} has ${Array.isArray(s) ? s.length : describe(s)}`, "E_SHAPE");
+    });
+    const rest = Array.from({ length: width - 1 }, (_, j) => tidy(() => collateAt(samples.map((s) => (s as unknown[])[j + 1]), `[${j + 1}]`)));
+    return [batch, ...rest];
+  };
+  (fn as unknown as Record<symbol, CollateSpec>)[COLLATE_SPEC] = { kind: "normalize", options: { mean, std } };
   return fn;
 }

@@ -56,6 +56,9 @@ export interface Native {
   setScalarAsTensor(enabled: boolean): boolean;
   adjustHue(img: Handle, shifts: number | number[]): Handle;
   hwcToChw(data: Uint8Array, height: number, width: number, channels: number): Handle;
+  colorJitterUint8(img: Handle, orders: number[], factors: number[]): Handle;
+  normalizeUint8(images: Handle[], mean: number[], std: number[]): Handle;
+  resizedCropUint8(img: Handle, boxes: number[], outHeight: number, outWidth: number): Handle;
   setHookDispatcher(dispatch: (id: number, grad?: Handle) => number): void;
   releasedHooks(): number[];
   registerHook(h: Handle, id: number): number;

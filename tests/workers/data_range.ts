@@ -24,6 +24,8 @@ export interface RangeArgs {
   exitAt?: number;
   /** Detection samples instead: [image, (i mod 3)×5 rows [class, x1, y1, x2, y2]]. */
   detection?: boolean;
+  /** uint8 image samples instead: [3×2×2 bytes from i, label i] (normalizeCollate tests). */
+  uint8?: boolean;
 }
 
 export type RangeSample = [torch.Tensor, number] | [torch.Tensor, number, number];
@@ -39,6 +41,7 @@ export class RangeDataset implements Dataset<RangeSample> {
       const rows = torch.tidy(() => torch.tensor(Array.from({ length: k }, (_, r) => [r, i, i, i + 1, i + 1]), { dtype: "float32" }).reshape([k, 5]));
       return [torch.full([3, 2, 2], i), rows] as unknown as RangeSample;
     }
+    if (this.args.uint8) return [torch.tidy(() => torch.arange(0, 12).mul(20).add(i).remainder(256).reshape([3, 2, 2]).to("uint8")), i];
     const image = torch.full([2, 3], i);
     const sample: RangeSample = [image, i];
     if (this.args.random) (sample as unknown[]).push(torch.defaultGenerator.random());

@@ -16,6 +16,7 @@ import {
   type Interpolation, type Fill,
 } from "./_utils.js";
 import { checkOptions } from "../../options.js";
+import { native } from "../../tensor/native.js";
 
 // ---- flips and crops --------------------------------------------------------------------
 
@@ -118,7 +119,36 @@ export function resize(img: Tensor, size: number | number[], options: ResizeOpti
 }
 
 export function resizedCrop(img: Tensor, top: number, left: number, height: number, width: number, size: number | number[], options: ResizeOptions = {}): Tensor {
+  const fused = fusedCropSize(img, [{ top, left, height, width }], size, options);
+  if (fused) return new Tensor(native.resizedCropUint8(img.handle, [top, left, height, width], fused[0], fused[1]));
   return resize(crop(img, top, left, height, width), size, options);
+}
+
+/**
+ * The output size when a uint8 CPU crop-and-resize can run as one native call
+ * (bilinear, no antialias, regions inside the image, a real resize), else null.
+ * The native call upsamples with ATen's own kernel, so the values are the op
+ * chain's (the transforms' parity fixtures check resized_crop).
+ */
+function fusedCropSize(img: Tensor, boxes: Box[], size: number | number[], options: ResizeOptions): [number, number] | null {
+  if (!(img instanceof Tensor) || img.dtype !== "uint8" || img.device !== "cpu" || (img.ndim !== 3 && img.ndim !== 4)) return null;
+  if (options === null || typeof options !== "object") return null;
+  const { interpolation = "bilinear", antialias = false, maxSize = null } = options;
+  if (interpolation !== "bilinear" || antialias || maxSize !== null || Object.keys(options).some((k) => !RESIZE_OPTIONS.includes(k))) return null;
+  const [h, w] = img.shape.slice(-2);
+  for (const b of boxes) {
+    if (![b.top, b.left, b.height, b.width].every(Number.isInteger)) return null;
+    if (b.top < 0 || b.left < 0 || b.height < 1 || b.width < 1 || b.top + b.height > h || b.left + b.width > w) return null;
+  }
+  if (!Array.isArray(size) && !(typeof size === "number")) return null;
+  const list = typeof size === "number" ? [size] : size;
+  if (list.length !== 2 && list.length !== 1) return null;
+  if (!list.every((v) => Number.isInteger(v) && v >= 1)) return null;
+  if (list.length === 1 && boxes.length !== 1) return null;
+  const out = resizedOutputSize([boxes[0].height, boxes[0].width], size);
+  // An unchanged size is no resize: the op chain returns the crop itself.
+  if (boxes.some((b) => b.height === out[0] && b.width === out[1])) return null;
+  return out;
 }
 
 // ---- pad --------------------------------------------------------------------------------
@@ -408,6 +438,10 @@ export function resizedCropBatch(img: Tensor, boxes: Box[], size: [number, numbe
       throw new FlareError(`resizedCropBatch(): the region ${JSON.stringify(b)} is not inside the ${h}×${w} image`, "E_ARGUMENT");
   const [oh, ow] = size;
   if (interpolation === "bicubic") throw new FlareError('resizedCropBatch(): per-sample "bicubic" is not supported; use "bilinear" or "nearest"', "E_NOT_IMPLEMENTED");
+  // uint8 on the CPU: each image's region through ATen's resize in one native call — exact, and cheaper
+  // than the gathers below at every size measured (bench/pipeline.js, README).
+  if (interpolation === "bilinear" && fusedCropSize(img, boxes, size, {}))
+    return new Tensor(native.resizedCropUint8(img.handle, boxes.flatMap((b) => [b.top, b.left, b.height, b.width]), oh, ow));
   const axis = (len: number, out: number, start: (b: Box) => number, extent: (b: Box) => number) => {
     const i0: number[] = [], i1: number[] = [], l0: number[] = [], l1: number[] = [];
     for (const b of boxes) {

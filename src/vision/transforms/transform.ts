@@ -162,6 +162,7 @@ export abstract class RandomTransform<P> extends Transform {
    * whole-batch passes, and than a loop over single images).
    */
   private applyChunked(img: Tensor, targets: Target[] | undefined, params: P[]): [Tensor, Target[] | undefined] {
+    if (this.wholeBatchAtOnce(img)) return this.applyBatch(img, targets, params);
     const n = img.shape[0];
     const perImage = img.numel() / Math.max(n, 1);
     const k = img.device === "cpu" ? Math.max(1, Math.floor(chunkElements / Math.max(perImage, 1))) : n;
@@ -176,6 +177,12 @@ export abstract class RandomTransform<P> extends Transform {
     }
     return [cat(outs, 0), targets ? outTargets : undefined];
   }
+
+  /**
+   * Whether applyBatch takes the whole batch in one call on this input: true where it runs a
+   * native kernel that already goes image by image (blocks would only add a copy to join them).
+   */
+  protected wholeBatchAtOnce(_img: Tensor): boolean { return false; }
 
   /** The draws, from `generator` (or PyTorch's default generator of this thread). */
   protected get rng(): RandomSource { return randomSource(this.generator); }

@@ -2,6 +2,7 @@
 import { FlareError } from "../../../errors.js";
 import { Tensor } from "../../../tensor/tensor.js";
 import { where } from "../../../tensor/ops/indexing.js";
+import { cat } from "../../../tensor/ops/shape.js";
 import * as G from "../geometry.js";
 import {
   dims, sizeArg, interpolationArg, pyRound, describe, longs, numArg, type Interpolation, type Fill,
@@ -95,6 +96,9 @@ function paddingModeArg(value: unknown, what: string): G.PaddingMode {
 interface FlipParams { flip: boolean }
 export interface FlipOptions extends RandomOptions { p?: number }
 
+/** Elements per image from which per-sample paths go image by image (about 148² RGB). */
+const LARGE_IMAGE_ELEMENTS = 1 << 16;
+
 abstract class RandomFlip extends GeometricTransform<FlipParams> {
   readonly p: number;
   constructor(name: "transforms.RandomHorizontalFlip" | "transforms.RandomVerticalFlip", args: unknown[]) {
@@ -106,10 +110,17 @@ abstract class RandomFlip extends GeometricTransform<FlipParams> {
   protected sample(): FlipParams { return { flip: this.coin(this.p) }; }
   protected ops(p: FlipParams): GeoOp[] { return p.flip ? [{ kind: this.kind }] : []; }
   protected override applyBatch(img: Tensor, targets: Target[] | undefined, params: FlipParams[]): [Tensor, Target[] | undefined] {
-    const mask = longs(params.map((p) => (p.flip ? 1 : 0)), [params.length, 1, 1, 1], img.device).bool();
-    const flipped = img.flip(this.kind === "hflip" ? -1 : -2);
+    const dim = this.kind === "hflip" ? -1 : -2;
     const [, h, w] = dims(img);
-    return [where(mask, flipped, img), this.batchTargets(targets, params, [h, w])];
+    const moved = this.batchTargets(targets, params, [h, w]);
+    if (!params.some((p) => p.flip)) return [img, moved];
+    // Large images: flip only the chosen ones and join (one copy of the batch), about 3× cheaper than
+    // flipping all and selecting at 224² (5.9 against 17.5 ms of CPU per 64 images when measured).
+    // Small ones: one batched flip and a select.
+    if (img.numel() / params.length >= LARGE_IMAGE_ELEMENTS)
+      return [cat(params.map((p, i) => (p.flip ? img.narrow(0, i, 1).flip(dim) : img.narrow(0, i, 1))), 0), moved];
+    const mask = longs(params.map((p) => (p.flip ? 1 : 0)), [params.length, 1, 1, 1], img.device).bool();
+    return [where(mask, img.flip(dim), img), moved];
   }
   override toString(): string { return `${this.constructor.name}(p=${this.p})`; }
 }
@@ -227,6 +238,10 @@ export class RandomResizedCrop extends GeometricTransform<BoxParams> {
   }
   protected ops(p: BoxParams): GeoOp[] { return [{ kind: "resizedCrop", ...p, size: this.size }]; }
   protected override imageOptions(): ImageOptions { return { interpolation: this.interpolation, antialias: this.antialias }; }
+  /** uint8 on the CPU: G.resizedCropBatch's native call goes image by image itself. */
+  protected override wholeBatchAtOnce(img: Tensor): boolean {
+    return img.dtype === "uint8" && img.device === "cpu" && this.interpolation === "bilinear" && !this.antialias;
+  }
   protected override applyBatch(img: Tensor, targets: Target[] | undefined, params: BoxParams[]): [Tensor, Target[] | undefined] {
     if (this.antialias) throw new FlareError("RandomResizedCrop: antialias is not supported with perSample (use antialias: false)", "E_NOT_IMPLEMENTED");
     const [, h, w] = dims(img);

@@ -4,6 +4,7 @@ import { FlareError } from "../../../errors.js";
 import { Tensor } from "../../../tensor/tensor.js";
 import { tidy } from "../../../tensor/scope.js";
 import { fromTypedArray } from "../../../tensor/creation.js";
+import { native } from "../../../tensor/native.js";
 import { checkDtype, isFloating, type DType } from "../../../tensor/dtype.js";
 import * as C from "../color.js";
 import * as M from "../misc.js";
@@ -121,6 +122,7 @@ export class ColorJitter extends RandomTransform<JitterParams> {
   ];
   private static readonly KEYS = ["brightness", "contrast", "saturation", "hue"] as const;
   protected applyOne(img: Tensor, target: TargetArg | undefined, p: JitterParams): [Tensor, TargetArg | undefined] {
+    if (ColorJitter.fused(img, [p])) return [fusedJitter(img, [p]), target];
     let x = img;
     for (const k of p.order) {
       const f = p[ColorJitter.KEYS[k]];
@@ -129,6 +131,7 @@ export class ColorJitter extends RandomTransform<JitterParams> {
     return [x, target];
   }
   protected override applyBatch(img: Tensor, targets: Target[] | undefined, params: JitterParams[]): [Tensor, Target[] | undefined] {
+    if (ColorJitter.fused(img, params)) return [fusedJitter(img, params), targets];
     let x = img;
     for (let pos = 0; pos < 4; pos++) {
       for (const [k, indices] of groupBy(params.map((p) => p.order[pos]))) {
@@ -139,10 +142,22 @@ export class ColorJitter extends RandomTransform<JitterParams> {
     }
     return [x, targets];
   }
+  protected override wholeBatchAtOnce(img: Tensor): boolean { return img.dtype === "uint8" && img.device === "cpu" && dims(img)[0] === 3; }
+  /** uint8 RGB on the CPU with some op drawn: one native call, bit-identical to the op-by-op path (tests/transforms.test.ts). */
+  private static fused(img: Tensor, params: JitterParams[]): boolean {
+    return img.dtype === "uint8" && img.device === "cpu" && dims(img)[0] === 3 && params.some((p) => ColorJitter.KEYS.some((k) => p[k] !== null));
+  }
   override toString(): string {
     const r = (v: [number, number] | null) => (v ? `[${v.map((x) => +x.toFixed(4)).join(", ")}]` : "null");
     return `ColorJitter(brightness=${r(this.brightness)}, contrast=${r(this.contrast)}, saturation=${r(this.saturation)}, hue=${r(this.hue)})`;
   }
+}
+
+/** ColorJitter on a uint8 RGB image or batch (one parameter set, or one per image) in the native kernel. */
+function fusedJitter(img: Tensor, params: JitterParams[]): Tensor {
+  const orders = params.flatMap((p) => p.order);
+  const factors = params.flatMap((p) => [p.brightness, p.contrast, p.saturation, p.hue].map((f) => f ?? NaN));
+  return new Tensor(native.colorJitterUint8(img.handle, orders, factors));
 }
 
 interface ApplyFlag { apply: boolean }
