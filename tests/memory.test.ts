@@ -57,8 +57,11 @@ test("2,000 training steps keep resident memory and live tensors flat", () => {
     `(${mib(native[0])} -> ${mib(native[native.length - 1])} MiB); JS heap used ${heapSlope.toFixed(1)} bytes/step; ` +
     `whole RSS ${rssSlope.toFixed(1)} bytes/step (${mib(rss[0])} -> ${mib(rss[rss.length - 1])} MiB)`);
   assert.equal(torch.memory().numTensors, tensorsAfterWarmup, "no tensor outlives its step");
-  // A leak of one small activation per step (16x8x16x16 floats) would be 32,768 bytes/step.
-  assert.ok(nativeSlope < 1024, `native resident memory grows ${nativeSlope.toFixed(0)} bytes per step`);
+  // A leak of one small activation per step (16x8x16x16 floats) would be 32,768 bytes/step;
+  // a tensor leak of any size is caught by the count above. Malloc's own noise over these
+  // 1,500 steps measured -413 to 720 bytes/step on an idle machine and 1,060 once in a CI run,
+  // so the bound is the plain loops' (below), 2,048.
+  assert.ok(nativeSlope < 2048, `native resident memory grows ${nativeSlope.toFixed(0)} bytes per step`);
   assert.ok(heapSlope < 512, `the JS heap grows ${heapSlope.toFixed(0)} bytes per step`);
   net.dispose();
   opt.dispose();
