@@ -345,6 +345,24 @@ test("truncateEventFiles: a negative step removes the files; records past the st
   rmSync(dir, { recursive: true });
 });
 
+/**
+ * Runs a `flare train` command twice under root/runs: with the event file (two steps' losses and
+ * the epoch's val_METRIC, equal to metrics.jsonl's) and with --no-tensorboard (no event file).
+ */
+function trainsWithAndWithoutEvents(root: string, command: string[], metric: string): void {
+  const { flare } = flareCli();
+  const args = [...command, "--runs-dir", path.join(root, "runs"), "--json"];
+  assert.equal(lastJson(flare(...args, "--name", "on")).event, "done");
+  const scalars = scalarsOf(path.join(root, "runs", "on"));
+  assert.deepEqual(scalars.get("step/loss")!.map(([s]) => s), [1, 2]);
+  const row = lines(path.join(root, "runs", "on", "metrics.jsonl"))[0];
+  assert.deepEqual(scalars.get(`val/${metric}`), [[2, Math.fround(row[`val_${metric}`])]]);
+  assert.equal(lastJson(flare(...args, "--name", "off", "--no-tensorboard")).event, "done");
+  assert.equal(eventFiles(path.join(root, "runs", "off")).length, 0);
+  assert.ok(existsSync(path.join(root, "runs", "off", "metrics.jsonl")));
+  rmSync(root, { recursive: true });
+}
+
 test("flare train classify writes the event file; --no-tensorboard does not", () => {
   const root = tmp();
   // CIFAR-10's binary layout, tiny: records of 1 label byte + 3072 pixel bytes.
@@ -354,33 +372,12 @@ test("flare train classify writes the event file; --no-tensorboard does not", ()
   for (let b = 1; b <= 5; b++) writeFileSync(path.join(bin, `data_batch_${b}.bin`), records(4));
   writeFileSync(path.join(bin, "test_batch.bin"), records(8));
   writeFileSync(path.join(bin, "batches.meta.txt"), "airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n");
-  const { flare } = flareCli();
-  const args = ["train", "classify", "--data", "cifar10", path.join(root, "cifar"), "--width", "2", "--epochs", "1", "--batch-size", "10", "--runs-dir", path.join(root, "runs"), "--json"];
-  assert.equal(lastJson(flare(...args, "--name", "on")).event, "done");
-  const scalars = scalarsOf(path.join(root, "runs", "on"));
-  assert.deepEqual(scalars.get("step/loss")!.map(([s]) => s), [1, 2]);
-  const row = lines(path.join(root, "runs", "on", "metrics.jsonl"))[0];
-  assert.deepEqual(scalars.get("val/acc"), [[2, Math.fround(row.val_acc)]]);
-  assert.equal(lastJson(flare(...args, "--name", "off", "--no-tensorboard")).event, "done");
-  assert.equal(eventFiles(path.join(root, "runs", "off")).length, 0);
-  assert.ok(existsSync(path.join(root, "runs", "off", "metrics.jsonl")));
-  rmSync(root, { recursive: true });
+  trainsWithAndWithoutEvents(root, ["train", "classify", "--data", "cifar10", path.join(root, "cifar"), "--width", "2", "--epochs", "1", "--batch-size", "10"], "acc");
 });
 
 test("flare train segment writes the event file; --no-tensorboard does not", () => {
-  const root = tmp();
-  const { flare } = flareCli();
   // The task generates a tiny shapes set under the runs dir (shared by both runs).
-  const args = ["train", "segment", "--size", "64", "--count", "4", "--val-count", "2", "--epochs", "1", "--batch-size", "2", "--runs-dir", path.join(root, "runs"), "--json"];
-  assert.equal(lastJson(flare(...args, "--name", "on")).event, "done");
-  const scalars = scalarsOf(path.join(root, "runs", "on"));
-  assert.deepEqual(scalars.get("step/loss")!.map(([s]) => s), [1, 2]);
-  const row = lines(path.join(root, "runs", "on", "metrics.jsonl"))[0];
-  assert.deepEqual(scalars.get("val/miou"), [[2, Math.fround(row.val_miou)]]);
-  assert.equal(lastJson(flare(...args, "--name", "off", "--no-tensorboard")).event, "done");
-  assert.equal(eventFiles(path.join(root, "runs", "off")).length, 0);
-  assert.ok(existsSync(path.join(root, "runs", "off", "metrics.jsonl")));
-  rmSync(root, { recursive: true });
+  trainsWithAndWithoutEvents(tmp(), ["train", "segment", "--size", "64", "--count", "4", "--val-count", "2", "--epochs", "1", "--batch-size", "2"], "miou");
 });
 
 test("stylize({ tensorboard }): the losses of every step and the images in an event file", async () => {
