@@ -36,6 +36,7 @@ constexpr uint64_t kSlotMask = (uint64_t{1} << kSlotBits) - 1;
 constexpr uint32_t kGenerationLimit = uint32_t{1} << 30;  // keeps ids below 2^53
 
 struct Guard;
+static uint32_t ownerOf(const Guard* guard);  // the thread whose wrapper the guard watches
 
 struct Slot {
   TensorBox box;
@@ -303,7 +304,9 @@ bool disposeHandle(Napi::Env env, const Napi::Value& value) {
     delta = untrack(&slot->box);
     released = std::move(slot->box.tensor);
     slot->box.tensor.reset();
-    guard = slot->guard;
+    // Disarm only this thread's guard: one another thread's wrapper left here is that
+    // thread's to retire (its freeCollected may already have), so it is only unlinked.
+    guard = slot->guard != nullptr && ownerOf(slot->guard) == currentOwner ? slot->guard : nullptr;
     slot->guard = nullptr;
     freeSlots.push_back(index);
   }
@@ -401,6 +404,8 @@ struct Guard {
   Guard* prev = nullptr;
   Guard* next = nullptr;
 };
+
+static uint32_t ownerOf(const Guard* guard) { return guard->owner; }
 
 struct ThreadGuards {
   Guard* live = nullptr;          // armed guards of this thread's wrappers
