@@ -356,11 +356,11 @@ static void jitterPass(int kind, double factor, uint8_t* r, uint8_t* g, uint8_t*
     blendTable(table, f, rest, kind == kBrightness ? 0.0f : grayMean(r, g, b, plane));
     for (int64_t p = 0; p < plane; p++) { r[p] = table[r[p]]; g[p] = table[g[p]]; b[p] = table[b[p]]; }
   } else if (kind == kSaturation) {
-    float scaled[256];
-    for (int v = 0; v < 256; v++) scaled[v] = static_cast<float>(v) * f;
+    // The vector pass leaves at most 3 pixels (none where it runs whole planes).
     for (int64_t p = saturateBytes(r, g, b, plane, f, rest); p < plane; p++) {
       const float add = static_cast<float>(byteTables.gray(r[p], g[p], b[p])) * rest;
-      r[p] = clampTruncate(scaled[r[p]] + add); g[p] = clampTruncate(scaled[g[p]] + add); b[p] = clampTruncate(scaled[b[p]] + add);
+      r[p] = clampTruncate(static_cast<float>(r[p]) * f + add); g[p] = clampTruncate(static_cast<float>(g[p]) * f + add);
+      b[p] = clampTruncate(static_cast<float>(b[p]) * f + add);
     }
   } else {
     const int64_t done = hueShiftBytes(r, g, b, plane, f);
@@ -403,7 +403,7 @@ static Napi::Value colorJitterUint8(const Napi::CallbackInfo& info) {
     if (hue ? !(f >= -0.5 && f <= 0.5) : !(f >= 0 && std::isfinite(f)))
       throwFlare(env, "E_ARGUMENT", std::string("colorJitterUint8: ") + (hue ? "hue factors must be in [-0.5, 0.5]" : "brightness, contrast and saturation factors must be finite and non-negative"));
   }
-  at::Tensor out = img.contiguous().clone();
+  at::Tensor out = img.clone(at::MemoryFormat::Contiguous);
   uint8_t* data = out.data_ptr<uint8_t>();
   for (int64_t k = 0; k < images; k++) {
     const size_t at = shared ? 0 : static_cast<size_t>(4 * k);
