@@ -143,11 +143,10 @@ test("rcnn_roi_pooling (14.8): the book's RoI pooling output (and RoI align as t
 test("voc_segmentation (14.9): a written VOC folder read, colours mapped to classes, cropped, filtered and batched", { timeout: 90_000 }, async () => {
   const out = await runExample("voc_segmentation");
   assert.match(out, /^read 6 training images and labels$/m);
-  // The first image's disc (centre (150, 175), radius 58, class 1) over rows 105..114, columns 130..139.
+  // The first image's disc (centre (150, 175), radius 58, class 1) over rows 105..114, columns 130..139: its edge, 0s and 1s.
   const expected: number[] = [];
   for (let y = 105; y < 115; y++) for (let x = 130; x < 140; x++) expected.push((y - 150) ** 2 + (x - 175) ** 2 <= 58 * 58 ? 1 : 0);
   assert.deepEqual(tensorAfter(out, "y[105:115, 130:140] ="), expected);
-  assert.ok(expected.includes(0) && expected.includes(1), "the block shows the object's edge");
   assert.match(out, /^VOC_CLASSES\[1\] = aeroplane$/m);
   assert.match(out, /^read 5 examples \(1 smaller than the crop left out\)$/m);
   assert.match(out, /^read 2 examples$/m);

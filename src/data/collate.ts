@@ -262,17 +262,19 @@ export function normalizeCollate(options: NormalizeCollateOptions): CollateFn {
       if (image.shape[0] !== std.length && std.length !== 1) throw new FlareError(`normalizeCollate(): std has ${std.length} values but the image of sample ${k} has ${image.shape[0]} channels`, "E_SHAPE");
       return image;
     });
+    const firstShape = JSON.stringify(images[0].shape);
     images.forEach((image, k) => {
-      if (JSON.stringify(image.shape) !== JSON.stringify(images[0].shape))
+      if (JSON.stringify(image.shape) !== firstShape)
         throw new FlareError(`normalizeCollate(): images must have equal shapes to be stacked: sample 0 is ${describe(images[0])}, sample ${k} is ${describe(image)}`, "E_SHAPE");
     });
-    const batch = new Tensor(native.normalizeUint8(images.map((t) => t.handle), mean, std));
-    if (bare) return batch;
-    const width = (samples[0] as unknown[]).length;
-    samples.forEach((s, k) => {
+    // Every check before the batch exists, so a bad sample leaves nothing behind.
+    const width = bare ? 1 : (samples[0] as unknown[]).length;
+    if (!bare) samples.forEach((s, k) => {
       if (!Array.isArray(s) || s.length !== width)
         throw new FlareError(`normalizeCollate(): each sample should have ${width} elements as sample 0, sample ${k} has ${Array.isArray(s) ? s.length : describe(s)}`, "E_SHAPE");
     });
+    const batch = new Tensor(native.normalizeUint8(images.map((t) => t.handle), mean, std));
+    if (bare) return batch;
     const rest = Array.from({ length: width - 1 }, (_, j) => tidy(() => collateAt(samples.map((s) => (s as unknown[])[j + 1]), `[${j + 1}]`)));
     return [batch, ...rest];
   };

@@ -35,6 +35,10 @@ function isTracked(value: object): value is Tracked {
   return typeof (value as Tracked).dispose === "function" && "kept" in value;
 }
 
+function disposeUnkept(scope: Tracked[]): void {
+  for (const t of scope) if (!t.kept) t.dispose();
+}
+
 /**
  * Runs `fn` and frees every tensor it created, except those in its result
  * (which move to the enclosing scope) and those passed to keep().
@@ -48,7 +52,7 @@ export function tidy<T>(fn: () => T): T {
     result = fn();
   } catch (error) {
     scopes.pop();
-    for (const t of scope) if (!t.kept) t.dispose();
+    disposeUnkept(scope);
     throw error;
   }
   scopes.pop();
@@ -56,12 +60,12 @@ export function tidy<T>(fn: () => T): T {
     // The abandoned async function may still reject (it uses tensors freed here);
     // that rejection is handled here, so it cannot crash the process later.
     Promise.resolve(result).catch(() => undefined);
-    for (const t of scope) if (!t.kept) t.dispose();
+    disposeUnkept(scope);
     throw new FlareError("tidy() needs a synchronous function: an async one would free tensors still in use (await first, then tidy() the synchronous part, or dispose() tensors yourself)", "E_ARGUMENT");
   }
   // Most scopes return nothing or a number: no survivors to look for.
   if (result === null || typeof result !== "object") {
-    for (const t of scope) if (!t.kept) t.dispose();
+    disposeUnkept(scope);
     return result;
   }
   const survivors = new Set<Tracked>();

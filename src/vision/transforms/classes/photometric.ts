@@ -145,7 +145,7 @@ export class ColorJitter extends RandomTransform<JitterParams> {
   protected override wholeBatchAtOnce(img: Tensor): boolean { return img.dtype === "uint8" && img.device === "cpu" && dims(img)[0] === 3; }
   /** uint8 RGB on the CPU with some op drawn: one native call, bit-identical to the op-by-op path (tests/transforms.test.ts). */
   private static fused(img: Tensor, params: JitterParams[]): boolean {
-    return img.dtype === "uint8" && img.device === "cpu" && dims(img)[0] === 3 && params.some((p) => ColorJitter.KEYS.some((k) => p[k] !== null));
+    return img.dtype === "uint8" && img.device === "cpu" && dims(img)[0] === 3 && img.numel() > 0 && params.some((p) => ColorJitter.KEYS.some((k) => p[k] !== null));
   }
   override toString(): string {
     const r = (v: [number, number] | null) => (v ? `[${v.map((x) => +x.toFixed(4)).join(", ")}]` : "null");
