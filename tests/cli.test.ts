@@ -4,13 +4,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as torch from "../src/index.js";
 import { datasets, models, writeImage, readImage } from "../src/vision/index.js";
-import { assertClose } from "./helpers.js";
+import { assertClose, writeTinyCifar } from "./helpers.js";
 
 const cli = fileURLToPath(new URL("../src/cli/bin.js", import.meta.url));
 const flare = (...args: string[]) => execFileSync(process.execPath, [cli, ...args], { encoding: "utf8", timeout: 120_000 });
@@ -148,13 +148,7 @@ test("flare augment draws an image through a transform spec as a grid; a bad spe
 
 test("flare train classify --data cifar10 DIR and --data imagefolder DIR", async () => {
   const root = mkdtempSync(path.join(tmpdir(), "flare-cls-"));
-  // CIFAR-10's binary layout: records of 1 label byte + 3072 pixel bytes.
-  const bin = path.join(root, "cifar", "cifar-10-batches-bin");
-  mkdirSync(bin, { recursive: true });
-  const records = (n: number) => Buffer.concat(Array.from({ length: n }, (_, i) => Buffer.concat([Buffer.from([i % 10]), Buffer.alloc(3072, (i * 37) % 256)])));
-  for (let b = 1; b <= 5; b++) writeFileSync(path.join(bin, `data_batch_${b}.bin`), records(8));
-  writeFileSync(path.join(bin, "test_batch.bin"), records(10));
-  writeFileSync(path.join(bin, "batches.meta.txt"), "airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n");
+  writeTinyCifar(root, 8, 10);
   const cifar = lastJson(flare("train", "classify", "--data", "cifar10", path.join(root, "cifar"), "--width", "4", "--epochs", "1",
     "--batch-size", "16", "--runs-dir", path.join(root, "runs"), "--name", "c", "--json"));
   assert.equal(cifar.event, "done");

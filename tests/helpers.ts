@@ -1,6 +1,7 @@
 // Shared test helpers: fixture paths, closeness checks and the command line in a child process.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as path from "node:path";
 import v8 from "node:v8";
@@ -91,3 +92,18 @@ export function flareCli(env: NodeJS.ProcessEnv = process.env, timeoutMs = 300_0
 /** The last line of a --json run's output, parsed (as JSON.parse types it). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const lastJson = (out: string): any => JSON.parse(out.trim().split("\n").pop()!);
+
+/**
+ * Writes CIFAR-10's binary layout under root/cifar (records of 1 label byte + 3072 pixel
+ * bytes, label i % 10, every byte (i * 37) % 256): `perBatch` records in each of the five
+ * training batches, `test` in the test batch. Returns root/cifar, what `--data cifar10` reads.
+ */
+export function writeTinyCifar(root: string, perBatch: number, test: number): string {
+  const bin = path.join(root, "cifar", "cifar-10-batches-bin");
+  mkdirSync(bin, { recursive: true });
+  const records = (n: number) => Buffer.concat(Array.from({ length: n }, (_, i) => Buffer.concat([Buffer.from([i % 10]), Buffer.alloc(3072, (i * 37) % 256)])));
+  for (let b = 1; b <= 5; b++) writeFileSync(path.join(bin, `data_batch_${b}.bin`), records(perBatch));
+  writeFileSync(path.join(bin, "test_batch.bin"), records(test));
+  writeFileSync(path.join(bin, "batches.meta.txt"), "airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n");
+  return path.join(root, "cifar");
+}

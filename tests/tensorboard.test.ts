@@ -4,7 +4,7 @@
 // without flare's code), with resume and the option to turn it off.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { inflateSync } from "node:zlib";
@@ -12,7 +12,7 @@ import * as torch from "../src/index.js";
 import { nn, optim, F, FlareError } from "../src/index.js";
 import { Trainer, supervisedStep, SummaryWriter, crc32c, maskedCrc32c, encodeRecord, encodeEvent, truncateEventFiles } from "../src/engine/index.js";
 import { stylize } from "../src/tasks/stylize.js";
-import { assertFlareError, fixturePath, flareCli, lastJson, ROOT } from "./helpers.js";
+import { assertFlareError, fixturePath, flareCli, lastJson, ROOT, writeTinyCifar } from "./helpers.js";
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), "flare-tb-"));
 const lines = (file: string) => readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l));
@@ -365,14 +365,7 @@ function trainsWithAndWithoutEvents(root: string, command: string[], metric: str
 
 test("flare train classify writes the event file; --no-tensorboard does not", () => {
   const root = tmp();
-  // CIFAR-10's binary layout, tiny: records of 1 label byte + 3072 pixel bytes.
-  const bin = path.join(root, "cifar", "cifar-10-batches-bin");
-  mkdirSync(bin, { recursive: true });
-  const records = (n: number) => Buffer.concat(Array.from({ length: n }, (_, i) => Buffer.concat([Buffer.from([i % 10]), Buffer.alloc(3072, (i * 37) % 256)])));
-  for (let b = 1; b <= 5; b++) writeFileSync(path.join(bin, `data_batch_${b}.bin`), records(4));
-  writeFileSync(path.join(bin, "test_batch.bin"), records(8));
-  writeFileSync(path.join(bin, "batches.meta.txt"), "airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n");
-  trainsWithAndWithoutEvents(root, ["train", "classify", "--data", "cifar10", path.join(root, "cifar"), "--width", "2", "--epochs", "1", "--batch-size", "10"], "acc");
+  trainsWithAndWithoutEvents(root, ["train", "classify", "--data", "cifar10", writeTinyCifar(root, 4, 8), "--width", "2", "--epochs", "1", "--batch-size", "10"], "acc");
 });
 
 test("flare train segment writes the event file; --no-tensorboard does not", () => {
