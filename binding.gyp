@@ -1,7 +1,7 @@
 {
   "targets": [{
     "target_name": "flare",
-    "sources": ["native/addon.cc", "native/errors.cc", "native/tensor.cc", "native/ops.cc", "native/distributed.cc", "native/reducer.cc", "native/kernels.cc", "native/autograd.cc", "native/roi_align.cc", "native/roi_pool.cc", "native/nms.cc", "native/generator.cc"],
+    "sources": ["native/addon.cc", "native/errors.cc", "native/tensor.cc", "native/ops.cc", "native/distributed.cc", "native/reducer.cc", "native/kernels.cc", "native/autograd.cc", "native/roi_align.cc", "native/roi_pool.cc", "native/nms.cc", "native/generator.cc", "native/cpu_cache.cc"],
     "include_dirs": [
       "<!(node -p \"require('node-addon-api').include_dir\")",
       "<!@(node -p \"require('./native/locate-libtorch.cjs').include.join(' ')\")"

@@ -2,6 +2,7 @@
 #include "autograd.h"
 
 static Napi::Object init(Napi::Env env, Napi::Object exports) {
+  flare::initCpuCache(env, exports);  // first: every tensor after it comes from the cache
   flare::initTensor(env, exports);
   flare::initOps(env, exports);
   flare::initDistributed(env, exports);

@@ -85,5 +85,6 @@ void initDistributed(Napi::Env env, Napi::Object exports);
 void initKernels(Napi::Env env, Napi::Object exports);
 void initNms(Napi::Env env, Napi::Object exports);
 void initGenerator(Napi::Env env, Napi::Object exports);
+void initCpuCache(Napi::Env env, Napi::Object exports);
 
 }  // namespace flare

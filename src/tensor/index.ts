@@ -51,6 +51,35 @@ export function getNumInteropThreads(): number { return native.getNumInteropThre
 /** What flare was built against: libtorch version, ABI, threading, CUDA, Gloo, and the BLAS its matrix products run on. */
 export function buildInfo() { return { ...native.buildInfo(), blas: blasInUse() }; }
 
+/** What the CPU memory cache (native/cpu_cache.cc) holds: freed large blocks kept for reuse. */
+export interface CpuMemoryStats {
+  /** false when FLARE_CPU_CACHE=0 chose libtorch's own allocator (the other fields are then absent). */
+  enabled: boolean;
+  /** Bytes of freed blocks the cache keeps; liveBytes: bytes of cached-size blocks tensors use now. */
+  cachedBytes?: number; liveBytes?: number; limitBytes?: number;
+  /** Large allocations served from the cache, from the system, and blocks freed to stay under the limit. */
+  hits?: number; misses?: number; evictions?: number;
+}
+
+/**
+ * The CPU side of torch.cuda's memory calls. Large CPU blocks (256 KiB and up) are
+ * kept when freed and handed out again, as PyTorch's CUDA allocator does, because a
+ * training step asks for the same sizes every time and fresh pages cost a page
+ * fault each (README: "CPU memory cache"). FLARE_CPU_CACHE=0 turns it off;
+ * FLARE_CPU_CACHE_LIMIT_MB sets the limit (default a quarter of physical memory).
+ */
+export const cpu = {
+  memoryStats: (): CpuMemoryStats => native.cpuCacheStats(),
+  /** Returns every cached block to the system (torch.cuda.empty_cache()). */
+  emptyCache: (): void => { native.cpuEmptyCache(); },
+  /** The most bytes of freed blocks the cache keeps; 0 keeps none. Lowering it frees the excess now. */
+  setCacheLimit: (bytes: number): void => {
+    if (typeof bytes !== "number" || !Number.isSafeInteger(bytes) || bytes < 0)
+      throw new FlareError(`cpu.setCacheLimit(): bytes must be a non-negative integer, got ${typeof bytes === "number" ? String(bytes) : typeof bytes}`, "E_ARGUMENT");
+    native.cpuSetCacheLimit(bytes);
+  },
+};
+
 export const cuda = {
   isAvailable: (): boolean => native.cudaDeviceCount() > 0,
   deviceCount: (): number => native.cudaDeviceCount(),

@@ -46,6 +46,9 @@ export interface Native {
   getNumInteropThreads(): number;
   maxNumThreads(): number;
   cudaDeviceCount(): number;
+  cpuCacheStats(): import("./index.js").CpuMemoryStats;
+  cpuEmptyCache(): void;
+  cpuSetCacheLimit(bytes: number): void;
   memory(): { numTensors: number; numStorages: number; numBytes: number };
   buildInfo(): { torchVersion: string; cxx11Abi: boolean; parallel: string; cuda: boolean; gloo: boolean };
   setErrorClass(ctor: typeof FlareError): void;
