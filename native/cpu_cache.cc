@@ -51,7 +51,7 @@ class CachingCpuAllocator final : public c10::Allocator {
       void* p = c10::alloc_cpu(n);
       return {p, p, &c10::free_cpu, c10::Device(c10::DeviceType::CPU)};
     }
-    void* p = take(sizeClass(n));
+    void* p = take(n);
     return {p, p, &rawDelete, c10::Device(c10::DeviceType::CPU)};
   }
 
@@ -92,7 +92,8 @@ class CachingCpuAllocator final : public c10::Allocator {
   }
 
  private:
-  void* take(size_t size) const {
+  void* take(size_t n) const {
+    size_t size = sizeClass(n);
     {
       std::lock_guard<std::mutex> lock(mutex_);
       auto it = free_.find(size);
@@ -110,9 +111,15 @@ class CachingCpuAllocator final : public c10::Allocator {
     try {
       p = c10::alloc_cpu(size);
     } catch (const c10::Error&) {
-      // Out of memory: what the cache holds may be what is missing.
+      // Out of memory: what the cache holds may be what is missing, and the rounding
+      // may be. The last try asks for exactly n, so libtorch's error names the bytes asked for.
       const_cast<CachingCpuAllocator*>(this)->emptyCache();
-      p = c10::alloc_cpu(size);
+      try {
+        p = c10::alloc_cpu(size);
+      } catch (const c10::Error&) {
+        p = c10::alloc_cpu(n);
+        size = n;
+      }
     }
     std::lock_guard<std::mutex> lock(mutex_);
     live_.emplace(p, size);
@@ -196,7 +203,8 @@ Napi::Value cpuEmptyCache(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value cpuSetCacheLimit(const Napi::CallbackInfo& info) {
-  // The JS layer checks the argument (a non-negative integer of bytes).
+  if (info.Length() != 1 || !info[0].IsNumber() || info[0].As<Napi::Number>().DoubleValue() < 0)
+    throwFlare(info.Env(), "E_ARGUMENT", "cpuSetCacheLimit(bytes): expected one non-negative number of bytes");
   if (CachingCpuAllocator::instance) CachingCpuAllocator::instance->setLimit(size_t(info[0].As<Napi::Number>().Int64Value()));
   return info.Env().Undefined();
 }

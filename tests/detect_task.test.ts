@@ -26,7 +26,7 @@ test("flare train detect on generated bananas: run folder, metrics, exact resume
   for (const file of ["config.json", "metrics.jsonl", "steps.jsonl", "model.safetensors", "checkpoints/last.safetensors", "curves.svg"])
     assert.ok(existsSync(path.join(runs, "straight", file)), `run folder has ${file}`);
   // The banana set was generated into the cache: 16 + 4 images.
-  const cached = path.join(tmp, "cache", "datasets", "bananas-16-4-64px-seed0");
+  const cached = path.join(tmp, "cache", "datasets", "bananas-book-16-4-64px-seed0");
   assert.equal(readFileSync(path.join(cached, "bananas_train", "label.csv"), "utf8").trim().split("\n").length, 17);
   const config = JSON.parse(readFileSync(path.join(runs, "straight", "config.json"), "utf8"));
   assert.deepEqual(config.classes, ["banana"]);

@@ -191,7 +191,7 @@ const STAGES: Stage[] = [
     key: "detect", title: "Object detection: TinySSD on generated bananas (d2l 14.7)",
     async run(ctx, dir) {
       const s = ctx.settings.detect;
-      const data = path.join(ctx.out, "data", `bananas-${s.count}-${s.imageSize}px`);
+      const data = path.join(ctx.out, "data", `bananas-book-${s.count}-${s.imageSize}px`);
       if (!existsSync(path.join(data, "manifest.json"))) await makeBananas({ out: data, count: s.count, valCount: s.valCount, size: s.imageSize, seed: 0 });
       const { history, runDir } = await trainDetector({
         data: "bananas", dataRoot: data, model: "tiny-ssd", size: s.imageSize, epochs: s.epochs, batchSize: s.batchSize, lr: s.lr,

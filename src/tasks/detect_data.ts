@@ -61,7 +61,8 @@ export function cacheDir(): string {
 /** The generated banana set for these options, made on first use (d2l's: 1000 train / 100 val of 256×256). */
 export async function generatedBananas(options: { count?: number; valCount?: number; imageSize?: number; seed?: number } = {}): Promise<string> {
   const count = options.count ?? 1000, valCount = options.valCount ?? 100, size = options.imageSize ?? 256, seed = options.seed ?? 0;
-  const dir = path.join(cacheDir(), "datasets", `bananas-${count}-${valCount}-${size}px-seed${seed}`);
+  // "book": generated with BOOK_BANANAS' sizes; sets cached before that (wider sizes) are not reused.
+  const dir = path.join(cacheDir(), "datasets", `bananas-book-${count}-${valCount}-${size}px-seed${seed}`);
   // The manifest is written last: its presence means the set is complete.
   if (!existsSync(path.join(dir, "manifest.json"))) await makeBananas({ out: dir, count, valCount, size, seed });
   return dir;
