@@ -11,7 +11,7 @@
 //   - inference images per second (forward + detections, batches of 32).
 // With --time-steps K, first R rounds (--rounds) of K training steps and one
 // inference batch on each side, interleaved, so both sides meet the same machine load.
-// Usage: node dist/bench/detect.js [--epochs 20] [--threads 2] [--count 1000] [--val-count 100] [--time-steps 0 --rounds 2]
+// Usage: node dist/bench/detect.js [--epochs 20] [--threads 2] [--count 1000] [--val-count 100] [--time-steps 0 --rounds 2] [--torch-malloc default|keep]
 import { spawnSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import * as path from "node:path";
@@ -22,11 +22,17 @@ import { save, load } from "../src/io/index.js";
 import { models, metrics } from "../src/vision/index.js";
 import { trainDetector, detectionsFromOutput } from "../src/tasks/detect.js";
 import { generatedBananas, loadDetectionData, epochOrder } from "../src/tasks/detect_data.js";
-import { numFlag } from "./flags.js";
+import { flag, numFlag } from "./flags.js";
 
 const epochs = numFlag("epochs", 20), timeSteps = numFlag("time-steps", 0), rounds = numFlag("rounds", 2), threads = numFlag("threads", 2), count = numFlag("count", 1000), valCount = numFlag("val-count", 100);
 const batchSize = 32, seed = 0;
 const python = process.env.FLARE_BENCH_PYTHON ?? "/usr/bin/python3";
+// --torch-malloc keep: run PyTorch with glibc's malloc told to keep freed pages (no mmap, no trim), the
+// effect flare's CPU cache has; "default" runs it as installed. On this VM the default costs PyTorch's
+// TinySSD step about 8x in page faults (README: "CPU memory cache").
+const torchMalloc = flag("torch-malloc", "default");
+if (torchMalloc !== "default" && torchMalloc !== "keep") throw new Error(`--torch-malloc must be default or keep, got ${torchMalloc}`);
+const torchEnv = torchMalloc === "keep" ? { ...process.env, GLIBC_TUNABLES: "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736" } : process.env;
 const script = fileURLToPath(new URL("../../bench/detect_torch.py", import.meta.url));
 const dir = "/tmp/flare-bench-detect";
 mkdirSync(dir, { recursive: true });
@@ -92,7 +98,7 @@ if (timeSteps > 0) {
     }));
     timing.flareInfer.push((performance.now() - t1) / 1000);
     net.dispose(); opt.dispose();
-    const t = spawnSync(python, [script, dir, String(threads), "time", String(timeSteps)], { encoding: "utf8", maxBuffer: 1 << 24, stdio: ["ignore", "pipe", "inherit"] });
+    const t = spawnSync(python, [script, dir, String(threads), "time", String(timeSteps)], { encoding: "utf8", maxBuffer: 1 << 24, stdio: ["ignore", "pipe", "inherit"], env: torchEnv });
     if (t.status !== 0) throw new Error(`PyTorch timing failed (status ${t.status})`);
     const pt = JSON.parse(t.stdout.trim().split("\n").pop()!) as { step_seconds: number[]; inference_seconds: number };
     timing.torchStep.push(...pt.step_seconds);
@@ -104,7 +110,7 @@ if (timeSteps > 0) {
 if (epochs === 0) {
   // Timing only.
   console.log(JSON.stringify({
-    threads, timeSteps, rounds, batchSize, flareStepSeconds: median(timing.flareStep), pytorchStepSeconds: median(timing.torchStep),
+    threads, torchMalloc, flareCpuCache: torch.cpu.memoryStats().enabled, timeSteps, rounds, batchSize, flareStepSeconds: median(timing.flareStep), pytorchStepSeconds: median(timing.torchStep),
     stepRatio: median(timing.flareStep) / median(timing.torchStep),
     flareInferenceImagesPerS: batchSize / median(timing.flareInfer), pytorchInferenceImagesPerS: batchSize / median(timing.torchInfer),
     inferenceRatio: median(timing.torchInfer) / median(timing.flareInfer), raw: timing,
@@ -143,7 +149,7 @@ torch.dispose(flareFound);
 model.dispose();
 
 // ---- PyTorch: the book's code, same data, order and initial weights ----
-const out = spawnSync(python, [script, dir, String(threads)], { encoding: "utf8", maxBuffer: 1 << 24, stdio: ["ignore", "pipe", "inherit"] });
+const out = spawnSync(python, [script, dir, String(threads)], { encoding: "utf8", maxBuffer: 1 << 24, stdio: ["ignore", "pipe", "inherit"], env: torchEnv });
 if (out.status !== 0) throw new Error(`PyTorch side failed (status ${out.status})`);
 const py = JSON.parse(out.stdout.trim().split("\n").pop()!) as { epoch_seconds: number[]; history: { class_err: number; bbox_mae: number }[]; inference_images_per_s: number; threads: number; version: string };
 const td = load(path.join(dir, "torch_detections.safetensors"));
@@ -158,7 +164,7 @@ const torchScore = score(torchFound);
 
 const pyLast = py.history[py.history.length - 1];
 console.log(JSON.stringify({
-  recipe: { epochs, batchSize, lr: 0.2, weightDecay: 5e-4, train: n, val: data.val.names.length, side, threads },
+  recipe: { epochs, batchSize, lr: 0.2, weightDecay: 5e-4, train: n, val: data.val.names.length, side, threads, torchMalloc, flareCpuCache: torch.cpu.memoryStats().enabled },
   book: { classErr: 3.2e-3, bboxMae: 3.1e-3 },
   flare: {
     classErr: last.train_class_err, bboxMae: last.train_bbox_mae, valMap50: flareScore.map50, valMap: flareScore.map,

@@ -81,10 +81,10 @@ const FORMATS: readonly BananaFormat[] = ["banana", "voc", "coco"];
  * (39×38, 50×48, 58×49 px of 256² in the rows ../shared/reference quotes) are nearly
  * square and 15–23% of the side, and TinySSD's smallest anchors (0.2 and 0.272 of the
  * side, ratios 1, 2, 1/2) are sized for them. The tight boxes of these frames measure
- * 14–25% of the side (square root of the area), width / height 0.76–1.28. A wider set
- * (frames 15–45%, ratios 1/2–2, the default before) left 8% of its validation bananas
- * without an anchor at IoU ≥ 0.5, and TinySSD reached mAP@0.5 0.74 after the book's
- * 20 epochs on it, against 0.96 on this one (README: the detection results).
+ * 13–26% of the side (square root of the area), width / height 0.75–1.29, and 0.6% of
+ * them have no anchor at IoU ≥ 0.5; the wide set drawn before (frames 15–45%, ratios
+ * 1/2–2) left 3.2% without one (bench/banana_anchors.ts), and TinySSD reached mAP@0.5
+ * 0.74 after the book's 20 epochs on it, against 0.99 on this one (README).
  */
 export const BOOK_BANANAS = { scale: [0.17, 0.27] as [number, number], ratio: [0.8, 1.25] as [number, number] };
 
