@@ -169,3 +169,45 @@ test("without a folder, train segment generates the shapes set under the runs di
   assert.ok(manifest.splits.train.every((m: { shapes: unknown[] }) => m.shapes.length <= 2));
   assert.equal(JSON.parse(readFileSync(path.join(dir, "first", "config.json"), "utf8")).dataRoot, path.join(dir, "segment-shapes-64"));
 });
+
+test("augment: each training image and its labels turn by one of the 8 symmetries, drawn again the same for (seed, epoch); voc and crops take none", async () => {
+  const { segmentationData } = await import("../src/tasks/segment.js");
+  const open = (augment: "dihedral" | "none" | "hflip") => segmentationData({ data: "shapes", dataRoot: shapes, batchSize: 4, seed: 1, augment });
+  const [plain, turned, again, mirrored] = await Promise.all([open("none"), open("dihedral"), open("dihedral"), open("hflip")]);
+  const turns = (t: Tensor) => [0, 1, 2, 3, 4, 5, 6, 7].map((c) => {
+    let u = c & 1 ? t.flip(-1) : t;
+    if (c & 2) u = u.flip(-2);
+    return c & 4 ? u.transpose(-1, -2) : u;
+  });
+  const codesOf = async (splits: typeof plain, epoch: number) => {
+    const codes: number[] = [];
+    const base: [Tensor, Tensor][] = [];
+    for await (const batch of plain.train(epoch)) base.push(batch);
+    let b = 0;
+    for await (const [x, y] of splits.train(epoch)) {
+      const [x0, y0] = base[b++];
+      for (let k = 0; k < x.shape[0]; k++) {
+        const code = turns(x0.select(0, k)).findIndex((t) => t.equal(x.select(0, k)));
+        assert.ok(code >= 0, `image ${k} of batch ${b} is a symmetry of the plain one`);
+        assert.ok(turns(y0.select(0, k))[code].equal(y.select(0, k)), "its labels turned the same way");
+        codes.push(code);
+      }
+      torch.dispose([x, y]);
+    }
+    torch.dispose(base.flat());
+    return codes;
+  };
+  try {
+    const epoch0 = await codesOf(turned, 0);
+    assert.equal(epoch0.length, 8);
+    assert.ok(new Set(epoch0).size > 1, `several symmetries drawn: ${epoch0}`);
+    assert.deepEqual(await codesOf(again, 0), epoch0, "the same draws for the same seed and epoch (exact resume)");
+    assert.notDeepEqual(await codesOf(turned, 1), epoch0, "another epoch, other draws");
+    // A symmetric image may match a lower code first, so hflip's codes are 0 or 1 up to that.
+    assert.ok((await codesOf(mirrored, 0)).every((c) => c <= 1), "hflip only mirrors left-right");
+  } finally {
+    for (const s of [plain, turned, again, mirrored]) s.dispose();
+  }
+  await assert.rejects(segmentationData({ data: "shapes", dataRoot: shapes, crop: [32, 32], augment: "dihedral" }), /augment "dihedral" works on whole images/);
+  await assert.rejects(segmentationData({ data: "shapes", dataRoot: shapes, augment: "rot" as "none" }), /augment must be "dihedral", "hflip", "none"/);
+});

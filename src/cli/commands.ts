@@ -115,6 +115,7 @@ const TASK_COMMANDS: Command[] = [
       count: { type: "int", min: 1, max: LIMITS.count, description: "generated shapes: training images (default 1000)" },
       "val-count": { type: "int", min: 1, max: LIMITS.count, description: "generated shapes: validation images (default 100)" },
       limit: { type: "int", min: 1, description: "use only the first N training and validation images" },
+      augment: { type: "choice", choices: ["dihedral", "hflip", "none"], description: "random symmetries of the training images and labels (shapes default dihedral: flips and turns; voc: none, the book's crop only)" },
       epochs: { type: "int", min: 1, max: LIMITS.epochs, description: "training epochs (default 5)" },
       "batch-size": { type: "int", min: 1, max: LIMITS.batchSize, description: "images per batch (default 8)" },
       optimizer: { type: "choice", choices: ["adam", "sgd"], default: "adam", description: "adam (from scratch, the default) or sgd (the book's)" },

@@ -98,7 +98,17 @@ export interface SegmentDataOptions {
   runsDir?: string;
   /** Load only the validation split (evaluation): train then yields no batches. */
   valOnly?: boolean;
+  /**
+   * Random symmetries of the training images and their labels, drawn per image from (seed, epoch):
+   * "dihedral" (flips across either axis and, for square images, the transpose: the 8 turns and
+   * mirrorings, which keep every shape its class; the default for shapes), "hflip" (left-right only),
+   * "none" (the default for VOC, as the book: its crop only).
+   */
+  augment?: SegmentAugment;
 }
+
+export type SegmentAugment = "dihedral" | "hflip" | "none";
+const AUGMENTS: readonly SegmentAugment[] = ["dihedral", "hflip", "none"];
 
 export interface SegmentSplits {
   train: (epoch: number) => AsyncIterable<[Tensor, Tensor]> & { length: number };
@@ -165,18 +175,39 @@ function orderOf(n: number, shuffle: boolean, seed: number, epoch: number): numb
   return shuffle ? new torch.Generator(seed * 1000 + epoch + 1).permutation(n) : Array.from({ length: n }, (_, i) => i);
 }
 
-/** Batches of tensors in memory (whole images). */
-function memoryBatches(images: Tensor, labels: Tensor, batchSize: number, shuffle: boolean, seed: number, dropLast: boolean) {
+/**
+ * Image k of the batch (…×H×W) and its labels turned by symmetry codes[k]: bit 0 mirrors left-right,
+ * bit 1 top-bottom, bit 2 transposes (square images only); 0 leaves it.
+ */
+function applySymmetries(images: Tensor, labels: Tensor, codes: number[]): [Tensor, Tensor] {
+  if (codes.every((c) => c === 0)) return [images, labels];
+  const turn = (t: Tensor, code: number) => {
+    const dims = [...(code & 1 ? [-1] : []), ...(code & 2 ? [-2] : [])];
+    const flipped = dims.length ? t.flip(dims) : t;
+    return code & 4 ? flipped.transpose(-1, -2) : flipped;
+  };
+  const x = codes.map((c, k) => turn(images.select(0, k), c)), y = codes.map((c, k) => turn(labels.select(0, k), c));
+  return [torch.stack(x), torch.stack(y)];
+}
+
+/** Batches of tensors in memory (whole images), with the training symmetries drawn from (seed, epoch). */
+function memoryBatches(images: Tensor, labels: Tensor, batchSize: number, shuffle: boolean, seed: number, dropLast: boolean, augment: SegmentAugment = "none") {
   const n = images.shape[0];
   const count = dropLast ? Math.floor(n / batchSize) : Math.ceil(n / batchSize);
+  const square = images.shape[2] === images.shape[3];
+  const symmetries = augment === "dihedral" ? (square ? 8 : 4) : augment === "hflip" ? 2 : 1;
   return (epoch: number) => ({
     length: count,
     async *[Symbol.asyncIterator](): AsyncGenerator<[Tensor, Tensor]> {
       const order = orderOf(n, shuffle, seed, epoch);
+      const draws = new torch.Generator(seed * 1000 + epoch + 500_001);
       for (let b = 0; b < count; b++) {
+        const picked = order.slice(b * batchSize, (b + 1) * batchSize);
+        const codes = picked.map(() => (symmetries > 1 ? draws.randint(0, symmetries) : 0));
         yield torch.tidy(() => {
-          const index = torch.tensor(order.slice(b * batchSize, (b + 1) * batchSize), { dtype: "int64" });
-          return [normalizeBatch(images.indexSelect(0, index)), labels.indexSelect(0, index)] as [Tensor, Tensor];
+          const index = torch.tensor(picked, { dtype: "int64" });
+          const [x, y] = applySymmetries(images.indexSelect(0, index), labels.indexSelect(0, index), codes);
+          return [normalizeBatch(x), y] as [Tensor, Tensor];
         });
       }
     },
@@ -209,6 +240,11 @@ export async function segmentationData(o: SegmentDataOptions): Promise<SegmentSp
   const what = "train segment";
   if (o.data !== "shapes" && o.data !== "voc") throw new FlareError(`${what}: unknown dataset '${o.data}' (shapes [DIR] or voc DIR)`, "E_ARGUMENT");
   const batchSize = o.batchSize ?? 16, seed = o.seed ?? 0;
+  const augment = o.augment ?? (o.data === "shapes" && o.crop === undefined ? "dihedral" : "none");
+  if (!AUGMENTS.includes(augment)) throw new FlareError(`${what}: augment must be ${AUGMENTS.map((a) => `"${a}"`).join(", ")}, got ${JSON.stringify(o.augment)}`, "E_ARGUMENT");
+  if (o.crop !== undefined || o.data === "voc") {
+    if (augment !== "none") throw new FlareError(`${what}: augment "${augment}" works on whole images in memory (shapes without --crop); the cropped path takes "none"`, "E_ARGUMENT");
+  }
   let root: string, classes: string[], crop = o.crop;
   if (o.data === "voc") {
     if (!o.dataRoot) throw new FlareError(`${what}: voc needs its folder (--data voc DIR: VOC2012, or a folder holding VOCdevkit/VOC2012)`, "E_ARGUMENT");
@@ -239,7 +275,7 @@ export async function segmentationData(o: SegmentDataOptions): Promise<SegmentSp
   const [tx, ty] = await loadAll(trainSet, nTrain);
   const [vx, vy] = await loadAll(valSet, nVal).catch((error) => { torch.dispose([tx, ty]); throw error; });
   return {
-    train: memoryBatches(tx, ty, batchSize, true, seed, false),
+    train: memoryBatches(tx, ty, batchSize, true, seed, false, augment),
     val: memoryBatches(vx, vy, batchSize, false, seed, false),
     classes, root, filtered, dispose() { torch.dispose([tx, ty, vx, vy]); },
   };
@@ -262,7 +298,7 @@ export interface SegmentOptions extends Omit<SegmentDataOptions, "batchSize" | "
   loss?: "mean" | "book";
 }
 
-export const SEGMENT_OPTIONS = ["data", "dataRoot", "crop", "size", "count", "valCount", "limit", "model", "backboneWeights", "auxLoss", "epochs", "batchSize",
+export const SEGMENT_OPTIONS = ["data", "dataRoot", "crop", "size", "count", "valCount", "limit", "augment", "model", "backboneWeights", "auxLoss", "epochs", "batchSize",
   "optimizer", "lr", "momentum", "weightDecay", "schedule", "loss", "seed", "runsDir", "name", "resume", "tensorboard", "output"];
 
 /**
