@@ -5,16 +5,17 @@
 // images per second of training, scaling efficiency = speedup / 2, and test
 // accuracy after the same epochs. Then the overlap of flare's gradient
 // allreduce with backward (the reducer's own accounting).
-// Usage: node dist/bench/ddp.js [--width 16] [--epochs 2] [--limit 6000] [--overlap-steps 6]
+// Usage: node dist/bench/ddp.js [--width 16] [--epochs 2] [--limit 6000] [--overlap-steps 6] [--torch-malloc default|keep]
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { numFlag } from "./flags.js";
+import { numFlag, torchMallocEnv } from "./flags.js";
 
 const width = numFlag("width", 16), epochs = numFlag("epochs", 2), limit = numFlag("limit", 6000), overlapSteps = numFlag("overlap-steps", 6);
 const batch = 256;
+const torchMalloc = torchMallocEnv();
 const bin = fileURLToPath(new URL("../src/cli/bin.js", import.meta.url));
 const python = process.env.FLARE_BENCH_PYTHON ?? "/usr/bin/python3";
 const torchScript = fileURLToPath(new URL("../../bench/ddp_torch.py", import.meta.url));
@@ -63,9 +64,9 @@ function flare(processes: number, dir: string): Row {
 
 function pytorch(processes: number): Row {
   const args = [String(width), String(epochs), String(batch), String(limit)];
-  const out = processes === 1 ? run(python, [torchScript, ...args], { OMP_NUM_THREADS: "1" })
+  const out = processes === 1 ? run(python, [torchScript, ...args], { OMP_NUM_THREADS: "1", ...torchMalloc.env })
     // --redirects/--tee 2: Debian's torchrun 1.13 under Python ≥ 3.11 fails on its default "0" (Std.NONE is not iterated).
-    : run(python, ["-m", "torch.distributed.run", "--nproc_per_node", String(processes), "--redirects", "2", "--tee", "2", "--master_port", String(29400 + (process.pid % 500)), torchScript, ...args], { OMP_NUM_THREADS: "1" });
+    : run(python, ["-m", "torch.distributed.run", "--nproc_per_node", String(processes), "--redirects", "2", "--tee", "2", "--master_port", String(29400 + (process.pid % 500)), torchScript, ...args], { OMP_NUM_THREADS: "1", ...torchMalloc.env });
   const j = JSON.parse(out.trim().split("\n").pop()!);
   return { side: "pytorch", processes, images_per_s: j.images_per_s, test_acc: j.test_acc, train_seconds: j.train_seconds };
 }
@@ -79,7 +80,7 @@ try {
   });
   const overlap = JSON.parse(run(process.execPath, [bin, "launch", "--nproc-per-node", "2", "--", "node", fileURLToPath(import.meta.url), "--overlap-rank",
     "--width", String(width), "--overlap-steps", String(overlapSteps)]).trim().split("\n").pop()!);
-  console.log(JSON.stringify({ width, epochs, limit, batch, cores: os.availableParallelism(), loadavg: os.loadavg(), table, overlap }, null, 1));
+  console.log(JSON.stringify({ width, epochs, limit, batch, torchMalloc: torchMalloc.mode, cores: os.availableParallelism(), loadavg: os.loadavg(), table, overlap }, null, 1));
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -22,17 +22,13 @@ import { save, load } from "../src/io/index.js";
 import { models, metrics } from "../src/vision/index.js";
 import { trainDetector, detectionsFromOutput } from "../src/tasks/detect.js";
 import { generatedBananas, loadDetectionData, epochOrder } from "../src/tasks/detect_data.js";
-import { flag, numFlag } from "./flags.js";
+import { numFlag, torchMallocEnv } from "./flags.js";
 
 const epochs = numFlag("epochs", 20), timeSteps = numFlag("time-steps", 0), rounds = numFlag("rounds", 2), threads = numFlag("threads", 2), count = numFlag("count", 1000), valCount = numFlag("val-count", 100);
 const batchSize = 32, seed = 0;
 const python = process.env.FLARE_BENCH_PYTHON ?? "/usr/bin/python3";
-// --torch-malloc keep: run PyTorch with glibc's malloc told to keep freed pages (no mmap, no trim), the
-// effect flare's CPU cache has; "default" runs it as installed. On this VM the default costs PyTorch's
-// TinySSD step about 8x in page faults (README: "CPU memory cache").
-const torchMalloc = flag("torch-malloc", "default");
-if (torchMalloc !== "default" && torchMalloc !== "keep") throw new Error(`--torch-malloc must be default or keep, got ${torchMalloc}`);
-const torchEnv = torchMalloc === "keep" ? { ...process.env, GLIBC_TUNABLES: "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=68719476736" } : process.env;
+const { mode: torchMalloc, env: mallocEnv } = torchMallocEnv();  // --torch-malloc default|keep
+const torchEnv = { ...process.env, ...mallocEnv };
 const script = fileURLToPath(new URL("../../bench/detect_torch.py", import.meta.url));
 const dir = "/tmp/flare-bench-detect";
 mkdirSync(dir, { recursive: true });
