@@ -85,3 +85,12 @@ test("FLARE_CPU_CACHE=0 keeps libtorch's own allocator; FLARE_CPU_CACHE_LIMIT_MB
   assert.equal(limited.limitBytes, 3 * MiB);
   assert.equal(limited.cachedBytes, 0, "the 4 MB block is over a 3 MiB limit, so it was freed");
 });
+
+test("a FLARE_CPU_CACHE or FLARE_CPU_CACHE_LIMIT_MB the addon would not understand is a FlareError at import, not the default", () => {
+  const script = `import("${new URL("../src/index.js", import.meta.url).href}").then(() => console.log("loaded"), (e) => { console.log(e.name + " " + e.code + ": " + e.message); })`;
+  const run = (env: Record<string, string>) => spawnSync(process.execPath, ["-e", script], { encoding: "utf8", env: { ...process.env, ...env } }).stdout.trim();
+  assert.match(run({ FLARE_CPU_CACHE: "off" }), /^FlareError E_ARGUMENT: FLARE_CPU_CACHE must be 0 .* or 1 .*, got "off"$/);
+  for (const bad of ["-5", "1.5", "64MB", "", "99999999999"])
+    assert.match(run({ FLARE_CPU_CACHE_LIMIT_MB: bad }), /^FlareError E_ARGUMENT: FLARE_CPU_CACHE_LIMIT_MB must be a whole number of MiB/, bad);
+  assert.equal(run({ FLARE_CPU_CACHE: "1", FLARE_CPU_CACHE_LIMIT_MB: "0" }), "loaded");
+});

@@ -104,7 +104,20 @@ const SETUP_HINT = "Run `npx flare setup` (`npm run setup` in a clone): it insta
 /** The file the addon was loaded from. */
 export let addonPath = "";
 
+/**
+ * The CPU memory cache's settings are read by the addon as it loads (native/cpu_cache.cc), so a
+ * value it would not understand is refused here first rather than read as the default.
+ */
+function checkCacheEnvironment(env: NodeJS.ProcessEnv): void {
+  const flag = env.FLARE_CPU_CACHE, limit = env.FLARE_CPU_CACHE_LIMIT_MB;
+  if (flag !== undefined && flag !== "0" && flag !== "1")
+    throw new FlareError(`FLARE_CPU_CACHE must be 0 (libtorch's own allocator) or 1 (the cache, the default), got ${JSON.stringify(flag)}`, "E_ARGUMENT");
+  if (limit !== undefined && !(/^\d+$/.test(limit) && Number(limit) <= 2 ** 32))
+    throw new FlareError(`FLARE_CPU_CACHE_LIMIT_MB must be a whole number of MiB (0 … 2^32), got ${JSON.stringify(limit)}`, "E_ARGUMENT");
+}
+
 function load(): Native {
+  checkCacheEnvironment(process.env);
   const require = createRequire(import.meta.url);
   const candidates = addonCandidates();
   if (candidates.length === 0) {
