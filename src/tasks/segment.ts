@@ -117,6 +117,8 @@ export interface SegmentSplits {
   root: string;
   /** Images left out for being smaller than the crop (the book's filter), per split. */
   filtered: { train: number; val: number };
+  /** The training symmetries in effect (the option, or its default for the set). */
+  augment: SegmentAugment;
   dispose(): void;
 }
 
@@ -242,9 +244,8 @@ export async function segmentationData(o: SegmentDataOptions): Promise<SegmentSp
   const batchSize = o.batchSize ?? 16, seed = o.seed ?? 0;
   const augment = o.augment ?? (o.data === "shapes" && o.crop === undefined ? "dihedral" : "none");
   if (!AUGMENTS.includes(augment)) throw new FlareError(`${what}: augment must be ${AUGMENTS.map((a) => `"${a}"`).join(", ")}, got ${JSON.stringify(o.augment)}`, "E_ARGUMENT");
-  if (o.crop !== undefined || o.data === "voc") {
-    if (augment !== "none") throw new FlareError(`${what}: augment "${augment}" works on whole images in memory (shapes without --crop); the cropped path takes "none"`, "E_ARGUMENT");
-  }
+  if ((o.crop !== undefined || o.data === "voc") && augment !== "none")
+    throw new FlareError(`${what}: augment "${augment}" works on whole images in memory (shapes without --crop); the cropped path takes "none"`, "E_ARGUMENT");
   let root: string, classes: string[], crop = o.crop;
   if (o.data === "voc") {
     if (!o.dataRoot) throw new FlareError(`${what}: voc needs its folder (--data voc DIR: VOC2012, or a folder holding VOCdevkit/VOC2012)`, "E_ARGUMENT");
@@ -264,20 +265,20 @@ export async function segmentationData(o: SegmentDataOptions): Promise<SegmentSp
     return {
       train: cropBatches(trainSet, generator, nTrain, batchSize, true, seed),
       val: cropBatches(valSet, generator, nVal, Math.min(batchSize, nVal), false, seed),
-      classes, root, filtered, dispose() {},
+      classes, root, filtered, augment, dispose() {},
     };
   }
   if (o.valOnly) {
     const [vx, vy] = await loadAll(valSet, nVal);
     const none = () => ({ length: 0, async *[Symbol.asyncIterator](): AsyncGenerator<[Tensor, Tensor]> { /* no training batches */ } });
-    return { train: none, val: memoryBatches(vx, vy, batchSize, false, seed, false), classes, root, filtered, dispose() { torch.dispose([vx, vy]); } };
+    return { train: none, val: memoryBatches(vx, vy, batchSize, false, seed, false), classes, root, filtered, augment, dispose() { torch.dispose([vx, vy]); } };
   }
   const [tx, ty] = await loadAll(trainSet, nTrain);
   const [vx, vy] = await loadAll(valSet, nVal).catch((error) => { torch.dispose([tx, ty]); throw error; });
   return {
     train: memoryBatches(tx, ty, batchSize, true, seed, false, augment),
     val: memoryBatches(vx, vy, batchSize, false, seed, false),
-    classes, root, filtered, dispose() { torch.dispose([tx, ty, vx, vy]); },
+    classes, root, filtered, augment, dispose() { torch.dispose([tx, ty, vx, vy]); },
   };
 }
 
@@ -352,7 +353,7 @@ export async function trainSegmenter(options: SegmentOptions): Promise<{ history
     const trainer = new Trainer({
       model, optimizer, ...(scheduler ? { scheduler } : {}), epochs, runDir, tensorboard: options.tensorboard !== false, output: options.output ?? "auto", monitor: "val_miou",
       step: segmentationStep({ reduction: options.loss ?? "mean" }), metrics: segmentationMetrics(data.classes.length),
-      config: { task: "segment", ...options, model: arch, classes: data.classes, dataRoot: data.root, filtered: data.filtered },
+      config: { task: "segment", ...options, model: arch, classes: data.classes, dataRoot: data.root, filtered: data.filtered, augment: data.augment },
     });
     const history = await trainer.fit(data.train, data.val, { resume: options.resume });
     return { history, runDir, classes: data.classes, filtered: data.filtered };
