@@ -4,11 +4,13 @@
 // detect` path (trainDetector, the model's SGD recipe) for the same epochs at
 // the same input side, then evaluated by evaluateDetector (COCOeval's 12 numbers):
 //   - mAP, mAP@0.5, mAP small / medium / large on the validation images;
-//   - training seconds per epoch (training pass only: count / the Trainer's examples_per_s);
+//   - training seconds per epoch (training pass only: count / the Trainer's examples_per_s; the median
+//     epoch, so that a moment of other work on the machine does not move it);
 //   - inference images per second (model forward + postprocessing, batches of 16, eval mode, no grad).
 // Every registered detection model in DETECTORS that models.list() knows is run,
 // so fasterrcnn-resnet18-fpn joins once it is registered.
 // Usage: node dist/bench/detectors.js [--epochs 3] [--count 256] [--val-count 64] [--size 128] [--threads 2] [--only a,b]
+//   [--model-option ARCH:KEY=VALUE ...]  (a model's option, as `flare train detect --model-option KEY=VALUE`)
 import * as torch from "../src/index.js";
 import type { Tensor } from "../src/index.js";
 import { models } from "../src/vision/index.js";
@@ -21,6 +23,15 @@ const epochs = numFlag("epochs", 3), count = numFlag("count", 256), valCount = n
 const onlyAt = process.argv.indexOf("--only");
 const only = onlyAt > 0 ? process.argv[onlyAt + 1].split(",") : undefined;
 const batchSize = 16, seed = 0, runsDir = "/tmp/flare-bench-detectors";
+const modelOptions: Record<string, Record<string, unknown>> = {};
+process.argv.forEach((arg, i) => {
+  if (arg !== "--model-option") return;
+  const m = /^([^:]+):([^=]+)=(.*)$/.exec(process.argv[i + 1] ?? "");
+  if (!m) throw new Error(`--model-option takes ARCH:KEY=VALUE, got ${process.argv[i + 1]}`);
+  let value: unknown;
+  try { value = JSON.parse(m[3]); } catch { value = m[3]; }
+  (modelOptions[m[1]] ??= {})[m[2]] = value;
+});
 torch.setNumThreads(threads);
 const known = new Set(models.list());
 const names = DETECTORS.filter((n) => known.has(n) && (!only || only.includes(n)));
@@ -29,9 +40,11 @@ const skipped = DETECTORS.filter((n) => !known.has(n));
 const common = { data: "objects" as const, count, valCount, imageSize: 256, size, seed };
 const val = (await loadDetectionData({ ...common, valOnly: true })).val;
 
+const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+
 /** Images per second of forward + postprocessing over the validation images, in eval mode. */
 function inferenceRate(weights: string, arch: string): number {
-  const model = models.get(arch, { weights, ...detectorSizing(arch, size) });
+  const model = models.get(arch, { weights, ...detectorSizing(arch, size), ...modelOptions[arch] });
   model.eval();
   const book = isBookDetector(model);
   const n = val.names.length;
@@ -57,14 +70,14 @@ function inferenceRate(weights: string, arch: string): number {
 const rows: Record<string, unknown>[] = [];
 for (const arch of names) {
   const t0 = performance.now();
-  const { history, runDir } = await trainDetector({ ...common, model: arch, epochs, batchSize, runsDir, name: arch, output: "silent" });
+  const { history, runDir } = await trainDetector({ ...common, model: arch, epochs, batchSize, runsDir, name: arch, output: "silent", ...(modelOptions[arch] ? { modelOptions: modelOptions[arch] } : {}) });
   const wall = (performance.now() - t0) / 1000;
   const trainSeconds = history.map((h) => count / h.examples_per_s);
   const evaluated = await evaluateDetector({ weights: `${runDir}/model.safetensors`, model: arch, data: "objects", count, valCount, imageSize: 256, size, seed, batchSize });
   const n = evaluated.named;
   const row = {
-    model: arch, epochs, map: n.map, map50: n.map50, mapSmall: n.mapSmall, mapMedium: n.mapMedium, mapLarge: n.mapLarge,
-    trainSecondsPerEpoch: trainSeconds.reduce((a, b) => a + b, 0) / trainSeconds.length, wallSeconds: wall,
+    model: arch, epochs, ...(modelOptions[arch] ? { modelOptions: modelOptions[arch] } : {}), map: n.map, map50: n.map50, mapSmall: n.mapSmall, mapMedium: n.mapMedium, mapLarge: n.mapLarge,
+    trainSecondsPerEpoch: median(trainSeconds), wallSeconds: wall,
     inferenceImagesPerSecond: inferenceRate(`${runDir}/model.safetensors`, arch), finalTrainLoss: history[history.length - 1].train_loss,
   };
   rows.push(row);

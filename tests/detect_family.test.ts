@@ -59,13 +59,18 @@ test("a COCO folder trains ssd-resnet18 and yolo-resnet18 from the CLI; flare de
   assert.match(flareFails("train", "detect", "--data", "coco", coco, "--model", "nope"), /unknown model "nope"/);
   assert.match(flareFails("train", "detect", "--data", "coco", coco, "--grad-clip", "0"), /grad-clip/);
   assert.match(flareFails("train", "detect", "--data", "things"), /objects/);
+  // Model options: KEY=VALUE, not the task's own, and only the model's.
+  assert.match(flareFails("train", "detect", "--data", "coco", coco, "--model", "ssd-resnet18", "--model-option", "scoreThresh"), /--model-option must be KEY=VALUE/);
+  assert.match(flareFails("train", "detect", "--data", "coco", coco, "--model", "ssd-resnet18", "--model-option", "numClasses=3"), /numClasses is set by the task/);
+  assert.match(flareFails("train", "detect", "--data", "coco", coco, "--model", "ssd-resnet18", "--model-option", "scoreTresh=0.5"), /scoreTresh/);
+  assert.match(flareFails("train", "detect", "--data", "coco", coco, "--model", "ssd-resnet18", "--model-option", "a=1", "--model-option", "a=2"), /a is given twice/);
 });
 
 /** A stand-in of torchvision's interface: Faster R-CNN's options (minSize, maxSize), a dict of losses, fixed detections. */
 class StandIn extends nn.Module {
   weight: nn.Parameter;
-  seen: { minSize?: number; maxSize?: number; numClasses: number };
-  constructor(o: { numClasses: number; minSize?: number; maxSize?: number }) {
+  seen: { minSize?: number; maxSize?: number; numClasses: number; boxBatchSizePerImage?: number };
+  constructor(o: { numClasses: number; minSize?: number; maxSize?: number; boxBatchSizePerImage?: number }) {
     super();
     this.weight = new nn.Parameter(torch.zeros([1]));
     this.seen = o;
@@ -87,19 +92,24 @@ class StandIn extends nn.Module {
 test("any registered model of torchvision's interface trains and evaluates through the detect task (sizes passed as minSize / maxSize)", async () => {
   let built: StandIn | undefined;
   models.register("standin-detector", {
-    task: "detection", options: ["numClasses", "minSize", "maxSize"], preset: models.info("ssd-resnet18").preset, description: "a test stand-in",
+    task: "detection", options: ["numClasses", "minSize", "maxSize", "boxBatchSizePerImage"], preset: models.info("ssd-resnet18").preset, description: "a test stand-in",
     build: (o) => (built = new StandIn(o as never)),
   }, { replace: true });
   const root = path.join(tmp, "standin");
   await makeBananas({ out: root, count: 4, valCount: 2, size: 48, seed: 2, classes: 2, formats: ["coco"] });
   const { history } = await trainDetector({ data: "coco", dataRoot: path.join(root, "coco"), model: "standin-detector", size: 48, epochs: 2, batchSize: 2, lr: 0.1,
-    runsDir: path.join(tmp, "runs"), name: "standin", output: "silent" });
-  assert.deepEqual(built!.seen, { numClasses: 3, minSize: 48, maxSize: 48 });
+    runsDir: path.join(tmp, "runs"), name: "standin", output: "silent", modelOptions: { boxBatchSizePerImage: 7 } });
+  assert.deepEqual(built!.seen, { numClasses: 3, minSize: 48, maxSize: 48, boxBatchSizePerImage: 7 });
+  assert.deepEqual(JSON.parse(readFileSync(path.join(tmp, "runs", "standin", "config.json"), "utf8")).modelOptions, { boxBatchSizePerImage: 7 });
   assert.ok(history[1].train_loss_a < history[0].train_loss_a, "the summed loss dict trains");
   assert.ok(Number.isFinite(history[1].train_loss_b) && Number.isFinite(history[1].val_map50));
   const evaluated = await evaluateDetector({ weights: path.join(tmp, "runs", "standin", "model.safetensors"), data: "coco", dataRoot: path.join(root, "coco"), size: 48 });
   assert.equal(evaluated.numImages, 2);
   assert.equal(evaluated.classErr, undefined);
+  // Evaluation rebuilds the model with the run's options, as it was trained (numClasses comes from weights that tell it).
+  assert.deepEqual(built!.seen, { minSize: 48, maxSize: 48, boxBatchSizePerImage: 7 });
+  await assert.rejects(trainDetector({ data: "coco", dataRoot: path.join(root, "coco"), model: "standin-detector", size: 48, epochs: 1, runsDir: path.join(tmp, "runs"), name: "standin2",
+    output: "silent", modelOptions: { minSize: 32 } }), /minSize is set by the task/);
   // A step that gets something else than the interface's output says so.
   const wrong = new (class extends nn.Module { override forward(): unknown { return torch.zeros([1]); } })();
   torch.tidy(() => {

@@ -61,6 +61,23 @@ function cropFlag(value: FlagValue | undefined, command: string): [number, numbe
   return [parts[0], parts[1]];
 }
 
+/**
+ * --model-option KEY=VALUE (repeatable) as the model's options: the value is read as JSON where it
+ * is JSON (512, 0.05, true, [32,64]), else as a string.
+ */
+function modelOptionsFlag(value: FlagValue | undefined, command: string): Record<string, unknown> | undefined {
+  if (value === undefined) return undefined;
+  const options: Record<string, unknown> = {};
+  for (const item of value as string[]) {
+    const at = item.indexOf("=");
+    if (at <= 0) throw new FlareError(`${command}: --model-option must be KEY=VALUE (such as boxBatchSizePerImage=128), got '${item}'`, "E_ARGUMENT");
+    const key = item.slice(0, at).trim(), text = item.slice(at + 1).trim();
+    if (key in options) throw new FlareError(`${command}: --model-option ${key} is given twice`, "E_ARGUMENT");
+    try { options[key] = JSON.parse(text); } catch { options[key] = text; }
+  }
+  return options;
+}
+
 const TASK_COMMANDS: Command[] = [
   {
     name: "info",
@@ -158,6 +175,7 @@ const TASK_COMMANDS: Command[] = [
       "val-count": { type: "int", min: 1, max: LIMITS.count, description: "generated bananas / objects: validation images (default 100 / 128)" },
       "image-size": { type: "int", min: 8, max: LIMITS.side, description: "generated bananas / objects: the images' side (default 256)" },
       "max-objects": { type: "int", min: 1, description: "padding rows per image (default: the most objects an image has)" },
+      "model-option": { type: "strings", placeholder: "KEY=VALUE", description: "an option of the model, repeatable (torchvision's keyword arguments in camelCase: boxBatchSizePerImage=128, rpnPostNmsTopNTest=300); saved for eval detect and detect" },
       limit: { type: "int", min: 1, description: "use only the first N training and validation images" },
       seed: { type: "int", min: 0, default: 0, description: "the seed of weights, shuffling and generated data" },
       ...runFolder,
@@ -165,8 +183,9 @@ const TASK_COMMANDS: Command[] = [
       ...json,
     },
     async run(values, [dataRoot], print) {
+      const modelOptions = modelOptionsFlag(values.modelOption, "flare train detect");
       const { history, runDir } = await trainDetector({
-        ...taskOptions(values), data: values.data as DetectData, ...(dataRoot !== undefined ? { dataRoot } : {}),
+        ...taskOptions(values, ["modelOption"]), data: values.data as DetectData, ...(dataRoot !== undefined ? { dataRoot } : {}), ...(modelOptions ? { modelOptions } : {}),
         output: values.json ? "json" : "auto",
       });
       const last = history[history.length - 1];

@@ -195,12 +195,51 @@ function checkClasses(model: Module, labels: Tensor): void {
     throw new FlareError(`detectorStep: labels hold a class ≥ ${numClasses - 1}, outside the model's ${numClasses - 1} object classes (numClasses ${numClasses} with the background)`, "E_ARGUMENT");
 }
 
+/** A detector's own options, as torchvision's keyword arguments in camelCase (`boxBatchSizePerImage`, `rpnPostNmsTopNTest`, ...). */
+export type DetectorOptions = Record<string, unknown>;
+
+/** The options the task sets itself, from its data and --size; a run may not give them as model options. */
+const TASK_SET_OPTIONS = ["numClasses", "size", "minSize", "maxSize", "weights"];
+
+function checkModelOptions(modelOptions: DetectorOptions | undefined, what: string): DetectorOptions {
+  if (modelOptions === undefined) return {};
+  if (typeof modelOptions !== "object" || modelOptions === null || Array.isArray(modelOptions))
+    throw new FlareError(`${what}: modelOptions must be an object of the model's options, got ${JSON.stringify(modelOptions)}`, "E_ARGUMENT");
+  const taken = Object.keys(modelOptions).filter((k) => TASK_SET_OPTIONS.includes(k));
+  if (taken.length > 0) throw new FlareError(`${what}: the model option ${taken.join(", ")} is set by the task (classes from the data, sizes from --size, weights from --weights); leave it out`, "E_ARGUMENT");
+  return modelOptions;
+}
+
 /** Builds a detection model for `classes` object classes: TinySSD counts objects only, torchvision's detectors the background too. */
-export function buildDetector(arch: string, numObjectClasses: number, size: number): Module {
+export function buildDetector(arch: string, numObjectClasses: number, size: number, modelOptions?: DetectorOptions): Module {
   const entry = modelInfo(arch);
   if (entry.task !== "detection") throw new FlareError(`train detect: ${arch} is a ${entry.task} model, not a detection one`, "E_ARGUMENT");
-  if (arch === "tiny-ssd") return getModel(arch, { numClasses: numObjectClasses });
-  return getModel(arch, { numClasses: numObjectClasses + 1, ...detectorSizing(arch, size) });
+  const extra = checkModelOptions(modelOptions, "train detect");
+  if (arch === "tiny-ssd") return getModel(arch, { numClasses: numObjectClasses, ...extra });
+  return getModel(arch, { numClasses: numObjectClasses + 1, ...detectorSizing(arch, size), ...extra });
+}
+
+/** A run's config.json next to its weights (runs/NAME/model.safetensors), or {} when there is none. */
+export function runConfig(weights: string, what: string): Record<string, unknown> {
+  const file = path.join(path.dirname(weights), "config.json");
+  if (!existsSync(file)) return {};
+  try { return JSON.parse(readFileSync(file, "utf8")); } catch (error) {
+    throw new FlareError(`${what}: cannot read the run's config from ${file}: ${(error as Error).message}`, "E_IO");
+  }
+}
+
+/**
+ * The detector that made `weights`, loaded: its architecture, input side and model options from the
+ * run's config.json (else tiny-ssd at 256, no options); a given model or size wins (the saved options
+ * then apply only if the architecture is the run's).
+ */
+export function loadTrainedDetector(weights: string, given: { model?: string; size?: number }, what: string): { model: Module; arch: string; size: number; config: Record<string, unknown> } {
+  const config = runConfig(weights, what);
+  const arch = given.model ?? (typeof config.model === "string" ? config.model : "tiny-ssd");
+  const size = given.size ?? (typeof config.size === "number" ? config.size : 256);
+  const saved = arch === config.model && typeof config.modelOptions === "object" ? config.modelOptions as DetectorOptions : undefined;
+  const model = getModel(arch, { weights, ...detectorSizing(arch, size), ...checkModelOptions(saved, what) });
+  return { model, arch, size, config };
 }
 
 /**
@@ -249,12 +288,14 @@ export interface TrainDetectorOptions extends SgdRunOptions {
   imageSize?: number;
   maxObjects?: number;
   limit?: number;
+  /** The model's own options (torchvision's keyword arguments in camelCase), saved in config.json for eval and detect. */
+  modelOptions?: DetectorOptions;
   /** Called with the model once built (before training): the bench saves its initial weights here. */
   onModel?: (model: Module) => void;
 }
 
 export const TRAIN_DETECT_OPTIONS = ["data", "dataRoot", "model", "size", "epochs", "batchSize", "lr", "momentum", "weightDecay", "gradClip", "count", "valCount",
-  "imageSize", "maxObjects", "limit", "seed", "runsDir", "name", "resume", "tensorboard", "output", "onModel"];
+  "imageSize", "maxObjects", "limit", "seed", "runsDir", "name", "resume", "tensorboard", "output", "modelOptions", "onModel"];
 
 function checkData(data: unknown, what: string): void {
   if (!DETECT_DATA.includes(data as DetectData)) throw new FlareError(`${what}: unknown dataset '${String(data)}' (bananas [DIR], objects [DIR], voc DIR or coco DIR)`, "E_ARGUMENT");
@@ -271,7 +312,7 @@ export async function trainDetector(options: TrainDetectorOptions): Promise<{ hi
   let model: Module | undefined, optimizer: SGD | undefined;
   try {
     const size = options.size ?? 256;
-    model = buildDetector(arch, data.classes.length, size);
+    model = buildDetector(arch, data.classes.length, size, options.modelOptions);
     options.onModel?.(model);
     const book = isBookDetector(model);
     const recipe = detectorRecipe(arch);
@@ -320,14 +361,8 @@ export const EVALUATE_DETECT_OPTIONS = ["weights", "data", "dataRoot", "model", 
 export async function evaluateDetector(options: EvaluateDetectorOptions): Promise<{ stats: number[]; named: MeanAveragePrecisionResult; text: string; numImages: number; classErr?: number; bboxMae?: number }> {
   checkOptions(options, EVALUATE_DETECT_OPTIONS, "evaluateDetector()");
   checkData(options.data, "eval detect");
-  // Default: the run's architecture (config.json next to the weights), else TinySSD.
-  const config = path.join(path.dirname(options.weights), "config.json");
-  let saved: { model?: unknown; size?: unknown } = {};
-  if (existsSync(config)) { try { saved = JSON.parse(readFileSync(config, "utf8")); } catch { /* not a run's config */ } }
-  const arch = options.model ?? (typeof saved.model === "string" ? saved.model : "tiny-ssd");
-  // The run's input side by default, so its weights are scored as trained.
-  const size = options.size ?? (typeof saved.size === "number" ? saved.size : 256);
-  const model = getModel(arch, { weights: options.weights, ...detectorSizing(arch, size) });
+  // The run's architecture, side and options by default, so its weights are scored as trained.
+  const { model, size } = loadTrainedDetector(options.weights, options, "eval detect");
   const book = isBookDetector(model);
   let val: DetectionSplit | undefined;
   try {

@@ -10,9 +10,8 @@ import * as torch from "../tensor/index.js";
 import { readImage, writeImage } from "../vision/io.js";
 import { resize } from "../vision/transforms/functional.js";
 import { drawBoundingBoxes } from "../vision/utils/draw.js";
-import { get as getModel } from "../vision/models/registry.js";
 import type { Tensor } from "../tensor/index.js";
-import { detectionsFromOutput, detectorSizing, isBookDetector, type Detections } from "./detect.js";
+import { detectionsFromOutput, isBookDetector, loadTrainedDetector, runConfig, type Detections } from "./detect.js";
 
 export interface DetectImagesOptions {
   weights: string;
@@ -39,12 +38,6 @@ function readJson(file: string, what: string): unknown {
   }
 }
 
-/** The run's config.json next to the weights (runs/NAME/model.safetensors), if any. */
-export function runConfig(weights: string): { classes?: unknown; size?: unknown; model?: unknown } {
-  const file = path.join(path.dirname(weights), "config.json");
-  return existsSync(file) ? readJson(file, "the run's config") as { classes?: unknown; size?: unknown; model?: unknown } : {};
-}
-
 /** Detects objects in image files; writes OUT/<name> (boxes drawn) and OUT/detections.json; returns the detections. */
 export async function detectImages(files: string[], options: DetectImagesOptions): Promise<{ detections: CocoResult[]; written: string[]; json: string }> {
   checkOptions(options, DETECT_IMAGES_OPTIONS, "detectImages()");
@@ -53,16 +46,14 @@ export async function detectImages(files: string[], options: DetectImagesOptions
   if (!(threshold >= 0 && threshold <= 1)) throw new FlareError(`detect: threshold must be in [0, 1], got ${threshold}`, "E_ARGUMENT");
   if (!existsSync(options.weights)) throw new FlareError(`detect: the weights file ${options.weights} does not exist`, "E_IO");
   for (const file of files) if (!existsSync(file)) throw new FlareError(`detect: the image ${file} does not exist`, "E_IO");
-  const config = runConfig(options.weights);
+  const config = runConfig(options.weights, "detect");
   let classes = Array.isArray(config.classes) ? config.classes as string[] : undefined;
   if (options.classesFile) {
     const names = readJson(options.classesFile, "class names");
     if (!Array.isArray(names) || !names.every((n) => typeof n === "string")) throw new FlareError(`detect: ${options.classesFile} must hold a JSON array of class names`, "E_FORMAT");
     classes = names;
   }
-  const side = options.size ?? (typeof config.size === "number" ? config.size : 256);
-  const arch = options.model ?? (typeof config.model === "string" ? config.model : "tiny-ssd");
-  const model = getModel(arch, { weights: options.weights, ...detectorSizing(arch, side) });
+  const { model, size: side } = loadTrainedDetector(options.weights, options, "detect");
   model.eval();
   const book = isBookDetector(model);
   mkdirSync(options.out, { recursive: true });
