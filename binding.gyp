@@ -1,7 +1,7 @@
 {
   "targets": [{
     "target_name": "flare",
-    "sources": ["native/addon.cc", "native/errors.cc", "native/tensor.cc", "native/ops.cc", "native/distributed.cc", "native/reducer.cc", "native/kernels.cc", "native/autograd.cc", "native/roi_align.cc", "native/roi_pool.cc", "native/nms.cc", "native/generator.cc", "native/cpu_cache.cc"],
+    "sources": ["native/addon.cc", "native/errors.cc", "native/tensor.cc", "native/ops.cc", "native/distributed.cc", "native/reducer.cc", "native/kernels.cc", "native/autograd.cc", "native/roi_align.cc", "native/roi_pool.cc", "native/nms.cc", "native/generator.cc", "native/cpu_cache.cc", "native/jpeg.cc"],
     "include_dirs": [
       "<!(node -p \"require('node-addon-api').include_dir\")",
       "<!@(node -p \"require('./native/locate-libtorch.cjs').include.join(' ')\")"
@@ -19,7 +19,8 @@
     "libraries": [
       "-L<!(node -p \"require('./native/locate-libtorch.cjs').lib\")",
       "-Wl,-rpath,<!(node -p \"require('./native/locate-libtorch.cjs').lib\")",
-      "<!@(node -p \"require('./native/locate-libtorch.cjs').libs\")"
+      "<!@(node -p \"require('./native/locate-libtorch.cjs').libs\")",
+      "-ljpeg"
     ]
   }]
 }

@@ -11,6 +11,7 @@ static Napi::Object init(Napi::Env env, Napi::Object exports) {
   flare::initRoiAlign(env, exports);
   flare::initRoiPool(env, exports);
   flare::initNms(env, exports);
+  flare::initJpeg(env, exports);
   flare::initGenerator(env, exports);
   return exports;
 }

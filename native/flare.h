@@ -86,5 +86,6 @@ void initKernels(Napi::Env env, Napi::Object exports);
 void initNms(Napi::Env env, Napi::Object exports);
 void initGenerator(Napi::Env env, Napi::Object exports);
 void initCpuCache(Napi::Env env, Napi::Object exports);
+void initJpeg(Napi::Env env, Napi::Object exports);
 
 }  // namespace flare

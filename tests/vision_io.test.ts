@@ -8,6 +8,7 @@ import * as path from "node:path";
 import sharp from "sharp";
 import * as torch from "../src/index.js";
 import { readImage, decodeImage, encodeImage, writeImage } from "../src/vision/io.js";
+import { native } from "../src/tensor/native.js";
 import { assertClose, ROOT } from "./helpers.js";
 
 let dir = "";
@@ -119,6 +120,60 @@ test("EXIF orientation is applied (orientation 6: rotate 90° clockwise)", async
   const bottom = image.index(":", "18:30", ":").float().mean([1, 2]).tolist() as number[];
   assert.ok(top[0] > 200 && top[2] < 50, `top is red: ${top}`);
   assert.ok(bottom[2] > 200 && bottom[0] < 50, `bottom is blue: ${bottom}`);
+});
+
+/** What sharp's path in io.ts gives for a JPEG: sRGB bytes, EXIF turn applied, as C×H×W ("channel 0" of a grey file for 1 channel). */
+async function sharpDecode(bytes: Buffer, channels: 1 | 3): Promise<torch.Tensor> {
+  const { data, info } = await sharp(bytes, { failOn: "warning" }).rotate().removeAlpha().toColourspace("srgb").raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
+  return torch.tidy(() => {
+    const hwc = torch.tensor(Array.from(data), { dtype: "uint8" }).view(info.height, info.width, info.channels);
+    return hwc.permute(2, 0, 1).narrow(0, 0, channels).contiguous();
+  });
+}
+
+test("plain JPEGs skip sharp (libjpeg-turbo straight into the tensor) and give sharp's bytes exactly; the others go to sharp", async () => {
+  const photo = readFileSync(path.join(ROOT, "assets", "images", "coffee.jpg"));
+  const cases: [string, Buffer][] = [];
+  for (const [w, h] of [[500, 375], [33, 21], [1, 1]])
+    for (const chromaSubsampling of ["4:2:0", "4:4:4"]) for (const progressive of [false, true])
+      cases.push([`${w}x${h} ${chromaSubsampling}${progressive ? " progressive" : ""}`, await sharp(photo).resize(w, h, { fit: "fill" }).jpeg({ quality: 85, chromaSubsampling, progressive }).toBuffer()]);
+  for (const name of ["astronaut.jpg", "chelsea.jpg", "coffee.jpg", "grass.jpg", "gravel.jpg"]) cases.push([name, readFileSync(path.join(ROOT, "assets", "images", name))]);
+  for (const [name, bytes] of cases) {
+    const handle = native.decodeJpeg(bytes, 3);
+    assert.notEqual(handle, undefined, `${name} is a plain JPEG`);
+    const fast = new torch.Tensor(handle!);
+    const reference = await sharpDecode(bytes, 3);
+    assert.deepEqual(fast.shape, reference.shape, name);
+    assert.equal(fast.int().sub(reference.int()).abs().max().item(), 0, `${name}: the same bytes as sharp's`);
+    fast.dispose(); reference.dispose();
+  }
+  // A grey JPEG: 1 channel unchanged and in "gray" mode, replicated in "rgb"; all equal to sharp's grey.
+  const grey = readFileSync(path.join(ROOT, "assets", "images", "brick.jpg"));
+  const greyReference = await sharpDecode(grey, 1);
+  for (const mode of ["unchanged", "gray"] as const) {
+    const image = await decodeImage(grey, { mode });
+    assert.deepEqual(image.shape, [1, 256, 256]);
+    assert.equal(image.int().sub(greyReference.int()).abs().max().item(), 0, `grey JPEG, mode ${mode}`);
+  }
+  const rgb = await decodeImage(grey, { mode: "rgb" });
+  assert.equal(rgb.int().sub(greyReference.int()).abs().max().item(), 0, "grey JPEG as rgb: the grey in each channel");
+  // Colour files in "gray" mode keep PIL's luma (sharp's path): the native decoder declines them.
+  assert.equal(native.decodeJpeg(photo, 1), undefined);
+  // Not plain: an EXIF turn, an ICC profile, CMYK, a truncated stream, not a JPEG at all.
+  const small = await sharp(photo).resize(40, 30).jpeg().toBuffer();
+  const declined: [string, Buffer][] = [
+    ["EXIF orientation 6", await sharp(small).withMetadata({ orientation: 6 }).jpeg().toBuffer()],
+    ["an ICC profile", await sharp(small).withMetadata({ icc: "p3" }).jpeg().toBuffer()],
+    ["CMYK", await sharp(small).toColourspace("cmyk").jpeg().toBuffer()],
+    ["truncated", small.subarray(0, Math.floor(small.length / 2))],
+    ["a PNG", await sharp(small).png().toBuffer()],
+  ];
+  for (const [what, bytes] of declined) assert.equal(native.decodeJpeg(bytes, 0), undefined, `${what}: left to sharp`);
+  // ... and sharp decodes them as before: the turn applied, CMYK converted.
+  assert.deepEqual((await decodeImage(declined[0][1])).shape, [3, 40, 30]);
+  assert.deepEqual((await decodeImage(declined[2][1], { mode: "rgb" })).shape, [3, 30, 40]);
+  assert.throws(() => native.decodeJpeg("x" as never, 3), /decodeJpeg: expected/);
+  assert.throws(() => native.decodeJpeg(small, 2 as never), /channels must be 0, 1 or 3/);
 });
 
 test("the bundled assets read with their sizes and channels", async () => {

@@ -57,6 +57,9 @@ export interface SetupReport {
 
 const LIBTORCH_PACKAGES = ["libtorch-dev", "libgloo-dev"];
 const BUILD_TOOLS: [command: string, pkg: string][] = [["g++", "g++"], ["make", "make"], ["python3", "python3"]];
+/** libjpeg-turbo's headers, for the addon's JPEG decoder (native/jpeg.cc); its library comes with them (and with Debian's libtorch). */
+const JPEG_PACKAGE = "libjpeg62-turbo-dev";
+const JPEG_HEADER = "/usr/include/jpeglib.h";
 
 function which(command: string, env: NodeJS.ProcessEnv): string | null {
   for (const dir of (env.PATH ?? "").split(path.delimiter)) {
@@ -223,6 +226,7 @@ export function setup(options: SetupOptions = {}): SetupReport {
     const have = clone && machine.dpkgInstalled(pkg) !== null ? machine.dpkgInstalled(pkg) : !!machine.which(command);
     if (!have) wanted.push(pkg);
   }
+  if (!(machine.dpkgInstalled(JPEG_PACKAGE) ?? existsSync(JPEG_HEADER))) wanted.push(JPEG_PACKAGE);
   aptInstall(machine, wanted, log);
   report.installed.push(...wanted);
   if (wanted.some((p) => LIBTORCH_PACKAGES.includes(p))) torch = machine.locateLibtorch(root);
@@ -275,7 +279,8 @@ const USAGE = `usage: flare setup
 Makes flare's native addon loadable here, installing what is missing: Debian's
 libtorch-dev and libgloo-dev through apt-get (as root, or through sudo), then the
 prebuilt addon shipped in the package if it loads, else a build from source
-(node-gyp, with this machine's compiler and Node headers). Idempotent.
+(node-gyp, with this machine's compiler and Node headers; libjpeg62-turbo-dev
+for the JPEG decoder). Idempotent.
 
 environment:
   FLARE_LIBTORCH=/path/to/libtorch   build against this libtorch (unzipped from pytorch.org,

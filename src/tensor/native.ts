@@ -59,6 +59,8 @@ export interface Native {
   setScalarAsTensor(enabled: boolean): boolean;
   adjustHue(img: Handle, shifts: number | number[]): Handle;
   hwcToChw(data: Uint8Array, height: number, width: number, channels: number): Handle;
+  /** A plain JPEG (8-bit grey / YCbCr / RGB, no EXIF turn, no ICC profile) as uint8 C×H×W; undefined for anything else. channels 0: the file's own. */
+  decodeJpeg(bytes: Uint8Array, channels: 0 | 1 | 3): Handle | undefined;
   colorJitterUint8(img: Handle, orders: number[], factors: number[]): Handle;
   normalizeUint8(images: Handle[], mean: number[], std: number[]): Handle;
   resizedCropUint8(img: Handle, boxes: number[], outHeight: number, outWidth: number): Handle;

