@@ -4,8 +4,8 @@
 // and 2 workers against torchvision (PIL images, and tensors) with
 // num_workers 1 and 2, interleaved; then the batched per-sample path against
 // a per-image loop on 64-image batches (224² and CIFAR-size); and the physical reference: images
-// per second that sharp (flare's decodeImage, and sharp alone) and PIL decode
-// on one thread, for the same JPEG.
+// per second that flare's decodeImage (libjpeg-turbo straight into the tensor for this plain JPEG),
+// sharp alone and PIL decode on one thread, for the same JPEG.
 // Usage: node dist/bench/pipeline.js [--count 512] [--rounds 2]
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
