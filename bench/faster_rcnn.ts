@@ -41,7 +41,8 @@ try {
   const dataFile = path.join(dir, "data.safetensors");
   save(data, dataFile);
 
-  const py = pythonSide("faster_rcnn_torch.py", "torchvision's Faster R-CNN");
+  const { mode: torchMalloc, env: mallocEnv } = torchMallocEnv();
+  const py = pythonSide("faster_rcnn_torch.py", "torchvision's Faster R-CNN", { ...process.env, ...mallocEnv });
   await py.ask(`setup ${weights} ${dataFile} ${minSize} ${maxSize} ${threads}`);
   model.train();
   const opt = new optim.SGD(model.parameters().filter((p) => p.requiresGrad), { lr: 0.005, momentum: 0.9 });
@@ -67,7 +68,7 @@ try {
   // The first step of each side warms up (allocator, oneDNN primitives): left out of the medians.
   const median = (v: number[]) => { const s = v.slice(1).sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
   const result = {
-    model: "fasterrcnn-resnet18-fpn", images: numImages, minSize, maxSize, threads, steps: steps * rounds,
+    model: "fasterrcnn-resnet18-fpn", images: numImages, minSize, maxSize, threads, steps: steps * rounds, torchMalloc,
     flare_seconds_per_step: median(flare), torch_seconds_per_step: median(pt), ratio: median(flare) / median(pt),
     flare_seconds: flare, torch_seconds: pt, first_loss: { flare: flareLoss[0], torch: ptLoss[0] },
   };

@@ -11,9 +11,10 @@ export interface PythonSide {
   ask(command: string): Promise<Record<string, unknown>>;
 }
 
-export function pythonSide(script: string, what = "the PyTorch side"): PythonSide {
+/** `env`: the child's environment (default this process's), e.g. bench/flags.ts's torchMallocEnv() added. */
+export function pythonSide(script: string, what = "the PyTorch side", env: NodeJS.ProcessEnv = process.env): PythonSide {
   const python = process.env.FLARE_BENCH_PYTHON ?? "/usr/bin/python3";
-  const child = spawn(python, [fileURLToPath(new URL(`../../bench/${script}`, import.meta.url))], { stdio: ["pipe", "pipe", "inherit"] });
+  const child = spawn(python, [fileURLToPath(new URL(`../../bench/${script}`, import.meta.url))], { stdio: ["pipe", "pipe", "inherit"], env });
   const replies = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   async function ask(command: string): Promise<Record<string, unknown>> {
     child.stdin.write(command + "\n");
