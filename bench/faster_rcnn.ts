@@ -5,7 +5,7 @@
 // samplers draw the same anchors and proposals and the losses can be compared).
 // Prints JSON: seconds per step (median of each side), the ratio flare / torch,
 // and the first step's loss on each side.
-// Usage: node dist/bench/faster_rcnn.js [--images 2] [--min-size 320] [--max-size 512] [--steps 3] [--rounds 2] [--threads 2]
+// Usage: node dist/bench/faster_rcnn.js [--images 2] [--min-size 320] [--max-size 512] [--steps 3] [--rounds 2] [--threads 2] [--torch-malloc default|keep]
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -13,7 +13,7 @@ import * as torch from "../src/index.js";
 import { optim } from "../src/index.js";
 import { models } from "../src/vision/index.js";
 import { save } from "../src/io/index.js";
-import { numFlag } from "./flags.js";
+import { numFlag, torchMallocEnv } from "./flags.js";
 import { pythonSide } from "./python_side.js";
 
 const numImages = numFlag("images", 2), minSize = numFlag("min-size", 320), maxSize = numFlag("max-size", 512);
