@@ -176,6 +176,29 @@ test("plain JPEGs skip sharp (libjpeg-turbo straight into the tensor) and give s
   assert.throws(() => native.decodeJpeg(small, 2 as never), /channels must be 0, 1 or 3/);
 });
 
+test("damaged JPEGs never crash the native decoder: each decodes or is left to sharp, which decodes it or says what is wrong", async () => {
+  const photo = readFileSync(path.join(ROOT, "assets", "images", "coffee.jpg"));
+  const sources = [await sharp(photo).resize(48, 32).jpeg({ quality: 80 }).toBuffer(), await sharp(photo).resize(48, 32).jpeg({ quality: 80, progressive: true }).toBuffer()];
+  let seed = 11;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  let declined = 0;
+  for (let i = 0; i < 600; i++) {
+    const bytes = Buffer.from(sources[i % 2]);
+    let damaged: Buffer = bytes;
+    if (i % 3 === 0) for (let k = 0; k < 1 + random() * 8; k++) bytes[Math.floor(random() * bytes.length)] = Math.floor(random() * 256);
+    else if (i % 3 === 1) damaged = bytes.subarray(0, Math.floor(random() * bytes.length));
+    else { const at = Math.floor(random() * bytes.length); damaged = Buffer.concat([bytes.subarray(0, at), Buffer.from([0xff, Math.floor(random() * 256)]), bytes.subarray(at)]); }
+    const handle = native.decodeJpeg(damaged, ([0, 1, 3] as const)[i % 3]);
+    if (handle === undefined) declined++;
+    else new torch.Tensor(handle).dispose();
+    if (i % 50 === 0) {
+      // Through decodeImage: a tensor, or sharp's FlareError naming the fault.
+      try { (await decodeImage(damaged, { mode: "rgb" })).dispose(); } catch (error) { assert.equal((error as Error).name, "FlareError"); }
+    }
+  }
+  assert.ok(declined > 100 && declined < 600, `some damaged files are refused, some still decode: ${declined} of 600 refused`);
+});
+
 test("the bundled assets read with their sizes and channels", async () => {
   const cat = await readImage(path.join(ROOT, "assets", "images", "chelsea.jpg"));
   assert.deepEqual(cat.shape, [3, 300, 451]);
