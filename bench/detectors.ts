@@ -17,21 +17,22 @@ import { models } from "../src/vision/index.js";
 import { trainDetector, evaluateDetector, detectionsFromOutput, detectorSizing, isBookDetector } from "../src/tasks/detect.js";
 import { loadDetectionData, disposeSplit } from "../src/tasks/detect_data.js";
 import { numFlag } from "./flags.js";
+import { keyValueFlag } from "../src/cli/flags.js";
 
 const DETECTORS = ["tiny-ssd", "ssd-resnet18", "yolo-resnet18", "fasterrcnn-resnet18-fpn"];
 const epochs = numFlag("epochs", 3), count = numFlag("count", 256), valCount = numFlag("val-count", 64), size = numFlag("size", 128), threads = numFlag("threads", 2);
 const onlyAt = process.argv.indexOf("--only");
 const only = onlyAt > 0 ? process.argv[onlyAt + 1].split(",") : undefined;
 const batchSize = 16, seed = 0, runsDir = "/tmp/flare-bench-detectors";
-const modelOptions: Record<string, Record<string, unknown>> = {};
+// --model-option ARCH:KEY=VALUE, read as flare train detect reads its --model-option KEY=VALUE.
+const optionItems: Record<string, string[]> = {};
 process.argv.forEach((arg, i) => {
   if (arg !== "--model-option") return;
-  const m = /^([^:]+):([^=]+)=(.*)$/.exec(process.argv[i + 1] ?? "");
+  const m = /^([^:=]+):(.*)$/.exec(process.argv[i + 1] ?? "");
   if (!m) throw new Error(`--model-option takes ARCH:KEY=VALUE, got ${process.argv[i + 1]}`);
-  let value: unknown;
-  try { value = JSON.parse(m[3]); } catch { value = m[3]; }
-  (modelOptions[m[1]] ??= {})[m[2]] = value;
+  (optionItems[m[1]] ??= []).push(m[2]);
 });
+const modelOptions = Object.fromEntries(Object.entries(optionItems).map(([arch, items]) => [arch, keyValueFlag(items, "bench/detectors", "model-option")]));
 torch.setNumThreads(threads);
 const known = new Set(models.list());
 const names = DETECTORS.filter((n) => known.has(n) && (!only || only.includes(n)));

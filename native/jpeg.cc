@@ -10,7 +10,6 @@
 #include <csetjmp>
 #include <cstdio>
 #include <cstring>
-#include <vector>
 
 #include <jpeglib.h>
 
@@ -65,8 +64,7 @@ bool plainMarkers(jpeg_decompress_struct& cinfo) {
 enum class Outcome { kDecoded, kNotPlain };
 
 // Everything libjpeg touches, kept free of C++ objects with destructors: onError longjmps out of it.
-Outcome decodeInto(const uint8_t* bytes, size_t length, int wantChannels, std::vector<uint8_t>* scratch,
-                   at::Tensor* out) {
+Outcome decodeInto(const uint8_t* bytes, size_t length, int wantChannels, at::Tensor* out) {
   jpeg_decompress_struct cinfo;
   ErrorManager errors;
   cinfo.err = jpeg_std_error(&errors.pub);
@@ -102,7 +100,8 @@ Outcome decodeInto(const uint8_t* bytes, size_t length, int wantChannels, std::v
   }
   uint8_t* planes = out->data_ptr<uint8_t>();
   const int64_t plane = h * w;
-  JSAMPROW row = scratch->data();  // the caller sized it for the widest row libjpeg can give
+  // One interleaved row from libjpeg's own pool: freed with cinfo, and a failure longjmps like any other.
+  JSAMPROW row = (*cinfo.mem->alloc_sarray)(reinterpret_cast<j_common_ptr>(&cinfo), JPOOL_IMAGE, static_cast<JDIMENSION>(w * channels), 1)[0];
   while (cinfo.output_scanline < cinfo.output_height) {
     const int64_t y = cinfo.output_scanline;
     if (channels == 1) {
@@ -135,10 +134,9 @@ Napi::Value decodeJpeg(const Napi::CallbackInfo& info) {
   const uint8_t* bytes = static_cast<const uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
   const size_t length = array.ByteLength();
   if (length < 3 || bytes[0] != 0xFF || bytes[1] != 0xD8 || bytes[2] != 0xFF) return env.Undefined();
-  std::vector<uint8_t> scratch(3 * 65535);  // JPEG sides are 16-bit: any row fits (resizing it could throw past libjpeg)
   at::Tensor out;
   return guarded(env, [&]() -> Napi::Value {
-    if (decodeInto(bytes, length, channels, &scratch, &out) != Outcome::kDecoded) return env.Undefined();
+    if (decodeInto(bytes, length, channels, &out) != Outcome::kDecoded) return env.Undefined();
     return wrapTensor(env, out);
   });
 }

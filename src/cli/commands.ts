@@ -17,7 +17,7 @@ import { launchCommand, withNproc } from "./launch.js";
 import { serveRuns, DEFAULT_PORT, DEFAULT_HOST } from "../serve/index.js";
 
 import { demoCommand, reportCommand } from "./report_commands.js";
-import { parseFlags, formatHelp, type FlagSpecs, type FlagValue, type PositionalSpec, type ParsedFlags } from "./flags.js";
+import { parseFlags, formatHelp, keyValueFlag, type FlagSpecs, type FlagValue, type PositionalSpec, type ParsedFlags } from "./flags.js";
 
 type Values = Record<string, FlagValue>;
 
@@ -59,23 +59,6 @@ function cropFlag(value: FlagValue | undefined, command: string): [number, numbe
   if (parts.length !== 2 || !parts.every((v) => Number.isInteger(v) && v > 0))
     throw new FlareError(`${command}: --crop must be two positive integers H,W (such as 320,480), got '${(value as string[]).join(",")}'`, "E_ARGUMENT");
   return [parts[0], parts[1]];
-}
-
-/**
- * --model-option KEY=VALUE (repeatable) as the model's options: the value is read as JSON where it
- * is JSON (512, 0.05, true, [32,64]), else as a string.
- */
-function modelOptionsFlag(value: FlagValue | undefined, command: string): Record<string, unknown> | undefined {
-  if (value === undefined) return undefined;
-  const options: Record<string, unknown> = {};
-  for (const item of value as string[]) {
-    const at = item.indexOf("=");
-    if (at <= 0) throw new FlareError(`${command}: --model-option must be KEY=VALUE (such as boxBatchSizePerImage=128), got '${item}'`, "E_ARGUMENT");
-    const key = item.slice(0, at).trim(), text = item.slice(at + 1).trim();
-    if (key in options) throw new FlareError(`${command}: --model-option ${key} is given twice`, "E_ARGUMENT");
-    try { options[key] = JSON.parse(text); } catch { options[key] = text; }
-  }
-  return options;
 }
 
 const TASK_COMMANDS: Command[] = [
@@ -183,7 +166,7 @@ const TASK_COMMANDS: Command[] = [
       ...json,
     },
     async run(values, [dataRoot], print) {
-      const modelOptions = modelOptionsFlag(values.modelOption, "flare train detect");
+      const modelOptions = values.modelOption === undefined ? undefined : keyValueFlag(values.modelOption as string[], "flare train detect", "model-option");
       const { history, runDir } = await trainDetector({
         ...taskOptions(values, ["modelOption"]), data: values.data as DetectData, ...(dataRoot !== undefined ? { dataRoot } : {}), ...(modelOptions ? { modelOptions } : {}),
         output: values.json ? "json" : "auto",

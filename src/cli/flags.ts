@@ -151,3 +151,20 @@ export function formatHelp(command: string, summary: string, specs: FlagSpecs, p
   const lines = rows.map(([left, right]) => (left.length + 2 > width ? `  ${left}\n  ${" ".repeat(width)}${right}` : `  ${left.padEnd(width)}${right}`));
   return `usage: ${usage}\n\n${summary}\n\n${lines.join("\n")}\n`;
 }
+
+/**
+ * A repeatable KEY=VALUE flag ("--model-option boxBatchSizePerImage=128") as an object: each value
+ * read as JSON where it is JSON (512, 0.05, true, [32,64]), else as a string; a missing "=" or a key
+ * given twice is a FlareError.
+ */
+export function keyValueFlag(items: string[], command: string, flag: string): Record<string, unknown> {
+  const options: Record<string, unknown> = {};
+  for (const item of items) {
+    const at = item.indexOf("=");
+    if (at <= 0) throw new FlareError(`${command}: --${flag} must be KEY=VALUE (such as boxBatchSizePerImage=128), got '${item}'`, "E_ARGUMENT");
+    const key = item.slice(0, at).trim(), text = item.slice(at + 1).trim();
+    if (key in options) throw new FlareError(`${command}: --${flag} ${key} is given twice`, "E_ARGUMENT");
+    try { options[key] = JSON.parse(text); } catch { options[key] = text; }
+  }
+  return options;
+}

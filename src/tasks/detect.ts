@@ -230,16 +230,16 @@ export function runConfig(weights: string, what: string): Record<string, unknown
 
 /**
  * The detector that made `weights`, loaded: its architecture, input side and model options from the
- * run's config.json (else tiny-ssd at 256, no options); a given model or size wins (the saved options
- * then apply only if the architecture is the run's).
+ * run's config.json (else tiny-ssd at 256, no options; `config` when the caller has read it already); a
+ * given model or size wins (the saved options then apply only if the architecture is the run's).
  */
-export function loadTrainedDetector(weights: string, given: { model?: string; size?: number }, what: string): { model: Module; arch: string; size: number; config: Record<string, unknown> } {
-  const config = runConfig(weights, what);
+export function loadTrainedDetector(weights: string, given: { model?: string; size?: number }, what: string,
+  config: Record<string, unknown> = runConfig(weights, what)): { model: Module; arch: string; size: number } {
   const arch = given.model ?? (typeof config.model === "string" ? config.model : "tiny-ssd");
   const size = given.size ?? (typeof config.size === "number" ? config.size : 256);
   const saved = arch === config.model && typeof config.modelOptions === "object" ? config.modelOptions as DetectorOptions : undefined;
   const model = getModel(arch, { weights, ...detectorSizing(arch, size), ...checkModelOptions(saved, what) });
-  return { model, arch, size, config };
+  return { model, arch, size };
 }
 
 /**

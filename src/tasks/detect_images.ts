@@ -53,7 +53,7 @@ export async function detectImages(files: string[], options: DetectImagesOptions
     if (!Array.isArray(names) || !names.every((n) => typeof n === "string")) throw new FlareError(`detect: ${options.classesFile} must hold a JSON array of class names`, "E_FORMAT");
     classes = names;
   }
-  const { model, size: side } = loadTrainedDetector(options.weights, options, "detect");
+  const { model, size: side } = loadTrainedDetector(options.weights, options, "detect", config);
   model.eval();
   const book = isBookDetector(model);
   mkdirSync(options.out, { recursive: true });
