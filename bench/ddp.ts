@@ -5,7 +5,9 @@
 // images per second of training, scaling efficiency = speedup / 2, and test
 // accuracy after the same epochs. Then the overlap of flare's gradient
 // allreduce with backward (the reducer's own accounting).
-// Usage: node dist/bench/ddp.js [--width 16] [--epochs 2] [--limit 6000] [--overlap-steps 6] [--torch-malloc default|keep]
+// --repeats K runs the four rows K times, round by round, and reports each cell's median
+// (and every round): on 2 cores identical runs spread as much as the sides differ.
+// Usage: node dist/bench/ddp.js [--width 16] [--epochs 2] [--limit 6000] [--overlap-steps 6] [--repeats 1] [--torch-malloc default|keep]
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -14,6 +16,7 @@ import { fileURLToPath } from "node:url";
 import { numFlag, torchMallocEnv } from "./flags.js";
 
 const width = numFlag("width", 16), epochs = numFlag("epochs", 2), limit = numFlag("limit", 6000), overlapSteps = numFlag("overlap-steps", 6);
+const repeats = numFlag("repeats", 1);
 const batch = 256;
 const torchMalloc = torchMallocEnv();
 const bin = fileURLToPath(new URL("../src/cli/bin.js", import.meta.url));
@@ -30,7 +33,7 @@ if (process.argv.includes("--overlap-rank")) {
   dist.initProcessGroup();
   torch.manualSeed(0);
   const net = models.resnet18Small(10, { width });
-  const ddp = new DistributedDataParallel(net);
+  const ddp = new DistributedDataParallel(net, { bucketCapMb: numFlag("bucket-cap-mb", 25) });
   const opt = new optim.SGD(ddp.parameters(), { lr: 0.1 });
   const x = torch.randn([batch / 2, 1, 28, 28]), y = torch.randint(0, 10, [batch / 2]);
   const t0 = performance.now();
@@ -73,14 +76,23 @@ function pytorch(processes: number): Row {
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "flare-bench-ddp-"));
 try {
-  const rows = [flare(1, dir), pytorch(1), flare(2, dir), pytorch(2)];
-  const table = rows.map((r) => {
-    const one = rows.find((o) => o.side === r.side && o.processes === 1)!;
-    return { ...r, efficiency: r.images_per_s / (one.images_per_s * r.processes) };
-  });
+  const rounds: Row[][] = [];
+  for (let r = 0; r < repeats; r++) rounds.push([flare(1, dir), pytorch(1), flare(2, dir), pytorch(2)]);
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const efficiency = (rows: Row[], side: string) =>
+    rows.find((o) => o.side === side && o.processes === 2)!.images_per_s / (2 * rows.find((o) => o.side === side && o.processes === 1)!.images_per_s);
+  const table = rounds[0].map((r, i) => ({
+    side: r.side, processes: r.processes,
+    images_per_s: median(rounds.map((rows) => rows[i].images_per_s)),
+    test_acc: median(rounds.map((rows) => rows[i].test_acc)),
+    // Each round's efficiency from its own pair of runs; the median of those.
+    efficiency: r.processes === 1 ? 1 : median(rounds.map((rows) => efficiency(rows, r.side))),
+  }));
+  const perRound = rounds.map((rows) => ({ flare: efficiency(rows, "flare"), pytorch: efficiency(rows, "pytorch"),
+    images_per_s: rows.map((r) => `${r.side} ${r.processes}: ${r.images_per_s.toFixed(1)}`) }));
   const overlap = JSON.parse(run(process.execPath, [bin, "launch", "--nproc-per-node", "2", "--", "node", fileURLToPath(import.meta.url), "--overlap-rank",
     "--width", String(width), "--overlap-steps", String(overlapSteps)]).trim().split("\n").pop()!);
-  console.log(JSON.stringify({ width, epochs, limit, batch, torchMalloc: torchMalloc.mode, cores: os.availableParallelism(), loadavg: os.loadavg(), table, overlap }, null, 1));
+  console.log(JSON.stringify({ width, epochs, limit, batch, torchMalloc: torchMalloc.mode, cores: os.availableParallelism(), loadavg: os.loadavg(), table, rounds: perRound, overlap }, null, 1));
 } finally {
   fs.rmSync(dir, { recursive: true, force: true });
 }
