@@ -9,7 +9,14 @@
 // freed large blocks by size and handing them out again removes those faults.
 // PyTorch's CUDA allocator caches the same way; on CPU PyTorch does not.
 //
-// Blocks under kMinCached bytes go straight to c10::alloc_cpu / free_cpu. Larger
+// Small blocks (at most kSmallMax bytes: tiny tensors, 0-dim results) are kept per
+// thread by 64-byte size class (SmallCache below). libtorch asks for every buffer
+// with posix_memalign(64), which glibc serves outside its per-thread caches
+// (_int_memalign splits a bigger chunk and bins the rest): a 4-float op's buffer
+// cost a malloc slow path, and the thousands a GC burst frees at once were
+// coalesced and re-sorted by the mallocs after it (_int_malloc, unlink_chunk,
+// malloc_consolidate: a third of a no-tidy() tiny op's CPU time in perf).
+// Blocks between kSmallMax and kMinCached go straight to c10::alloc_cpu / free_cpu. Larger
 // ones are rounded up to a size class (at most 1/16 more) and, once freed, kept
 // until the cache holds `limit` bytes; past that the largest cached blocks are
 // freed first. FLARE_CPU_CACHE=0 installs nothing (libtorch's own allocator);
@@ -19,7 +26,11 @@
 #include <c10/core/CPUAllocator.h>
 #include <c10/core/impl/alloc_cpu.h>
 
+#include <array>
+#include <new>
 #include <cstdlib>
+#include <utility>
+#include <vector>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -29,6 +40,74 @@ namespace flare {
 namespace {
 
 constexpr size_t kMinCached = size_t(256) << 10;
+
+// ---- small blocks: a free list per 64-byte class and thread ----
+constexpr size_t kSmallStep = 64;                   // libtorch's CPU alignment
+constexpr size_t kSmallMax = 4096;
+constexpr size_t kSmallClasses = kSmallMax / kSmallStep;
+// Per thread; past it freed blocks go back to glibc. A GC burst of a no-tidy() loop frees tens of
+// thousands of tiny tensors at once; with 1 MiB most of them missed the cache.
+constexpr size_t kSmallCacheBytes = size_t(16) << 20;
+
+struct SmallCache {
+  std::vector<void*> lists[kSmallClasses];
+  size_t bytes = 0;
+  ~SmallCache();
+};
+// A block may be freed on another thread than the one that made it (it joins that
+// thread's lists), and after that thread's cache is gone (at thread or process exit):
+// then it goes straight back to glibc. `smallCacheGone` is a plain flag, safe to read then.
+thread_local bool smallCacheGone = false;
+thread_local SmallCache smallCache;
+// Gives this thread's small blocks back to glibc (its exit, or emptyCache() on it).
+void releaseSmall(SmallCache& cache) {
+  for (auto& list : cache.lists) {
+    for (void* p : list) c10::free_cpu(p);
+    list.clear();
+  }
+  cache.bytes = 0;
+}
+SmallCache::~SmallCache() {
+  smallCacheGone = true;
+  releaseSmall(*this);
+}
+
+// Class c holds blocks of (c + 1) * 64 bytes; its deleter is smallDelete<c>, so a
+// DataPtr says its class without a header or a lookup.
+template <size_t C>
+void smallDelete(void* p) {
+  constexpr size_t size = (C + 1) * kSmallStep;
+  if (smallCacheGone || smallCache.bytes + size > kSmallCacheBytes) {
+    c10::free_cpu(p);
+    return;
+  }
+  try {
+    smallCache.lists[C].push_back(p);
+  } catch (const std::bad_alloc&) {  // a deleter must not throw
+    c10::free_cpu(p);
+    return;
+  }
+  smallCache.bytes += size;
+}
+
+template <size_t... C>
+constexpr std::array<c10::DeleterFnPtr, sizeof...(C)> smallDeleters(std::index_sequence<C...>) {
+  return {&smallDelete<C>...};
+}
+constexpr auto kSmallDeleters = smallDeleters(std::make_index_sequence<kSmallClasses>{});
+
+void* takeSmall(size_t c) {
+  if (!smallCacheGone) {
+    auto& list = smallCache.lists[c];
+    if (!list.empty()) {
+      void* p = list.back();
+      list.pop_back();
+      smallCache.bytes -= (c + 1) * kSmallStep;
+      return p;
+    }
+  }
+  return c10::alloc_cpu((c + 1) * kSmallStep);
+}
 
 // Rounds n up to a multiple of 1/16 of its power of two (at least 64 KiB), so that
 // sizes that differ a little share blocks and the waste stays under 6.25%.
@@ -47,6 +126,11 @@ class CachingCpuAllocator final : public c10::Allocator {
   explicit CachingCpuAllocator(size_t limit) : limit_(limit) {}
 
   c10::DataPtr allocate(size_t n) const override {
+    if (n > 0 && n <= kSmallMax) {
+      size_t c = (n - 1) / kSmallStep;
+      void* p = takeSmall(c);
+      return {p, p, kSmallDeleters[c], c10::Device(c10::DeviceType::CPU)};
+    }
     if (n < kMinCached) {
       void* p = c10::alloc_cpu(n);
       return {p, p, &c10::free_cpu, c10::Device(c10::DeviceType::CPU)};
@@ -61,6 +145,7 @@ class CachingCpuAllocator final : public c10::Allocator {
   static CachingCpuAllocator* instance;
 
   void emptyCache() {
+    if (!smallCacheGone) releaseSmall(smallCache);
     std::multimap<size_t, void*> drop;
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -194,6 +279,7 @@ Napi::Value cpuCacheStats(const Napi::CallbackInfo& info) {
   result.Set("hits", Napi::Number::New(env, double(s.stats.hits)));
   result.Set("misses", Napi::Number::New(env, double(s.stats.misses)));
   result.Set("evictions", Napi::Number::New(env, double(s.stats.evictions)));
+  result.Set("smallCachedBytes", Napi::Number::New(env, smallCacheGone ? 0.0 : double(smallCache.bytes)));
   return result;
 }
 

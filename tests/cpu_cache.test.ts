@@ -94,3 +94,43 @@ test("a FLARE_CPU_CACHE or FLARE_CPU_CACHE_LIMIT_MB the addon would not understa
     assert.match(run({ FLARE_CPU_CACHE_LIMIT_MB: bad }), /^FlareError E_ARGUMENT: FLARE_CPU_CACHE_LIMIT_MB must be a whole number of MiB/, bad);
   assert.equal(run({ FLARE_CPU_CACHE: "1", FLARE_CPU_CACHE_LIMIT_MB: "0" }), "loaded");
 });
+
+test("small tensors' blocks are kept per thread by 64-byte class and reused; values stay right", async () => {
+  torch.cpu.emptyCache();
+  assert.equal(stats().smallCachedBytes, 0, "emptyCache() frees this thread's small blocks");
+  torch.empty([10]).dispose();  // 40 bytes of float32: a 64-byte block
+  assert.equal(stats().smallCachedBytes, 64);
+  const y = torch.empty([100]);  // 400 bytes: a 448-byte block, not the 64-byte one
+  assert.equal(stats().smallCachedBytes, 64);
+  y.dispose();
+  assert.equal(stats().smallCachedBytes, 64 + 448);
+  const z = torch.empty([3]);  // takes the 64-byte block
+  assert.equal(stats().smallCachedBytes, 448);
+  z.fill_(2.5);
+  assert.deepEqual(z.tolist(), [2.5, 2.5, 2.5], "a reused block holds the new values");
+  z.dispose();
+  // Many sizes across the boundary (4096 bytes), kept alive and freed out of order: none overwrites another.
+  const sizes = Array.from({ length: 300 }, (_, i) => 1 + ((i * 37) % 1100));
+  for (let round = 0; round < 3; round++) {
+    const xs = sizes.map((n, i) => torch.full([n], i + round));
+    for (let i = 0; i < xs.length; i += 2) xs[i].dispose();
+    const more = sizes.map((n, i) => torch.full([n], -i));
+    for (let i = 1; i < xs.length; i += 2) assert.ok(xs[i].eq(i + round).all().item(), `tensor ${i} of ${sizes[i]} floats kept its values`);
+    more.forEach((m, i) => assert.ok(m.eq(-i).all().item()));
+    torch.dispose([...xs.filter((_, i) => i % 2 === 1), ...more]);
+  }
+  assert.ok(stats().smallCachedBytes <= 16 * MiB, "bounded");
+  // A worker thread makes and frees small tensors, then exits (its cache is freed with it).
+  const { Worker } = await import("node:worker_threads");
+  const code = `import * as torch from ${JSON.stringify(new URL("../src/index.js", import.meta.url).href)};
+    for (let i = 0; i < 2000; i++) torch.ones([1 + (i % 900)]).add(1).dispose();
+    const s = torch.cpu.memoryStats().smallCachedBytes;
+    (await import("node:worker_threads")).parentPort.postMessage(s);`;
+  const workerBytes = await new Promise<number>((resolve, reject) => {
+    const w = new Worker(new URL(`data:text/javascript,${encodeURIComponent(code)}`));
+    w.once("message", resolve);
+    w.once("error", reject);
+  });
+  assert.ok(workerBytes > 0, `the worker kept its own small blocks (${workerBytes} bytes)`);
+  assert.equal(torch.ones([5]).add(1).sum().item(), 10, "the main thread goes on after the worker's exit");
+});

@@ -51,7 +51,7 @@ export function getNumInteropThreads(): number { return native.getNumInteropThre
 /** What flare was built against: libtorch version, ABI, threading, CUDA, Gloo, and the BLAS its matrix products run on. */
 export function buildInfo() { return { ...native.buildInfo(), blas: blasInUse() }; }
 
-/** What the CPU memory cache (native/cpu_cache.cc) holds: freed large blocks kept for reuse. */
+/** What the CPU memory cache (native/cpu_cache.cc) holds: freed blocks kept for reuse. */
 export interface CpuMemoryStats {
   /** false when FLARE_CPU_CACHE=0 chose libtorch's own allocator (the other fields are then absent). */
   enabled: boolean;
@@ -59,6 +59,11 @@ export interface CpuMemoryStats {
   cachedBytes?: number; liveBytes?: number; limitBytes?: number;
   /** Large allocations served from the cache, from the system, and blocks freed to stay under the limit. */
   hits?: number; misses?: number; evictions?: number;
+  /**
+   * Bytes of freed small blocks (4 KiB and under) this thread keeps, by 64-byte class, for its
+   * next small tensors (at most 16 MiB a thread; emptyCache() and the thread's exit free them).
+   */
+  smallCachedBytes?: number;
 }
 
 /**
