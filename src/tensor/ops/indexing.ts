@@ -42,11 +42,16 @@ const isEllipsis = (spec: IndexSpec) => typeof spec === "string" && spec.trim() 
 
 /**
  * Applies the basic (view) part of an index, handle by handle with no Tensor
- * wrappers in between: the view's handle (x's own, `owned` false, when no view
- * op was needed) and where the advanced tensors go. A full slice (":") makes no
- * op, as in PyTorch.
+ * wrappers in between, and returns the view's handle (x's own when no view op
+ * was needed). A full slice (":") makes no op, as in PyTorch. Whether the handle
+ * is a new one (`basicOwned`) and where the advanced tensors go (`basicAdvanced`,
+ * null when there are none) are left in module variables: detection code calls
+ * this thousands of times a batch, and a result object, a closure and an array
+ * per call made the young generation fill (a scavenge every ~2,000 ops).
  */
-function basicIndex(x: Tensor, specs: IndexSpec[]): { handle: Handle; owned: boolean; advanced: (Tensor | null)[] } {
+let basicOwned = false;
+let basicAdvanced: (Tensor | null)[] | null = null;
+function basicIndex(x: Tensor, specs: IndexSpec[]): Handle {
   let consumed = 0, ellipses = 0;
   for (const spec of specs) {
     if (isEllipsis(spec)) ellipses++;
@@ -56,30 +61,40 @@ function basicIndex(x: Tensor, specs: IndexSpec[]): { handle: Handle; owned: boo
   if (consumed > rank) throw new FlareError(`index(): too many indices (${consumed}) for a tensor of ${rank} dimensions`, "E_INDEX");
   if (ellipses > 1) throw new FlareError("index(): an index can only have a single ellipsis ('...')", "E_INDEX");
   let handle = x.handle, owned = false;
-  const advanced: (Tensor | null)[] = [];
+  let advanced: (Tensor | null)[] | null = null;
   let dim = 0;
-  const step = (next: unknown) => { if (owned) native.dispose(handle); handle = next as Handle; owned = true; };
   try {
     for (const spec of specs) {
-      if (spec instanceof Tensor) { advanced[dim] = spec; dim++; continue; }
-      if (spec === null) { step(unsqueezeOp(handle, dim)); dim++; continue; }
+      if (spec instanceof Tensor) { (advanced ??= [])[dim] = spec; dim++; continue; }
       if (spec === ":") { dim++; continue; }
-      const parsed = typeof spec === "number" ? spec : typeof spec === "string" ? parseSlice(spec) : undefined;
-      if (parsed === undefined) throw new FlareError(`index(): an index must be a number, a slice string, null or a Tensor, got ${typeof spec}`, "E_INDEX");
-      if (parsed === "...") { dim += rank - consumed; continue; }
-      if (typeof parsed === "number") {
-        if (!Number.isInteger(parsed)) throw new FlareError(`index(): ${parsed} is not an integer index`, "E_INDEX");
-        step(selectOp(handle, dim, parsed));
-        continue;
+      let next: Handle;
+      if (spec === null) {
+        next = unsqueezeOp(handle, dim) as Handle;
+        dim++;
+      } else {
+        const parsed = typeof spec === "number" ? spec : typeof spec === "string" ? parseSlice(spec) : undefined;
+        if (parsed === undefined) throw new FlareError(`index(): an index must be a number, a slice string, null or a Tensor, got ${typeof spec}`, "E_INDEX");
+        if (parsed === "...") { dim += rank - consumed; continue; }
+        if (typeof parsed === "number") {
+          if (!Number.isInteger(parsed)) throw new FlareError(`index(): ${parsed} is not an integer index`, "E_INDEX");
+          next = selectOp(handle, dim, parsed) as Handle;
+        } else {
+          dim++;
+          if (parsed.start === null && parsed.end === null && parsed.step === 1) continue;
+          next = sliceOp(handle, dim - 1, parsed.start, parsed.end, parsed.step) as Handle;
+        }
       }
-      if (parsed.start !== null || parsed.end !== null || parsed.step !== 1) step(sliceOp(handle, dim, parsed.start, parsed.end, parsed.step));
-      dim++;
+      if (owned) native.dispose(handle);
+      handle = next;
+      owned = true;
     }
   } catch (error) {
     if (owned) native.dispose(handle);
     throw error;
   }
-  return { handle, owned, advanced };
+  basicOwned = owned;
+  basicAdvanced = advanced;
+  return handle;
 }
 
 function indexHandles(advanced: (Tensor | null)[]): (Handle | null)[] {
@@ -113,9 +128,9 @@ declare module "../tensor.js" {
 }
 
 Tensor.prototype.index = function (...specs) {
-  const { handle, owned, advanced } = basicIndex(this, specs);
+  const handle = basicIndex(this, specs), owned = basicOwned, advanced = basicAdvanced;
   // Always a new tensor, as PyTorch's x[...] (an alias when nothing else was done).
-  if (advanced.length === 0) return wrap(owned ? handle : aliasOp(handle));
+  if (advanced === null) return wrap(owned ? handle : aliasOp(handle));
   try {
     return wrap(indexOp(handle, indexHandles(advanced)));
   } finally {
@@ -123,9 +138,9 @@ Tensor.prototype.index = function (...specs) {
   }
 };
 Tensor.prototype.indexPut_ = function (specs, value) {
-  const { handle, owned, advanced } = basicIndex(this, specs);
+  const handle = basicIndex(this, specs), owned = basicOwned, advanced = basicAdvanced;
   try {
-    if (advanced.length === 0) {
+    if (advanced === null) {
       if (value instanceof Tensor) copyIn(handle, value.handle, false); else fillIn(handle, value);
     } else {
       // A number becomes a 0-dim tensor of this tensor's dtype and device (PyTorch's valueToTensor).
