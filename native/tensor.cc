@@ -202,6 +202,9 @@ static int64_t unreportGuarded(TensorBox* box) {
   return --found->guarded == 0 && found->cpu ? -found->bytes : 0;
 }
 
+// Bytes of storages over 4 KiB whose last handle this thread let go (malloc_trim's trigger, below).
+static thread_local int64_t releasedBytes = 0;
+
 static int64_t untrack(TensorBox* box) {
   liveHandles--;
   if (box->storage == nullptr) return 0;
@@ -210,6 +213,7 @@ static int64_t untrack(TensorBox* box) {
   box->storage = nullptr;
   if (found == nullptr || --found->handles > 0) return delta;
   liveBytes -= found->bytes;
+  if (found->bytes > 4096) releasedBytes += found->bytes;
   storages.erase(found);
   return delta;
 }
@@ -545,12 +549,18 @@ static void freeCollected(Napi::Env env) {
   // the bytes in use do not). After a burst, hand those pages back to the system
   // (at most every 100 ms, as a scan of the free lists is not free). Tensors
   // disposed while guarded count too: their guards used to reach this list.
-  if (freedSinceTrim >= 64) {
+  // Only when at least 1 MiB of storages over 4 KiB went since the last trim:
+  // smaller blocks stay in flare's small-block cache (native/cpu_cache.cc), and
+  // trimming after bursts of tiny tensors only cost the next mallocs page
+  // faults (__malloc_trim and the faults: ~8% of a no-tidy() tiny op).
+  static thread_local int64_t releasedAtTrim = 0;
+  if (freedSinceTrim >= 64 && releasedBytes - releasedAtTrim >= (int64_t(1) << 20)) {
     static thread_local std::chrono::steady_clock::time_point lastTrim;
     auto now = std::chrono::steady_clock::now();
     if (now - lastTrim >= std::chrono::milliseconds(100)) {
       lastTrim = now;
       freedSinceTrim = 0;
+      releasedAtTrim = releasedBytes;
       malloc_trim(0);
     }
   }
