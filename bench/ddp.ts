@@ -17,6 +17,7 @@ import { numFlag, torchMallocEnv } from "./flags.js";
 
 const width = numFlag("width", 16), epochs = numFlag("epochs", 2), limit = numFlag("limit", 6000), overlapSteps = numFlag("overlap-steps", 6);
 const repeats = numFlag("repeats", 1);
+if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`--repeats must be a whole number of at least 1, got ${repeats}`);
 const batch = 256;
 const torchMalloc = torchMallocEnv();
 const bin = fileURLToPath(new URL("../src/cli/bin.js", import.meta.url));

@@ -27,13 +27,13 @@
 #include <c10/core/impl/alloc_cpu.h>
 
 #include <array>
-#include <new>
 #include <cstdlib>
-#include <utility>
-#include <vector>
 #include <map>
 #include <mutex>
+#include <new>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 #include <unistd.h>
 
 namespace flare {
@@ -296,6 +296,10 @@ Napi::Value cpuSetCacheLimit(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
+
+bool cpuCacheKeepsSmall(size_t bytes) {
+  return CachingCpuAllocator::instance != nullptr && bytes > 0 && bytes <= kSmallMax;
+}
 
 void initCpuCache(Napi::Env env, Napi::Object exports) {
   const char* flag = std::getenv("FLARE_CPU_CACHE");

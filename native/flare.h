@@ -86,6 +86,9 @@ void initKernels(Napi::Env env, Napi::Object exports);
 void initNms(Napi::Env env, Napi::Object exports);
 void initGenerator(Napi::Env env, Napi::Object exports);
 void initCpuCache(Napi::Env env, Napi::Object exports);
+// True when a freed storage of this many bytes stays in the CPU cache's small-block lists
+// (cache on, 1..4096 bytes) instead of going back to glibc.
+bool cpuCacheKeepsSmall(size_t bytes);
 void initJpeg(Napi::Env env, Napi::Object exports);
 
 }  // namespace flare

@@ -202,7 +202,8 @@ static int64_t unreportGuarded(TensorBox* box) {
   return --found->guarded == 0 && found->cpu ? -found->bytes : 0;
 }
 
-// Bytes of storages over 4 KiB whose last handle this thread let go (malloc_trim's trigger, below).
+// Bytes of storages whose last handle this thread let go and whose blocks go back to glibc, not to
+// the CPU cache's small-block lists (malloc_trim's trigger, below).
 static thread_local int64_t releasedBytes = 0;
 
 static int64_t untrack(TensorBox* box) {
@@ -213,7 +214,7 @@ static int64_t untrack(TensorBox* box) {
   box->storage = nullptr;
   if (found == nullptr || --found->handles > 0) return delta;
   liveBytes -= found->bytes;
-  if (found->bytes > 4096) releasedBytes += found->bytes;
+  if (!cpuCacheKeepsSmall(static_cast<size_t>(found->bytes))) releasedBytes += found->bytes;
   storages.erase(found);
   return delta;
 }
@@ -549,8 +550,8 @@ static void freeCollected(Napi::Env env) {
   // the bytes in use do not). After a burst, hand those pages back to the system
   // (at most every 100 ms, as a scan of the free lists is not free). Tensors
   // disposed while guarded count too: their guards used to reach this list.
-  // Only when at least 1 MiB of storages over 4 KiB went since the last trim:
-  // smaller blocks stay in flare's small-block cache (native/cpu_cache.cc), and
+  // Only when at least 1 MiB of such storages went since the last trim: small
+  // blocks stay in flare's small-block cache (native/cpu_cache.cc), and
   // trimming after bursts of tiny tensors only cost the next mallocs page
   // faults (__malloc_trim and the faults: ~8% of a no-tidy() tiny op).
   static thread_local int64_t releasedAtTrim = 0;

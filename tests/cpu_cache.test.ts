@@ -126,11 +126,14 @@ test("small tensors' blocks are kept per thread by 64-byte class and reused; val
     for (let i = 0; i < 2000; i++) torch.ones([1 + (i % 900)]).add(1).dispose();
     const s = torch.cpu.memoryStats().smallCachedBytes;
     (await import("node:worker_threads")).parentPort.postMessage(s);`;
-  const workerBytes = await new Promise<number>((resolve, reject) => {
-    const w = new Worker(new URL(`data:text/javascript,${encodeURIComponent(code)}`));
-    w.once("message", resolve);
-    w.once("error", reject);
+  const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(code)}`));
+  let workerBytes: number | undefined;
+  worker.on("message", (bytes: number) => { workerBytes = bytes; });
+  // Its exit (and so its cache's release) comes before the main thread goes on.
+  await new Promise<void>((resolve, reject) => {
+    worker.once("error", reject);
+    worker.once("exit", (code) => (code === 0 && workerBytes !== undefined ? resolve() : reject(new Error(`worker exited with ${code} before reporting`))));
   });
-  assert.ok(workerBytes > 0, `the worker kept its own small blocks (${workerBytes} bytes)`);
+  assert.ok(workerBytes! > 0, `the worker kept its own small blocks (${workerBytes} bytes)`);
   assert.equal(torch.ones([5]).add(1).sum().item(), 10, "the main thread goes on after the worker's exit");
 });

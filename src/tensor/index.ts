@@ -75,7 +75,7 @@ export interface CpuMemoryStats {
  */
 export const cpu = {
   memoryStats: (): CpuMemoryStats => native.cpuCacheStats(),
-  /** Returns every cached block to the system (torch.cuda.empty_cache()). */
+  /** Returns every cached large block, and this thread's small ones, to the system (torch.cuda.empty_cache()). */
   emptyCache: (): void => { native.cpuEmptyCache(); },
   /** The most bytes of freed blocks the cache keeps; 0 keeps none. Lowering it frees the excess now. */
   setCacheLimit: (bytes: number): void => {
