@@ -1,14 +1,23 @@
 // flare against PyTorch on the same libtorch, interleaved in one run:
 //   (a) a training step of d2l's small ResNet-18 on 1×28×28 inputs,
 //   (b) a small CNN training step (batch 64, 3×32×32),
-//   (c) 10,000 tiny tensor ops (per-op overhead), in tidy() scopes, without
+//   (c) 100,000 tiny tensor ops (per-op overhead), in tidy() scopes, without
 //       (each result left to the garbage collector, as a PyTorch user writes it),
 //       and with an explicit dispose() of each result,
-//   (d) 10,000 tiny indexing ops (x[idx], x[:, 0], s[idx] = 0, x[:, 1] = 1), in tidy().
+//   (d) 100,000 tiny indexing ops (x[idx], x[:, 0], s[idx] = 0, x[:, 1] = 1), in tidy().
 // Each tiny-op row gives wall time (the ratio) and CPU time (cpuRatio) per op.
+// Each chain runs 100,000 ops a round by default: with 10,000 (20 ms) V8 often
+// recompiled the chain's closures inside the timed region (a TurboFan job and its
+// zone memory's page faults each round), which Python, having no JIT, never pays.
+// The no-tidy chain runs last in a round: the thousands of tensors its collection
+// frees at once leave glibc's heap fragmented, and the chain after it paid for that
+// (dispose: 1.44-1.83 us/op after it against 1.21 alone, pinned).
+// On a 2-vCPU VM run it pinned, `setarch -R taskset -c 1 node dist/bench/core.js`:
+// both processes then share one core (they never run at once), and repeated runs
+// agree within a few percent instead of +-40%.
 // PyTorch runs in a child process (bench/torch_side.py) that takes one command
 // at a time, so the two sides alternate round by round on the same machine.
-// Usage: node dist/bench/core.js [--rounds 5] [--resnet-batch 64] [--resnet-steps 3] [--cnn-steps 10] [--ops 10000] [--warmup 5]
+// Usage: node dist/bench/core.js [--rounds 5] [--resnet-batch 64] [--resnet-steps 3] [--cnn-steps 10] [--ops 100000] [--warmup 5]
 import * as torch from "../src/index.js";
 import { nn, F, optim } from "../src/index.js";
 import { models } from "../src/vision/index.js";
@@ -18,7 +27,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 
 const rounds = numFlag("rounds", 5), resnetBatch = numFlag("resnet-batch", 64), resnetSteps = numFlag("resnet-steps", 3);
-const cnnSteps = numFlag("cnn-steps", 10), opsCount = numFlag("ops", 10000), warmup = numFlag("warmup", 5);
+const cnnSteps = numFlag("cnn-steps", 10), opsCount = numFlag("ops", 100000), warmup = numFlag("warmup", 5);
 
 // ---- the PyTorch side -----------------------------------------------------------
 const { child, ask } = pythonSide("torch_side.py");
@@ -118,7 +127,7 @@ async function main(): Promise<void> {
   resnet(); cnn();
   await ask("resnet 1"); await ask("cnn 1");
   for (let i = 0; i < warmup; i++) {
-    tinyOps(opsCount); tinyOpsUntidy(opsCount); tinyOpsDispose(opsCount); tinyIndexOps(opsCount);
+    tinyOps(opsCount); tinyOpsDispose(opsCount); tinyIndexOps(opsCount); tinyOpsUntidy(opsCount);
     await ask(`ops ${opsCount}`); await ask(`index ${opsCount}`);
   }
 
@@ -140,9 +149,9 @@ async function main(): Promise<void> {
     times.cnn.torch.push(...((await ask(`cnn ${cnnSteps}`)).times as number[]));
     // PyTorch has one way to run the chain: each of flare's three ways is set against its own PyTorch run.
     record("ops", tinyOps(opsCount), await ask(`ops ${opsCount}`));
-    record("opsUntidy", tinyOpsUntidy(opsCount), await ask(`ops ${opsCount}`));
     record("opsDispose", tinyOpsDispose(opsCount), await ask(`ops ${opsCount}`));
     record("index", tinyIndexOps(opsCount), await ask(`index ${opsCount}`));
+    record("opsUntidy", tinyOpsUntidy(opsCount), await ask(`ops ${opsCount}`));
     process.stderr.write(`round ${round + 1}/${rounds} done\n`);
   }
   await ask("quit").catch(() => undefined);

@@ -9,6 +9,7 @@
 
 #include <ATen/Dispatch.h>
 #include <ATen/EmptyTensor.h>
+#include <ATen/ScalarOps.h>
 
 #include <cmath>
 #include <limits>
@@ -40,6 +41,11 @@ struct OpInfo {
   // For `op.Scalar(self, other, ...)` ops that libtorch implements as
   // `op.Tensor(self, wrapped_scalar_tensor(other), ...)`: the Tensor overload's handle.
   c10::optional<c10::OperatorHandle> tensorOverload;
+  // The Tensor argument given as a number (`op(name, overload, argName)`): it becomes
+  // a 0-dim tensor of the first argument's dtype and device, as Python's `x[idx] = 2`
+  // makes its values (valueToTensor), within this one native call. (A tensor handle
+  // is a number too, so such an op takes only numbers there; JS picks the op.)
+  int numberTensorArg = -1;
 };
 
 // Looked up from any thread (worker threads load the addon too): a deque keeps
@@ -102,8 +108,10 @@ static Napi::Value lookup(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string name = info[0].As<Napi::String>().Utf8Value();
   std::string overload = info.Length() > 1 && info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
+  std::string key = name + "." + overload;
+  if (info.Length() > 2 && info[2].IsString()) key += "#" + info[2].As<Napi::String>().Utf8Value();
   std::lock_guard<std::mutex> lock(registryMutex);
-  auto known = registryIndex.find(name + "." + overload);
+  auto known = registryIndex.find(key);
   if (known != registryIndex.end()) return Napi::Number::New(env, static_cast<double>(known->second));
   auto handle = c10::Dispatcher::singleton().findSchema({name, overload});
   if (!handle) throwFlare(env, "E_NOT_IMPLEMENTED", "libtorch has no operator " + name + (overload.empty() ? "" : "." + overload));
@@ -133,8 +141,15 @@ static Napi::Value lookup(const Napi::CallbackInfo& info) {
         tensorHandle->schema().returns().size() == schema.returns().size())
       op.tensorOverload = *tensorHandle;
   }
+  if (info.Length() > 2 && info[2].IsString()) {
+    std::string numberArg = info[2].As<Napi::String>().Utf8Value();
+    for (size_t i = 1; i < op.args.size(); i++)
+      if (op.args[i].name == numberArg && op.args[i].kind == Kind::Tensor) op.numberTensorArg = static_cast<int>(i);
+    if (op.numberTensorArg < 0 || op.args[0].kind != Kind::Tensor)
+      throwFlare(env, "E_INTERNAL", op.name + " has no Tensor argument '" + numberArg + "' after a Tensor self");
+  }
   registry.push_back(std::move(op));
-  registryIndex.emplace(name + "." + overload, registry.size() - 1);
+  registryIndex.emplace(key, registry.size() - 1);
   registrySize.store(registry.size(), std::memory_order_release);
   return Napi::Number::New(env, static_cast<double>(registry.size() - 1));
 }
@@ -354,6 +369,19 @@ static at::Tensor scalarInDtype(const at::Tensor& self, const c10::IValue& numbe
   return wrapped;
 }
 
+// A number given for a Tensor argument: a 0-dim tensor of self's dtype and device,
+// made as torch/csrc/autograd/python_variable_indexing.cpp's valueToTensor makes it
+// (at::indexing::scalarToTensor), the number read as every Scalar argument is.
+static at::Tensor numberAsTensor(Napi::Env env, const OpInfo& op, const ArgSpec& arg, const Napi::Value& value,
+                                 napi_valuetype type, const at::Tensor& self) {
+  // Only numbers reach here (a tensor takes the op without the number argument).
+  if (type != napi_number && type != napi_boolean) badArgument(env, op, arg, "a Tensor or a number", value);
+  ArgSpec asScalar{arg.name, Kind::Scalar, false, c10::nullopt, c10::nullopt};
+  at::Scalar number = toIValue(env, op, asScalar, value, type).toScalar();
+  if (self.device().is_cpu()) return at::detail::scalar_tensor_static(number, self.scalar_type(), self.device());
+  return at::scalar_tensor(number, self.options());
+}
+
 static Napi::Value setScalarAsTensor(const Napi::CallbackInfo& info) {
   bool previous = scalarAsTensor.exchange(info[0].ToBoolean(), std::memory_order_relaxed);
   return Napi::Boolean::New(info.Env(), previous);
@@ -389,6 +417,8 @@ static Napi::Value call(const Napi::CallbackInfo& info) {
     } else if (type == napi_undefined || type == napi_null) {
       if (!arg.optional) badArgument(env, op, arg, "given", i < given ? info[i + 1] : env.Undefined());
       stack.emplace_back();
+    } else if (static_cast<int>(i) == op.numberTensorArg) {
+      stack.push_back(numberAsTensor(env, op, arg, info[i + 1], type, stack[0].toTensor()));
     } else {
       stack.push_back(toIValue(env, op, arg, info[i + 1], type));
     }

@@ -248,6 +248,32 @@ test("index() follows Python's slicing; indexPut_ assigns", () => torch.tidy(() 
   assert.equal(a.index(0).sum().item(), 0);
 }));
 
+// The number becomes a 0-dim tensor of x's dtype inside the one native call, as
+// Python's valueToTensor makes it: expected values and errors are PyTorch 1.13's.
+test("indexPut_ with a tensor index and a number converts it as PyTorch's x[idx] = v", () => torch.tidy(() => {
+  const idx = torch.tensor([0, 2], { dtype: "int64" });
+  const put = (dtype: torch.DType, value: number | boolean) => torch.zeros([4], { dtype }).indexPut_([idx], value).tolist();
+  assert.deepEqual(put("int32", 7), [7, 0, 7, 0]);
+  assert.deepEqual(put("int32", 2.7), [2, 0, 2, 0]);
+  assert.deepEqual(put("float32", 2.5), [2.5, 0, 2.5, 0]);
+  assert.deepEqual(put("bool", true), [true, false, true, false]);
+  assert.deepEqual(put("uint8", 255), [255, 0, 255, 0]);
+  assert.deepEqual(put("int64", 2 ** 53 + 2), [2 ** 53 + 2, 0, 2 ** 53 + 2, 0]);
+  assert.throws(() => put("int8", 300), /int8_t without overflow/);
+  assert.throws(() => put("float16", 70000), /Half without overflow/);
+  assertFlareError(() => torch.zeros([4]).indexPut_([idx], "x" as unknown as number), /'values' of aten::index_put_ must be a Tensor or a number/, "E_ARGUMENT");
+  // A tensor of values takes the other path: each index gets its own value, the later one on repeats.
+  const m = torch.full([6], -1, { dtype: "int64" });
+  m.indexPut_([torch.tensor([4, 1], { dtype: "int64" })], torch.arange(0, 2, { dtype: "int64" }));
+  assert.deepEqual(m.tolist(), [-1, 1, -1, -1, 0, -1]);
+  // Gradients flow around the assigned places.
+  const w = torch.ones([4], { requiresGrad: true });
+  const y = w.mul(2);
+  y.indexPut_([idx], 0);
+  y.sum().backward();
+  assert.deepEqual(w.grad!.tolist(), [0, 2, 0, 2]);
+}));
+
 test("gather, scatter, masks, where, nonzero, topk, sort, unique, bincount", () => torch.tidy(() => {
   const a = t([[1, 2], [3, 4]]);
   const idx = torch.tensor([[0, 0], [1, 0]], { dtype: "int64" });

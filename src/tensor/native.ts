@@ -52,7 +52,7 @@ export interface Native {
   memory(): { numTensors: number; numStorages: number; numBytes: number };
   buildInfo(): { torchVersion: string; cxx11Abi: boolean; parallel: string; cuda: boolean; gloo: boolean };
   setErrorClass(ctor: typeof FlareError): void;
-  op(name: string, overload?: string): number;
+  op(name: string, overload?: string, numberTensorArg?: string): number;
   call(index: number, ...args: unknown[]): unknown;
   schema(index: number): string;
   /** Whether a binary op passes a number as a tensor of its dtype (default true); false: libtorch's own Scalar path. For tests. */
@@ -144,8 +144,15 @@ function load(): Native {
 
 export const native: Native = load();
 
-/** Looks an ATen operator up once; the returned function calls it. */
-export function op(name: string, overload = ""): (...args: unknown[]) => unknown {
+/**
+ * Looks an ATen operator up once; the returned function calls it.
+ * `numberTensorArg` names a Tensor argument that this function takes as a number
+ * (only: a handle is a number too): the native call makes it a 0-dim tensor of the
+ * first argument's dtype and device (Python's `x[idx] = 2`), saving the separate
+ * calls that would make and free it.
+ */
+export function op(name: string, overload = "", numberTensorArg?: string): (...args: unknown[]) => unknown {
   // A bound native function: no JS frame or argument array between caller and addon.
-  return native.call.bind(null, native.op(name, overload)) as (...args: unknown[]) => unknown;
+  const index = numberTensorArg === undefined ? native.op(name, overload) : native.op(name, overload, numberTensorArg);
+  return native.call.bind(null, index) as (...args: unknown[]) => unknown;
 }

@@ -35,8 +35,9 @@ function parseSlice(spec: string): Slice | number | "..." {
 
 const { select: selectOp, slice: sliceOp, unsqueeze: unsqueezeOp } = aten;
 const aliasOp = op("aten::alias");
-const indexOp = op("aten::index", "Tensor"), indexPutIn = op("aten::index_put_");
-const copyIn = op("aten::copy_"), fillIn = op("aten::fill_", "Scalar"), newFull = op("aten::new_full");
+// x[idx] = 2: the number becomes a 0-dim tensor of x's dtype inside the one native call.
+const indexOp = op("aten::index", "Tensor"), indexPutIn = op("aten::index_put_"), indexPutNumberIn = op("aten::index_put_", "", "values");
+const copyIn = op("aten::copy_"), fillIn = op("aten::fill_", "Scalar");
 
 const isEllipsis = (spec: IndexSpec) => typeof spec === "string" && spec.trim() === "...";
 
@@ -128,6 +129,8 @@ declare module "../tensor.js" {
 }
 
 Tensor.prototype.index = function (...specs) {
+  // x[idx] and x[mask], the commonest advanced index, skip the walk over specs.
+  if (specs.length === 1 && specs[0] instanceof Tensor) return wrap(indexOp(this.handle, [specs[0].handle]));
   const handle = basicIndex(this, specs), owned = basicOwned, advanced = basicAdvanced;
   // Always a new tensor, as PyTorch's x[...] (an alias when nothing else was done).
   if (advanced === null) return wrap(owned ? handle : aliasOp(handle));
@@ -143,13 +146,8 @@ Tensor.prototype.indexPut_ = function (specs, value) {
     if (advanced === null) {
       if (value instanceof Tensor) copyIn(handle, value.handle, false); else fillIn(handle, value);
     } else {
-      // A number becomes a 0-dim tensor of this tensor's dtype and device (PyTorch's valueToTensor).
-      const values = value instanceof Tensor ? value.handle : newFull(handle, [], value) as Handle;
-      try {
-        indexPutIn(handle, indexHandles(advanced), values, false);
-      } finally {
-        if (!(value instanceof Tensor)) native.dispose(values);
-      }
+      if (value instanceof Tensor) indexPutIn(handle, indexHandles(advanced), value.handle, false);
+      else indexPutNumberIn(handle, indexHandles(advanced), value, false);
     }
   } finally {
     if (owned) native.dispose(handle);
