@@ -791,6 +791,16 @@ static Napi::Value dim(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(unwrapTensor(info[0], "tensor").dim()));
 }
 
+// What an index tensor is, in one call (indexing asks for every tensor index):
+// dim * 4 + kind, kind 0 for an integer dtype, 1 for a mask (bool or uint8, as
+// Python's indexing treats both), 2 for any other.
+static Napi::Value indexKind(const Napi::CallbackInfo& info) {
+  at::Tensor tensor = unwrapTensor(info[0], "index");
+  at::ScalarType type = tensor.scalar_type();
+  int kind = type == at::kBool || type == at::kByte ? 1 : at::isIntegralType(type, /*includeBool=*/false) ? 0 : 2;
+  return Napi::Number::New(info.Env(), static_cast<double>(tensor.dim() * 4 + kind));
+}
+
 // Whether the handle's tensor is freed (or never was one); a tensor this thread
 // gave away is not disposed, only unusable here.
 static Napi::Value isDisposed(const Napi::CallbackInfo& info) {
@@ -1041,7 +1051,7 @@ void initTensor(Napi::Env env, Napi::Object exports) {
   const Entry entries[] = {
       {"fromBuffer", fromBuffer}, {"toBuffer", toBuffer}, {"item", item},
       {"shape", shape}, {"strides", strides}, {"dtype", dtype}, {"device", device},
-      {"numel", numel}, {"dim", dim}, {"isDisposed", isDisposed}, {"dispose", dispose},
+      {"numel", numel}, {"dim", dim}, {"indexKind", indexKind}, {"isDisposed", isDisposed}, {"dispose", dispose},
       {"sameTensor", sameTensor}, {"setData", setData}, {"setOwner", setOwner}, {"guard", guardWrapper},
       {"requiresGrad", requiresGrad}, {"setRequiresGrad", setRequiresGrad}, {"isLeaf", isLeaf},
       {"gradFn", gradFn}, {"grad", grad}, {"setGrad", setGrad}, {"retainGrad", retainGrad},

@@ -248,6 +248,32 @@ test("index() follows Python's slicing; indexPut_ assigns", () => torch.tidy(() 
   assert.equal(a.index(0).sum().item(), 0);
 }));
 
+// Expected shapes and values are PyTorch 1.13's for the same indices.
+test("index() with 0-dim and mask tensors follows Python's x[...]", () => torch.tidy(() => {
+  const x = torch.arange(24).reshape(2, 3, 4);
+  const long = (v: number) => torch.tensor(v, { dtype: "int64" });
+  const mask = torch.ones([2, 3], { dtype: "bool" });
+  mask.indexPut_([0, 1], false);
+  // A mask covers its dimensions for "...": x[m, ...] is [5, 4]; x[m, ..., 0] fails as in PyTorch.
+  assert.deepEqual(x.index(mask, "...").shape, [5, 4]);
+  assert.throws(() => x.index(mask, "...", 0), /shape of the mask \[2, 3\] at index 1 does not match/);
+  // A 0-dim integer tensor selects, as a number: a view that drops the dimension.
+  assert.deepEqual(x.index(long(1)).shape, [3, 4]);
+  assert.deepEqual(x.index(long(1), 0).tolist(), [12, 13, 14, 15]);
+  const y = torch.arange(5);
+  y.index(long(2)).add_(100);
+  assert.deepEqual(y.tolist(), [0, 1, 102, 3, 4]);
+  // A 0-dim boolean adds a dimension it keeps or empties.
+  assert.deepEqual(x.index(0, torch.tensor(true)).shape, [1, 3, 4]);
+  assert.deepEqual(x.index(0, torch.tensor(false)).shape, [0, 3, 4]);
+  assert.deepEqual(torch.tensor(5).index(torch.tensor(true)).tolist(), [5]);
+  const w = torch.arange(6);
+  w.indexPut_([torch.tensor(true)], 7);
+  w.indexPut_([long(4)], -1);
+  assert.deepEqual(w.tolist(), [7, 7, 7, 7, -1, 7]);
+  assertFlareError(() => x.index(torch.tensor(1.0)), /must be long, byte or bool tensors/);
+}));
+
 // The number becomes a 0-dim tensor of x's dtype inside the one native call, as
 // Python's valueToTensor makes it: expected values and errors are PyTorch 1.13's.
 test("indexPut_ with a tensor index and a number converts it as PyTorch's x[idx] = v", () => torch.tidy(() => {

@@ -52,6 +52,8 @@ export interface Native {
   memory(): { numTensors: number; numStorages: number; numBytes: number };
   buildInfo(): { torchVersion: string; cxx11Abi: boolean; parallel: string; cuda: boolean; gloo: boolean };
   setErrorClass(ctor: typeof FlareError): void;
+  /** dim * 4 + kind of an index tensor: kind 0 integer, 1 bool or uint8 (a mask), 2 other. */
+  indexKind(handle: Handle): number;
   op(name: string, overload?: string, numberTensorArg?: string): number;
   call(index: number, ...args: unknown[]): unknown;
   schema(index: number): string;

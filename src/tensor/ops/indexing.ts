@@ -33,7 +33,7 @@ function parseSlice(spec: string): Slice | number | "..." {
   return { start: toInt(parts[0]), end: toInt(parts[1]), step };
 }
 
-const { select: selectOp, slice: sliceOp, unsqueeze: unsqueezeOp } = aten;
+const { select: selectOp, slice: sliceOp, unsqueeze: unsqueezeOp, zeros: zerosOp } = aten;
 const aliasOp = op("aten::alias");
 // x[idx] = 2: the number becomes a 0-dim tensor of x's dtype inside the one native call.
 const indexOp = op("aten::index", "Tensor"), indexPutIn = op("aten::index_put_"), indexPutNumberIn = op("aten::index_put_", "", "values");
@@ -45,31 +45,63 @@ const isEllipsis = (spec: IndexSpec) => typeof spec === "string" && spec.trim() 
  * Applies the basic (view) part of an index, handle by handle with no Tensor
  * wrappers in between, and returns the view's handle (x's own when no view op
  * was needed). A full slice (":") makes no op, as in PyTorch. Whether the handle
- * is a new one (`basicOwned`) and where the advanced tensors go (`basicAdvanced`,
- * null when there are none) are left in module variables: detection code calls
- * this thousands of times a batch, and a result object, a closure and an array
- * per call made the young generation fill (a scavenge every ~2,000 ops).
+ * is a new one (`basicOwned`), the advanced index handles by dimension
+ * (`basicAdvanced`, null when there are none) and the index tensors made here
+ * (`basicTemps`, freed by the caller after the op) are left in module variables:
+ * detection code calls this thousands of times a batch, and a result object, a
+ * closure and an array per call made the young generation fill (a scavenge every
+ * ~2,000 ops). No user code runs between setting and reading them.
+ *
+ * Tensor indices follow torch/csrc/autograd/python_variable_indexing.cpp: a
+ * boolean or uint8 mask covers as many dimensions as it has (for "..."), an
+ * integer one covers one; a 0-dim integer tensor selects as a number does (a
+ * view, the dimension dropped); a 0-dim boolean (or uint8) adds a dimension of
+ * size 1 that it keeps (true) or empties (false).
  */
 let basicOwned = false;
-let basicAdvanced: (Tensor | null)[] | null = null;
+let basicAdvanced: (Handle | null)[] | null = null;
+let basicTemps: Handle[] | null = null;
+// native.indexKind(h) is dim * 4 + kind: 0 integer, 1 mask (bool or uint8), 2 other.
+const INTEGER = 0, MASK = 1;
+const specKinds: number[] = [];  // each tensor spec's indexKind, read once per call
 function basicIndex(x: Tensor, specs: IndexSpec[]): Handle {
   let consumed = 0, ellipses = 0;
-  for (const spec of specs) {
-    if (isEllipsis(spec)) ellipses++;
+  for (let i = 0; i < specs.length; i++) {
+    const spec = specs[i];
+    if (spec instanceof Tensor) {
+      const kind = specKinds[i] = native.indexKind(spec.handle);
+      consumed += kind % 4 === MASK ? kind >> 2 : 1;
+    } else if (isEllipsis(spec)) ellipses++;
     else if (spec !== null) consumed++;
   }
   const rank = x.dim();
   if (consumed > rank) throw new FlareError(`index(): too many indices (${consumed}) for a tensor of ${rank} dimensions`, "E_INDEX");
   if (ellipses > 1) throw new FlareError("index(): an index can only have a single ellipsis ('...')", "E_INDEX");
   let handle = x.handle, owned = false;
-  let advanced: (Tensor | null)[] | null = null;
+  let advanced: (Handle | null)[] | null = null, temps: Handle[] | null = null;
   let dim = 0;
   try {
-    for (const spec of specs) {
-      if (spec instanceof Tensor) { (advanced ??= [])[dim] = spec; dim++; continue; }
-      if (spec === ":") { dim++; continue; }
+    for (let i = 0; i < specs.length; i++) {
+      const spec = specs[i];
       let next: Handle;
-      if (spec === null) {
+      const kind = spec instanceof Tensor ? specKinds[i] : -1;
+      if (kind === MASK) {  // 0-dim
+        next = unsqueezeOp(handle, dim) as Handle;
+        // boolToIndexingTensor: index 0 of the new dimension, or none of it.
+        const keep = zerosOp(native.item((spec as Tensor).handle) ? [1] : [0], "int64", null, x.device) as Handle;
+        (temps ??= []).push(keep);
+        (advanced ??= [])[dim] = keep;
+        dim++;
+      } else if (kind === INTEGER) {  // 0-dim
+        next = selectOp(handle, dim, native.item((spec as Tensor).handle)) as Handle;
+      } else if (spec instanceof Tensor) {
+        (advanced ??= [])[dim] = spec.handle;
+        dim++;
+        continue;
+      } else if (spec === ":") {
+        dim++;
+        continue;
+      } else if (spec === null) {
         next = unsqueezeOp(handle, dim) as Handle;
         dim++;
       } else {
@@ -91,17 +123,25 @@ function basicIndex(x: Tensor, specs: IndexSpec[]): Handle {
     }
   } catch (error) {
     if (owned) native.dispose(handle);
+    if (temps) for (const temp of temps) native.dispose(temp);
     throw error;
   }
   basicOwned = owned;
   basicAdvanced = advanced;
+  basicTemps = temps;
   return handle;
 }
 
-function indexHandles(advanced: (Tensor | null)[]): (Handle | null)[] {
+// The advanced handles as index_put_ / index take them: a dense array, null where a dimension has none.
+function indexHandles(advanced: (Handle | null)[]): (Handle | null)[] {
   const indices: (Handle | null)[] = new Array(advanced.length);
-  for (let i = 0; i < advanced.length; i++) indices[i] = advanced[i]?.handle ?? null;
+  for (let i = 0; i < advanced.length; i++) indices[i] = advanced[i] ?? null;
   return indices;
+}
+
+function release(handle: Handle, owned: boolean, temps: Handle[] | null): void {
+  if (owned) native.dispose(handle);
+  if (temps) for (const temp of temps) native.dispose(temp);
 }
 
 declare module "../tensor.js" {
@@ -129,28 +169,30 @@ declare module "../tensor.js" {
 }
 
 Tensor.prototype.index = function (...specs) {
-  // x[idx] and x[mask], the commonest advanced index, skip the walk over specs.
-  if (specs.length === 1 && specs[0] instanceof Tensor) return wrap(indexOp(this.handle, [specs[0].handle]));
-  const handle = basicIndex(this, specs), owned = basicOwned, advanced = basicAdvanced;
+  // x[idx] and x[mask] with a tensor of one or more dimensions, the commonest
+  // advanced index, skip the walk over specs.
+  if (specs.length === 1 && specs[0] instanceof Tensor && native.indexKind(specs[0].handle) >= 4) return wrap(indexOp(this.handle, [specs[0].handle]));
+  const handle = basicIndex(this, specs), owned = basicOwned, advanced = basicAdvanced, temps = basicTemps;
   // Always a new tensor, as PyTorch's x[...] (an alias when nothing else was done).
   if (advanced === null) return wrap(owned ? handle : aliasOp(handle));
   try {
     return wrap(indexOp(handle, indexHandles(advanced)));
   } finally {
-    if (owned) native.dispose(handle);
+    release(handle, owned, temps);
   }
 };
 Tensor.prototype.indexPut_ = function (specs, value) {
-  const handle = basicIndex(this, specs), owned = basicOwned, advanced = basicAdvanced;
+  const handle = basicIndex(this, specs), owned = basicOwned, advanced = basicAdvanced, temps = basicTemps;
   try {
     if (advanced === null) {
       if (value instanceof Tensor) copyIn(handle, value.handle, false); else fillIn(handle, value);
+    } else if (value instanceof Tensor) {
+      indexPutIn(handle, indexHandles(advanced), value.handle, false);
     } else {
-      if (value instanceof Tensor) indexPutIn(handle, indexHandles(advanced), value.handle, false);
-      else indexPutNumberIn(handle, indexHandles(advanced), value, false);
+      indexPutNumberIn(handle, indexHandles(advanced), value, false);
     }
   } finally {
-    if (owned) native.dispose(handle);
+    release(handle, owned, temps);
   }
   return this;
 };
