@@ -108,8 +108,8 @@ static Napi::Value lookup(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string name = info[0].As<Napi::String>().Utf8Value();
   std::string overload = info.Length() > 1 && info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
-  std::string key = name + "." + overload;
-  if (info.Length() > 2 && info[2].IsString()) key += "#" + info[2].As<Napi::String>().Utf8Value();
+  std::string numberArg = info.Length() > 2 && info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "";
+  std::string key = name + "." + overload + (numberArg.empty() ? "" : "#" + numberArg);
   std::lock_guard<std::mutex> lock(registryMutex);
   auto known = registryIndex.find(key);
   if (known != registryIndex.end()) return Napi::Number::New(env, static_cast<double>(known->second));
@@ -141,8 +141,7 @@ static Napi::Value lookup(const Napi::CallbackInfo& info) {
         tensorHandle->schema().returns().size() == schema.returns().size())
       op.tensorOverload = *tensorHandle;
   }
-  if (info.Length() > 2 && info[2].IsString()) {
-    std::string numberArg = info[2].As<Napi::String>().Utf8Value();
+  if (!numberArg.empty()) {
     for (size_t i = 1; i < op.args.size(); i++)
       if (op.args[i].name == numberArg && op.args[i].kind == Kind::Tensor) op.numberTensorArg = static_cast<int>(i);
     if (op.numberTensorArg < 0 || op.args[0].kind != Kind::Tensor)

@@ -155,6 +155,5 @@ export const native: Native = load();
  */
 export function op(name: string, overload = "", numberTensorArg?: string): (...args: unknown[]) => unknown {
   // A bound native function: no JS frame or argument array between caller and addon.
-  const index = numberTensorArg === undefined ? native.op(name, overload) : native.op(name, overload, numberTensorArg);
-  return native.call.bind(null, index) as (...args: unknown[]) => unknown;
+  return native.call.bind(null, native.op(name, overload, numberTensorArg)) as (...args: unknown[]) => unknown;
 }

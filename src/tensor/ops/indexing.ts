@@ -46,7 +46,8 @@ const isEllipsis = (spec: IndexSpec) => typeof spec === "string" && spec.trim() 
  * wrappers in between, and returns the view's handle (x's own when no view op
  * was needed). A full slice (":") makes no op, as in PyTorch. Whether the handle
  * is a new one (`basicOwned`), the advanced index handles by dimension
- * (`basicAdvanced`, null when there are none) and the index tensors made here
+ * (`basicAdvanced`, null when there are none; a dimension without one is a hole,
+ * which the native call reads as None) and the index tensors made here
  * (`basicTemps`, freed by the caller after the op) are left in module variables:
  * detection code calls this thousands of times a batch, and a result object, a
  * closure and an array per call made the young generation fill (a scavenge every
@@ -86,11 +87,12 @@ function basicIndex(x: Tensor, specs: IndexSpec[]): Handle {
       let next: Handle;
       const kind = spec instanceof Tensor ? specKinds[i] : -1;
       if (kind === MASK) {  // 0-dim
-        next = unsqueezeOp(handle, dim) as Handle;
-        // boolToIndexingTensor: index 0 of the new dimension, or none of it.
+        // boolToIndexingTensor: index 0 of the new dimension, or none of it. Made
+        // first, so that `temps` frees it if the unsqueeze fails.
         const keep = zerosOp(native.item((spec as Tensor).handle) ? [1] : [0], "int64", null, x.device) as Handle;
         (temps ??= []).push(keep);
         (advanced ??= [])[dim] = keep;
+        next = unsqueezeOp(handle, dim) as Handle;
         dim++;
       } else if (kind === INTEGER) {  // 0-dim
         next = selectOp(handle, dim, native.item((spec as Tensor).handle)) as Handle;
@@ -132,13 +134,6 @@ function basicIndex(x: Tensor, specs: IndexSpec[]): Handle {
   return handle;
 }
 
-// The advanced handles as index_put_ / index take them: a dense array, null where a dimension has none.
-function indexHandles(advanced: (Handle | null)[]): (Handle | null)[] {
-  const indices: (Handle | null)[] = new Array(advanced.length);
-  for (let i = 0; i < advanced.length; i++) indices[i] = advanced[i] ?? null;
-  return indices;
-}
-
 function release(handle: Handle, owned: boolean, temps: Handle[] | null): void {
   if (owned) native.dispose(handle);
   if (temps) for (const temp of temps) native.dispose(temp);
@@ -176,7 +171,7 @@ Tensor.prototype.index = function (...specs) {
   // Always a new tensor, as PyTorch's x[...] (an alias when nothing else was done).
   if (advanced === null) return wrap(owned ? handle : aliasOp(handle));
   try {
-    return wrap(indexOp(handle, indexHandles(advanced)));
+    return wrap(indexOp(handle, advanced));
   } finally {
     release(handle, owned, temps);
   }
@@ -187,9 +182,9 @@ Tensor.prototype.indexPut_ = function (specs, value) {
     if (advanced === null) {
       if (value instanceof Tensor) copyIn(handle, value.handle, false); else fillIn(handle, value);
     } else if (value instanceof Tensor) {
-      indexPutIn(handle, indexHandles(advanced), value.handle, false);
+      indexPutIn(handle, advanced, value.handle, false);
     } else {
-      indexPutNumberIn(handle, indexHandles(advanced), value, false);
+      indexPutNumberIn(handle, advanced, value, false);
     }
   } finally {
     release(handle, owned, temps);
