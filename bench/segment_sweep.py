@@ -1,7 +1,11 @@
 """Recipe sweeps for the segment task in PyTorch (the book's FCN, as bench/segment_torch.py; flare's
 training is the same computation, see bench/segment.ts): optimizer, lr, batch size, class weights,
-the upsampler's lr multiplier, on a VOC-style shapes folder. Prints one JSON line per epoch.
-Usage: python3 bench/segment_sweep.py DIR [--opt adam|sgd] [--lr L] [--bs B] [--epochs E] [--cw none|median|sqrt] [--tlr M]"""
+the upsampler's lr multiplier, flips and turns (--aug dihedral: one of the 8 per image, as flare's default),
+torchvision's zero_init_residual (--zir 1), progressive resizing (--train-size S --full-epochs K: the first
+epochs-K epochs on S×S bilinear-resized images and nearest-resized labels, S a multiple of 32), on a VOC-style
+shapes folder. Prints one JSON line per epoch.
+Usage: python3 bench/segment_sweep.py DIR [--opt adam|sgd] [--lr L] [--wd W] [--bs B] [--epochs E] [--cw none|median|sqrt]
+       [--tlr M] [--aug none|dihedral] [--zir 0|1] [--train-size S --full-epochs K] [--threads T]"""
 import sys, os, json, time, argparse, numpy as np, torch, torch.nn as nn, torch.nn.functional as F, torchvision
 from PIL import Image
 p = argparse.ArgumentParser()
@@ -9,6 +13,7 @@ p.add_argument("root"); p.add_argument("--opt", default="sgd"); p.add_argument("
 p.add_argument("--wd", type=float, default=1e-4); p.add_argument("--epochs", type=int, default=5); p.add_argument("--bs", type=int, default=16)
 p.add_argument("--n", type=int, default=100000); p.add_argument("--threads", type=int, default=2); p.add_argument("--model", default="fcn")
 p.add_argument("--cw", default="none"); p.add_argument("--tlr", type=float, default=1.0); p.add_argument("--sched", default="cosine"); p.add_argument("--warm", type=int, default=0); p.add_argument("--budget", type=float, default=1e9)
+p.add_argument("--aug", default="none"); p.add_argument("--zir", type=int, default=0); p.add_argument("--train-size", type=int, default=0); p.add_argument("--full-epochs", type=int, default=0)
 a = p.parse_args()
 torch.set_num_threads(a.threads); torch.manual_seed(0)
 MEAN = torch.tensor([0.485, 0.456, 0.406]).reshape(1, 3, 1, 1); STD = torch.tensor([0.229, 0.224, 0.225]).reshape(1, 3, 1, 1)
@@ -39,7 +44,7 @@ class FCN8(nn.Module):
         r = s.r; x = r.maxpool(r.relu(r.bn1(r.conv1(x)))); c2 = r.layer2(r.layer1(x)); c3 = r.layer3(c2); c4 = r.layer4(c3)
         y = s.u32(s.s32(c4)) + s.s16(c3); y = s.u16(y) + s.s8(c2); return s.u8(y)
 if a.model == "fcn":
-    net = nn.Sequential(*list(torchvision.models.resnet18().children())[:-2]); net.add_module("final_conv", nn.Conv2d(512, C, 1)); net.add_module("t", up(C, 32))
+    net = nn.Sequential(*list(torchvision.models.resnet18(zero_init_residual=bool(a.zir)).children())[:-2]); net.add_module("final_conv", nn.Conv2d(512, C, 1)); net.add_module("t", up(C, 32))
 else:
     net = FCN8()
 tp = [p_ for n_, p_ in net.named_parameters() if n_.startswith("t.") or n_.startswith("u")]
@@ -61,7 +66,19 @@ for e in range(a.epochs):
     net.train(); g = torch.Generator().manual_seed(e + 1); order = torch.randperm(n, generator=g); tl = 0
     for b in range(0, n, a.bs):
         for pg in opt.param_groups: pg["lr"] = a.lr * lr_at(step) * pg["m"]
-        idx = order[b:b + a.bs]; loss = F.cross_entropy(net(norm(tx[idx])), ty[idx], ignore_index=255, weight=cw)
+        idx = order[b:b + a.bs]; xb, yb = tx[idx], ty[idx]
+        if a.aug == "dihedral":  # per image: one of the 8 flips/turns, as flare's memoryBatches
+            codes = torch.randint(0, 8, (len(idx),)); xs, ys = [], []
+            for k in range(len(idx)):
+                c = int(codes[k]); xi, yi = xb[k], yb[k]
+                if c & 1: xi, yi = xi.flip(-1), yi.flip(-1)
+                if c & 2: xi, yi = xi.flip(-2), yi.flip(-2)
+                if c & 4: xi, yi = xi.transpose(-1, -2), yi.transpose(-1, -2)
+                xs.append(xi); ys.append(yi)
+            xb, yb = torch.stack(xs), torch.stack(ys)
+        xin = norm(xb)
+        if a.train_size and e < a.epochs - a.full_epochs: xin = F.interpolate(xin, size=(a.train_size, a.train_size), mode="bilinear", align_corners=False); yb = F.interpolate(yb[:, None].float(), size=(a.train_size, a.train_size), mode="nearest")[:, 0].long()
+        loss = F.cross_entropy(net(xin), yb, ignore_index=255, weight=cw)
         opt.zero_grad(); loss.backward(); opt.step(); tl += loss.item() * len(idx); step += 1
     net.eval(); h = torch.zeros(C, C, dtype=torch.float64)
     with torch.no_grad():
