@@ -78,7 +78,10 @@ def main():
     for name in TRANSFORMS:
         table[f"transforms.{name}"] = optional_params(getattr(T, name).__init__, True)
     for name in FUNCTIONAL:
-        table[f"F.{camel(name)}"] = optional_params(getattr(F, name), False)
+        # F.max_pool2d and F.adaptive_max_pool2d are boolean_dispatch wrappers taking (*args, **kwargs):
+        # their _with_indices forms carry the real signature (return_indices included, in its position).
+        fn = getattr(F, f"{name}_with_indices") if name in ("max_pool2d", "adaptive_max_pool2d") else getattr(F, name)
+        table[f"F.{camel(name)}"] = optional_params(fn, False)
     table["DataLoader"] = optional_params(torch.utils.data.DataLoader.__init__, True)
     out = Path(__file__).resolve().parent.parent / "src" / "pytorch_signatures.ts"
     body = json.dumps(table, indent=2)

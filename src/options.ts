@@ -47,7 +47,9 @@ export function suggestName(name: string, allowed: readonly string[]): string | 
 function describeValue(value: unknown): string {
   if (value === null) return "null";
   if (Array.isArray(value)) return "an array";
-  return typeof value === "object" ? `a ${value.constructor?.name ?? "object"}` : `${typeof value} ${String(value)}`;
+  if (typeof value !== "object") return `${typeof value} ${String(value)}`;
+  const name = value.constructor?.name ?? "object";
+  return `${/^[aeiou]/i.test(name) ? "an" : "a"} ${name}`;
 }
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> =>
@@ -120,6 +122,9 @@ type WithOptions<T, O> = T extends readonly unknown[] ? [...T, O?] : never;
  * options object `O`. `...args: PyArgs<"nn.MaxPool2d", MaxPool2dOptions>`.
  */
 export type PyArgs<N extends SignatureName, O> = WithOptions<Prefixes<PositionTypes<Signatures[N]["positional"], O>>, O>;
+type Tail<T extends readonly unknown[]> = T extends readonly [unknown, ...infer Rest] ? Rest : [];
+/** PyArgs for a function whose first optional PyTorch position flare takes as required (F.softmax's dim). */
+export type PyArgsAfterFirst<N extends SignatureName, O> = WithOptions<Prefixes<PositionTypes<Tail<Signatures[N]["positional"]>, O>>, O>;
 
 /** PyTorch parameters deprecated in favour of another, accepted only as null / undefined. */
 const DEPRECATED: Readonly<Record<string, string>> = {
@@ -138,12 +143,13 @@ const DEPRECATED: Readonly<Record<string, string>> = {
  *   pytorchOptions("nn.CrossEntropyLoss", [null, null, -100, null, "none"], [...], "new nn.CrossEntropyLoss()")
  *     → { ignoreIndex: -100, reduction: "none" }
  */
-export function pytorchOptions<T extends object>(name: SignatureName, args: readonly unknown[], allowed: readonly (keyof T & string)[], what = `new ${name}()`): T {
+export function pytorchOptions<T extends object>(name: SignatureName, args: readonly unknown[], allowed: readonly (keyof T & string)[], what = `new ${name}()`, skip = 0): T {
   const signature: PyTorchSignature = PYTORCH_SIGNATURES[name];
+  const positional = skip === 0 ? signature.positional : signature.positional.slice(skip);
   const deprecated = [...signature.positional, ...signature.keyword].filter((n) => n in DEPRECATED);
   const positions = args.map((a) => (a === null ? undefined : a));
   const known: readonly string[] = allowed;
-  const options = positionalOptions<Record<string, unknown>>(positions, signature.positional, [...known, ...deprecated], what);
+  const options = positionalOptions<Record<string, unknown>>(positions, positional, [...known, ...deprecated], what);
   for (const key of Object.keys(options)) {
     if (known.includes(key)) continue;
     const value = options[key];
@@ -154,6 +160,29 @@ export function pytorchOptions<T extends object>(name: SignatureName, args: read
     throw new FlareError(`${what}: PyTorch's "${key}" (position ${signature.positional.indexOf(key) + 1} of its optional arguments) is not supported by flare; pass null or leave it out`, "E_ARGUMENT");
   }
   return options as T;
+}
+
+/**
+ * pytorchOptions for a torch.nn.functional call, where the common forms (nothing, null, or one
+ * options object) are checked without building anything: `F.conv2d(x, w, b, 1, 1)`,
+ * `F.conv2d(x, w, b, { padding: 1 })` and `F.mseLoss(x, y, null, null, "sum")` all read as PyTorch.
+ * `skip` counts the leading PyTorch positions flare takes as required arguments.
+ */
+export function functionalOptions<T extends object>(name: SignatureName, args: readonly unknown[], allowed: readonly (keyof T & string)[], what: string, skip = 0): T {
+  if (args.length === 0) return {} as T;
+  if (args.length === 1) {
+    const only = args[0];
+    if (only === undefined || only === null) return {} as T;
+    if (isPlainObject(only)) return checkOptions(only as T, allowed, what);
+  }
+  return pytorchOptions<T>(name, args, allowed, what, skip);
+}
+
+/** A function that takes no optional arguments: any argument after the required ones is a FlareError. */
+export function noMoreArguments(rest: readonly unknown[], what: string): void {
+  let n = rest.length;
+  while (n > 0 && rest[n - 1] === undefined) n--;
+  if (n > 0) throw new FlareError(`${what}: takes no further arguments, got ${n} more (${rest.slice(0, n).map(describeValue).join(", ")})`, "E_ARGUMENT");
 }
 
 /**

@@ -663,7 +663,13 @@ export const PYTORCH_SIGNATURES = {
     "keyword": []
   },
   "F.maxPool2d": {
-    "positional": [],
+    "positional": [
+      "stride",
+      "padding",
+      "dilation",
+      "ceilMode",
+      "returnIndices"
+    ],
     "keyword": []
   },
   "F.avgPool2d": {
@@ -681,7 +687,9 @@ export const PYTORCH_SIGNATURES = {
     "keyword": []
   },
   "F.adaptiveMaxPool2d": {
-    "positional": [],
+    "positional": [
+      "returnIndices"
+    ],
     "keyword": []
   },
   "F.batchNorm": {

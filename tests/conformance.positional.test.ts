@@ -6,6 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as torch from "../src/index.js";
 import { nn, optim } from "../src/index.js";
+import * as F from "../src/nn/functional.js";
 import { transforms as T, models } from "../src/vision/index.js";
 import { PYTORCH_SIGNATURES, type SignatureName } from "../src/pytorch_signatures.js";
 import { assertFlareError } from "./helpers.js";
@@ -105,6 +106,46 @@ test("nn.init takes PyTorch's positions", () => {
   assertFlareError(() => nn.init.normal_(w, { mean: 0, sd: 1 } as never), /^init\.normal_\(\): unknown option "sd" \(did you mean "std"\?\)/, "E_ARGUMENT");
 });
 
+test("torch.nn.functional takes PyTorch's positions: F.conv2d(x, w, b, 2, 1), F.maxPool2d(x, 3, 2, 1, 1, false, true), F.mseLoss(x, y, null, null, \"sum\")", () => torch.tidy(() => {
+  const x = torch.randn([1, 2, 7, 7]), w = torch.randn([3, 2, 3, 3]), b = torch.randn([3]);
+  const close = (a: torch.Tensor, e: torch.Tensor) => assert.ok(torch.allclose(a, e), "equal results");
+  close(F.conv2d(x, w, b, 2, 1), F.conv2d(x, w, b, { stride: 2, padding: 1 }));
+  close(F.conv2d(x, w, null, 1, "same", 2), F.conv2d(x, w, null, { padding: "same", dilation: 2 }));
+  close(F.conv2d(x, w, b, 2, { padding: 1 }), F.conv2d(x, w, { bias: b, stride: 2, padding: 1 }));
+  assertFlareError(() => F.conv2d(x, w, b, 2, { stride: 1 }), /^conv2d\(\): "stride" given both by position and in the options$/, "E_ARGUMENT");
+  close(F.convTranspose2d(x, w.transpose(0, 1), null, 2, 1, 1), F.convTranspose2d(x, w.transpose(0, 1), null, { stride: 2, padding: 1, outputPadding: 1 }));
+  // F.max_pool2d's order is PyTorch's functional one: ceil_mode before return_indices (the class has them the other way).
+  const [values, indices] = F.maxPool2d(x, 3, 2, 1, 1, false, true) as [torch.Tensor, torch.Tensor];
+  close(values, F.maxPool2d(x, 3, { stride: 2, padding: 1 }));
+  assert.equal(indices.dtype, "int64");
+  assert.deepEqual((F.maxPool2d(x, 2, null, 0, 1, true) as torch.Tensor).shape, [1, 2, 4, 4]);
+  assert.deepEqual(F.avgPool2d(x, 2, null, 0, true).shape, [1, 2, 4, 4]);
+  close(F.interpolate(x, null, 2, "bilinear", false), F.interpolate(x, { scaleFactor: 2, mode: "bilinear", alignCorners: false }));
+  assert.deepEqual(F.interpolate(x, 10).shape, [1, 2, 10, 10]);
+  assertFlareError(() => F.interpolate(x, 10, null, "bilinear", null, null, true as never), /PyTorch's "antialias" \(position 6 of its optional arguments\) is not supported by flare/, "E_ARGUMENT");
+  const logits = torch.randn([4, 3]), target = torch.tensor([0, 2, 1, 2], { dtype: "int64" }), weight = torch.tensor([1, 2, 3]);
+  assert.deepEqual(F.crossEntropy(logits, target, null, null, -100, null, "none").shape, [4]);
+  close(F.crossEntropy(logits, target, weight, null, 2, null, "sum", 0.1), F.crossEntropy(logits, target, { weight, ignoreIndex: 2, reduction: "sum", labelSmoothing: 0.1 }));
+  close(F.nllLoss(logits.logSoftmax(1), target, weight), F.nllLoss(logits.logSoftmax(1), target, { weight }));
+  const y = torch.rand([4, 3]);
+  close(F.mseLoss(logits, y, null, null, "sum"), F.mseLoss(logits, y, { reduction: "sum" }));
+  assert.ok(F.mseLoss(logits, y, null, null, "sum").item() > F.mseLoss(logits, y).item() * 2, "the sum, not the mean");
+  close(F.smoothL1Loss(logits, y, null, null, "none", 0.5), F.smoothL1Loss(logits, y, { reduction: "none", beta: 0.5 }));
+  close(F.binaryCrossEntropyWithLogits(logits, y, null, null, null, "mean", weight), F.binaryCrossEntropyWithLogits(logits, y, { posWeight: weight }));
+  assertFlareError(() => F.mseLoss(logits, y, true as never), /^mseLoss\(\): "sizeAverage" is deprecated in PyTorch and not supported; use reduction/, "E_ARGUMENT");
+  close(F.dropout(logits, 0.5, false), logits);
+  close(F.leakyRelu(logits, 0.2), F.leakyRelu(logits, { negativeSlope: 0.2 }));
+  assert.equal(F.softmax(logits, 1, null, "float64").dtype, "float64");
+  assertFlareError(() => F.softmax(logits, 1, 3 as never), /^softmax\(\): PyTorch's "_stacklevel" \(position 2 of its optional arguments\) is not supported by flare; pass null or leave it out$/, "E_ARGUMENT");
+  close(F.pad(logits, [1, 1], "constant", 2), F.pad(logits, [1, 1], { value: 2 }));
+  close(F.layerNorm(logits, [3], null, null, 1e-3), F.layerNorm(logits, [3], { eps: 1e-3 }));
+  close(F.oneHot(target, 4), F.oneHot(target, { numClasses: 4 }));
+  assert.deepEqual(F.affineGrid(torch.zeros([1, 2, 3]), [1, 1, 2, 2], true).shape, [1, 2, 2, 2]);
+  // A function without optional arguments takes nothing more.
+  assertFlareError(() => (F.sigmoid as (...a: unknown[]) => unknown)(logits, 1), /^sigmoid\(\): takes no further arguments, got 1 more \(number 1\)$/, "E_ARGUMENT");
+  assertFlareError(() => (F.adaptiveAvgPool2d as (...a: unknown[]) => unknown)(x, 1, {}), /^adaptiveAvgPool2d\(\): takes no further arguments, got 1 more \(an Object\)$/, "E_ARGUMENT");
+}));
+
 // Each class reads its own signature: one position too many names exactly the table's list.
 const REQUIRED: Partial<Record<SignatureName, { make: (...rest: unknown[]) => unknown }>> = {};
 const ctor = (cls: unknown, ...required: unknown[]) => ({ make: (...rest: unknown[]) => new (cls as new (...a: unknown[]) => unknown)(...required, ...rest) });
@@ -144,9 +185,26 @@ Object.assign(REQUIRED, {
   "optim.lrScheduler.OneCycleLR": ctor(optim.lrScheduler.OneCycleLR, sgd(), 0.1), "optim.lrScheduler.LambdaLR": ctor(optim.lrScheduler.LambdaLR, sgd(), () => 1),
   "optim.lrScheduler.LinearLR": ctor(optim.lrScheduler.LinearLR, sgd()),
 });
-// Table entries not walked: flare's own functions for these live elsewhere (F, DataLoader: other
-// owners' files), or the class needs arguments the walk cannot make generically.
-const NOT_WALKED = (name: string) => name.startsWith("F.") || name === "DataLoader" || name === "init.constant_" || name === "optim.lrScheduler.SequentialLR";
+// torch.nn.functional: the required arguments of each function (tiny tensors; the walk fails before using them).
+const x4 = () => torch.zeros([1, 1, 4, 4]), labels = () => torch.zeros([2], { dtype: "int64" });
+Object.assign(REQUIRED, {
+  "F.conv2d": fn(F.conv2d, x4(), torch.zeros([1, 1, 1, 1])), "F.convTranspose2d": fn(F.convTranspose2d, x4(), torch.zeros([1, 1, 1, 1])),
+  "F.linear": fn(F.linear, torch.zeros([1, 2]), torch.zeros([3, 2])), "F.maxPool2d": fn(F.maxPool2d, x4(), 2), "F.avgPool2d": fn(F.avgPool2d, x4(), 2),
+  "F.adaptiveAvgPool2d": fn(F.adaptiveAvgPool2d, x4(), 1), "F.adaptiveMaxPool2d": fn(F.adaptiveMaxPool2d, x4(), 1),
+  "F.batchNorm": fn(F.batchNorm, x4(), torch.zeros([1]), torch.ones([1])), "F.layerNorm": fn(F.layerNorm, x4(), 4), "F.groupNorm": fn(F.groupNorm, x4(), 1),
+  "F.dropout": fn(F.dropout, x4()), "F.dropout2d": fn(F.dropout2d, x4()), "F.relu": fn(F.relu, x4()), "F.leakyRelu": fn(F.leakyRelu, x4()),
+  "F.gelu": fn(F.gelu, x4()), "F.silu": fn(F.silu, x4()), "F.softmax": fn(F.softmax, x4(), 1), "F.logSoftmax": fn(F.logSoftmax, x4(), 1),
+  "F.interpolate": fn(F.interpolate, x4()), "F.pad": fn(F.pad, x4(), [1, 1]), "F.crossEntropy": fn(F.crossEntropy, torch.zeros([2, 3]), labels()),
+  "F.nllLoss": fn(F.nllLoss, torch.zeros([2, 3]), labels()), "F.binaryCrossEntropy": fn(F.binaryCrossEntropy, torch.zeros([2]), torch.zeros([2])),
+  "F.binaryCrossEntropyWithLogits": fn(F.binaryCrossEntropyWithLogits, torch.zeros([2]), torch.zeros([2])),
+  "F.mseLoss": fn(F.mseLoss, torch.zeros([2]), torch.zeros([2])), "F.l1Loss": fn(F.l1Loss, torch.zeros([2]), torch.zeros([2])),
+  "F.smoothL1Loss": fn(F.smoothL1Loss, torch.zeros([2]), torch.zeros([2])), "F.oneHot": fn(F.oneHot, labels()),
+  "F.gridSample": fn(F.gridSample, x4(), torch.zeros([1, 2, 2, 2])), "F.affineGrid": fn(F.affineGrid, torch.zeros([1, 2, 3]), [1, 1, 2, 2]),
+});
+// PyTorch positions flare takes as required arguments (F.softmax's dim): the walk starts after them.
+const TAKEN_AS_REQUIRED: Partial<Record<SignatureName, number>> = { "F.softmax": 1, "F.logSoftmax": 1 };
+// Table entries not walked: the class needs arguments the walk cannot make generically.
+const NOT_WALKED = (name: string) => name === "DataLoader" || name === "init.constant_" || name === "optim.lrScheduler.SequentialLR";
 
 test("each class and function takes the positions of its own PyTorch signature (generated table, not a hand copy)", () => {
   const names = Object.keys(PYTORCH_SIGNATURES) as SignatureName[];
@@ -154,9 +212,10 @@ test("each class and function takes the positions of its own PyTorch signature (
   for (const name of names) {
     const entry = REQUIRED[name];
     if (!entry) continue;
-    const positional = PYTORCH_SIGNATURES[name].positional as readonly string[];
+    const positional = (PYTORCH_SIGNATURES[name].positional as readonly string[]).slice(TAKEN_AS_REQUIRED[name] ?? 0);
     // One argument more than PyTorch has positions (a non-object value, so it is not taken for the options).
-    assertFlareError(() => entry.make(...Array(positional.length + 1).fill(0)),
+    if (positional.length === 0 && name.startsWith("F.")) assertFlareError(() => entry.make(0), /takes no further arguments, got 1 more \(number 0\)/, "E_ARGUMENT");
+    else assertFlareError(() => entry.make(...Array(positional.length + 1).fill(0)),
       new RegExp(`takes at most ${positional.length} optional arguments? by position \\(${positional.join(", ")}\\), got ${positional.length + 1}`), "E_ARGUMENT");
   }
 });

@@ -1,10 +1,12 @@
 // torch.nn.functional: one function per layer and the losses, each a checked
-// call of the ATen operator PyTorch's own functional calls.
+// call of the ATen operator PyTorch's own functional calls. The optional
+// arguments come by PyTorch's positions (src/pytorch_signatures.ts) and/or in
+// one options object: F.conv2d(x, w, b, 2, 1) = F.conv2d(x, w, b, { stride: 2, padding: 1 }).
 import { FlareError } from "../errors.js";
 import { aten } from "../tensor/aten.js";
 import { Tensor, wrap, wrapList } from "../tensor/tensor.js";
 import type { DType } from "../tensor/dtype.js";
-import { checkOptions } from "../options.js";
+import { functionalOptions, noMoreArguments, type PyArgs, type PyArgsAfterFirst } from "../options.js";
 import {
   tensorArg, optionalTensorArg, intArg, numberArg, tupleArg, pairArg, oneOf, probabilityArg, type Pair,
 } from "./utils.js";
@@ -32,7 +34,9 @@ function reductionOf(value: unknown, what: string): number {
 // ---- linear and convolution ---------------------------------------------------
 
 /** y = x Wᵀ + b. */
-export function linear(input: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
+export function linear(input: Tensor, weight: Tensor, ...args: PyArgs<"F.linear", { bias?: Tensor | null }>): Tensor {
+  const bias = args.length === 1 && (args[0] === null || args[0] instanceof Tensor) ? args[0]  // the layer's call, no work
+    : functionalOptions<{ bias?: Tensor | null }>("F.linear", args, ["bias"], "linear()").bias;
   return wrap(aten.linear(tensorArg(input, "linear(): input"), tensorArg(weight, "linear(): weight"), optionalTensorArg(bias, "linear(): bias")));
 }
 
@@ -40,9 +44,9 @@ export type Padding2d = Pair | "same" | "valid";
 export interface Conv2dOptions { stride?: Pair; padding?: Padding2d; dilation?: Pair; groups?: number }
 
 /** 2-D convolution over NCHW (or unbatched CHW) input; padding may be "same" or "valid". */
-export function conv2d(input: Tensor, weight: Tensor, bias: Tensor | null = null, options: Conv2dOptions = {}): Tensor {
-  options = checkOptions(options, ["stride", "padding", "dilation", "groups"], "conv2d()");
-  const x = tensorArg(input, "conv2d(): input"), w = tensorArg(weight, "conv2d(): weight"), b = optionalTensorArg(bias, "conv2d(): bias");
+export function conv2d(input: Tensor, weight: Tensor, ...args: PyArgs<"F.conv2d", Conv2dOptions & { bias?: Tensor | null }>): Tensor {
+  const options = functionalOptions<Conv2dOptions & { bias?: Tensor | null }>("F.conv2d", args, ["bias", "stride", "padding", "dilation", "groups"], "conv2d()");
+  const x = tensorArg(input, "conv2d(): input"), w = tensorArg(weight, "conv2d(): weight"), b = optionalTensorArg(options.bias, "conv2d(): bias");
   const stride = pairArg(options.stride ?? 1, "conv2d(): stride", 1);
   const dilation = pairArg(options.dilation ?? 1, "conv2d(): dilation", 1);
   const groups = intArg(options.groups ?? 1, "conv2d(): groups", 1);
@@ -58,10 +62,10 @@ export function conv2d(input: Tensor, weight: Tensor, bias: Tensor | null = null
 export interface ConvTranspose2dOptions { stride?: Pair; padding?: Pair; outputPadding?: Pair; groups?: number; dilation?: Pair }
 
 /** 2-D transposed convolution ("deconvolution"); weight is [in, out / groups, kH, kW]. */
-export function convTranspose2d(input: Tensor, weight: Tensor, bias: Tensor | null = null, options: ConvTranspose2dOptions = {}): Tensor {
-  options = checkOptions(options, ["stride", "padding", "outputPadding", "groups", "dilation"], "convTranspose2d()");
+export function convTranspose2d(input: Tensor, weight: Tensor, ...args: PyArgs<"F.convTranspose2d", ConvTranspose2dOptions & { bias?: Tensor | null }>): Tensor {
   const what = "convTranspose2d()";
-  return wrap(aten.convTranspose2d(tensorArg(input, `${what}: input`), tensorArg(weight, `${what}: weight`), optionalTensorArg(bias, `${what}: bias`),
+  const options = functionalOptions<ConvTranspose2dOptions & { bias?: Tensor | null }>("F.convTranspose2d", args, ["bias", "stride", "padding", "outputPadding", "groups", "dilation"], what);
+  return wrap(aten.convTranspose2d(tensorArg(input, `${what}: input`), tensorArg(weight, `${what}: weight`), optionalTensorArg(options.bias, `${what}: bias`),
     pairArg(options.stride ?? 1, `${what}: stride`, 1), pairArg(options.padding ?? 0, `${what}: padding`, 0),
     pairArg(options.outputPadding ?? 0, `${what}: outputPadding`, 0), intArg(options.groups ?? 1, `${what}: groups`, 1),
     pairArg(options.dilation ?? 1, `${what}: dilation`, 1)));
@@ -78,9 +82,9 @@ function verifyBatchSize(size: number[], what: string): void {
 export interface BatchNormOptions { weight?: Tensor | null; bias?: Tensor | null; training?: boolean; momentum?: number; eps?: number }
 
 /** Batch normalisation; in training it updates runningMean/runningVar in place (when given). */
-export function batchNorm(input: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, options: BatchNormOptions = {}): Tensor {
-  options = checkOptions(options, ["weight", "bias", "training", "momentum", "eps"], "batchNorm()");
+export function batchNorm(input: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, ...args: PyArgs<"F.batchNorm", BatchNormOptions>): Tensor {
   const what = "batchNorm()";
+  const options = functionalOptions<BatchNormOptions>("F.batchNorm", args, ["weight", "bias", "training", "momentum", "eps"], what);
   const x = tensorArg(input, `${what}: input`);
   const training = options.training ?? false;
   if (training) verifyBatchSize(input.shape, what);
@@ -98,17 +102,19 @@ function shapeArg(value: unknown, what: string): number[] {
 }
 
 /** Layer normalisation over the trailing `normalizedShape` dimensions. */
-export function layerNorm(input: Tensor, normalizedShape: number | number[], options: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {}): Tensor {
-  options = checkOptions(options, ["weight", "bias", "eps"], "layerNorm()");
+export interface NormOptions { weight?: Tensor | null; bias?: Tensor | null; eps?: number }
+
+export function layerNorm(input: Tensor, normalizedShape: number | number[], ...args: PyArgs<"F.layerNorm", NormOptions>): Tensor {
   const what = "layerNorm()";
+  const options = functionalOptions<NormOptions>("F.layerNorm", args, ["weight", "bias", "eps"], what);
   return wrap(aten.layerNorm(tensorArg(input, `${what}: input`), shapeArg(normalizedShape, `${what}: normalizedShape`),
     optionalTensorArg(options.weight, `${what}: weight`), optionalTensorArg(options.bias, `${what}: bias`), numberArg(options.eps ?? 1e-5, `${what}: eps`), true));
 }
 
 /** Group normalisation: channels split into numGroups groups, each normalised. */
-export function groupNorm(input: Tensor, numGroups: number, options: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {}): Tensor {
-  options = checkOptions(options, ["weight", "bias", "eps"], "groupNorm()");
+export function groupNorm(input: Tensor, numGroups: number, ...args: PyArgs<"F.groupNorm", NormOptions>): Tensor {
   const what = "groupNorm()";
+  const options = functionalOptions<NormOptions>("F.groupNorm", args, ["weight", "bias", "eps"], what);
   const x = tensorArg(input, `${what}: input`);
   intArg(numGroups, `${what}: numGroups`, 1);
   const shape = input.shape;
@@ -122,25 +128,22 @@ export function groupNorm(input: Tensor, numGroups: number, options: { weight?: 
 
 export interface DropoutOptions { p?: number; training?: boolean; inplace?: boolean }
 
-function dropoutArgs(p: number | DropoutOptions | undefined, options: DropoutOptions, what: string) {
-  if (typeof p === "object" && p !== null) checkOptions(p, ["p", "training", "inplace"], what);
-  const merged = typeof p === "object" && p !== null ? { ...p, ...options } : { ...options, p: p ?? options.p };
-  return { p: probabilityArg(merged.p ?? 0.5, what), training: merged.training ?? true, inplace: merged.inplace ?? false };
+function dropoutArgs(name: "F.dropout" | "F.dropout2d", args: readonly unknown[], what: string) {
+  const options = functionalOptions<DropoutOptions>(name, args, ["p", "training", "inplace"], what);
+  return { p: probabilityArg(options.p ?? 0.5, what), training: options.training ?? true, inplace: options.inplace ?? false };
 }
 
 /** Zeroes elements with probability p and scales the rest by 1/(1-p); identity unless training. */
-export function dropout(input: Tensor, p?: number | DropoutOptions, options: DropoutOptions = {}): Tensor {
-  options = checkOptions(options, ["p", "training", "inplace"], "dropout()");
-  const { p: prob, training, inplace } = dropoutArgs(p, options, "dropout()");
+export function dropout(input: Tensor, ...args: PyArgs<"F.dropout", DropoutOptions>): Tensor {
+  const { p: prob, training, inplace } = dropoutArgs("F.dropout", args, "dropout()");
   const x = tensorArg(input, "dropout(): input");
   if (inplace) { aten.dropoutIn(x, prob, training); return input; }
   return wrap(aten.dropout(x, prob, training));
 }
 
 /** Zeroes whole channels (N, C, H, W → per (n, c)) with probability p. */
-export function dropout2d(input: Tensor, p?: number | DropoutOptions, options: DropoutOptions = {}): Tensor {
-  options = checkOptions(options, ["p", "training", "inplace"], "dropout2d()");
-  const { p: prob, training, inplace } = dropoutArgs(p, options, "dropout2d()");
+export function dropout2d(input: Tensor, ...args: PyArgs<"F.dropout2d", DropoutOptions>): Tensor {
+  const { p: prob, training, inplace } = dropoutArgs("F.dropout2d", args, "dropout2d()");
   const x = tensorArg(input, "dropout2d(): input");
   if (inplace) { aten.featureDropoutIn(x, prob, training); return input; }
   return wrap(aten.featureDropout(x, prob, training));
@@ -148,48 +151,52 @@ export function dropout2d(input: Tensor, p?: number | DropoutOptions, options: D
 
 // ---- activations ----------------------------------------------------------------------
 
-export function relu(input: Tensor, options: { inplace?: boolean } = {}): Tensor {
-  options = checkOptions(options, ["inplace"], "relu()");
+export function relu(input: Tensor, ...args: PyArgs<"F.relu", { inplace?: boolean }>): Tensor {
+  const options = functionalOptions<{ inplace?: boolean }>("F.relu", args, ["inplace"], "relu()");
   const x = tensorArg(input, "relu(): input");
   if (options.inplace) { aten.reluIn(x); return input; }
   return wrap(aten.relu(x));
 }
 
-export function leakyRelu(input: Tensor, negativeSlope: number | { negativeSlope?: number; inplace?: boolean } = 0.01, options: { inplace?: boolean } = {}): Tensor {
-  options = checkOptions(options, ["inplace"], "leakyRelu()");
-  const merged = typeof negativeSlope === "object" && negativeSlope !== null
-    ? { ...checkOptions(negativeSlope, ["negativeSlope", "inplace"], "leakyRelu()"), ...options } : { ...options, negativeSlope };
+export function leakyRelu(input: Tensor, ...args: PyArgs<"F.leakyRelu", { negativeSlope?: number; inplace?: boolean }>): Tensor {
+  const options = functionalOptions<{ negativeSlope?: number; inplace?: boolean }>("F.leakyRelu", args, ["negativeSlope", "inplace"], "leakyRelu()");
   const x = tensorArg(input, "leakyRelu(): input");
-  const slope = numberArg(merged.negativeSlope ?? 0.01, "leakyRelu(): negativeSlope");
-  if (merged.inplace) { aten.leakyReluIn(x, slope); return input; }
+  const slope = numberArg(options.negativeSlope ?? 0.01, "leakyRelu(): negativeSlope");
+  if (options.inplace) { aten.leakyReluIn(x, slope); return input; }
   return wrap(aten.leakyRelu(x, slope));
 }
 
-export function gelu(input: Tensor, options: { approximate?: "none" | "tanh" } = {}): Tensor {
-  options = checkOptions(options, ["approximate"], "gelu()");
+export function gelu(input: Tensor, ...args: PyArgs<"F.gelu", { approximate?: "none" | "tanh" }>): Tensor {
+  const options = functionalOptions<{ approximate?: "none" | "tanh" }>("F.gelu", args, ["approximate"], "gelu()");
   return wrap(aten.gelu(tensorArg(input, "gelu(): input"), oneOf(options.approximate ?? "none", ["none", "tanh"] as const, "gelu(): approximate")));
 }
 
-export function silu(input: Tensor, options: { inplace?: boolean } = {}): Tensor {
-  options = checkOptions(options, ["inplace"], "silu()");
+export function silu(input: Tensor, ...args: PyArgs<"F.silu", { inplace?: boolean }>): Tensor {
+  const options = functionalOptions<{ inplace?: boolean }>("F.silu", args, ["inplace"], "silu()");
   const x = tensorArg(input, "silu(): input");
   if (options.inplace) { aten.siluIn(x); return input; }
   return wrap(aten.silu(x));
 }
 
-export function sigmoid(input: Tensor): Tensor { return wrap(aten.sigmoid(tensorArg(input, "sigmoid(): input"))); }
-export function tanh(input: Tensor): Tensor { return wrap(aten.tanh(tensorArg(input, "tanh(): input"))); }
+export function sigmoid(input: Tensor, ...rest: never[]): Tensor {
+  if (rest.length) noMoreArguments(rest, "sigmoid()");
+  return wrap(aten.sigmoid(tensorArg(input, "sigmoid(): input")));
+}
+export function tanh(input: Tensor, ...rest: never[]): Tensor {
+  if (rest.length) noMoreArguments(rest, "tanh()");
+  return wrap(aten.tanh(tensorArg(input, "tanh(): input")));
+}
 
 /** PyTorch's implicit softmax dim (deprecated there): 0 for 0-, 1- and 3-D input, else 1. */
 export function implicitSoftmaxDim(ndim: number): number { return ndim === 0 || ndim === 1 || ndim === 3 ? 0 : 1; }
 
-export function softmax(input: Tensor, dim: number, options: { dtype?: DType } = {}): Tensor {
-  options = checkOptions(options, ["dtype"], "softmax()");
+export function softmax(input: Tensor, dim: number, ...args: PyArgsAfterFirst<"F.softmax", { dtype?: DType }>): Tensor {
+  const options = functionalOptions<{ dtype?: DType }>("F.softmax", args, ["dtype"], "softmax()", 1);
   return wrap(aten.softmax(tensorArg(input, "softmax(): input"), intArg(dim, "softmax(): dim"), options.dtype ?? null));
 }
 
-export function logSoftmax(input: Tensor, dim: number, options: { dtype?: DType } = {}): Tensor {
-  options = checkOptions(options, ["dtype"], "logSoftmax()");
+export function logSoftmax(input: Tensor, dim: number, ...args: PyArgsAfterFirst<"F.logSoftmax", { dtype?: DType }>): Tensor {
+  const options = functionalOptions<{ dtype?: DType }>("F.logSoftmax", args, ["dtype"], "logSoftmax()", 1);
   return wrap(aten.logSoftmax(tensorArg(input, "logSoftmax(): input"), intArg(dim, "logSoftmax(): dim"), options.dtype ?? null));
 }
 
@@ -200,22 +207,23 @@ export interface MaxPool2dOptions { stride?: Pair | null; padding?: Pair; dilati
 /** 2-D max pooling; stride defaults to the kernel size. With returnIndices, [output, indices]. */
 export function maxPool2d(input: Tensor, kernelSize: Pair, options: MaxPool2dOptions & { returnIndices: true }): [Tensor, Tensor];
 export function maxPool2d(input: Tensor, kernelSize: Pair, options?: MaxPool2dOptions & { returnIndices?: false }): Tensor;
-export function maxPool2d(input: Tensor, kernelSize: Pair, options: MaxPool2dOptions = {}): Tensor | [Tensor, Tensor] {
-  options = checkOptions(options, ["stride", "padding", "dilation", "ceilMode", "returnIndices"], "maxPool2d()");
+export function maxPool2d(input: Tensor, kernelSize: Pair, ...args: PyArgs<"F.maxPool2d", MaxPool2dOptions>): Tensor | [Tensor, Tensor];
+export function maxPool2d(input: Tensor, kernelSize: Pair, ...args: PyArgs<"F.maxPool2d", MaxPool2dOptions>): Tensor | [Tensor, Tensor] {
   const what = "maxPool2d()";
-  const args = [tensorArg(input, `${what}: input`), pairArg(kernelSize, `${what}: kernelSize`, 1),
+  const options = functionalOptions<MaxPool2dOptions>("F.maxPool2d", args, ["stride", "padding", "dilation", "ceilMode", "returnIndices"], what);
+  const call = [tensorArg(input, `${what}: input`), pairArg(kernelSize, `${what}: kernelSize`, 1),
     options.stride == null ? [] : pairArg(options.stride, `${what}: stride`, 1), pairArg(options.padding ?? 0, `${what}: padding`, 0),
     pairArg(options.dilation ?? 1, `${what}: dilation`, 1), options.ceilMode ?? false];
-  if (options.returnIndices) return wrapList(aten.maxPool2dIndices(...args)) as [Tensor, Tensor];
-  return wrap(aten.maxPool2d(...args));
+  if (options.returnIndices) return wrapList(aten.maxPool2dIndices(...call)) as [Tensor, Tensor];
+  return wrap(aten.maxPool2d(...call));
 }
 
 export interface AvgPool2dOptions { stride?: Pair | null; padding?: Pair; ceilMode?: boolean; countIncludePad?: boolean; divisorOverride?: number | null }
 
 /** 2-D average pooling; stride defaults to the kernel size. */
-export function avgPool2d(input: Tensor, kernelSize: Pair, options: AvgPool2dOptions = {}): Tensor {
-  options = checkOptions(options, ["stride", "padding", "ceilMode", "countIncludePad", "divisorOverride"], "avgPool2d()");
+export function avgPool2d(input: Tensor, kernelSize: Pair, ...args: PyArgs<"F.avgPool2d", AvgPool2dOptions>): Tensor {
   const what = "avgPool2d()";
+  const options = functionalOptions<AvgPool2dOptions>("F.avgPool2d", args, ["stride", "padding", "ceilMode", "countIncludePad", "divisorOverride"], what);
   return wrap(aten.avgPool2d(tensorArg(input, `${what}: input`), pairArg(kernelSize, `${what}: kernelSize`, 1),
     options.stride == null ? [] : pairArg(options.stride, `${what}: stride`, 1), pairArg(options.padding ?? 0, `${what}: padding`, 0),
     options.ceilMode ?? false, options.countIncludePad ?? true,
@@ -232,15 +240,17 @@ function adaptiveSize(input: Tensor, outputSize: AdaptiveSize, what: string): [n
 }
 
 /** Averages over adaptive windows to a fixed output size (null keeps that input size). */
-export function adaptiveAvgPool2d(input: Tensor, outputSize: AdaptiveSize): Tensor {
+export function adaptiveAvgPool2d(input: Tensor, outputSize: AdaptiveSize, ...rest: never[]): Tensor {
+  if (rest.length) noMoreArguments(rest, "adaptiveAvgPool2d()");
   const x = tensorArg(input, "adaptiveAvgPool2d(): input");
   return wrap(aten.adaptiveAvgPool2d(x, adaptiveSize(input, outputSize, "adaptiveAvgPool2d()")));
 }
 
 export function adaptiveMaxPool2d(input: Tensor, outputSize: AdaptiveSize, options: { returnIndices: true }): [Tensor, Tensor];
 export function adaptiveMaxPool2d(input: Tensor, outputSize: AdaptiveSize, options?: { returnIndices?: false }): Tensor;
-export function adaptiveMaxPool2d(input: Tensor, outputSize: AdaptiveSize, options: { returnIndices?: boolean } = {}): Tensor | [Tensor, Tensor] {
-  options = checkOptions(options, ["returnIndices"], "adaptiveMaxPool2d()");
+export function adaptiveMaxPool2d(input: Tensor, outputSize: AdaptiveSize, ...args: PyArgs<"F.adaptiveMaxPool2d", { returnIndices?: boolean }>): Tensor | [Tensor, Tensor];
+export function adaptiveMaxPool2d(input: Tensor, outputSize: AdaptiveSize, ...args: PyArgs<"F.adaptiveMaxPool2d", { returnIndices?: boolean }>): Tensor | [Tensor, Tensor] {
+  const options = functionalOptions<{ returnIndices?: boolean }>("F.adaptiveMaxPool2d", args, ["returnIndices"], "adaptiveMaxPool2d()");
   const x = tensorArg(input, "adaptiveMaxPool2d(): input");
   const [values, indices] = wrapList(aten.adaptiveMaxPool2d(x, adaptiveSize(input, outputSize, "adaptiveMaxPool2d()")));
   if (options.returnIndices) return [values, indices];
@@ -260,8 +270,8 @@ export interface InterpolateOptions {
 }
 
 /** Resizes N, C, spatial... input to `size` or by `scaleFactor` (PyTorch's F.interpolate). */
-export function interpolate(input: Tensor, options: InterpolateOptions = {}): Tensor {
-  options = checkOptions(options, ["size", "scaleFactor", "mode", "alignCorners", "recomputeScaleFactor"], "interpolate()");
+export function interpolate(input: Tensor, ...args: PyArgs<"F.interpolate", InterpolateOptions>): Tensor {
+  const options = functionalOptions<InterpolateOptions>("F.interpolate", args, ["size", "scaleFactor", "mode", "alignCorners", "recomputeScaleFactor"], "interpolate()");
   const what = "interpolate()";
   const x = tensorArg(input, `${what}: input`);
   const mode = oneOf(options.mode ?? "nearest", ["nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area"] as const, `${what}: mode`);
@@ -308,21 +318,22 @@ export type PadMode = "constant" | "reflect" | "replicate" | "circular";
  * dimension first), as F.pad. pad(x, [1, 1], "reflect") and
  * pad(x, [1, 1], { mode, value }) both work.
  */
-export function pad(input: Tensor, padding: number[], mode: PadMode | { mode?: PadMode; value?: number } = "constant", value?: number): Tensor {
+export function pad(input: Tensor, padding: number[], ...args: PyArgs<"F.pad", { mode?: PadMode; value?: number | null }>): Tensor {
   const what = "pad()";
-  const options = typeof mode === "object" && mode !== null ? checkOptions(mode, ["mode", "value"], what) : { mode, value };
+  const options = functionalOptions<{ mode?: PadMode; value?: number | null }>("F.pad", args, ["mode", "value"], what);
   const x = tensorArg(input, `${what}: input`);
   if (!Array.isArray(padding) || padding.length % 2 !== 0)
     throw new FlareError(`${what}: padding must be an array of even length ([left, right, top, bottom, ...]), got ${String(padding)}`, "E_ARGUMENT");
   padding.forEach((p, i) => intArg(p, `${what}: padding[${i}]`));
   const m = oneOf(options.mode ?? "constant", ["constant", "reflect", "replicate", "circular"] as const, `${what}: mode`);
-  if (m !== "constant" && options.value !== undefined && options.value !== 0)
+  if (m !== "constant" && options.value != null && options.value !== 0)
     throw new FlareError(`${what}: padding mode "${m}" doesn't take a value argument`, "E_ARGUMENT");
   return wrap(aten.pad(x, padding, m, m === "constant" ? (options.value ?? null) : null));
 }
 
 /** One-hot int64 encoding; numClasses -1 infers it as max + 1. */
-export function oneHot(tensor: Tensor, numClasses = -1): Tensor {
+export function oneHot(tensor: Tensor, ...args: PyArgs<"F.oneHot", { numClasses?: number }>): Tensor {
+  const numClasses = functionalOptions<{ numClasses?: number }>("F.oneHot", args, ["numClasses"], "oneHot()").numClasses ?? -1;
   return wrap(aten.oneHot(tensorArg(tensor, "oneHot(): tensor"), intArg(numClasses, "oneHot(): numClasses", -1)));
 }
 
@@ -334,9 +345,9 @@ export interface CrossEntropyOptions { weight?: Tensor | null; ignoreIndex?: num
  * Cross entropy of logits `input` (N, C, ...) against class indices (N, ...)
  * int64, or class probabilities with input's shape.
  */
-export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntropyOptions = {}): Tensor {
-  options = checkOptions(options, ["weight", "ignoreIndex", "reduction", "labelSmoothing"], "crossEntropy()");
+export function crossEntropy(input: Tensor, target: Tensor, ...args: PyArgs<"F.crossEntropy", CrossEntropyOptions>): Tensor {
   const what = "crossEntropy()";
+  const options = functionalOptions<CrossEntropyOptions>("F.crossEntropy", args, ["weight", "ignoreIndex", "reduction", "labelSmoothing"], what);
   const smoothing = numberArg(options.labelSmoothing ?? 0, `${what}: labelSmoothing`);
   if (smoothing < 0 || smoothing > 1) throw new FlareError(`${what}: labelSmoothing must be between 0.0 and 1.0, got ${smoothing}`, "E_ARGUMENT");
   return wrap(aten.crossEntropy(tensorArg(input, `${what}: input`), tensorArg(target, `${what}: target`), optionalTensorArg(options.weight, `${what}: weight`),
@@ -344,9 +355,11 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
 }
 
 /** Negative log-likelihood of log-probabilities `input` (N, C, ...) at int64 class targets (N, ...). */
-export function nllLoss(input: Tensor, target: Tensor, options: { weight?: Tensor | null; ignoreIndex?: number; reduction?: Reduction } = {}): Tensor {
-  options = checkOptions(options, ["weight", "ignoreIndex", "reduction"], "nllLoss()");
+export interface NllLossOptions { weight?: Tensor | null; ignoreIndex?: number; reduction?: Reduction }
+
+export function nllLoss(input: Tensor, target: Tensor, ...args: PyArgs<"F.nllLoss", NllLossOptions>): Tensor {
   const what = "nllLoss()";
+  const options = functionalOptions<NllLossOptions>("F.nllLoss", args, ["weight", "ignoreIndex", "reduction"], what);
   return wrap(aten.nllLoss(tensorArg(input, `${what}: input`), tensorArg(target, `${what}: target`), optionalTensorArg(options.weight, `${what}: weight`),
     reductionOf(options.reduction, what), intArg(options.ignoreIndex ?? -100, `${what}: ignoreIndex`)));
 }
@@ -358,9 +371,9 @@ function sameShape(input: Tensor, target: Tensor, what: string): void {
 }
 
 /** Binary cross entropy of probabilities `input` against targets in [0, 1] of the same shape. */
-export function binaryCrossEntropy(input: Tensor, target: Tensor, options: { weight?: Tensor | null; reduction?: Reduction } = {}): Tensor {
-  options = checkOptions(options, ["weight", "reduction"], "binaryCrossEntropy()");
+export function binaryCrossEntropy(input: Tensor, target: Tensor, ...args: PyArgs<"F.binaryCrossEntropy", { weight?: Tensor | null; reduction?: Reduction }>): Tensor {
   const what = "binaryCrossEntropy()";
+  const options = functionalOptions<{ weight?: Tensor | null; reduction?: Reduction }>("F.binaryCrossEntropy", args, ["weight", "reduction"], what);
   const x = tensorArg(input, `${what}: input`), y = tensorArg(target, `${what}: target`);
   sameShape(input, target, what);
   const reduction = reductionOf(options.reduction, what);
@@ -375,9 +388,11 @@ export function binaryCrossEntropy(input: Tensor, target: Tensor, options: { wei
 }
 
 /** Sigmoid + binary cross entropy in one numerically stable op; posWeight weighs positives per class. */
-export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, options: { weight?: Tensor | null; posWeight?: Tensor | null; reduction?: Reduction } = {}): Tensor {
-  options = checkOptions(options, ["weight", "posWeight", "reduction"], "binaryCrossEntropyWithLogits()");
+export interface BceWithLogitsOptions { weight?: Tensor | null; posWeight?: Tensor | null; reduction?: Reduction }
+
+export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, ...args: PyArgs<"F.binaryCrossEntropyWithLogits", BceWithLogitsOptions>): Tensor {
   const what = "binaryCrossEntropyWithLogits()";
+  const options = functionalOptions<BceWithLogitsOptions>("F.binaryCrossEntropyWithLogits", args, ["weight", "posWeight", "reduction"], what);
   const x = tensorArg(input, `${what}: input`), y = tensorArg(target, `${what}: target`);
   sameShape(input, target, what);
   return wrap(aten.bceWithLogits(x, y, optionalTensorArg(options.weight, `${what}: weight`), optionalTensorArg(options.posWeight, `${what}: posWeight`),
@@ -396,20 +411,20 @@ function pointwiseLoss(fn: (...args: unknown[]) => unknown, what: string, input:
 }
 
 /** Mean squared error (input and target broadcast, as PyTorch). */
-export function mseLoss(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
-  options = checkOptions(options, ["reduction"], "mseLoss()");
+export function mseLoss(input: Tensor, target: Tensor, ...args: PyArgs<"F.mseLoss", { reduction?: Reduction }>): Tensor {
+  const options = functionalOptions<{ reduction?: Reduction }>("F.mseLoss", args, ["reduction"], "mseLoss()");
   return pointwiseLoss(aten.mseLoss, "mseLoss()", input, target, options.reduction);
 }
 
 /** Mean absolute error. */
-export function l1Loss(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
-  options = checkOptions(options, ["reduction"], "l1Loss()");
+export function l1Loss(input: Tensor, target: Tensor, ...args: PyArgs<"F.l1Loss", { reduction?: Reduction }>): Tensor {
+  const options = functionalOptions<{ reduction?: Reduction }>("F.l1Loss", args, ["reduction"], "l1Loss()");
   return pointwiseLoss(aten.l1Loss, "l1Loss()", input, target, options.reduction);
 }
 
 /** Squared error below beta (halved, over beta), absolute error above it. */
-export function smoothL1Loss(input: Tensor, target: Tensor, options: { reduction?: Reduction; beta?: number } = {}): Tensor {
-  options = checkOptions(options, ["reduction", "beta"], "smoothL1Loss()");
+export function smoothL1Loss(input: Tensor, target: Tensor, ...args: PyArgs<"F.smoothL1Loss", { reduction?: Reduction; beta?: number }>): Tensor {
+  const options = functionalOptions<{ reduction?: Reduction; beta?: number }>("F.smoothL1Loss", args, ["reduction", "beta"], "smoothL1Loss()");
   const beta = numberArg(options.beta ?? 1, "smoothL1Loss(): beta");
   if (beta < 0) throw new FlareError(`smoothL1Loss(): beta must be non-negative, got ${beta}`, "E_ARGUMENT");
   return pointwiseLoss(aten.smoothL1Loss, "smoothL1Loss()", input, target, options.reduction, beta);
@@ -428,9 +443,9 @@ export interface GridSampleOptions {
  * (or [N, D', H', W', 3]) of normalised (x, y[, z]) in [-1, 1]: PyTorch's
  * F.grid_sample (mode "bilinear", paddingMode "zeros", alignCorners false).
  */
-export function gridSample(input: Tensor, grid: Tensor, options: GridSampleOptions = {}): Tensor {
+export function gridSample(input: Tensor, grid: Tensor, ...args: PyArgs<"F.gridSample", GridSampleOptions>): Tensor {
   const what = "gridSample()";
-  options = checkOptions(options, ["mode", "paddingMode", "alignCorners"], what);
+  const options = functionalOptions<GridSampleOptions>("F.gridSample", args, ["mode", "paddingMode", "alignCorners"], what);
   const x = tensorArg(input, `${what}: input`), g = tensorArg(grid, `${what}: grid`);
   const mode = oneOf(options.mode ?? "bilinear", ["bilinear", "nearest", "bicubic"] as const, `${what}: mode`);
   const padding = oneOf(options.paddingMode ?? "zeros", ["zeros", "border", "reflection"] as const, `${what}: paddingMode`);
@@ -453,9 +468,9 @@ export function gridSample(input: Tensor, grid: Tensor, options: GridSampleOptio
  * [N, C, H, W], [N, 3, 4] for a 3-D one), in gridSample's normalised
  * coordinates: PyTorch's F.affine_grid (alignCorners false).
  */
-export function affineGrid(theta: Tensor, size: number[], options: { alignCorners?: boolean } = {}): Tensor {
+export function affineGrid(theta: Tensor, size: number[], ...args: PyArgs<"F.affineGrid", { alignCorners?: boolean }>): Tensor {
   const what = "affineGrid()";
-  options = checkOptions(options, ["alignCorners"], what);
+  const options = functionalOptions<{ alignCorners?: boolean }>("F.affineGrid", args, ["alignCorners"], what);
   const t = tensorArg(theta, `${what}: theta`);
   if (!Array.isArray(size) || (size.length !== 4 && size.length !== 5))
     throw new FlareError(`${what}: size must be [N, C, H, W] or [N, C, D, H, W], got ${Array.isArray(size) ? `[${size.join(", ")}]` : String(size)}`, "E_ARGUMENT");
