@@ -1,19 +1,50 @@
 // Shared test helpers: fixture paths, closeness checks and the command line in a child process.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import * as path from "node:path";
 import v8 from "node:v8";
 import vm from "node:vm";
+import * as torch from "../src/index.js";
 import { Tensor, memory } from "../src/index.js";
+import * as F from "../src/nn/functional.js";
 import { load } from "../src/io/index.js";
 
 /** The repository root (FLARE_ROOT overrides, for builds into another folder). */
 export const ROOT = process.env.FLARE_ROOT ?? fileURLToPath(new URL("../..", import.meta.url));
 
+/**
+ * A committed fixture's path. Outputs of deep nets differ in the last bits between CPUs (oneDNN and
+ * the BLAS pick kernels by instruction set), so fixtures made on another kind of machine sit in
+ * tests/fixtures/kernels/<fingerprint>/ and are read first where this machine's kernels match them
+ * (scripts/fixtures/kernels.py computes the same fingerprint in PyTorch).
+ */
 export function fixturePath(name: string): string {
-  return path.join(ROOT, "tests", "fixtures", name);
+  const variant = path.join(ROOT, "tests", "fixtures", "kernels", kernelFingerprint(), name);
+  return existsSync(variant) ? variant : path.join(ROOT, "tests", "fixtures", name);
+}
+
+let fingerprint: string | undefined;
+/** scripts/fixtures/kernels.py's fingerprint, computed by flare: which kernels this libtorch runs here. */
+export function kernelFingerprint(): string {
+  if (fingerprint !== undefined) return fingerprint;
+  const values = (...shape: number[]) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    return torch.tensor(Array.from({ length: n }, (_, i) => (((i * 7919) % 2048) - 1024) / 1024)).reshape(shape);
+  };
+  const hash = createHash("sha1");
+  torch.tidy(() => {
+    const x = values(2, 16, 12, 12), w = values(32, 16, 3, 3);
+    const outs = [values(64, 96).matmul(values(96, 80)), F.conv2d(x, w, null, { padding: 1 }), F.conv2d(x, w, null, { stride: 2, dilation: 2 }),
+      F.conv2d(x, values(32, 16, 1, 1)), F.linear(values(8, 200), values(50, 200))];
+    for (const out of outs) {
+      const data = out.contiguous().dataSync();
+      hash.update(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    }
+  });
+  return (fingerprint = hash.digest("hex").slice(0, 12));
 }
 
 /** The tensors of a committed golden fixture (tests/fixtures/NAME.safetensors). */
